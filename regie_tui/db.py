@@ -1,0 +1,197 @@
+"""Engines, sessions and the schema's version, for SQLite and PostgreSQL alike.
+
+Every failure to reach or recognise a database becomes a :class:`DatabaseError`
+with a French message saying what to do.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine.url import URL
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import DatabaseError as SADatabaseError
+from sqlmodel import Session
+
+import regie_tui.models  # noqa: F401  (registers every table on the metadata)
+from regie_tui.errors import DatabaseError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            f"Adresse de base de données invalide : « {url} ». Exemples : "
+            "sqlite:///data/regie.db ou postgresql+psycopg://agent:motdepasse@serveur/regie"
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(
+            f"Moteur « {parsed.get_backend_name()} » non pris en charge : "
+            "utilisez SQLite (sqlite:///…) ou PostgreSQL (postgresql+psycopg://…)."
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def shown_url(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def sqlite_path(url: URL) -> Path | None:
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str | URL, *, create: bool = False) -> Engine:
+    """An engine for ``url``; a missing SQLite file is an error unless ``create``."""
+    parsed = parse_url(url) if isinstance(url, str) else url
+    path = sqlite_path(parsed)
+    if path is not None:
+        if not path.exists() and not create:
+            raise DatabaseError(
+                f"La base « {path} » n'existe pas. Créez-la avec : regie db upgrade --db {shown_url(parsed)}"
+            )
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+        return engine
+    try:
+        return sa.create_engine(
+            parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5, "application_name": "regie-tui"}
+        )
+    except (NoSuchModuleError, ImportError) as exc:
+        raise DatabaseError(f"Pilote de base de données manquant : {exc}") from None
+
+
+def explain_connection_error(exc: Exception, url: URL) -> DatabaseError:
+    """Turn a driver error into a French message naming the database (password hidden)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    where = shown_url(url)
+    if "password authentication failed" in text or "authentification par mot de passe" in text:
+        return DatabaseError(f"Connexion refusée à {where} : identifiant ou mot de passe incorrect.")
+    if "does not exist" in text and "database" in text:
+        return DatabaseError(f"La base « {url.database} » n'existe pas sur le serveur ({where}).")
+    if "file is not a database" in text or "file is encrypted" in text:
+        return DatabaseError(f"Le fichier « {url.database} » n'est pas une base de données regie-tui.")
+    if "unable to open database file" in text:
+        return DatabaseError(f"Impossible d'ouvrir le fichier de base « {url.database} » (droits, dossier ?).")
+    if "connection refused" in text or "could not translate host" in text or "timeout" in text or "no route" in text:
+        return DatabaseError(f"Impossible de joindre le serveur de base de données {where} : vérifiez l'adresse et que le serveur est démarré.")
+    return DatabaseError(f"Base de données inutilisable ({where}) : {getattr(exc, 'orig', exc)}")
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", shown_url(engine.url).replace("%", "%%"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    return script.get_current_head()
+
+
+def _known_revisions() -> set[str]:
+    return {rev.revision for rev in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except (OperationalError, SADatabaseError) as exc:
+        raise explain_connection_error(exc, engine.url) from None
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Create or upgrade the schema to the head revision; returns (before, after)."""
+    from alembic import command
+
+    before = current_revision(engine)
+    if before is not None and before not in _known_revisions():
+        raise _newer_schema(before)
+    if before is None:
+        _refuse_foreign_database(engine)
+    command.upgrade(alembic_config(engine), "head")
+    return before, head_revision()
+
+
+def _newer_schema(revision: str) -> DatabaseError:
+    return DatabaseError(
+        f"Cette base a été mise à jour par une version plus récente de regie-tui (schéma {revision}). "
+        "Installez la même version que les autres postes avant de l'ouvrir."
+    )
+
+
+def _refuse_foreign_database(engine: Engine) -> None:
+    tables = set(sa.inspect(engine).get_table_names())
+    if tables:
+        raise DatabaseError(
+            f"La base {shown_url(engine.url)} contient déjà des tables qui ne sont pas celles de regie-tui "
+            f"({', '.join(sorted(tables)[:5])}…) : choisissez une base vide ou une base regie-tui."
+        )
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse a database whose schema is not exactly the one this version expects."""
+    revision = current_revision(engine)
+    head = head_revision()
+    if revision == head:
+        return
+    where = shown_url(engine.url)
+    if revision is None:
+        tables = set(sa.inspect(engine).get_table_names())
+        if tables:
+            raise DatabaseError(f"La base {where} n'est pas une base regie-tui.")
+        raise DatabaseError(f"La base {where} est vide. Créez le schéma avec : regie db upgrade --db {where}")
+    if revision not in _known_revisions():
+        raise _newer_schema(revision)
+    raise DatabaseError(
+        f"Le schéma de la base ({revision}) est plus ancien que celui de regie-tui ({head}). "
+        f"Mettez-la à jour avec : regie db upgrade --db {where}"
+    )
+
+
+def open_database(url: str) -> Engine:
+    """An engine on an existing regie-tui database at the current schema."""
+    engine = make_engine(url)
+    check_schema(engine)
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One unit of work: committed if the block succeeds, rolled back otherwise."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise

@@ -1,0 +1,51 @@
+"""Shared column helpers: naming convention, enum columns, timestamps and versions."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+# Deterministic constraint names, so that Alembic migrations can refer to them
+# on SQLite (batch mode) and PostgreSQL alike.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def enum_type(enum_cls: type[StrEnum], name: str) -> SAEnum:
+    """A portable enum: VARCHAR plus a CHECK constraint listing the values."""
+    return SAEnum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        length=max(len(m.value) for m in enum_cls),
+        values_callable=lambda cls: [m.value for m in cls],
+    )
+
+
+def created_at_field() -> datetime:
+    return Field(default_factory=utc_now, nullable=False)
+
+
+def version_field() -> int:
+    """Optimistic-locking counter, bumped by every service that updates the row."""
+    return Field(default=1, nullable=False, ge=1)
+
+
+class Source(StrEnum):
+    """Who produced a row: an agent at the desk, the family portal, or the system."""
+
+    AGENT = "agent"
+    PORTAL = "portal"
+    SYSTEM = "system"

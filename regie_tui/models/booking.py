@@ -1,0 +1,83 @@
+"""Enrolments of children in activities, and their bookings day by day."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from regie_tui.models.base import Source, created_at_field, enum_type, version_field
+
+
+class EnrollmentStatus(StrEnum):
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    WAITING = "waiting"
+    REFUSED = "refused"
+
+
+class Enrollment(SQLModel, table=True):
+    """A child admitted (or asking to be) to an activity, in an age group."""
+
+    __table_args__ = (
+        UniqueConstraint("child_id", "activity_id"),
+        Index(
+            "ix_enrollment_requested",
+            "status",
+            sqlite_where=text("status = 'requested'"),
+            postgresql_where=text("status = 'requested'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    child_id: int = Field(foreign_key="child.id", index=True, ondelete="CASCADE")
+    activity_id: int = Field(foreign_key="activity.id", index=True)
+    age_group_id: int = Field(foreign_key="age_group.id")
+    status: EnrollmentStatus = Field(sa_type=enum_type(EnrollmentStatus, "enrollment_status"))
+    source: Source = Field(sa_type=enum_type(Source, "enrollment_source"))
+    requested_at: datetime = created_at_field()
+    decided_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    decided_at: datetime | None = None
+    reason: str = Field(default="", max_length=500)
+    version: int = version_field()
+
+
+class BookingState(StrEnum):
+    """The stored state of a booking cell (domain.md, legend of the planning)."""
+
+    RESERVED = "reserved"
+    PRESENT = "present"
+    PRESENT_SPECIAL = "present_special"
+    ABSENT_JUSTIFIED = "absent_justified"
+    ABSENT_UNJUSTIFIED = "absent_unjustified"
+    REQUESTED = "requested"
+    WAITING_LIST = "waiting_list"
+    REFUSED = "refused"
+
+
+class Booking(SQLModel, table=True):
+    """One child × one day × one unit. Millions of rows: keep it narrow."""
+
+    __table_args__ = (
+        UniqueConstraint("child_id", "day", "unit_id"),
+        Index("ix_booking_unit_day", "unit_id", "day"),
+        Index(
+            "ix_booking_requested",
+            "state",
+            sqlite_where=text("state = 'requested'"),
+            postgresql_where=text("state = 'requested'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    child_id: int = Field(foreign_key="child.id", ondelete="CASCADE")
+    day: date
+    unit_id: int = Field(foreign_key="unit.id")
+    enrollment_id: int = Field(foreign_key="enrollment.id", index=True, ondelete="CASCADE")
+    state: BookingState = Field(sa_type=enum_type(BookingState, "booking_state"))
+    source: Source = Field(sa_type=enum_type(Source, "booking_source"))
+    changed_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    changed_at: datetime
+    version: int = version_field()
+
+

@@ -1,0 +1,91 @@
+"""Money received, how it is spread over invoices, and SEPA mandates."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from regie_tui.models.base import created_at_field, enum_type
+
+CASH_LIMIT_CENTS = 30_000  # public receipts in cash only up to 300 €
+
+
+class PaymentMode(StrEnum):
+    CASH = "cash"
+    CHEQUE = "cheque"
+    CARD = "card"
+    TRANSFER = "transfer"
+    CESU = "cesu"
+    ANCV = "ancv"
+    PAYFIP = "payfip"
+    DIRECT_DEBIT = "direct_debit"
+
+
+class Payment(SQLModel, table=True):
+    """A règlement, numbered by its receipt."""
+
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint(
+            f"mode <> 'cash' OR amount_cents <= {CASH_LIMIT_CENTS}", name="cash_limit"
+        ),
+        Index("ix_payment_family_received", "family_id", "received_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    receipt_number: str = Field(max_length=30, unique=True)
+    family_id: int = Field(foreign_key="family.id")
+    regie_id: int = Field(foreign_key="regie.id")
+    mode: PaymentMode = Field(sa_type=enum_type(PaymentMode, "payment_mode"))
+    amount_cents: int
+    received_on: date
+    reference: str = Field(default="", max_length=80, description="cheque number, PayFiP ref…")
+    payer_name: str = Field(default="", max_length=200)
+    created_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    created_at: datetime = created_at_field()
+
+
+class Allocation(SQLModel, table=True):
+    """The part of a payment put on one invoice (ventilation)."""
+
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        UniqueConstraint("payment_id", "invoice_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True, ondelete="CASCADE")
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    amount_cents: int
+
+
+class MandateSequence(StrEnum):
+    FIRST = "FRST"
+    RECURRENT = "RCUR"
+    ONE_OFF = "OOFF"
+    FINAL = "FNAL"
+
+
+class Mandate(SQLModel, table=True):
+    """A SEPA direct-debit mandate, identified by its RUM."""
+
+    __table_args__ = (
+        CheckConstraint("length(rum) between 1 and 35", name="rum_length"),
+        CheckConstraint("length(iban) between 15 and 34", name="iban_length"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    family_id: int = Field(foreign_key="family.id", index=True)
+    regie_id: int = Field(foreign_key="regie.id")
+    rum: str = Field(max_length=35, unique=True)
+    debtor_name: str = Field(max_length=140)
+    debtor_address: str = Field(max_length=280)
+    iban: str = Field(max_length=34)
+    bic: str = Field(default="", max_length=11)
+    signed_on: date
+    recurrent: bool = Field(default=True)
+    next_sequence: MandateSequence = Field(sa_type=enum_type(MandateSequence, "mandate_sequence"))
+    last_used_on: date | None = None
+    revoked_on: date | None = None
+    created_at: datetime = created_at_field()
