@@ -1,0 +1,285 @@
+"""The `regie` command: opens the app, or runs one task (schema, seed, agents, read-outs)."""
+
+import dataclasses
+import functools
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from regie_tui import clock, formatting
+from regie_tui.config import settings
+from regie_tui.db import explain_connection_error, make_engine, open_database, parse_url, session_scope, upgrade
+from regie_tui.errors import RegieError
+
+app = typer.Typer(
+    help="Régie enfance : familles, bannette, réservations, facturation.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="Schéma de la base de données.")
+agent_app = typer.Typer(help="Agents de la régie.")
+family_app = typer.Typer(help="Familles (lecture).")
+app.add_typer(db_app, name="db")
+app.add_typer(agent_app, name="agent")
+app.add_typer(family_app, name="family")
+
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Adresse de la base (sqlite:///… ou postgresql+psycopg://…). Défaut : REGIE_DATABASE_URL ou sqlite:///data/regie.db."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les scripts).")]
+
+
+def _url(db: str | None) -> str:
+    return db or settings().database_url
+
+
+def current_login() -> str:
+    """The operating-system login (the SSH user): that is who the agent is."""
+    return getpass.getuser()
+
+
+def french_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Print expected failures as one French line on stderr and exit 1, no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RegieError as exc:
+            err.print(f"[bold red]Erreur :[/] {exc.message}", highlight=False)
+            raise typer.Exit(1) from None
+        except OperationalError as exc:
+            message = explain_connection_error(exc, parse_url(_url(kwargs.get("db")))).message
+            err.print(f"[bold red]Erreur :[/] {message}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"not serialisable: {type(value)}")
+
+
+def print_json(data: Any) -> None:
+    if dataclasses.is_dataclass(data):
+        data = dataclasses.asdict(data)
+    elif isinstance(data, list):
+        data = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else d for d in data]
+    sys.stdout.write(json.dumps(data, default=_json_default, ensure_ascii=False, indent=2) + "\n")
+
+
+# ------------------------------------------------------------------------- app
+
+
+@app.callback(invoke_without_command=True)
+@french_errors
+def run(ctx: typer.Context, db: DbOption = None) -> None:
+    """Sans commande : ouvre l'application sur la base."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from regie_tui.app import create_app
+    from regie_tui.services.agents import resolve_agent
+
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        agent = resolve_agent(session, current_login())
+    create_app(engine=engine, agent=agent).run()
+
+
+# -------------------------------------------------------------------------- db
+
+
+@db_app.command("upgrade")
+@french_errors
+def db_upgrade(db: DbOption = None) -> None:
+    """Crée ou met à jour le schéma (migrations Alembic)."""
+    engine = make_engine(_url(db), create=True)
+    before, after = upgrade(engine)
+    if before == after:
+        out.print(f"Schéma déjà à jour (révision {after}).")
+    elif before is None:
+        out.print(f"Schéma créé (révision {after}).")
+    else:
+        out.print(f"Schéma mis à jour : révision {before} → {after}.")
+
+
+@db_app.command("status")
+@french_errors
+def db_status(db: DbOption = None) -> None:
+    """Affiche la révision du schéma de la base et celle attendue."""
+    from regie_tui.db import current_revision, head_revision
+
+    engine = make_engine(_url(db))
+    out.print(f"Base : révision {current_revision(engine) or 'aucune'} ; regie-tui attend : {head_revision()}.")
+
+
+# ------------------------------------------------------------------------ seed
+
+
+@app.command("seed")
+@french_errors
+def seed(
+    db: DbOption = None,
+    families: Annotated[int, typer.Option("--families", min=1, max=200_000, help="Nombre de familles.")] = 300,
+    seed_value: Annotated[int, typer.Option("--seed", help="Graine : la même graine donne la même ville.")] = 1,
+) -> None:
+    """Crée une ville de démonstration (schéma compris) dans une base vide."""
+    from regie_tui.services.demo import seed_demo_town
+
+    engine = make_engine(_url(db), create=True)
+    upgrade(engine)
+    summary = seed_demo_town(
+        engine, families=families, seed=seed_value, today=clock.today(), admin_login=current_login()
+    )
+    for line in summary.lines():
+        out.print(line, highlight=False)
+
+
+# ----------------------------------------------------------------------- agents
+
+
+@agent_app.command("add")
+@french_errors
+def agent_add(
+    login: Annotated[str, typer.Argument(help="Identifiant système (login SSH) de l'agent.")],
+    role: Annotated[str, typer.Option("--role", help="accueil, regisseur ou admin.")] = "accueil",
+    name: Annotated[str | None, typer.Option("--name", help="Nom affiché.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Ajoute un agent (réservé aux administrateurs)."""
+    from regie_tui.services.agents import add_agent, parse_role, resolve_agent
+
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        me = resolve_agent(session, current_login())
+        agent = add_agent(session, login=login, role=parse_role(role), display_name=name, by=me)
+    out.print(f"Agent « {agent.login} » ajouté ({agent.role_label}).", highlight=False)
+
+
+@agent_app.command("list")
+@french_errors
+def agent_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Liste les agents."""
+    from regie_tui.services.agents import list_agents, resolve_agent
+
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        resolve_agent(session, current_login())
+        agents = list_agents(session)
+    if as_json:
+        print_json(agents)
+        return
+    table = Table("Identifiant", "Nom", "Rôle")
+    for a in agents:
+        table.add_row(a.login, a.display_name, a.role_label)
+    out.print(table)
+
+
+# --------------------------------------------------------------------- families
+
+
+@family_app.command("search")
+@french_errors
+def family_search(
+    text: Annotated[str, typer.Argument(help="Nom, prénom, téléphone, e-mail ou n° de facture.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cherche des familles comme l'écran Familles."""
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.families import search_families
+
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        resolve_agent(session, current_login())
+        page = search_families(session, text, limit=limit)
+    if as_json:
+        print_json([{k: v for k, v in dataclasses.asdict(r).items() if k != "sort_key"} for r in page.rows])
+        return
+    table = Table("N°", "Famille", "Responsables", "Enfants", "Commune", "Téléphone", "Solde dû")
+    for r in page.rows:
+        table.add_row(str(r.id), r.name, r.guardians, r.children, r.city, r.phone, formatting.money(r.balance_cents))
+    out.print(table)
+    more = " (affinez la recherche pour voir la suite)" if page.has_more else ""
+    out.print(f"{len(page.rows)} famille(s){more}.", highlight=False)
+
+
+@family_app.command("show")
+@french_errors
+def family_show(
+    family_id: Annotated[int, typer.Argument(help="Numéro de la famille.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Affiche la fiche d'une famille."""
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.families import family_detail
+
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        agent = resolve_agent(session, current_login())
+        detail = family_detail(session, family_id, agent=agent, today=clock.today())
+    if as_json:
+        data = dataclasses.asdict(detail)
+        for invoice, row in zip(data["invoices"], detail.invoices, strict=True):
+            invoice["balance_cents"] = row.balance_cents
+        print_json(data)
+        return
+    _print_family(detail)
+
+
+def _print_family(detail) -> None:
+    from regie_tui.labels import DOCUMENT_STATUS, ENROLLMENT_STATUS, label
+
+    money = formatting.money
+    out.print(f"[bold]{detail.name}[/] (n° {detail.id}) — {detail.address}, {detail.postal_code} {detail.city}", highlight=False)
+    out.print(f"Solde dû : {money(detail.balance_cents)}", highlight=False)
+    for alert in detail.alerts:
+        out.print(f"  ! {alert.text}", highlight=False)
+    sections = [
+        ("Responsables", ("Nom", "Lien", "Payeur", "Mobile", "E-mail"),
+         [(g.name, g.relationship, "oui" if g.is_payer else "", g.mobile_phone, g.email) for g in detail.guardians]),
+        ("Enfants", ("Prénom", "Nom", "Naissance", "Âge", "École", "Régime"),
+         [(c.first_name, c.last_name, formatting.short_date(c.birth_date), f"{c.age} ans", c.school, ", ".join(c.diets))
+          for c in detail.children]),
+        ("Inscriptions", ("Enfant", "Activité", "Groupe", "Statut"),
+         [(e.child, e.activity, e.age_group, label(ENROLLMENT_STATUS, e.status)) for e in detail.enrollments]),
+        ("Factures", ("Numéro", "Période", "Montant", "Réglé", "Solde"),
+         [(i.number, f"{i.period_start:%m/%Y}", money(i.total_cents), money(i.paid_cents), money(i.balance_cents))
+          for i in detail.invoices]),
+        ("Documents", ("Document", "Pour", "Statut", "Valable jusqu'au"),
+         [(d.type_name, d.person, label(DOCUMENT_STATUS, d.status), formatting.short_date(d.valid_to))
+          for d in detail.documents]),
+    ]
+    for title, headers, rows in sections:
+        table = Table(*headers, title=title, title_justify="left")
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+
+
+def main() -> None:
+    app(prog_name="regie")

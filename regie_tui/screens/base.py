@@ -1,0 +1,47 @@
+"""What every screen of the app shares: loading data off the UI thread."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+from textual import work
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from regie_tui.db import explain_connection_error, session_scope
+from regie_tui.errors import RegieError
+
+T = TypeVar("T")
+
+
+class RegieScreen(Screen[None]):
+    """A screen that reads the database in thread workers, one session per call."""
+
+    @property
+    def regie(self) -> Any:
+        """The RegieApp (typed loosely to keep screens importable on their own)."""
+        return self.app
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def load(self, query: Callable[[Session], T], deliver: Callable[[T], None]) -> None:
+        """Run ``query`` in a worker thread and hand its result to ``deliver`` on the UI.
+
+        A newer call cancels an older one; a cancelled call's result is dropped.
+        """
+        with session_scope(self.regie.engine) as session:
+            result = query(session)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(deliver, result)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, RegieError):
+            message = error.message
+        elif isinstance(error, OperationalError):
+            message = explain_connection_error(error, self.regie.engine.url).message
+        else:
+            message = f"Erreur inattendue : {error}"
+        self.notify(message, title="Lecture impossible", severity="error", timeout=10)

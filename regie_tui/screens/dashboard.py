@@ -1,0 +1,63 @@
+"""Tableau de bord: the town, the agent, and live counters of the bannette."""
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical
+from textual.widgets import Footer, Header, Static
+
+from regie_tui import formatting
+from regie_tui.services.dashboard import DashboardCounts, dashboard_counts
+from regie_tui.screens.base import RegieScreen
+from regie_tui.widgets.counter import Counter
+
+REFRESH_SECONDS = 30
+
+
+class DashboardScreen(RegieScreen):
+    HELP_TITLE = "Tableau de bord"
+    BINDINGS = [
+        Binding("r", "refresh", "Actualiser", id="refresh", tooltip="Recompter la bannette et les impayés"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        agent = self.regie.agent
+        yield Header()
+        with Vertical(id="dashboard"):
+            yield Static("", id="dashboard-town")
+            yield Static(
+                f"{formatting.long_date(self.regie.today).capitalize()} · "
+                f"Agent : {agent.display_name} ({agent.role_label})",
+                id="dashboard-agent",
+            )
+            with Grid(id="dashboard-counters"):
+                yield Counter("Modifications à valider", id="pending-changes")
+                yield Counter("Documents à valider", id="pending-documents")
+                yield Counter("Demandes d'inscription", id="enrollment-requests")
+                yield Counter("Demandes de réservation", id="booking-requests")
+                yield Counter("Messages non lus", id="unread-messages")
+                yield Counter("Impayés", id="unpaid")
+            yield Static("F2 : chercher une famille · ctrl+p : toutes les commandes · F1 : aide", id="dashboard-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Tableau de bord"
+        self.action_refresh()
+        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+
+    def action_refresh(self) -> None:
+        self.load(dashboard_counts, self._show)
+
+    def _show(self, counts: DashboardCounts) -> None:
+        self.title = f"regie-tui — {counts.town}"
+        self.query_one("#dashboard-town", Static).update(
+            f"[b]{counts.town}[/b] · {counts.service} · {formatting.number(counts.families)} familles"
+        )
+        for widget_id, value in (
+            ("pending-changes", counts.pending_changes),
+            ("pending-documents", counts.pending_documents),
+            ("enrollment-requests", counts.enrollment_requests),
+            ("booking-requests", counts.booking_requests),
+            ("unread-messages", counts.unread_messages),
+        ):
+            self.query_one(f"#{widget_id}", Counter).show(formatting.number(value), alert=value > 0)
+        self.query_one("#unpaid", Counter).show(formatting.money(counts.unpaid_cents), alert=counts.unpaid_cents > 0)

@@ -1,0 +1,28 @@
+"""Writing the audit log: every change made by an agent, the portal or the system."""
+
+from typing import Any
+
+from sqlmodel import Session
+
+from regie_tui.models import AuditEntry, Source
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    source: Source = Source.AGENT,
+    agent_id: int | None = None,
+    family_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Add an audit entry to the session's transaction (committed with the change)."""
+    session.add(
+        AuditEntry(
+            agent_id=agent_id, source=source, action=action, entity=entity,
+            entity_id=entity_id, family_id=family_id, before=before, after=after,
+        )
+    )

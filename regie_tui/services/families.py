@@ -1,0 +1,432 @@
+"""Finding families and reading a family's file, page by page, straight from SQL."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, or_, tuple_
+from sqlmodel import Session, select
+
+from regie_tui.errors import NotFound
+from regie_tui.formatting import age_on
+from regie_tui.labels import HEALTH_KIND
+from regie_tui.models import (
+    Activity, Agent, AgeGroup, AuditEntry, AuthorizedPerson, Booking, BookingState,
+    ChangeRequest, Child, ChildDiet, Consent, Diet, Document, DocumentScope, DocumentStatus,
+    DocumentType, Enrollment, EnrollmentStatus, Family, FamilyQuotient, Guardian, HealthNote,
+    Message, MessageDirection, PortalAccount, PortalLogin, QfBracket, RequestStatus,
+)
+from regie_tui.services.accounts import InvoiceRow, family_balances, family_invoices
+from regie_tui.services.agents import AgentInfo
+from regie_tui.services.search_text import search_terms
+
+PAGE_SIZE = 50
+HISTORY_SIZE = 200
+
+
+@dataclass(frozen=True)
+class FamilyRow:
+    """One line of the Familles list."""
+
+    id: int
+    name: str
+    guardians: str
+    children: str
+    city: str
+    phone: str
+    balance_cents: int
+    sort_key: tuple[str, int]
+
+
+@dataclass(frozen=True)
+class FamilyPage:
+    rows: list[FamilyRow]
+    has_more: bool
+
+    @property
+    def next_after(self) -> tuple[str, int] | None:
+        return self.rows[-1].sort_key if self.rows and self.has_more else None
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_families(
+    session: Session, query: str, *, limit: int = PAGE_SIZE, after: tuple[str, int] | None = None
+) -> FamilyPage:
+    """Families whose names, phones, e-mails or invoice numbers contain every term of
+    ``query`` (accents and case ignored), in name order, ``limit`` at a time after
+    the sort key ``after`` (keyset paging: constant cost whatever the page)."""
+    conditions = [Family.archived_at.is_(None)]
+    conditions += [Family.search_text.like(_like_pattern(t), escape="\\") for t in search_terms(query)]
+    if after is not None:
+        conditions.append(tuple_(Family.name_key, Family.id) > tuple_(*after))
+    found = session.exec(
+        select(Family.id, Family.name, Family.name_key, Family.city)
+        .where(and_(*conditions))
+        .order_by(Family.name_key, Family.id)
+        .limit(limit + 1)
+    ).all()
+    has_more = len(found) > limit
+    found = found[:limit]
+    ids = [row[0] for row in found]
+    guardians: dict[int, list[str]] = defaultdict(list)
+    phones: dict[int, str] = {}
+    for family_id, first_name, mobile, home, is_payer in session.exec(
+        select(Guardian.family_id, Guardian.first_name, Guardian.mobile_phone, Guardian.home_phone, Guardian.is_payer)
+        .where(Guardian.family_id.in_(ids))
+        .order_by(Guardian.family_id, Guardian.is_payer.desc(), Guardian.id)
+    ):
+        guardians[family_id].append(first_name)
+        phones.setdefault(family_id, mobile or home)
+    children: dict[int, list[str]] = defaultdict(list)
+    for family_id, first_name in session.exec(
+        select(Child.family_id, Child.first_name)
+        .where(Child.family_id.in_(ids))
+        .order_by(Child.family_id, Child.birth_date)
+    ):
+        children[family_id].append(first_name)
+    balances = family_balances(session, ids)
+    rows = [
+        FamilyRow(
+            id=fid, name=name, guardians=", ".join(guardians[fid]), children=", ".join(children[fid]),
+            city=city, phone=phones.get(fid, ""), balance_cents=balances.get(fid, 0), sort_key=(key, fid),
+        )
+        for fid, name, key, city in found
+    ]
+    return FamilyPage(rows=rows, has_more=has_more)
+
+
+# ---------------------------------------------------------------- the family file
+
+
+@dataclass(frozen=True)
+class GuardianView:
+    id: int
+    name: str
+    relationship: str
+    is_payer: bool
+    mobile_phone: str
+    home_phone: str
+    work_phone: str
+    email: str
+    employer: str
+
+
+@dataclass(frozen=True)
+class HealthNoteView:
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ChildView:
+    id: int
+    first_name: str
+    last_name: str
+    birth_date: date
+    age: int
+    sex: str
+    school: str
+    school_class: str
+    diets: list[str]
+    health_notes: list[HealthNoteView] | None  # None: not shown to this agent's role
+    health_note_count: int
+
+
+@dataclass(frozen=True)
+class AuthorizedPersonView:
+    name: str
+    relationship: str
+    phone: str
+    may_collect: bool
+    emergency_contact: bool
+
+
+@dataclass(frozen=True)
+class QuotientView:
+    value: int
+    source: str
+    valid_from: date
+    valid_to: date
+    bracket: str | None
+
+
+@dataclass(frozen=True)
+class EnrollmentView:
+    child: str
+    activity: str
+    age_group: str
+    status: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    type_name: str
+    person: str
+    filename: str
+    status: str
+    submitted_at: datetime | None
+    valid_to: date | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    who: str
+    action: str
+    entity: str
+    before: dict | None
+    after: dict | None
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # documents, health, requests, quotient, balance
+    text: str
+
+
+@dataclass(frozen=True)
+class FamilyDetail:
+    id: int
+    name: str
+    address: str
+    address_extra: str
+    postal_code: str
+    city: str
+    resident: bool
+    notes: str
+    version: int
+    guardians: list[GuardianView]
+    children: list[ChildView]
+    authorized_persons: list[AuthorizedPersonView]
+    quotient: QuotientView | None
+    consents: dict[str, bool]
+    portal_email: str | None
+    portal_last_login: datetime | None
+    enrollments: list[EnrollmentView]
+    invoices: list[InvoiceRow]
+    documents: list[DocumentView]
+    history: list[HistoryEntry]
+    balance_cents: int
+    alerts: list[Alert] = field(default_factory=list)
+
+
+def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: date) -> FamilyDetail:
+    """Everything the Fiche famille shows, health notes only for roles allowed to see them."""
+    family = session.get(Family, family_id)
+    if family is None:
+        raise NotFound(f"Aucune famille n° {family_id}.")
+    guardians = [
+        GuardianView(
+            id=g.id, name=f"{g.first_name} {g.last_name}", relationship=g.relationship, is_payer=g.is_payer,
+            mobile_phone=g.mobile_phone, home_phone=g.home_phone, work_phone=g.work_phone, email=g.email,
+            employer=g.employer,
+        )
+        for g in session.exec(
+            select(Guardian).where(Guardian.family_id == family_id).order_by(Guardian.is_payer.desc(), Guardian.id)
+        )
+    ]
+    child_rows = session.exec(select(Child).where(Child.family_id == family_id).order_by(Child.birth_date)).all()
+    child_ids = [c.id for c in child_rows]
+    child_names = {c.id: c.first_name for c in child_rows}
+    diets: dict[int, list[str]] = defaultdict(list)
+    for child_id, label in session.exec(
+        select(ChildDiet.child_id, Diet.label).join(Diet, Diet.id == ChildDiet.diet_id)
+        .where(ChildDiet.child_id.in_(child_ids)).order_by(Diet.label)
+    ):
+        diets[child_id].append(label)
+    notes: dict[int, list[HealthNoteView]] = defaultdict(list)
+    for note in session.exec(
+        select(HealthNote).where(HealthNote.child_id.in_(child_ids)).order_by(HealthNote.id)
+    ):
+        notes[note.child_id].append(HealthNoteView(kind=note.kind.value, text=note.text))
+    children = [
+        ChildView(
+            id=c.id, first_name=c.first_name, last_name=c.last_name, birth_date=c.birth_date,
+            age=age_on(c.birth_date, today), sex=c.sex.value, school=c.school, school_class=c.school_class,
+            diets=diets[c.id], health_notes=notes[c.id] if agent.sees_health else None,
+            health_note_count=len(notes[c.id]),
+        )
+        for c in child_rows
+    ]
+    authorized = [
+        AuthorizedPersonView(
+            name=f"{p.first_name} {p.last_name}", relationship=p.relationship, phone=p.phone,
+            may_collect=p.may_collect, emergency_contact=p.emergency_contact,
+        )
+        for p in session.exec(
+            select(AuthorizedPerson).where(AuthorizedPerson.family_id == family_id).order_by(AuthorizedPerson.id)
+        )
+    ]
+    quotient = _latest_quotient(session, family_id, resident=family.resident)
+    consents = {
+        kind.value: granted
+        for kind, granted in session.exec(select(Consent.kind, Consent.granted).where(Consent.family_id == family_id))
+    }
+    account = session.exec(select(PortalAccount).where(PortalAccount.family_id == family_id)).first()
+    last_login = None
+    if account is not None:
+        last_login = session.exec(
+            select(func.max(PortalLogin.at)).where(PortalLogin.account_id == account.id, PortalLogin.succeeded)
+        ).one()
+    enrollments = [
+        EnrollmentView(child=child_names[child_id], activity=activity, age_group=group,
+                       status=EnrollmentStatus(status).value, requested_at=at)
+        for child_id, activity, group, status, at in session.exec(
+            select(Enrollment.child_id, Activity.name, AgeGroup.name, Enrollment.status, Enrollment.requested_at)
+            .join(Activity, Activity.id == Enrollment.activity_id)
+            .join(AgeGroup, AgeGroup.id == Enrollment.age_group_id)
+            .where(Enrollment.child_id.in_(child_ids))
+            .order_by(Enrollment.child_id, Activity.start_date, Activity.name)
+        )
+    ]
+    documents = _documents(session, family_id, child_names)
+    invoices = family_invoices(session, family_id)
+    balance = sum(i.balance_cents for i in invoices)
+    detail = FamilyDetail(
+        id=family.id, name=family.name, address=family.address, address_extra=family.address_extra,
+        postal_code=family.postal_code, city=family.city, resident=family.resident, notes=family.notes,
+        version=family.version, guardians=guardians, children=children, authorized_persons=authorized,
+        quotient=quotient, consents=consents, portal_email=account.email if account else None,
+        portal_last_login=last_login, enrollments=enrollments, invoices=invoices, documents=documents,
+        history=_history(session, family_id), balance_cents=balance,
+    )
+    detail.alerts.extend(_alerts(session, detail, child_ids, agent=agent, today=today))
+    return detail
+
+
+def _latest_quotient(session: Session, family_id: int, *, resident: bool) -> QuotientView | None:
+    quotient = session.exec(
+        select(FamilyQuotient).where(FamilyQuotient.family_id == family_id)
+        .order_by(FamilyQuotient.valid_from.desc(), FamilyQuotient.id.desc())
+    ).first()
+    if quotient is None:
+        return None
+    bracket = session.exec(
+        select(QfBracket.name).where(
+            QfBracket.resident == resident,
+            or_(QfBracket.resident.is_(False), QfBracket.min_qf <= quotient.value),
+            or_(QfBracket.max_qf.is_(None), QfBracket.max_qf >= quotient.value),
+        ).order_by(QfBracket.position)
+    ).first()
+    return QuotientView(
+        value=quotient.value, source=quotient.source, valid_from=quotient.valid_from,
+        valid_to=quotient.valid_to, bracket=bracket,
+    )
+
+
+def _documents(session: Session, family_id: int, child_names: dict[int, str]) -> list[DocumentView]:
+    rows = session.exec(
+        select(DocumentType.name, Document.child_id, Document.filename, Document.status,
+               Document.submitted_at, Document.valid_to)
+        .join(DocumentType, DocumentType.id == Document.document_type_id)
+        .where(Document.family_id == family_id)
+        .order_by(Document.submitted_at.desc(), Document.id.desc())
+    )
+    return [
+        DocumentView(type_name=name, person=child_names.get(child_id, "Famille") if child_id else "Famille",
+                     filename=filename, status=DocumentStatus(status).value, submitted_at=at, valid_to=valid_to)
+        for name, child_id, filename, status, at, valid_to in rows
+    ]
+
+
+def _history(session: Session, family_id: int) -> list[HistoryEntry]:
+    rows = session.exec(
+        select(AuditEntry.at, Agent.display_name, AuditEntry.source, AuditEntry.action, AuditEntry.entity,
+               AuditEntry.before, AuditEntry.after)
+        .outerjoin(Agent, Agent.id == AuditEntry.agent_id)
+        .where(AuditEntry.family_id == family_id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(HISTORY_SIZE)
+    )
+    return [
+        HistoryEntry(at=at, who=name or _SOURCE_WHO.get(source, source), action=action, entity=entity,
+                     before=before, after=after)
+        for at, name, source, action, entity, before, after in rows
+    ]
+
+
+_SOURCE_WHO = {"portal": "Portail famille", "system": "Système", "agent": "Agent"}
+
+
+def _alerts(
+    session: Session, detail: FamilyDetail, child_ids: list[int], *, agent: AgentInfo, today: date
+) -> list[Alert]:
+    alerts: list[Alert] = []
+    alerts += _document_alerts(session, detail.id, child_ids, today=today)
+    for child in detail.children:
+        if child.health_note_count:
+            if child.health_notes is None:
+                alerts.append(Alert("health", f"{child.first_name} : informations sanitaires (accès réservé)"))
+            else:
+                kinds = sorted({n.kind for n in child.health_notes})
+                alerts.append(Alert("health", f"{child.first_name} : " + ", ".join(HEALTH_KIND[k] for k in kinds)))
+    if detail.quotient is None:
+        alerts.append(Alert("quotient", "Aucun quotient familial : tarif le plus élevé appliqué"))
+    elif detail.quotient.valid_to < today:
+        alerts.append(Alert("quotient", f"Quotient familial expiré le {detail.quotient.valid_to:%d/%m/%Y}"))
+    pending = _pending_counts(session, detail.id, child_ids)
+    for label, count in pending.items():
+        if count:
+            alerts.append(Alert("requests", f"{count} {label}"))
+    return alerts
+
+
+def _pending_counts(session: Session, family_id: int, child_ids: list[int]) -> dict[str, int]:
+    changes = session.exec(
+        select(func.count()).select_from(ChangeRequest)
+        .where(ChangeRequest.family_id == family_id, ChangeRequest.status == RequestStatus.PENDING)
+    ).one()
+    documents = session.exec(
+        select(func.count()).select_from(Document)
+        .where(Document.family_id == family_id, Document.status == DocumentStatus.PENDING)
+    ).one()
+    enrollments = session.exec(
+        select(func.count()).select_from(Enrollment)
+        .where(Enrollment.child_id.in_(child_ids), Enrollment.status == EnrollmentStatus.REQUESTED)
+    ).one()
+    bookings = session.exec(
+        select(func.count()).select_from(Booking)
+        .where(Booking.child_id.in_(child_ids), Booking.state == BookingState.REQUESTED)
+    ).one()
+    messages = session.exec(
+        select(func.count()).select_from(Message)
+        .where(Message.family_id == family_id, Message.direction == MessageDirection.INCOMING,
+               Message.read_at.is_(None))
+    ).one()
+    return {
+        "modification(s) à valider": changes,
+        "document(s) à valider": documents,
+        "demande(s) d'inscription": enrollments,
+        "demande(s) de réservation": bookings,
+        "message(s) non lu(s)": messages,
+    }
+
+
+def _document_alerts(session: Session, family_id: int, child_ids: list[int], *, today: date) -> list[Alert]:
+    """Required documents missing (none accepted or pending) or expired, per person."""
+    required = session.exec(select(DocumentType).where(DocumentType.required).order_by(DocumentType.name)).all()
+    held = session.exec(
+        select(Document.document_type_id, Document.child_id, Document.status, Document.valid_to)
+        .where(Document.family_id == family_id,
+               Document.status.in_([DocumentStatus.ACCEPTED, DocumentStatus.PENDING, DocumentStatus.EXPIRED]))
+    ).all()
+    names = dict(session.exec(select(Child.id, Child.first_name).where(Child.id.in_(child_ids))).all())
+    alerts: list[Alert] = []
+    for doc_type in required:
+        people = [None] if doc_type.scope == DocumentScope.FAMILY else child_ids
+        for child_id in people:
+            mine = [h for h in held if h[0] == doc_type.id and (doc_type.scope == DocumentScope.FAMILY or h[1] == child_id)]
+            valid = [h for h in mine if h[2] != DocumentStatus.EXPIRED and (h[3] is None or h[3] >= today)]
+            who = "" if child_id is None else f" ({names[child_id]})"
+            if valid:
+                continue
+            if mine:
+                alerts.append(Alert("documents", f"{doc_type.name}{who} : expiré"))
+            else:
+                alerts.append(Alert("documents", f"{doc_type.name}{who} : manquant"))
+    return alerts

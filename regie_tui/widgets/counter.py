@@ -1,0 +1,45 @@
+"""A dashboard tile: a label and a live figure."""
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import Label
+
+
+class Counter(Vertical):
+    """Shows ``value`` (already formatted) under ``label``; ``alert`` highlights it.
+
+    The value reads "…" until the first load, so an empty bannette is never
+    confused with one not yet counted.
+    """
+
+    DEFAULT_CSS = """
+    Counter {
+        width: 1fr;
+        height: 5;
+        border: round $primary;
+        padding: 0 1;
+    }
+    Counter > .counter--value { text-style: bold; width: 1fr; content-align: center middle; }
+    Counter > .counter--label { color: $text-muted; width: 1fr; content-align: center middle; }
+    Counter.-alert { border: round $warning; }
+    Counter.-alert > .counter--value { color: $warning; }
+    """
+
+    value: reactive[str] = reactive("…")
+
+    def __init__(self, label: str, *, id: str) -> None:
+        super().__init__(id=id)
+        self._label = label
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.value, classes="counter--value")
+        yield Label(self._label, classes="counter--label")
+
+    def watch_value(self, value: str) -> None:
+        if self.is_mounted:
+            self.query_one(".counter--value", Label).update(value)
+
+    def show(self, value: str, *, alert: bool = False) -> None:
+        self.value = value
+        self.set_class(alert, "-alert")
