@@ -36,7 +36,7 @@ app.add_typer(agent_app, name="agent")
 app.add_typer(family_app, name="family")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,

@@ -430,3 +430,26 @@ def _document_alerts(session: Session, family_id: int, child_ids: list[int], *, 
             else:
                 alerts.append(Alert("documents", f"{doc_type.name}{who} : manquant"))
     return alerts
+
+
+def refresh_search_text(session: Session, family_ids: list[int]) -> None:
+    """Rebuild ``name_key`` and ``search_text`` of these families from their rows.
+
+    Every service that changes a name, phone, e-mail or invoice of a family calls this
+    in the same transaction, so that search always sees the file as it is.
+    """
+    from regie_tui.models import Invoice
+    from regie_tui.services.search_text import build_search_text, fold
+
+    for family in session.exec(select(Family).where(Family.id.in_(family_ids))):
+        guardians = session.exec(select(Guardian).where(Guardian.family_id == family.id)).all()
+        children = session.exec(select(Child).where(Child.family_id == family.id)).all()
+        numbers = session.exec(select(Invoice.number).where(Invoice.family_id == family.id)).all()
+        family.name_key = fold(family.name)
+        family.search_text = build_search_text(
+            names=[family.name, *(f"{p.last_name} {p.first_name}" for p in (*guardians, *children))],
+            phones=[ph for g in guardians for ph in (g.mobile_phone, g.home_phone, g.work_phone)],
+            emails=[g.email for g in guardians],
+            invoice_numbers=numbers,
+        )
+        session.add(family)
