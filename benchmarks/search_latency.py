@@ -1,0 +1,74 @@
+"""Goal: search keystroke → results on screen, p95 ≤ 30 ms on the 20,000-family town.
+
+Types names letter by letter into the Familles screen (headless, 80×24) and times each
+keystroke until the new results are in the table; also times the SQL search alone.
+Usage: python benchmarks/search_latency.py [sqlite-or-postgresql-url]
+"""
+
+import asyncio
+import sys
+import time
+
+from sqlmodel import Session, select
+
+from _common import large_town_url, percentiles
+from regie_tui.app import create_app
+from regie_tui.db import open_database
+from regie_tui.models import Agent, Family, Guardian
+from regie_tui.services.agents import resolve_agent
+from regie_tui.services.families import search_families
+from regie_tui.services.search_text import fold
+
+WORDS = 40  # how many names to type
+
+
+def sample_queries(engine) -> list[str]:
+    with Session(engine) as session:
+        names = session.exec(select(Family.name).order_by(Family.id).limit(WORDS // 2)).all()
+        firsts = session.exec(select(Guardian.first_name).order_by(Guardian.id.desc()).limit(WORDS // 2)).all()
+    return [fold(n).split()[0] for n in (*names, *firsts)] + ["0612", "pop-f26"]
+
+
+async def time_keystrokes(engine, agent, queries: list[str]) -> list[float]:
+    app = create_app(engine=engine, agent=agent)
+    samples: list[float] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        for query in queries:
+            for letter in query:
+                shown = screen.searches_shown
+                start = time.perf_counter()
+                await pilot.press(letter)
+                while screen.searches_shown == shown:
+                    await asyncio.sleep(0.0005)
+                samples.append((time.perf_counter() - start) * 1000)
+            await pilot.press("ctrl+u")  # clear the field
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+    return samples
+
+
+def main() -> None:
+    url = sys.argv[1] if len(sys.argv) > 1 else large_town_url()
+    engine = open_database(url)
+    with Session(engine) as session:
+        login = session.exec(select(Agent.login).order_by(Agent.id)).first()
+        agent = resolve_agent(session, login)
+    queries = sample_queries(engine)
+    sql_samples = []
+    with Session(engine) as session:
+        for query in queries:
+            for end in range(1, len(query) + 1):
+                start = time.perf_counter()
+                search_families(session, query[:end])
+                sql_samples.append((time.perf_counter() - start) * 1000)
+    print(f"search service (SQL + page of 50): {percentiles(sql_samples)}")
+    screen_samples = asyncio.run(time_keystrokes(engine, agent, queries))
+    print(f"keystroke → results on screen:     {percentiles(screen_samples)}  (goal p95 ≤ 30 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Building the app on the seeded town, as the `regie` command does."""
+
+import html
+import re
+
+import pytest
+from sqlmodel import Session, select
+
+from helpers import ADMIN_LOGIN, TODAY
+from regie_tui.app import create_app
+from regie_tui.db import make_engine
+from regie_tui.models import Agent, Role
+from regie_tui.services.agents import resolve_agent
+
+
+@pytest.fixture
+def make_app(town_url):
+    """make_app(role=None): the app on the test town, as the admin or an agent of ``role``."""
+    engines = []
+
+    def build(role: Role | None = None):
+        engine = make_engine(town_url)
+        engines.append(engine)
+        with Session(engine) as session:
+            login = ADMIN_LOGIN
+            if role is not None:
+                login = session.exec(select(Agent.login).where(Agent.role == role)).first()
+            agent = resolve_agent(session, login)
+        return create_app(engine=engine, agent=agent, today=TODAY)
+
+    yield build
+    for engine in engines:
+        engine.dispose()
+
+
+async def settle(pilot) -> None:
+    """Let the screen's database workers finish and the screen repaint."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, as plain text (from Textual's own screenshot)."""
+    svg = app.export_screenshot()
+    lines = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
+    return html.unescape("".join(lines)).replace("\xa0", " ")

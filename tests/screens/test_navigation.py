@@ -1,0 +1,152 @@
+"""Pilot tests: an agent at the keyboard, checking what the screen shows."""
+
+from sqlmodel import Session, select
+
+from regie_tui.db import make_engine
+from regie_tui.models import Family, HealthNote, Child, Role
+from regie_tui.screens.dashboard import DashboardScreen
+from regie_tui.screens.families import FamiliesScreen
+from regie_tui.screens.family import FamilyScreen
+from regie_tui.screens.help import HelpScreen
+from regie_tui.services.dashboard import dashboard_counts
+from regie_tui.services.search_text import fold
+from textual.widgets import DataTable, TabbedContent
+
+from conftest import screen_text, settle
+
+
+def town_facts(url):
+    engine = make_engine(url)
+    with Session(engine) as session:
+        counts = dashboard_counts(session)
+        families = session.exec(select(Family).order_by(Family.name_key, Family.id)).all()
+        pai_child = session.exec(
+            select(Child).join(HealthNote, HealthNote.child_id == Child.id).order_by(Child.id)
+        ).first()
+    engine.dispose()
+    return counts, families, pai_child
+
+
+async def test_dashboard_shows_town_agent_and_live_counters(make_app, town_url):
+    counts, _, _ = town_facts(town_url)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        text = screen_text(app)
+        assert counts.town in text
+        assert "Lundi 23 novembre 2026" in text
+        assert f"Modifications à valider" in text
+        assert app.screen.query_one("#pending-changes").value == str(counts.pending_changes)
+        assert app.screen.query_one("#unread-messages").value == str(counts.unread_messages)
+        assert counts.pending_changes > 0 and counts.unread_messages > 0
+
+
+async def test_search_open_family_and_switch_tabs(make_app, town_url):
+    _, families, _ = town_facts(town_url)
+    target = next(f for f in families if f.name != fold(f.name).upper()) if any(
+        f.name != fold(f.name).upper() for f in families) else families[3]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, FamiliesScreen)
+        table = app.screen.query_one("#family-list", DataTable)
+        assert table.row_count == len(families)  # empty search lists everyone, in name order
+        await pilot.press(*fold(target.name).split()[0])
+        await settle(pilot)
+        shown = [table.get_row_at(i)[1] for i in range(table.row_count)]
+        assert target.name in shown
+        assert len(shown) < len(families)
+        # Down to the list, onto the family, Enter opens its file.
+        await pilot.press("down")
+        for _ in range(shown.index(target.name)):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FamilyScreen)
+        assert app.screen.family_id == target.id
+        assert target.name in screen_text(app)
+        assert "Solde dû" in screen_text(app)
+        await pilot.press("4")
+        await pilot.pause()
+        assert app.screen.query_one(TabbedContent).active == "factures"
+        invoices = app.screen.detail.invoices
+        if invoices:
+            assert invoices[0].number in screen_text(app)
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.screen.query_one(TabbedContent).active == "enfants"
+        await pilot.press("6")
+        await pilot.pause()
+        assert app.screen.query_one(TabbedContent).active == "historique"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, FamiliesScreen)
+        assert app.screen.query_one("#family-search").value == fold(target.name).split()[0]
+
+
+async def test_a_search_that_finds_nothing_says_so(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.press(*"zzzqqq")
+        await settle(pilot)
+        assert "Aucune famille ne correspond à « zzzqqq »" in screen_text(app)
+
+
+async def test_f1_lists_the_keys_of_the_current_screen(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        assert "Aide — Familles" in text
+        assert "Retour" in text and "Chercher" in text and "Commandes" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, FamiliesScreen)
+
+
+async def test_command_palette_finds_actions_by_french_name(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"familles")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FamiliesScreen)
+
+
+async def test_command_palette_opens_a_family_by_name(make_app, town_url):
+    _, families, _ = town_facts(town_url)
+    target = families[0]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*fold(target.name).split()[0])
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        assert f"Famille {target.name}" in screen_text(app)
+
+
+async def test_health_notes_hidden_from_the_regisseur(make_app, town_url):
+    _, _, pai_child = town_facts(town_url)
+    for role, visible in ((Role.ACCUEIL, True), (Role.REGISSEUR, False)):
+        app = make_app(role)
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.open_family(pai_child.family_id)
+            await settle(pilot)
+            await pilot.press("2")
+            await pilot.pause()
+            text = screen_text(app)
+            assert ("accès réservé" in text) is not visible
