@@ -149,8 +149,13 @@ def _newer_schema(revision: str) -> DatabaseError:
     )
 
 
+def _tables(engine: Engine) -> set[str]:
+    """The tables of the database, Alembic's bookkeeping table aside."""
+    return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+
+
 def _refuse_foreign_database(engine: Engine) -> None:
-    tables = set(sa.inspect(engine).get_table_names())
+    tables = _tables(engine)
     if tables:
         raise DatabaseError(
             f"La base {shown_url(engine.url)} contient déjà des tables qui ne sont pas celles de regie-tui "
@@ -166,8 +171,7 @@ def check_schema(engine: Engine) -> None:
         return
     where = shown_url(engine.url)
     if revision is None:
-        tables = set(sa.inspect(engine).get_table_names())
-        if tables:
+        if _tables(engine):
             raise DatabaseError(f"La base {where} n'est pas une base regie-tui.")
         raise DatabaseError(f"La base {where} est vide. Créez le schéma avec : regie db upgrade --db {where}")
     if revision not in _known_revisions():

@@ -9,7 +9,7 @@ class Town(SQLModel, table=True):
 
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
-    id: int | None = Field(default=1, primary_key=True)
+    id: int | None = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     name: str = Field(max_length=120)
     service_name: str = Field(max_length=120)
     address: str = Field(max_length=200)

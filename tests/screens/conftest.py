@@ -1,8 +1,5 @@
 """Building the app on the seeded town, as the `regie` command does."""
 
-import html
-import re
-
 import pytest
 from sqlmodel import Session, select
 
@@ -31,17 +28,3 @@ def make_app(town_url):
     yield build
     for engine in engines:
         engine.dispose()
-
-
-async def settle(pilot) -> None:
-    """Let the screen's database workers finish and the screen repaint."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def screen_text(app) -> str:
-    """What the terminal shows, as plain text (from Textual's own screenshot)."""
-    svg = app.export_screenshot()
-    lines = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
-    return html.unescape("".join(lines)).replace("\xa0", " ")

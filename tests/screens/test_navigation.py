@@ -12,7 +12,7 @@ from regie_tui.services.dashboard import dashboard_counts
 from regie_tui.services.search_text import fold
 from textual.widgets import DataTable, TabbedContent
 
-from conftest import screen_text, settle
+from pilot import screen_text, settle
 
 
 def town_facts(url):

@@ -5,7 +5,7 @@ Update after an intended change: pytest tests/screens/test_snapshots.py --snapsh
 
 import pytest
 
-from conftest import settle
+from pilot import settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 

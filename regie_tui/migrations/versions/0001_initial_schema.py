@@ -130,7 +130,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('sha256', name=op.f('pk_stored_file'))
     )
     op.create_table('town',
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('service_name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),

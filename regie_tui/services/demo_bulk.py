@@ -1,0 +1,150 @@
+"""Bulk loading for the demo town: plain tuples straight to the driver, in one transaction.
+
+SQLite gets ``executemany`` on the raw ``sqlite3`` cursor, PostgreSQL gets ``COPY``
+through psycopg. Values must already be in the driver's form, which :class:`BulkWriter`
+gives for days and instants (SQLite stores them as the text SQLAlchemy writes, so that
+ORM reads work unchanged).
+"""
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+# Column order of the tuples each table receives.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "town": ("id", "name", "service_name", "address", "postal_code", "city", "phone", "email",
+             "school_zone", "appeal_notice"),
+    "regie": ("id", "code", "name", "invoice_prefix", "sepa_creditor_id", "payfip_client_number"),
+    "agent": ("id", "login", "display_name", "role", "active", "created_at"),
+    "day_off": ("day", "kind", "name"),
+    "facility": ("id", "name", "kind", "address"),
+    "activity": ("id", "regie_id", "facility_id", "name", "kind", "start_date", "end_date",
+                 "notice_days", "notice_time", "notice_business_days", "portal_booking"),
+    "activity_period": ("id", "activity_id", "name", "start_date", "end_date", "weekdays"),
+    "unit": ("id", "activity_id", "name", "start_time", "end_time", "position"),
+    "unit_rule": ("id", "unit_id", "other_unit_id", "kind"),
+    "age_group": ("id", "activity_id", "name", "min_age", "max_age", "position"),
+    "capacity": ("id", "age_group_id", "unit_id", "day", "places"),
+    "closure": ("id", "activity_id", "day", "reason"),
+    "qf_bracket": ("id", "name", "min_qf", "max_qf", "resident", "position"),
+    "rate": ("id", "unit_id", "bracket_id", "valid_from", "amount_cents", "unbooked_surcharge_cents",
+             "absence_penalty_cents"),
+    "diet": ("id", "code", "label"),
+    "document_type": ("id", "name", "scope", "required", "validity_months"),
+    "stored_file": ("sha256", "size", "media_type", "content"),
+    "news": ("id", "title", "body", "published_from", "published_to"),
+    "structure_document": ("id", "title", "description", "file_sha256", "filename", "published_on",
+                           "to_return"),
+    "family": ("id", "name", "name_key", "address", "address_extra", "postal_code", "city", "resident",
+               "search_text", "notes", "created_at", "updated_at", "archived_at", "version"),
+    "guardian": ("id", "family_id", "last_name", "first_name", "relationship", "is_payer", "mobile_phone",
+                 "home_phone", "work_phone", "email", "employer", "version"),
+    "child": ("id", "family_id", "last_name", "first_name", "birth_date", "sex", "school", "school_class",
+              "version"),
+    "authorized_person": ("id", "family_id", "last_name", "first_name", "relationship", "phone",
+                          "may_collect", "emergency_contact", "version"),
+    "child_diet": ("child_id", "diet_id"),
+    "health_note": ("id", "child_id", "kind", "text", "sensitive", "valid_until", "version"),
+    "consent": ("id", "family_id", "kind", "granted", "at"),
+    "portal_account": ("id", "family_id", "email", "activated_at", "stay_signed_in"),
+    "portal_login": ("id", "account_id", "at", "succeeded"),
+    "document": ("id", "family_id", "child_id", "document_type_id", "file_sha256", "filename", "status",
+                 "source", "submitted_at", "valid_from", "valid_to", "decided_by_id", "decided_at",
+                 "refusal_reason", "version"),
+    "family_quotient": ("id", "family_id", "value", "source", "valid_from", "valid_to", "document_id"),
+    "enrollment": ("id", "child_id", "activity_id", "age_group_id", "status", "source", "requested_at",
+                   "decided_by_id", "decided_at", "reason", "version"),
+    # No id: the database numbers bookings in insertion order (see BulkWriter.restart_ids).
+    # Day and unit first: a child's cells are sorted as plain tuples.
+    "booking": ("day", "unit_id", "child_id", "enrollment_id", "state", "source", "changed_by_id",
+                "changed_at", "version"),
+    "invoice": ("id", "number", "regie_id", "family_id", "period_start", "period_end", "issue_date",
+                "due_date", "total_cents", "status", "debtor_name", "debtor_address", "created_by_id",
+                "created_at"),
+    "invoice_line": ("id", "invoice_id", "position", "child_id", "label", "dates", "quantity",
+                     "unit_price_cents", "amount_cents"),
+    "credit_note": ("id", "number", "invoice_id", "issue_date", "amount_cents", "reason", "created_by_id",
+                    "created_at"),
+    "number_sequence": ("id", "series", "last_value"),
+    "mandate": ("id", "family_id", "regie_id", "rum", "debtor_name", "debtor_address", "iban", "bic",
+                "signed_on", "recurrent", "next_sequence", "last_used_on", "revoked_on", "created_at"),
+    "payment": ("id", "receipt_number", "family_id", "regie_id", "mode", "amount_cents", "received_on",
+                "reference", "payer_name", "created_by_id", "created_at"),
+    "allocation": ("id", "payment_id", "invoice_id", "amount_cents"),
+    "change_request": ("id", "family_id", "entity", "entity_id", "field", "old_value", "new_value", "status",
+                       "submitted_at", "decided_by_id", "decided_at", "reason", "version"),
+    "message": ("id", "family_id", "direction", "recipient", "subject", "body", "sent_at", "read_at",
+                "read_by_id", "reply_to_id"),
+    "audit_entry": ("id", "at", "agent_id", "source", "action", "entity", "entity_id", "family_id",
+                    "before", "after"),
+}
+
+
+class BulkWriter:
+    """Appends rows to tables on the caller's connection (and so in its transaction)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.postgresql = connection.dialect.name == "postgresql"
+        self._raw = connection.connection.driver_connection
+        self.counts: Counter[str] = Counter()
+
+    def day(self, value: date | None) -> Any:
+        """A date as the driver takes it (SQLite: ISO text, as SQLAlchemy stores it)."""
+        if value is None or self.postgresql:
+            return value
+        return value.isoformat()
+
+    def instant(self, value: datetime | None) -> Any:
+        """An aware instant, stored in UTC (SQLite: SQLAlchemy's 'YYYY-MM-DD HH:MM:SS.ffffff')."""
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value if self.postgresql else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def time(self, value: Any) -> Any:
+        return value if self.postgresql else value.strftime("%H:%M:%S.%f")
+
+    @staticmethod
+    def json(value: dict | None) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+    def insert(self, table: str, rows: Sequence[tuple]) -> None:
+        if not rows:
+            return
+        columns = COLUMNS[table]
+        names = ", ".join(f'"{c}"' for c in columns)
+        if self.postgresql:
+            with self._raw.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" * len(columns))
+            cursor = self._raw.cursor()
+            try:
+                cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+            finally:
+                cursor.close()
+        self.counts[table] += len(rows)
+
+    def restart_ids(self, table: str) -> None:
+        """Make the next generated id of an empty table 1 (PostgreSQL sequences survive rollbacks)."""
+        if self.postgresql:
+            self._execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), 1, false)")
+
+    def sync_sequences(self) -> None:
+        """After explicit ids, move each PostgreSQL sequence past the largest id."""
+        if not self.postgresql:
+            return
+        for table, columns in COLUMNS.items():
+            if columns[0] == "id" and self.counts[table]:
+                self._execute(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), max(id)) FROM \"{table}\""
+                )
+
+    def _execute(self, sql: str) -> None:
+        with self._raw.cursor() as cursor:
+            cursor.execute(sql)

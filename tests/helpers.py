@@ -1,0 +1,22 @@
+"""Constants and small helpers shared by the tests (import with ``from helpers import …``).
+
+``tests/`` is on ``sys.path`` during the test session (tests/conftest.py makes sure of
+it), so any test module can import this one whatever its folder.
+"""
+
+from datetime import date
+
+#: The day the whole test session lives in (REGIE_TODAY is pinned to it).
+TODAY = date(2026, 11, 23)
+
+#: The agent created by the seeded test town (``town_url``), with the admin role.
+ADMIN_LOGIN = "agent.test"
+
+#: Parameters of the seeded test town (``town_url``): same data on every run.
+TOWN_FAMILIES = 12
+TOWN_SEED = 7
+
+
+def backend_of(url: str) -> str:
+    """'sqlite' or 'postgresql' for a database URL."""
+    return "postgresql" if url.startswith("postgresql") else "sqlite"

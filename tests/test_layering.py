@@ -1,0 +1,89 @@
+"""The core never depends on the user interface (read from the source, without importing it).
+
+services/, models/, reports/ and db.py must run headless (CLI, batch jobs, benchmarks):
+they never import Textual, nor the screens, widgets or app that do.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "regie_tui"
+CORE = ["services", "models", "reports", "db.py"]
+FORBIDDEN = ("textual", "regie_tui.app", "regie_tui.screens", "regie_tui.widgets", "regie_tui.commands")
+
+
+def core_modules() -> list[Path]:
+    files: list[Path] = []
+    for part in CORE:
+        path = PACKAGE / part
+        files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
+    return files
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(source: str, module: str, *, is_package: bool = False) -> list[tuple[int, str]]:
+    """Every module an import statement of ``module`` names, relative imports made absolute."""
+    tree = ast.parse(source, filename=module)
+    package = module.split(".")
+    if not is_package:
+        package.pop()
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):  # also imports inside functions and TYPE_CHECKING blocks
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found.append((node.lineno, target))
+            found.extend((node.lineno, f"{target}.{alias.name}") for alias in node.names)
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+            "import_module", "__import__",
+        ):
+            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def is_forbidden(module: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in FORBIDDEN)
+
+
+def test_core_modules_are_found() -> None:
+    names = {module_name(p) for p in core_modules()}
+    assert {"regie_tui.db", "regie_tui.models", "regie_tui.models.booking"} <= names
+
+
+@pytest.mark.parametrize("path", core_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_core_never_imports_the_user_interface(path: Path) -> None:
+    found = imported_modules(path.read_text(encoding="utf-8"), module_name(path), is_package=path.name == "__init__.py")
+    offending = [f"line {line}: {module}" for line, module in found if is_forbidden(module)]
+    assert not offending, f"{path.relative_to(PACKAGE.parent)} imports the UI: " + ", ".join(offending)
+
+
+def test_the_check_sees_every_kind_of_import() -> None:
+    source = (
+        "import textual\n"
+        "from textual.widgets import DataTable\n"
+        "from ..screens import family\n"
+        "from . import booking\n"
+        "def later():\n"
+        "    import importlib\n"
+        "    importlib.import_module('textual.app')\n"
+    )
+    found = imported_modules(source, "regie_tui.services.sample")
+    assert sorted(m for _, m in found if is_forbidden(m)) == [
+        "regie_tui.screens", "regie_tui.screens.family",
+        "textual", "textual.app", "textual.widgets", "textual.widgets.DataTable",
+    ]
+    assert "regie_tui.services.booking" in {m for _, m in found}
