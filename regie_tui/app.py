@@ -25,7 +25,7 @@ class RegieApp(App[None]):
         Binding("q", "quit", "Quitter", id="quit", tooltip="Quitter regie-tui"),
         Binding("ctrl+q", "quit", "Quitter", show=False, priority=True),
         Binding(
-            "ctrl+p", "command_palette", "Commandes", id="command-palette", priority=True,
+            "ctrl+p", "command_palette", "Commandes", id="command-palette", priority=True, show=False,
             tooltip="Trouver une action ou une famille par son nom",
         ),
     ]

@@ -1,5 +1,6 @@
 """Familles: search as you type, results page by page from SQL, Enter opens the file."""
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -37,12 +38,13 @@ class FamiliesScreen(RegieScreen):
     def on_mount(self) -> None:
         self.sub_title = "Familles"
         table = self.query_one(DataTable)
-        table.add_column("N°", key="id")
-        table.add_column("Famille", key="name")
-        table.add_column("Responsables", key="guardians")
-        table.add_column("Enfants", key="children")
+        # Widths fit 80 columns; the town comes last as the least needed.
+        table.add_column("N°", key="id", width=5)
+        table.add_column("Famille", key="name", width=16)
+        table.add_column("Responsables", key="guardians", width=15)
+        table.add_column("Enfants", key="children", width=15)
+        table.add_column("Solde dû", key="balance", width=10)
         table.add_column("Commune", key="city")
-        table.add_column("Solde dû", key="balance")
         self.focus_search()
         self._search("")
 
@@ -82,8 +84,8 @@ class FamiliesScreen(RegieScreen):
     def _append(self, page: FamilyPage) -> None:
         table = self.query_one(DataTable)
         for row in page.rows:
-            balance = formatting.money(row.balance_cents) if row.balance_cents else ""
-            table.add_row(str(row.id), row.name, row.guardians, row.children, row.city, balance, key=str(row.id))
+            balance = Text(formatting.money(row.balance_cents) if row.balance_cents else "", justify="right")
+            table.add_row(str(row.id), row.name, row.guardians, row.children, balance, row.city, key=str(row.id))
         self._update_status()
 
     def _update_status(self) -> None:

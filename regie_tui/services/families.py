@@ -48,19 +48,20 @@ class FamilyPage:
         return self.rows[-1].sort_key if self.rows and self.has_more else None
 
 
-def _like_pattern(term: str) -> str:
+def _word_start_pattern(term: str) -> str:
+    """LIKE pattern for a word of ``search_text`` starting with ``term`` (wildcards escaped)."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"% {escaped}%"
 
 
 def search_families(
     session: Session, query: str, *, limit: int = PAGE_SIZE, after: tuple[str, int] | None = None
 ) -> FamilyPage:
-    """Families whose names, phones, e-mails or invoice numbers contain every term of
-    ``query`` (accents and case ignored), in name order, ``limit`` at a time after
-    the sort key ``after`` (keyset paging: constant cost whatever the page)."""
+    """Families with a name, phone, e-mail or invoice number starting with each term of
+    ``query`` (accents and case ignored), in name order, ``limit`` at a time after the
+    sort key ``after`` (keyset paging: constant cost whatever the page)."""
     conditions = [Family.archived_at.is_(None)]
-    conditions += [Family.search_text.like(_like_pattern(t), escape="\\") for t in search_terms(query)]
+    conditions += [Family.search_text.like(_word_start_pattern(t), escape="\\") for t in search_terms(query)]
     if after is not None:
         conditions.append(tuple_(Family.name_key, Family.id) > tuple_(*after))
     found = session.exec(

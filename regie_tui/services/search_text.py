@@ -26,22 +26,32 @@ def phone_digits(phone: str) -> str:
     return digits
 
 
+def _with_parts(word: str) -> list[str]:
+    """'martin-dubois' -> ['martin-dubois', 'dubois']: each part can start a search."""
+    parts = word.split("-")
+    return [word, *parts[1:]] if len(parts) > 1 else [word]
+
+
 def build_search_text(
     *, names: Iterable[str], phones: Iterable[str] = (), emails: Iterable[str] = (),
     invoice_numbers: Iterable[str] = (),
 ) -> str:
-    """The family's ``search_text``: space-separated folded words, with spaces at both ends."""
+    """The family's ``search_text``: folded words, each preceded by a space.
+
+    A search term matches the start of a word (see :func:`search_terms`), so compound
+    names and invoice numbers also carry their parts: 'dubois', 'f261000012'.
+    """
     words: list[str] = []
-    for name in names:
-        words.append(fold(name))
+    for text in (*names, *invoice_numbers):
+        for word in fold(text).split():
+            words.extend(_with_parts(word))
     words.extend(phone_digits(p) for p in phones if p)
     words.extend(fold(e) for e in emails if e)
-    words.extend(fold(n) for n in invoice_numbers if n)
     return " " + " ".join(w for w in words if w) + " "
 
 
 def search_terms(query: str) -> list[str]:
-    """The terms that must all appear in ``search_text`` for a family to match."""
+    """The terms that must each start a word of ``search_text`` for a family to match."""
     query = query.strip()
     if not query:
         return []

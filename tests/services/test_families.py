@@ -32,6 +32,16 @@ def test_search_ignores_accents_and_case(engine):
         assert names(search_families(session, "")) == ["LEFÈVRE", "MARTIN"]
 
 
+def test_terms_match_the_start_of_words_and_parts_of_compound_names(engine):
+    with Session(engine) as session:
+        add_family(session, "ADAM", guardians=[("Michèle", "Adam", "0600000000", "michele.adam@gmail.com")])
+        add_family(session, "MARTIN-DUBOIS", guardians=[("Luc", "Martin-Dubois", "0600000001", "luc@free.fr")])
+        session.commit()
+        assert names(search_families(session, "ma")) == ["MARTIN-DUBOIS"]  # not ad-am, not michele.ad-am
+        assert names(search_families(session, "dubois")) == ["MARTIN-DUBOIS"]
+        assert names(search_families(session, "michele.a")) == ["ADAM"]
+
+
 def test_search_by_phone_email_and_invoice_number(engine):
     with Session(engine) as session:
         family_id = add_family(session, "DUBOIS", guardians=[("Anne", "Dubois", "06 12 34 56 78", "Anne.D@Mail.fr")])
@@ -43,6 +53,7 @@ def test_search_by_phone_email_and_invoice_number(engine):
         assert names(search_families(session, "anne.d@mail")) == ["DUBOIS"]
         assert names(search_families(session, "pop-f2610000")) == ["DUBOIS"]
         assert names(search_families(session, "POP-F261000042")) == ["DUBOIS"]
+        assert names(search_families(session, "F2610000")) == ["DUBOIS"]  # without the régie prefix
 
 
 def test_search_wildcards_are_plain_characters(engine):
