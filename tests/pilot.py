@@ -3,6 +3,9 @@
 import html
 import re
 
+_CELL = re.compile(r'<text class="[^"]*-r\d+" x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)</text>')
+_CHAR_WIDTH = 12.2  # Rich's SVG export: one terminal cell
+
 
 async def settle(pilot) -> None:
     """Let the screen's database workers finish and the screen repaint."""
@@ -12,7 +15,16 @@ async def settle(pilot) -> None:
 
 
 def screen_text(app) -> str:
-    """What the terminal shows, as plain text (from Textual's own screenshot)."""
-    svg = app.export_screenshot()
-    lines = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
-    return html.unescape("".join(lines)).replace("\xa0", " ")
+    """What the terminal shows, line by line (rebuilt from Textual's own screenshot)."""
+    lines: dict[float, dict[int, str]] = {}
+    for x, y, text in _CELL.findall(app.export_screenshot()):
+        text = html.unescape(text).replace("\xa0", " ").replace("\n", "")
+        if text:
+            lines.setdefault(float(y), {})[round(float(x) / _CHAR_WIDTH)] = text
+    rendered = []
+    for y in sorted(lines):
+        row = ""
+        for column, text in sorted(lines[y].items()):
+            row = row.ljust(column) + text
+        rendered.append(row.rstrip())
+    return "\n".join(rendered)

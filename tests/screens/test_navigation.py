@@ -36,7 +36,7 @@ async def test_dashboard_shows_town_agent_and_live_counters(make_app, town_url):
         text = screen_text(app)
         assert counts.town in text
         assert "Lundi 23 novembre 2026" in text
-        assert f"Modifications à valider" in text
+        assert "Modifications à" in text and "Impayés" in text
         assert app.screen.query_one("#pending-changes").value == str(counts.pending_changes)
         assert app.screen.query_one("#unread-messages").value == str(counts.unread_messages)
         assert counts.pending_changes > 0 and counts.unread_messages > 0
