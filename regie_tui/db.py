@@ -55,12 +55,19 @@ def sqlite_path(url: URL) -> Path | None:
 
 
 def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, open transactions (see _begin_sqlite): the
+    # module's own handling leaves DDL outside them, so a failed migration would stay half done.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_sqlite(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str | URL, *, create: bool = False) -> Engine:
@@ -78,6 +85,7 @@ def make_engine(url: str | URL, *, create: bool = False) -> Engine:
             parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         )
         event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     try:
         return sa.create_engine(

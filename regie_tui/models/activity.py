@@ -158,6 +158,7 @@ class Capacity(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", ondelete="CASCADE")
     day: date | None = None
     places: int
+    reason: str | None = Field(default=None, max_length=120, description="why a day differs (sortie…)")
 
 
 class DayOffKind(StrEnum):

@@ -119,6 +119,8 @@ class InvoiceLine(SQLModel, table=True):
     invoice_id: int = Field(foreign_key="invoice.id", index=True, ondelete="CASCADE")
     position: int
     child_id: int | None = Field(default=None, foreign_key="child.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    kind: ChargeKind = Field(sa_type=enum_type(ChargeKind, "invoice_line_kind"))
     label: str = Field(max_length=200)
     dates: str = Field(default="", max_length=400, description="days of the month, e.g. '1, 2, 4'")
     quantity: Decimal = Field(sa_type=Numeric(10, 2))

@@ -21,6 +21,7 @@ class Enrollment(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("child_id", "activity_id"),
+        CheckConstraint("end_date IS NULL OR start_date IS NULL OR end_date >= start_date", name="date_range"),
         Index(
             "ix_enrollment_requested",
             "status",
@@ -33,6 +34,8 @@ class Enrollment(SQLModel, table=True):
     child_id: int = Field(foreign_key="child.id", index=True, ondelete="CASCADE")
     activity_id: int = Field(foreign_key="activity.id", index=True)
     age_group_id: int = Field(foreign_key="age_group.id")
+    start_date: date | None = Field(default=None, description="empty: from the activity's start")
+    end_date: date | None = Field(default=None, description="empty: to the activity's end")
     status: EnrollmentStatus = Field(sa_type=enum_type(EnrollmentStatus, "enrollment_status"))
     source: Source = Field(sa_type=enum_type(Source, "enrollment_source"))
     requested_at: datetime = created_at_field()

@@ -42,6 +42,8 @@ class Payment(SQLModel, table=True):
     received_on: date
     reference: str = Field(default="", max_length=80, description="cheque number, PayFiP ref…")
     payer_name: str = Field(default="", max_length=200)
+    rejected_on: date | None = Field(default=None, description="direct debit or cheque returned unpaid")
+    rejection_reason: str | None = Field(default=None, max_length=200)
     created_by_id: int | None = Field(default=None, foreign_key="agent.id")
     created_at: datetime = created_at_field()
 

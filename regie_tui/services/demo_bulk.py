@@ -1,15 +1,16 @@
 """Bulk loading for the demo town: plain tuples straight to the driver, in one transaction.
 
 SQLite gets ``executemany`` on the raw ``sqlite3`` cursor, PostgreSQL gets ``COPY``
-through psycopg. Values must already be in the driver's form, which :class:`BulkWriter`
-gives for days and instants (SQLite stores them as the text SQLAlchemy writes, so that
-ORM reads work unchanged).
+through psycopg. Values must already be in the driver's form, which :class:`Formats`
+gives for days, times and instants (SQLite stores them as the text SQLAlchemy writes,
+so that ORM reads work unchanged).
 """
 
 import json
 from collections import Counter
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -65,7 +66,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "invoice": ("id", "number", "regie_id", "family_id", "period_start", "period_end", "issue_date",
                 "due_date", "total_cents", "status", "debtor_name", "debtor_address", "created_by_id",
                 "created_at"),
-    "invoice_line": ("id", "invoice_id", "position", "child_id", "label", "dates", "quantity",
+    "invoice_line": ("id", "invoice_id", "position", "child_id", "unit_id", "kind", "label", "dates", "quantity",
                      "unit_price_cents", "amount_cents"),
     "credit_note": ("id", "number", "invoice_id", "issue_date", "amount_cents", "reason", "created_by_id",
                     "created_at"),
@@ -84,16 +85,18 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class BulkWriter:
-    """Appends rows to tables on the caller's connection (and so in its transaction)."""
+# A batch: rows for several tables, in foreign-key order; ``checked`` as in BulkWriter.insert.
+Batch = list[tuple[str, list[tuple], bool]]
 
-    def __init__(self, connection: Connection) -> None:
-        self.postgresql = connection.dialect.name == "postgresql"
-        self._raw = connection.connection.driver_connection
-        self.counts: Counter[str] = Counter()
+
+class Formats:
+    """Values in the form the driver takes; plain data, so a generator process can have one too."""
+
+    def __init__(self, postgresql: bool) -> None:
+        self.postgresql = postgresql
 
     def day(self, value: date | None) -> Any:
-        """A date as the driver takes it (SQLite: ISO text, as SQLAlchemy stores it)."""
+        """A date (SQLite: ISO text, as SQLAlchemy stores it)."""
         if value is None or self.postgresql:
             return value
         return value.isoformat()
@@ -103,16 +106,35 @@ class BulkWriter:
         if value is None:
             return None
         value = value.astimezone(UTC)
-        return value if self.postgresql else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value if self.postgresql else value.isoformat(" ", "microseconds")[:26]  # without "+00:00"
 
-    def time(self, value: Any) -> Any:
+    def time(self, value: time) -> Any:
         return value if self.postgresql else value.strftime("%H:%M:%S.%f")
 
     @staticmethod
     def json(value: dict | None) -> str | None:
         return None if value is None else json.dumps(value, ensure_ascii=False)
 
-    def insert(self, table: str, rows: Sequence[tuple]) -> None:
+
+class BulkWriter(Formats):
+    """Appends rows to tables on the caller's connection (and so in its transaction)."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection.dialect.name == "postgresql")
+        self._raw = connection.connection.driver_connection
+        self.counts: Counter[str] = Counter()
+
+    def write(self, batch: Batch) -> None:
+        for table, rows, checked in batch:
+            self.insert(table, rows, checked=checked)
+
+    def insert(self, table: str, rows: Sequence[tuple], *, checked: bool = True) -> None:
+        """Append ``rows`` (tuples in COLUMNS order) to ``table``.
+
+        ``checked=False`` skips SQLite's CHECK constraints for rows valid by construction:
+        SQLite rebuilds the value list of each ``IN (…)`` check for every row, which
+        costs more than the rest of the insert. Keys and NOT NULL stay checked.
+        """
         if not rows:
             return
         columns = COLUMNS[table]
@@ -125,10 +147,51 @@ class BulkWriter:
             marks = ", ".join("?" * len(columns))
             cursor = self._raw.cursor()
             try:
+                if not checked:
+                    cursor.execute("PRAGMA ignore_check_constraints = ON")
                 cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
             finally:
+                if not checked:
+                    cursor.execute("PRAGMA ignore_check_constraints = OFF")
                 cursor.close()
         self.counts[table] += len(rows)
+
+    @contextmanager
+    def load_deferred(self, table: str) -> Iterator[None]:
+        """Drop the table's secondary indexes for the load and build them once at the end.
+
+        On PostgreSQL the foreign keys are dropped too and added back at the end, where
+        PostgreSQL checks them in one pass instead of one trigger call per row (SQLite
+        loads with foreign keys off, see ``demo._sqlite_bulk_mode``). Keys (primary,
+        unique) stay, so duplicates are still refused. DDL is transactional on both
+        engines: a failed load leaves the table as it was.
+        """
+        if self.postgresql:
+            regclass = f"'\"{table}\"'::regclass"
+            foreign_keys = self._query(
+                f"SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = {regclass} "
+                "AND contype = 'f' ORDER BY conname"
+            )
+            indexes = self._query(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                f"AND tablename = '{table}' AND indexname NOT IN "
+                f"(SELECT conname FROM pg_constraint WHERE conrelid = {regclass}) ORDER BY indexname"
+            )
+        else:
+            foreign_keys = []
+            indexes = self._query(
+                f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}' "
+                "AND sql IS NOT NULL ORDER BY name"
+            )
+        for name, _ in foreign_keys:
+            self._execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+        for name, _ in indexes:
+            self._execute(f'DROP INDEX "{name}"')
+        yield
+        for _, sql in indexes:
+            self._execute(sql)
+        for name, definition in foreign_keys:
+            self._execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
 
     def restart_ids(self, table: str) -> None:
         """Make the next generated id of an empty table 1 (PostgreSQL sequences survive rollbacks)."""
@@ -146,5 +209,12 @@ class BulkWriter:
                 )
 
     def _execute(self, sql: str) -> None:
-        with self._raw.cursor() as cursor:
+        self._query(sql)
+
+    def _query(self, sql: str) -> list[tuple]:
+        cursor = self._raw.cursor()
+        try:
             cursor.execute(sql)
+            return cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()

@@ -1,9 +1,11 @@
-"""The households of the demo town, generated one family at a time and written in batches.
+"""The households of the demo town, generated one family at a time, in batches of rows.
 
 Everything is drawn from one ``random.Random`` and one seeded Faker, in family order,
 so the same seed and the same "today" give the same rows, ids included. Bookings are
-streamed: a batch of families is generated, written, then forgotten, except the
-payments, numbered at the end in the order they were received.
+streamed: a batch of families is generated, written, then forgotten; only the payments
+wait for the end, to be numbered in the order they were received. The generator never
+touches the database, so a large town can be generated in a second process
+(:func:`generate_into`) while the first one writes.
 
 Conventions a service reading these rows can rely on:
 - a ChangeRequest that creates an entity has ``entity_id`` empty, ``field = "new"`` and
@@ -17,8 +19,9 @@ Conventions a service reading these rows can rely on:
 
 import json
 import random
+import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -28,7 +31,7 @@ from unidecode import unidecode
 
 from regie_tui.clock import PARIS
 from regie_tui.models import CASH_LIMIT_CENTS
-from regie_tui.services.demo_bulk import BulkWriter
+from regie_tui.services.demo_bulk import Batch, Formats
 from regie_tui.services.demo_reference import ActivityInfo, DayInfo, GroupInfo, MonthInfo, Reference
 from regie_tui.services.search_text import build_search_text, fold
 
@@ -115,12 +118,13 @@ class Deferred:
 
 
 class FamilyGenerator:
-    """Generates the households one by one and writes them through a :class:`BulkWriter`."""
+    """Generates the households one by one, as batches of rows ready for a :class:`BulkWriter`."""
 
-    def __init__(self, ref: Reference, writer: BulkWriter, *, seed: int) -> None:
+    def __init__(self, ref: Reference, formats: Formats, *, seed: int) -> None:
         self.ref = ref
-        self.w = writer
+        self.w = formats
         self.rng = random.Random(seed)
+        self.random = self.rng.random
         self.fake = Faker("fr_FR")
         self.fake.seed_instance(seed)
         self.today = ref.today
@@ -135,6 +139,7 @@ class FamilyGenerator:
         self.capacity_used: Counter[tuple[int, int, Any]] = Counter()
         self.audit_budget = 0
         self.family_id = 0
+        self.family_created = date.min
         self.streets = sorted({self.fake.street_name() for _ in range(80)})
         self.units = {u.id: u for a in ref.activities for u in a.units}
         self.unit_regie = {u.id: a.regie_index for a in ref.activities for u in a.units}
@@ -163,16 +168,20 @@ class FamilyGenerator:
         return min(datetime.combine(day, time(hour, minute), PARIS), self.now - timedelta(minutes=30))
 
     def some_time(self, day: date) -> datetime:
-        return self.at(day, self.rng.randint(8, 21), self.rng.randint(0, 59))
+        return self.at(day, self.randint(8, 21), self.randint(0, 59))
 
     def recent(self, max_days: int) -> datetime:
         """A moment in the last ``max_days`` days before today."""
-        return self.some_time(self.today - timedelta(days=self.rng.randint(1, max_days)))
+        return self.some_time(self.today - timedelta(days=self.randint(1, max_days)))
 
     def between(self, start: date, end: date) -> date:
         if end <= start:
             return start
-        return start + timedelta(days=self.rng.randint(0, (end - start).days))
+        return start + timedelta(days=self.randint(0, (end - start).days))
+
+    def randint(self, low: int, high: int) -> int:
+        """Like ``Random.randint``, a few times cheaper (the generator draws millions)."""
+        return low + int(self.random() * (high - low + 1))
 
     def audit(self, at: datetime, agent_id: int | None, source: str, action: str, entity: str,
               entity_id: int | None, before: dict | None, after: dict | None, *, always: bool = False) -> None:
@@ -186,28 +195,31 @@ class FamilyGenerator:
 
     # ------------------------------------------------------------------ batches
 
-    def generate(self, families: int) -> None:
+    def batches(self, families: int) -> Iterator[Batch]:
+        """The town's families, a batch at a time, then the payments and the number sequences."""
         for first in range(1, families + 1, BATCH_FAMILIES):
             for family_id in range(first, min(first + BATCH_FAMILIES, families + 1)):
                 self.family(family_id)
-            self.flush()
-        self.write_deferred()
+            yield self.flush()
+        yield self.deferred_rows()
 
-    def flush(self) -> None:
-        """Write the batch in foreign-key order and forget it."""
+    def flush(self) -> Batch:
+        """The batch's rows in foreign-key order; the generator forgets them."""
+        batch: Batch = []
         for table in ["family", "guardian", "child", "authorized_person", "child_diet", "health_note", "consent",
                       "portal_account", "portal_login", "document", "family_quotient", "enrollment"]:
-            self.w.insert(table, self.rows.pop(table, []))
-        self.w.insert("booking", self.cells)
+            batch.append((table, self.rows.pop(table, []), True))
+        batch.append(("booking", self.cells, False))
         self.counts["bookings"] += len(self.cells)
         self.cells = []
         for table in ["invoice", "invoice_line", "mandate", "change_request", "message", "audit_entry"]:
-            self.w.insert(table, self.rows.pop(table, []))
+            batch.append((table, self.rows.pop(table, []), True))
         if self.rows:
             raise AssertionError(f"rows never written: {sorted(self.rows)}")
+        return batch
 
-    def write_deferred(self) -> None:
-        """Number receipts and credit notes in order of date, then write them and the sequences."""
+    def deferred_rows(self) -> Batch:
+        """Receipts and credit notes numbered in order of date, and the number sequences."""
         regies = self.ref.regies
         payment_rows, allocation_rows = [], []
         for regie_index, received_on, family_id, mode, amount, reference, payer, created_at, parts in sorted(
@@ -220,18 +232,16 @@ class FamilyGenerator:
                                  self.w.instant(created_at)))
             for invoice_id, part in parts:
                 allocation_rows.append((len(allocation_rows) + 1, payment_id, invoice_id, part))
-        self.w.insert("payment", payment_rows)
-        self.w.insert("allocation", allocation_rows)
         self.counts["payments"] = len(payment_rows)
         notes = []
         for regie_index, issued, invoice_id, amount, reason in sorted(self.deferred.credit_notes):
             number = self.take_number(f"{regies[regie_index]['invoice_prefix']}-A{issued:%y%m}", "credit_note")
             notes.append((len(notes) + 1, number, invoice_id, self.w.day(issued), amount, reason,
                           self.ref.regisseur_id, self.w.instant(self.at(issued, 10))))
-        self.w.insert("credit_note", notes)
         self.counts["credit_notes"] = len(notes)
-        self.w.insert("number_sequence", [(i, series, last) for i, (series, last)
-                                          in enumerate(sorted(self.series.items()), start=1)])
+        sequences = [(i, series, last) for i, (series, last) in enumerate(sorted(self.series.items()), start=1)]
+        return [("payment", payment_rows, True), ("allocation", allocation_rows, True),
+                ("credit_note", notes, True), ("number_sequence", sequences, True)]
 
     def take_number(self, prefix: str, kind: str) -> str:
         series = f"{kind}:{prefix}"
@@ -249,13 +259,14 @@ class FamilyGenerator:
         school = rng.choice(ref.schools)
         town = ref.settings["town"]
         if resident:
-            address = f"{rng.randint(1, 120)} {rng.choice(self.streets)}"
+            address = f"{self.randint(1, 120)} {rng.choice(self.streets)}"
             postal_code, city = town["postal_code"], town["city"]
         else:
             neighbour = rng.choice(ref.settings["neighbour"])
             address, postal_code, city = fake.street_address(), neighbour["postal_code"], neighbour["city"]
-        address_extra = f"Appartement {rng.randint(1, 60)}" if rng.random() < 0.12 else ""
+        address_extra = f"Appartement {self.randint(1, 60)}" if rng.random() < 0.12 else ""
         created = self.at(self.between(date(2019, 1, 7), min(ref.year.start, self.today) - timedelta(days=2)), 10)
+        self.family_created = created.date()
         source = "agent" if rng.random() < 0.7 else "portal"
 
         guardians = self.guardians(family_id)
@@ -338,7 +349,7 @@ class FamilyGenerator:
         for year, school_class, level, _ in sorted(rng.sample(CLASSES, count, counts=[c[3] for c in CLASSES])):
             sex = rng.choice("FM")
             first = fake.first_name_female() if sex == "F" else fake.first_name_male()
-            birth = date(year, 1, 1) + timedelta(days=rng.randint(0, 364))
+            birth = date(year, 1, 1) + timedelta(days=self.randint(0, 364))
             child_level: str | None = level
             if school_class == "TPS" and (birth.month > 8 or rng.random() < 0.5):
                 school_name, school_class, child_level = "", "", None
@@ -396,7 +407,7 @@ class FamilyGenerator:
     def portal(self, family_id: int, email: str, created: datetime) -> bool:
         """Consents, and the portal account with its sign-ins; True if the family uses the portal."""
         rng = self.rng
-        consent_at = min(created + timedelta(days=rng.randint(0, 20)), self.now - timedelta(hours=1))
+        consent_at = min(created + timedelta(days=self.randint(0, 20)), self.now - timedelta(hours=1))
         for kind, p in (("personal_data", 1.0), ("health_data", 0.92), ("image_rights", 0.75)):
             self.add("consent", (self.next_id("consent"), family_id, kind, rng.random() < p,
                                  self.w.instant(consent_at)))
@@ -407,7 +418,7 @@ class FamilyGenerator:
         self.add("portal_account", (account_id, family_id, email, self.w.instant(activated), rng.random() < 0.3))
         if activated:
             first = max(activated.date(), self.today - timedelta(days=150))
-            for _ in range(rng.randint(2, 12)):
+            for _ in range(self.randint(2, 12)):
                 day = self.between(first, self.today - timedelta(days=1))
                 self.add("portal_login", (self.next_id("portal_login"), account_id,
                                           self.w.instant(self.some_time(day)), rng.random() < 0.96))
@@ -454,21 +465,23 @@ class FamilyGenerator:
         r = rng.random()
         if activity.end < self.today:
             status = "accepted" if r < 0.97 else "refused"
+        elif r < 0.02 or not self.counts["enrollment_requests"]:  # the bannette is never empty
+            status = "requested"
         else:
-            status = "requested" if r < 0.02 else "waiting" if r < 0.03 else "refused" if r < 0.035 else "accepted"
+            status = "waiting" if r < 0.03 else "refused" if r < 0.035 else "accepted"
         if status == "requested":
             self.add("enrollment", (enrollment_id, child.id, activity.id, group.id, status, "portal",
                                     self.w.instant(self.recent(12)), None, None, "", 1))
             self.counts["enrollment_requests"] += 1
             return None
         if activity.kind == "holidays":
-            requested_day = activity.start - timedelta(days=rng.randint(15, 45))
+            requested_day = activity.start - timedelta(days=self.randint(15, 45))
         else:
-            requested_day = date(activity.start.year, rng.choice((6, 7, 8)), rng.randint(1, 28))
+            requested_day = date(activity.start.year, rng.choice((6, 7, 8)), self.randint(1, 28))
         if requested_day >= self.today - timedelta(days=6):  # enrolled early for a later holiday
             requested_day = self.between(self.today - timedelta(days=70), self.today - timedelta(days=6))
-        requested = self.some_time(requested_day)
-        decided = min(requested + timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 3)),
+        requested = self.some_time(max(requested_day, self.family_created + timedelta(days=1)))
+        decided = min(requested + timedelta(days=self.randint(1, 5), hours=self.randint(0, 3)),
                       self.now - timedelta(minutes=20))
         agent = rng.choice((ref.accueil_id, ref.regisseur_id))
         reason = ""
@@ -489,10 +502,12 @@ class FamilyGenerator:
         """Bookings of an accepted enrolment over the year: a weekly habit, noise, attendance before today."""
         rng = self.rng
         days = activity.days
-        if activity.kind in ("after_school", "canteen") and rng.random() < 0.06:
-            days = days[rng.randint(20, len(days) // 2):]  # joined during the year
-        if activity.start > self.today and activity.kind == "holidays" and rng.random() < 0.15:
-            if rng.random() < 0.1:  # a request the régie already turned down
+        if activity.kind in ("after_school", "canteen") and len(days) > 40 and rng.random() < 0.06:
+            days = days[self.randint(20, len(days) // 2):]  # started coming during the year
+        if activity.start > self.today and activity.kind == "holidays" and (
+            rng.random() < 0.15 or not self.counts["booking_requests"]
+        ):
+            if rng.random() < 0.1 and self.counts["booking_requests"]:  # a request the régie already turned down
                 future = ("refused", "portal", self.ref.accueil_id, self.w.instant(self.recent(5)))
             else:  # a portal request waiting in the bannette
                 future = ("requested", "portal", None, self.w.instant(self.recent(10)))
@@ -503,7 +518,10 @@ class FamilyGenerator:
                 self._habit_cells(child, enrollment_id, unit.id, unit.surcharge > 0, days, self.habit(unit.name),
                                   future)
         else:
+            before = len(self.cells)
             self._day_cells(child, enrollment_id, activity, group, days, future)
+            if future[0] == "requested":
+                self.counts["booking_requests"] += len(self.cells) - before
 
     def habit(self, unit_name: str) -> list[bool]:
         """The ISO week days (as a lookup list 0..7) the child usually comes to this unit."""
@@ -649,15 +667,16 @@ class FamilyGenerator:
             for child_id, unit_id, days, specials in items:
                 unit = self.units[unit_id]
                 price = unit.rates[bracket]
-                lines.append((child_id, unit.label, days, price))
+                lines.append((child_id, unit_id, "service", unit.label, days, price))
                 if specials and unit.surcharge:
-                    lines.append((child_id, f"Majoration sans réservation – {unit.label}", specials, unit.surcharge))
+                    lines.append((child_id, unit_id, "unbooked_surcharge",
+                                  f"Majoration sans réservation – {unit.label}", specials, unit.surcharge))
             total = 0
-            for position, (child_id, label, days, price) in enumerate(lines, start=1):
+            for position, (child_id, unit_id, kind, label, days, price) in enumerate(lines, start=1):
                 amount = len(days) * price
                 total += amount
-                self.add("invoice_line", (self.next_id("invoice_line"), invoice_id, position, child_id, label,
-                                          ", ".join(map(str, days)), len(days), price, amount))
+                self.add("invoice_line", (self.next_id("invoice_line"), invoice_id, position, child_id, unit_id,
+                                          kind, label, ", ".join(map(str, days)), len(days), price, amount))
             regie = ref.regies[regie_index]
             number = self.take_number(f"{regie['invoice_prefix']}-F{info.yymm}", "invoice")
             self.add("invoice", (invoice_id, number, regie["id"], family_id, self.w.day(info.first),
@@ -676,16 +695,16 @@ class FamilyGenerator:
         for regie_index, regie in enumerate(ref.regies):
             if rng.random() < (0.3 if regie_index == 0 else 0.12):
                 signed = self.between(date(ref.year.start.year - 2, 3, 1), ref.year.start - timedelta(days=5))
-                signed = min(signed, self.today - timedelta(days=1))
+                signed = min(max(signed, self.family_created + timedelta(days=1)), self.today - timedelta(days=1))
                 mandates[regie_index] = [self.next_id("mandate"), f"{regie['invoice_prefix'].upper()}-{family_id:07d}-1",
                                          signed, None]
         unpaid: dict[int, list[list[int]]] = {}  # régie -> [[invoice id, balance]] of earlier invoices
         for invoice_id, number, regie_index, info, total in invoices:
             balance = total
             if total >= 1000 and rng.random() < 0.006:
-                issued = info.issue_date + timedelta(days=rng.randint(7, 25))
+                issued = info.issue_date + timedelta(days=self.randint(7, 25))
                 if issued < self.today:
-                    credit = rng.randint(1, total // 200) * 100
+                    credit = self.randint(1, total // 200) * 100
                     self.deferred.credit_notes.append((regie_index, issued, invoice_id, credit, rng.choice([
                         "Absences justifiées par certificat médical non déduites.",
                         "Erreur de pointage : réservations annulées dans les délais.",
@@ -708,7 +727,7 @@ class FamilyGenerator:
             if r >= (0.88 if overdue else 0.48) or info.issue_date > latest:
                 unpaid.setdefault(regie_index, []).append([invoice_id, balance])
                 continue
-            received = min(info.issue_date + timedelta(days=rng.randint(2, 45)), latest)
+            received = min(info.issue_date + timedelta(days=self.randint(2, 45)), latest)
             if r >= (0.82 if overdue else 0.45):  # partly paid at the desk
                 part = max(100, balance // 200 * 100)
                 if part < balance:
@@ -734,30 +753,30 @@ class FamilyGenerator:
 
     def pay(self, regie_index: int, received: date, family_id: int, mode: str, reference: str, payer: str,
             parts: list[tuple[int, int]]) -> None:
-        hour = 5 if mode == "direct_debit" else self.rng.randint(8, 17)
+        hour = 5 if mode == "direct_debit" else self.randint(8, 17)
         self.deferred.payments.append((regie_index, received, family_id, mode, sum(p for _, p in parts), reference,
-                                       payer, self.at(received, hour, self.rng.randint(0, 59)), parts))
+                                       payer, self.at(received, hour, self.randint(0, 59)), parts))
 
     def reference(self, mode: str, invoice_number: str) -> str:
         rng = self.rng
         if mode == "cheque":
-            return f"Chèque n° {rng.randint(1000000, 9999999)}"
+            return f"Chèque n° {self.randint(1000000, 9999999)}"
         if mode == "payfip":
-            return f"PayFiP {invoice_number} – autorisation {rng.randint(100000, 999999)}"
+            return f"PayFiP {invoice_number} – autorisation {self.randint(100000, 999999)}"
         if mode == "card":
-            return f"Carte bancaire – ticket {rng.randint(1000, 9999)}"
+            return f"Carte bancaire – ticket {self.randint(1000, 9999)}"
         if mode == "transfer":
             return f"Virement {invoice_number}"
         if mode == "ancv":
-            return f"{rng.randint(2, 12)} chèques vacances ANCV"
+            return f"{self.randint(2, 12)} chèques vacances ANCV"
         return ""
 
     def iban(self) -> tuple[str, str]:
         """A French IBAN with a correct RIB key and mod-97 check digits, and its bank's BIC."""
         rng = self.rng
         bank, bic = rng.choice(BANKS)
-        branch = f"{rng.randint(0, 99999):05d}"
-        account = f"{rng.randint(0, 99999999999):011d}"
+        branch = f"{self.randint(0, 99999):05d}"
+        account = f"{self.randint(0, 99999999999):011d}"
         key = 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(account)) % 97
         bban = f"{bank}{branch}{account}{key:02d}"
         check = 98 - int(bban + "152700") % 97  # "FR00" moved to the end, F=15, R=27
@@ -773,7 +792,7 @@ class FamilyGenerator:
             document_id = None
             if source == "CAF":
                 status = "expired" if valid_to < self.today else "accepted"
-                submitted = self.some_time(min(valid_from + timedelta(days=rng.randint(3, 40)), self.today))
+                submitted = self.some_time(min(valid_from + timedelta(days=self.randint(3, 40)), self.today))
                 document_id = self.document(family_id, None, "caf", f"attestation-caf-{valid_from.year}.pdf",
                                             status, submitted, valid_from, valid_to)
             self.add("family_quotient", (self.next_id("family_quotient"), family_id, value, source,
@@ -794,8 +813,8 @@ class FamilyGenerator:
                 self.document_sent(family_id, child.id, "vaccins", f"vaccins-{name}.pdf",
                                    self.between(year.start - timedelta(days=80), year.start), None, None)
             if rng.random() < 0.85:
-                if rng.random() < 0.15:
-                    previous = year.start.replace(year=year.start.year - 1)
+                previous = year.start.replace(year=year.start.year - 1)
+                if self.family_created < previous and rng.random() < 0.15:
                     self.document(family_id, child.id, "fiche_sanitaire", f"fiche-sanitaire-{name}-{previous.year}.pdf",
                                   "expired", self.some_time(previous - timedelta(days=20)), previous,
                                   year.start - timedelta(days=1))
@@ -810,7 +829,7 @@ class FamilyGenerator:
                       valid_from: date | None, valid_to: date | None) -> None:
         """A document in its usual fate: accepted mostly, some refused, ~5% awaiting validation."""
         r = self.rng.random()
-        if r < 0.055:
+        if r < 0.055 or not self.counts["pending_documents"]:
             self.document(family_id, child_id, type_code, filename, "pending", self.recent(14), valid_from, valid_to)
         else:
             status = "refused" if r < 0.085 else "accepted"
@@ -820,12 +839,13 @@ class FamilyGenerator:
                  submitted: datetime, valid_from: date | None, valid_to: date | None) -> int:
         rng, ref = self.rng, self.ref
         document_id = self.next_id("document")
+        submitted = max(submitted, self.at(self.family_created + timedelta(days=1), 11))  # not before the file
         source = "portal" if status == "pending" or rng.random() < 0.7 else "agent"
         decided_by = decided_at = None
         reason = ""
         if status != "pending":
             decided_by = ref.accueil_id
-            decided_at = min(submitted + timedelta(days=rng.randint(1, 6)), self.now - timedelta(minutes=10))
+            decided_at = min(submitted + timedelta(days=self.randint(1, 6)), self.now - timedelta(minutes=10))
             reason = rng.choice(REFUSED_DOCUMENT) if status == "refused" else ""
             self.audit(decided_at, decided_by, "agent", "decide", "document", document_id, {"status": "pending"},
                        {"status": "refused" if status == "refused" else "accepted", "file": filename})
@@ -842,7 +862,7 @@ class FamilyGenerator:
         """Portal edits: pending for ~5% of families, decided ones for a few more."""
         rng = self.rng
         r = rng.random()
-        if r < 0.05:
+        if r < 0.05 or not self.counts["pending_change_requests"]:
             statuses = ["pending"] * (2 if rng.random() < 0.2 else 1)
         elif r < 0.08:
             statuses = [rng.choice(["accepted", "accepted", "refused"])]
@@ -853,7 +873,7 @@ class FamilyGenerator:
             child = rng.choice(children)
             kind = rng.randrange(6)
             if kind == 0:
-                new_address = f"{rng.randint(1, 120)} {rng.choice(self.streets)}"
+                new_address = f"{self.randint(1, 120)} {rng.choice(self.streets)}"
                 old, new = (address, new_address) if status != "accepted" else (new_address, address)
                 request = ("family", family_id, "address", old, new)
             elif kind == 1:
@@ -881,7 +901,7 @@ class FamilyGenerator:
             else:
                 submitted = self.recent(80)
                 decided_by = self.ref.accueil_id
-                decided_at = min(submitted + timedelta(days=rng.randint(1, 4)), self.now - timedelta(minutes=5))
+                decided_at = min(submitted + timedelta(days=self.randint(1, 4)), self.now - timedelta(minutes=5))
                 reason = "Justificatif manquant : merci de joindre un document." if status == "refused" else ""
                 self.audit(decided_at, decided_by, "agent", "decide", "change_request", request_id,
                            {field_name: old}, {field_name: new, "status": status}, always=True)
@@ -892,6 +912,8 @@ class FamilyGenerator:
         """'Contacter la structure': unread messages for ~3% of families, answered ones for a few more."""
         rng = self.rng
         r = rng.random()
+        if not self.counts["unread_messages"]:
+            r = 0.0
         if r >= 0.09:
             return
         subject, body = rng.choice(MESSAGES)
@@ -904,7 +926,7 @@ class FamilyGenerator:
             self.counts["unread_messages"] += 1
             return
         sent = self.recent(60)
-        read = min(sent + timedelta(hours=rng.randint(2, 48)), self.now - timedelta(minutes=15))
+        read = min(sent + timedelta(hours=self.randint(2, 48)), self.now - timedelta(minutes=15))
         self.add("message", (message_id, family_id, "incoming", recipient, subject.format(child=child),
                              body.format(child=child), self.w.instant(sent), self.w.instant(read),
                              self.ref.accueil_id, None))
@@ -912,3 +934,14 @@ class FamilyGenerator:
                              "Re : " + subject.format(child=child), REPLY,
                              self.w.instant(min(read + timedelta(minutes=20), self.now - timedelta(minutes=10))),
                              None, None, message_id))
+
+
+def generate_into(queue: Any, reference: Reference, postgresql: bool, seed: int, families: int) -> None:
+    """Child-process entry point: put ("batch", rows) items, then ("done", counts) or ("error", traceback)."""
+    try:
+        generator = FamilyGenerator(reference, Formats(postgresql), seed=seed)
+        for batch in generator.batches(families):
+            queue.put(("batch", batch))
+        queue.put(("done", dict(generator.counts)))
+    except BaseException:  # the parent decides; it must learn why
+        queue.put(("error", traceback.format_exc()))

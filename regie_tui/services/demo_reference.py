@@ -103,8 +103,6 @@ class Reference:
     document_types: dict[str, int]  # code -> id
     document_files: dict[str, list[str]]  # document type code -> sha256 of its sample files
     billed_months: list[MonthInfo]
-    month_starts: list[date]  # first day of each month of the school year
-    school_street_names: list[str] = field(default_factory=list)
 
 
 def write_reference(
@@ -129,8 +127,7 @@ def write_reference(
     writer.insert("qf_bracket", [(b["id"], b["name"], b["min_qf"], b.get("max_qf"), b.get("resident", True),
                                   b["position"]) for b in brackets])
 
-    month_starts = [_add_months(year.start, i) for i in range(12)]
-    months = [_month_info(i, first) for i, first in enumerate(month_starts)]
+    months = [_month_info(i, _add_months(year.start, i)) for i in range(12)]
     billed_months = [m for m in months if m.issue_date <= today]
     activities = _write_activities(writer, settings, year, facilities, regies, brackets,
                                    families=families, today=today, billed=len(billed_months))
@@ -169,7 +166,7 @@ def write_reference(
         regisseur_id=regisseur_id, regies=regies,
         schools=[f for f in facilities if f["kind"] == "school"], activities=activities,
         brackets=brackets, diets=diets, document_types=document_types, document_files=document_files,
-        billed_months=billed_months, month_starts=month_starts,
+        billed_months=billed_months,
     )
 
 
@@ -302,10 +299,8 @@ def _write_activities(
                 units=units, groups=groups, days=days, first_days=open_days, places=places,
                 day_places=day_places, rule_units=tuple(rule_units),
             ))
-    for table, table_rows in rows.items():
-        if table != "rate":
-            writer.insert(table, table_rows)
-    writer.insert("rate", rows["rate"])
+    for table, table_rows in rows.items():  # in foreign-key order
+        writer.insert(table, table_rows)
     return activities
 
 

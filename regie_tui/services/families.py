@@ -266,7 +266,9 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
     quotient = _latest_quotient(session, family_id, resident=family.resident)
     consents = {
         kind.value: granted
-        for kind, granted in session.exec(select(Consent.kind, Consent.granted).where(Consent.family_id == family_id))
+        for kind, granted in session.exec(
+            select(Consent.kind, Consent.granted).where(Consent.family_id == family_id).order_by(Consent.kind)
+        )
     }
     account = session.exec(select(PortalAccount).where(PortalAccount.family_id == family_id)).first()
     last_login = None

@@ -277,3 +277,11 @@ def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(engine: Engine
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
             assert SQLITE_BUSY_TIMEOUT_MS >= 1_000
         engine.dispose()
+
+
+def test_ddl_is_rolled_back_with_its_transaction(engine) -> None:
+    """A migration that fails half-way leaves no table behind, on SQLite too."""
+    with pytest.raises(RuntimeError), engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE half_done (id INTEGER PRIMARY KEY)")
+        raise RuntimeError("migration failed")
+    assert "half_done" not in sa.inspect(engine).get_table_names()

@@ -9,21 +9,18 @@ from pilot import settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
-
-@pytest.fixture
-def sqlite_only(town_url):
-    # Snapshots show data, not the engine: one engine is enough (the Pilot tests run both).
-    if not town_url.startswith("sqlite"):
-        pytest.skip("snapshots are taken on SQLite; the same screens are Pilot-tested on PostgreSQL")
+# Snapshots show data, not the engine: the town on SQLite is enough (the Pilot tests run
+# the same screens on both engines).
+pytestmark = pytest.mark.parametrize("_seeded_town", ["sqlite"], indirect=True)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_dashboard(snap_compare, make_app, sqlite_only, size):
+def test_dashboard(snap_compare, make_app, size):
     assert snap_compare(make_app(), terminal_size=size, run_before=settle)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_families_search(snap_compare, make_app, sqlite_only, size):
+def test_families_search(snap_compare, make_app, size):
     async def search(pilot):
         await settle(pilot)
         await pilot.press("f2")
@@ -36,7 +33,7 @@ def test_families_search(snap_compare, make_app, sqlite_only, size):
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("tab", ["1", "2", "4"])
-def test_family_file(snap_compare, make_app, sqlite_only, size, tab):
+def test_family_file(snap_compare, make_app, size, tab):
     async def open_file(pilot):
         await settle(pilot)
         pilot.app.open_family(1)
@@ -47,7 +44,7 @@ def test_family_file(snap_compare, make_app, sqlite_only, size, tab):
     assert snap_compare(make_app(), terminal_size=size, run_before=open_file)
 
 
-def test_help(snap_compare, make_app, sqlite_only):
+def test_help(snap_compare, make_app):
     async def help_on_families(pilot):
         await settle(pilot)
         await pilot.press("f2")

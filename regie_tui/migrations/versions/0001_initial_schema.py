@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 05:06:15.442981
+Create Date: 2026-11-23 05:58:02.022052
 """
 
 from alembic import op
@@ -354,6 +354,8 @@ def upgrade() -> None:
     sa.Column('received_on', sa.Date(), nullable=False),
     sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('payer_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('rejected_on', sa.Date(), nullable=True),
+    sa.Column('rejection_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.CheckConstraint("mode <> 'cash' OR amount_cents <= 30000", name=op.f('ck_payment_cash_limit')),
@@ -511,25 +513,6 @@ def upgrade() -> None:
     with op.batch_alter_table('health_note', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_health_note_child_id'), ['child_id'], unique=False)
 
-    op.create_table('invoice_line',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('invoice_id', sa.Integer(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('child_id', sa.Integer(), nullable=True),
-    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('dates', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
-    sa.Column('quantity', sa.Numeric(precision=10, scale=2), nullable=False),
-    sa.Column('unit_price_cents', sa.Integer(), nullable=False),
-    sa.Column('amount_cents', sa.Integer(), nullable=False),
-    sa.CheckConstraint('quantity > 0', name=op.f('ck_invoice_line_quantity_positive')),
-    sa.ForeignKeyConstraint(['child_id'], ['child.id'], name=op.f('fk_invoice_line_child_id_child')),
-    sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_invoice_line_invoice_id_invoice'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice_line')),
-    sa.UniqueConstraint('invoice_id', 'position', name=op.f('uq_invoice_line_invoice_id_position'))
-    )
-    with op.batch_alter_table('invoice_line', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_invoice_line_invoice_id'), ['invoice_id'], unique=False)
-
     op.create_table('portal_login',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -562,6 +545,7 @@ def upgrade() -> None:
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=True),
     sa.Column('places', sa.Integer(), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
     sa.CheckConstraint('places >= 0', name=op.f('ck_capacity_places_positive')),
     sa.ForeignKeyConstraint(['age_group_id'], ['age_group.id'], name=op.f('fk_capacity_age_group_id_age_group'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_capacity_unit_id_unit'), ondelete='CASCADE'),
@@ -576,6 +560,8 @@ def upgrade() -> None:
     sa.Column('child_id', sa.Integer(), nullable=False),
     sa.Column('activity_id', sa.Integer(), nullable=False),
     sa.Column('age_group_id', sa.Integer(), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=True),
+    sa.Column('end_date', sa.Date(), nullable=True),
     sa.Column('status', sa.Enum('requested', 'accepted', 'waiting', 'refused', name='enrollment_status', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('source', sa.Enum('agent', 'portal', 'system', name='enrollment_source', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('requested_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -583,6 +569,7 @@ def upgrade() -> None:
     sa.Column('decided_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.CheckConstraint('end_date IS NULL OR start_date IS NULL OR end_date >= start_date', name=op.f('ck_enrollment_date_range')),
     sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_enrollment_activity_id_activity')),
     sa.ForeignKeyConstraint(['age_group_id'], ['age_group.id'], name=op.f('fk_enrollment_age_group_id_age_group')),
     sa.ForeignKeyConstraint(['child_id'], ['child.id'], name=op.f('fk_enrollment_child_id_child'), ondelete='CASCADE'),
@@ -611,6 +598,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('family_quotient', schema=None) as batch_op:
         batch_op.create_index('ix_family_quotient_family_from', ['family_id', 'valid_from'], unique=False)
+
+    op.create_table('invoice_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('invoice_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('child_id', sa.Integer(), nullable=True),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.Enum('service', 'unbooked_surcharge', 'absence_penalty', 'adjustment', name='invoice_line_kind', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('dates', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('quantity', sa.Numeric(precision=10, scale=2), nullable=False),
+    sa.Column('unit_price_cents', sa.Integer(), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_invoice_line_quantity_positive')),
+    sa.ForeignKeyConstraint(['child_id'], ['child.id'], name=op.f('fk_invoice_line_child_id_child')),
+    sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_invoice_line_invoice_id_invoice'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_invoice_line_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice_line')),
+    sa.UniqueConstraint('invoice_id', 'position', name=op.f('uq_invoice_line_invoice_id_position'))
+    )
+    with op.batch_alter_table('invoice_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invoice_line_invoice_id'), ['invoice_id'], unique=False)
 
     op.create_table('rate',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -717,6 +726,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_rate_unit_id'))
 
     op.drop_table('rate')
+    with op.batch_alter_table('invoice_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invoice_line_invoice_id'))
+
+    op.drop_table('invoice_line')
     with op.batch_alter_table('family_quotient', schema=None) as batch_op:
         batch_op.drop_index('ix_family_quotient_family_from')
 
@@ -740,10 +753,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_portal_login_account_at')
 
     op.drop_table('portal_login')
-    with op.batch_alter_table('invoice_line', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_invoice_line_invoice_id'))
-
-    op.drop_table('invoice_line')
     with op.batch_alter_table('health_note', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_health_note_child_id'))
 

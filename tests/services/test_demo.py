@@ -1,0 +1,267 @@
+"""The demo town: deterministic, consistent, and with work waiting in the bannette.
+
+Runs on SQLite and PostgreSQL: ``town_url`` is the shared seeded town
+(``seed_demo_town(families=12, seed=7, today=TODAY, admin_login="agent.test")``),
+``db_url`` a fresh empty database to seed again.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from helpers import ADMIN_LOGIN, TODAY, TOWN_FAMILIES, TOWN_SEED
+from sqlmodel import Session, select
+
+from regie_tui.db import make_engine
+from regie_tui.errors import RegieError
+from regie_tui.models import (
+    Activity, Allocation, AuditEntry, Booking, ChangeRequest, Child, Document, Enrollment, Family, Guardian, Invoice,
+    InvoiceLine, Mandate, Message, NumberSequence, Payment,
+)
+from regie_tui.services.calendar import school_year
+from regie_tui.services.demo import seed_demo_town
+from regie_tui.services.search_text import search_terms
+
+DUMPED_MODELS = [Family, Guardian, Child, Enrollment, Booking, Invoice, InvoiceLine, Payment, Allocation, Document,
+                 ChangeRequest, Message, AuditEntry, NumberSequence]
+BOOKING_INDEXES = {"ix_booking_unit_day", "ix_booking_enrollment_id", "ix_booking_requested"}
+
+
+@pytest.fixture
+def town(town_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(town_url)
+    yield engine
+    engine.dispose()
+
+
+def _all(engine: sa.Engine, sql: str, **params) -> list[sa.Row]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text(sql), params))
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _dump(engine: sa.Engine) -> dict[str, list[dict]]:
+    """Rows as the ORM reads them: comparable from one engine to the other."""
+    with Session(engine) as session:
+        return {model.__tablename__: [row.model_dump() for row in session.exec(
+            select(model).order_by(*model.__table__.primary_key.columns))] for model in DUMPED_MODELS}
+
+
+def _seed_town(engine: sa.Engine, seed: int = TOWN_SEED):
+    return seed_demo_town(engine, families=TOWN_FAMILIES, seed=seed, today=TODAY, admin_login=ADMIN_LOGIN)
+
+
+def test_same_seed_gives_the_same_town_ids_included(town, engine):
+    """Whatever the two engines: the same seed gives the same rows."""
+    summary = _seed_town(engine)
+    assert _dump(engine) == _dump(town)
+    assert summary.families == TOWN_FAMILIES
+    assert summary.bookings == _all(engine, "SELECT count(*) FROM booking")[0][0]
+    assert summary.lines()[0] == f"Familles : {TOWN_FAMILIES}"
+    assert any(line.startswith("Réservations : ") for line in summary.lines())
+
+
+def test_another_seed_gives_another_town(town, engine):
+    _seed_town(engine, seed=TOWN_SEED + 1)
+    other, ours = _dump(engine), _dump(town)
+    assert other["family"] != ours["family"]
+    assert other["booking"] != ours["booking"]
+
+
+def test_a_large_town_generated_in_a_second_process_is_the_same(town, engine, monkeypatch):
+    from regie_tui.services import demo
+
+    monkeypatch.setattr(demo, "PARALLEL_FROM_FAMILIES", 1)
+    _seed_town(engine)
+    assert _dump(engine) == _dump(town)
+
+
+def test_every_family_has_exactly_one_payer(town):
+    rows = _all(town, "SELECT f.id, count(g.id) FROM family f LEFT JOIN guardian g "
+                      "ON g.family_id = f.id AND g.is_payer GROUP BY f.id")
+    assert len(rows) == TOWN_FAMILIES
+    assert all(payers == 1 for _, payers in rows)
+
+
+def test_bookings_fall_on_opening_days_of_their_activity(town):
+    periods = defaultdict(list)
+    for activity_id, start, end, weekdays in _all(
+        town, "SELECT activity_id, start_date, end_date, weekdays FROM activity_period"
+    ):
+        periods[activity_id].append((_day(start), _day(end), weekdays))
+    public_holidays = {_day(d) for (d,) in _all(town, "SELECT day FROM day_off WHERE kind = 'public_holiday'")}
+    closures = {(a, _day(d)) for a, d in _all(town, "SELECT activity_id, day FROM closure")}
+    out_of_order = _all(town, """SELECT count(*) FROM booking a JOIN booking b ON b.id = a.id + 1
+        WHERE (b.child_id, b.day, b.unit_id) <= (a.child_id, a.day, a.unit_id)""")
+    assert out_of_order[0][0] == 0  # stored in the order a child's planning reads them
+    cells = _all(town, "SELECT DISTINCT u.activity_id, b.day FROM booking b JOIN unit u ON u.id = b.unit_id")
+    assert cells
+    for activity_id, day in cells:
+        day = _day(day)
+        assert any(s <= day <= e and str(day.isoweekday()) in w for s, e, w in periods[activity_id]), day
+        assert day not in public_holidays
+        assert (activity_id, day) not in closures
+
+
+def test_children_are_in_the_age_group_of_their_activity(town):
+    rows = _all(town, """
+        SELECT c.birth_date, a.start_date, g.min_age, g.max_age, g.activity_id, e.activity_id
+        FROM enrollment e JOIN child c ON c.id = e.child_id JOIN activity a ON a.id = e.activity_id
+        JOIN age_group g ON g.id = e.age_group_id""")
+    assert rows
+    for birth, start, min_age, max_age, group_activity, activity in rows:
+        birth, start = _day(birth), _day(start)
+        age = start.year - birth.year - ((start.month, start.day) < (birth.month, birth.day))
+        assert group_activity == activity
+        assert min_age <= age <= max_age
+    # every booking belongs to an accepted enrolment of the same child in the unit's activity
+    assert _all(town, """
+        SELECT count(*) FROM booking b JOIN enrollment e ON e.id = b.enrollment_id JOIN unit u ON u.id = b.unit_id
+        WHERE e.child_id <> b.child_id OR e.activity_id <> u.activity_id OR e.status <> 'accepted'""")[0][0] == 0
+
+
+def test_attendance_before_today_and_bookings_from_today(town):
+    before = {s for (s,) in _all(town, "SELECT DISTINCT state FROM booking WHERE day < :d", d=TODAY)}
+    after = {s for (s,) in _all(town, "SELECT DISTINCT state FROM booking WHERE day >= :d", d=TODAY)}
+    assert before <= {"present", "present_special", "absent_justified", "absent_unjustified"}
+    assert {"present", "absent_justified"} <= before
+    assert after <= {"reserved", "requested", "waiting_list", "refused"}
+    assert {"reserved", "requested"} <= after
+
+
+def test_invoices_are_numbered_without_gaps_and_add_up(town):
+    numbers = defaultdict(list)
+    for number, period_start in _all(town, "SELECT number, period_start FROM invoice ORDER BY id"):
+        prefix, sequence = number[:-5], int(number[-5:])
+        assert prefix.endswith(f"-F{_day(period_start):%y%m}")
+        numbers[prefix].append(sequence)
+    assert {p.split("-")[0] for p in numbers} == {"pop", "alsh"}
+    assert {p[-4:] for p in numbers} == {"2609", "2610"}  # September and October, billed before 23 November
+    sequences = dict(_all(town, "SELECT series, last_value FROM number_sequence"))
+    for prefix, values in numbers.items():
+        assert values == list(range(1, len(values) + 1))
+        assert sequences[f"invoice:{prefix}"] == len(values)
+    assert _all(town, """
+        SELECT count(*) FROM invoice i WHERE i.total_cents <> (SELECT sum(amount_cents) FROM invoice_line
+        WHERE invoice_id = i.id)""")[0][0] == 0
+    with Session(town) as session:
+        lines = session.exec(select(InvoiceLine)).all()
+    assert lines and all(line.amount_cents == line.quantity * line.unit_price_cents for line in lines)
+    assert all(len(line.dates.split(", ")) == line.quantity for line in lines)
+
+
+def test_payments_never_exceed_what_is_due(town):
+    overpaid = _all(town, """
+        SELECT i.number FROM invoice i
+        WHERE (SELECT coalesce(sum(amount_cents), 0) FROM allocation WHERE invoice_id = i.id)
+            + (SELECT coalesce(sum(amount_cents), 0) FROM credit_note WHERE invoice_id = i.id) > i.total_cents""")
+    assert overpaid == []
+    assert _all(town, "SELECT count(*) FROM payment WHERE received_on >= :d", d=TODAY)[0][0] == 0
+    assert _all(town, """SELECT count(*) FROM payment p WHERE amount_cents <> (SELECT sum(amount_cents)
+        FROM allocation WHERE payment_id = p.id)""")[0][0] == 0
+    receipts = [(n, _day(d)) for n, d in _all(town, "SELECT receipt_number, received_on FROM payment ORDER BY id")]
+    for (number, day), (next_number, next_day) in zip(receipts, receipts[1:]):
+        if number[:-5] == next_number[:-5]:  # same series: numbered in order of receipt
+            assert int(next_number[-5:]) == int(number[-5:]) + 1 and next_day >= day
+
+
+def test_mandates_carry_valid_french_ibans(town):
+    with Session(town) as session:
+        mandates = session.exec(select(Mandate)).all()
+    for mandate in mandates:
+        iban = mandate.iban
+        assert iban.startswith("FR") and len(iban) == 27
+        assert int("".join(str(int(c, 36)) for c in iban[4:] + iban[:4])) % 97 == 1
+        assert len(mandate.rum) <= 35
+
+
+def test_the_bannette_has_work(town):
+    counts = _all(town, """SELECT
+        (SELECT count(*) FROM change_request WHERE status = 'pending'),
+        (SELECT count(*) FROM document WHERE status = 'pending'),
+        (SELECT count(*) FROM enrollment WHERE status = 'requested'),
+        (SELECT count(*) FROM booking WHERE state = 'requested'),
+        (SELECT count(*) FROM message WHERE direction = 'incoming' AND read_at IS NULL)""")[0]
+    assert all(n > 0 for n in counts), counts
+
+
+def test_search_text_finds_names_whatever_the_accents(town):
+    with Session(town) as session:
+        families = session.exec(select(Family)).all()
+    guardians = _all(town, "SELECT family_id, first_name, last_name, email FROM guardian")
+    assert any(not n.isascii() for _, first, last, _ in guardians for n in (first, last))
+    for family_id, first_name, last_name, email in guardians:
+        typed = f"{first_name.upper()} {last_name.lower()}"  # as an agent might type it
+        terms = search_terms(typed)
+        found = [f.id for f in families if all(f" {t}" in f.search_text for t in terms)]
+        assert family_id in found, typed
+        assert f" {email.lower()} " in next(f.search_text for f in families if f.id == family_id)
+    assert all(f.search_text.isascii() for f in families)
+    family_id, number = _all(town, "SELECT family_id, number FROM invoice ORDER BY id")[0]
+    assert all(f" {t}" in next(f.search_text for f in families if f.id == family_id) for t in search_terms(number))
+
+
+def test_rows_read_back_through_the_orm(town):
+    with Session(town) as session:
+        booking = session.get(Booking, 1)
+        assert isinstance(booking.day, date) and booking.changed_at.utcoffset().total_seconds() == 0
+        assert booking.version == 1
+        assert isinstance(session.get(InvoiceLine, 1).quantity, Decimal)
+        activity = session.exec(select(Activity).where(Activity.name == "Mercredi")).one()
+        assert activity.notice_time == time(12, 0) and activity.notice_business_days
+        entry = session.exec(select(AuditEntry).where(AuditEntry.family_id == 1).order_by(AuditEntry.id)).first()
+        assert entry.action == "create" and entry.after["name"]
+        assert entry.at < datetime.combine(TODAY, time(8), UTC)
+
+
+def test_calendar_of_the_town_has_real_holidays(town):
+    days_off = {_day(d): name for d, name in _all(town, "SELECT day, name FROM day_off")}
+    assert days_off[date(2026, 11, 11)] == "Armistice"
+    assert days_off[date(2026, 10, 20)] == "Vacances de la Toussaint"
+    assert days_off[date(2027, 5, 7)] == "Pont de l'Ascension"
+    year = school_year(2026, "B")
+    assert year.terms[0].start == date(2026, 9, 1) and year.terms[-1].end == date(2027, 7, 2)
+    names = {n for (n,) in _all(town, "SELECT name FROM activity WHERE kind = 'holidays'")}
+    assert {"ALSH vacances de la Toussaint 2026", "ALSH vacances d'été 2027"} <= names
+
+
+def test_the_base_is_consistent(town):
+    with town.connect() as conn:
+        if conn.dialect.name == "sqlite":  # loaded without row-by-row checks: check it all now
+            raw = conn.connection.driver_connection
+            assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]  # CHECK constraints included
+            assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+            assert raw.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        else:  # foreign keys were added back, hence validated, at the end of the load
+            constraints = conn.execute(sa.text(
+                "SELECT count(*) FROM pg_constraint WHERE conrelid = 'booking'::regclass AND contype = 'f'"
+            )).scalar_one()
+            assert constraints == 4
+
+
+def test_seeding_twice_is_refused_and_changes_nothing(town):
+    before = _dump(town)
+    with pytest.raises(RegieError, match=f"^La base contient déjà des familles : {TOWN_FAMILIES}"):
+        seed_demo_town(town, families=5, seed=1, today=TODAY, admin_login=ADMIN_LOGIN)
+    assert _dump(town) == before
+
+
+def test_a_failed_seed_leaves_nothing(engine, monkeypatch):
+    from regie_tui.services import demo_families
+
+    def fail(self):
+        raise RuntimeError("panne au milieu du chargement")
+
+    monkeypatch.setattr(demo_families.FamilyGenerator, "deferred_rows", fail)
+    with pytest.raises(RuntimeError):
+        seed_demo_town(engine, families=3, seed=1, today=TODAY, admin_login=ADMIN_LOGIN)
+    for table in ("town", "agent", "family", "booking", "activity"):
+        assert _all(engine, f"SELECT count(*) FROM {table}")[0][0] == 0
+    assert BOOKING_INDEXES <= set(ix["name"] for ix in sa.inspect(engine).get_indexes("booking"))
+    assert len(sa.inspect(engine).get_foreign_keys("booking")) == 4
