@@ -37,7 +37,7 @@ def main() -> int:
     upgrade(engine)
 
     started = time.perf_counter()
-    summary = seed_demo_town(engine, families=args.families, seed=args.seed, today=args.today, admin_login="bench")
+    seed_demo_town(engine, families=args.families, seed=args.seed, today=args.today, admin_login="bench")
     elapsed = time.perf_counter() - started
     engine.dispose()
 

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from regie_tui.config import settings
+from regie_tui.errors import RegieError
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -11,7 +12,10 @@ PARIS = ZoneInfo("Europe/Paris")
 def today() -> date:
     pinned = settings().today
     if pinned:
-        return date.fromisoformat(pinned)
+        try:
+            return date.fromisoformat(pinned)
+        except ValueError:
+            raise RegieError(f"REGIE_TODAY={pinned} n'est pas une date AAAA-MM-JJ.") from None
     return datetime.now(PARIS).date()
 
 

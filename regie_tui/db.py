@@ -9,9 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
@@ -23,6 +20,7 @@ import regie_tui.models  # noqa: F401  (registers every table on the metadata)
 from regie_tui.errors import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VERSIONS_DIR = MIGRATIONS_DIR / "versions"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -112,7 +110,10 @@ def explain_connection_error(exc: Exception, url: URL) -> DatabaseError:
     return DatabaseError(f"Base de données inutilisable ({where}) : {getattr(exc, 'orig', exc)}")
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine):
+    """Alembic's configuration, running on ``engine`` (Alembic is imported only to migrate)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", shown_url(engine.url).replace("%", "%%"))
@@ -120,19 +121,26 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+def _known_revisions() -> list[str]:
+    """Revision ids of the shipped migrations, oldest first.
+
+    Each migration file is named after its revision id ('0002_….py', revision '0002'),
+    so reading the folder is enough: opening a database does not import Alembic.
+    """
+    return sorted(path.name.split("_", 1)[0] for path in VERSIONS_DIR.glob("[0-9]*_*.py"))
+
+
 def head_revision() -> str:
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
-    return script.get_current_head()
-
-
-def _known_revisions() -> set[str]:
-    return {rev.revision for rev in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
+    return _known_revisions()[-1]
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision stamped in the database, or None if it has no regie-tui schema."""
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     except (OperationalError, SADatabaseError) as exc:
         raise explain_connection_error(exc, engine.url) from None
 

@@ -18,4 +18,4 @@ class AccessDenied(RegieError):
 
 
 class NotFound(RegieError):
-    pass
+    """The record asked for does not exist (or no longer does)."""

@@ -8,7 +8,7 @@ from regie_tui.models import (
     Allocation, Child, CreditNote, Family, Guardian, Invoice, InvoiceStatus, Payment, PaymentMode, Regie,
     Sex,
 )
-from regie_tui.services.families import refresh_search_text
+from regie_tui.services.families import refresh_search_words
 
 AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
@@ -27,7 +27,7 @@ def add_family(
     for first, birth in children:
         session.add(Child(family_id=family.id, first_name=first, last_name=name.title(), birth_date=birth, sex=Sex.FEMALE))
     session.flush()
-    refresh_search_text(session, [family.id])
+    refresh_search_words(session, [family.id])
     session.flush()
     return family.id
 
@@ -47,7 +47,7 @@ def add_invoice(session: Session, family_id: int, regie_id: int, number: str, to
     )
     session.add(invoice)
     session.flush()
-    refresh_search_text(session, [family_id])
+    refresh_search_words(session, [family_id])
     return invoice.id
 
 

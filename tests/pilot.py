@@ -1,5 +1,6 @@
 """Helpers for Pilot tests: wait for the screen's workers, read the screen as text."""
 
+import asyncio
 import html
 import re
 
@@ -7,10 +8,17 @@ _CELL = re.compile(r'<text class="[^"]*-r\d+" x="([\d.]+)" y="([\d.]+)"[^>]*>([^
 _CHAR_WIDTH = 12.2  # Rich's SVG export: one terminal cell
 
 
+async def workers_done(app) -> None:
+    """Wait for every worker, a search superseded by a newer keystroke (cancelled) included."""
+    while app.workers:
+        await asyncio.gather(*(worker.wait() for worker in list(app.workers)), return_exceptions=True)
+        await asyncio.sleep(0)
+
+
 async def settle(pilot) -> None:
     """Let the screen's database workers finish and the screen repaint."""
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause()
 
 

@@ -194,7 +194,7 @@ def test_older_schema_is_refused_until_upgraded(engine: Engine, db_url: str, mon
         older = db.head_revision()
         known = db._known_revisions()
         monkeypatch.setattr(db, "head_revision", lambda: FUTURE_REVISION)
-        monkeypatch.setattr(db, "_known_revisions", lambda: known | {FUTURE_REVISION})
+        monkeypatch.setattr(db, "_known_revisions", lambda: [*known, FUTURE_REVISION])
         can_upgrade = False
     else:
         command.downgrade(db.alembic_config(engine), older)
@@ -274,3 +274,15 @@ def test_unsupported_url(url: str, expected: str) -> None:
     message = refusal(lambda: db.open_database(url))
     assert expected in message
     assert "s3cret" not in message
+
+
+def test_head_read_from_file_names_is_alembics_head() -> None:
+    """Opening a database reads revisions from file names ('0001_….py'); they must agree
+    with what Alembic itself finds in the migration scripts."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(db.MIGRATIONS_DIR))
+    assert db.head_revision() == script.get_current_head()
+    assert db._known_revisions() == sorted(rev.revision for rev in script.walk_revisions())
+    for path in db.VERSIONS_DIR.glob("[0-9]*_*.py"):
+        assert script.get_revision(path.name.split("_", 1)[0]).path == str(path)

@@ -16,7 +16,7 @@ from regie_tui.models.document import (  # noqa: F401
     Document, DocumentScope, DocumentStatus, DocumentType, StoredFile,
 )
 from regie_tui.models.family import (  # noqa: F401
-    AuthorizedPerson, Child, ChildDiet, Consent, ConsentKind, Diet, Family, FamilyQuotient,
+    AuthorizedPerson, Child, ChildDiet, Consent, ConsentKind, Diet, Family, FamilyQuotient, FamilySearchWord,
     Guardian, HealthNote, HealthNoteKind, PortalAccount, PortalLogin, Sex,
 )
 from regie_tui.models.inbox import (  # noqa: F401

@@ -3,10 +3,10 @@
 from datetime import date, time
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import enum_type
+from regie_tui.models.base import partial_index, enum_type
 
 
 class FacilityKind(StrEnum):
@@ -134,23 +134,8 @@ class Capacity(SQLModel, table=True):
 
     __table_args__ = (
         CheckConstraint("places >= 0", name="places_positive"),
-        Index(
-            "uq_capacity_default",
-            "age_group_id",
-            "unit_id",
-            unique=True,
-            sqlite_where=text("day IS NULL"),
-            postgresql_where=text("day IS NULL"),
-        ),
-        Index(
-            "uq_capacity_day",
-            "age_group_id",
-            "unit_id",
-            "day",
-            unique=True,
-            sqlite_where=text("day IS NOT NULL"),
-            postgresql_where=text("day IS NOT NULL"),
-        ),
+        partial_index("uq_capacity_default", "age_group_id", "unit_id", where="day IS NULL", unique=True),
+        partial_index("uq_capacity_day", "age_group_id", "unit_id", "day", where="day IS NOT NULL", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 # Deterministic constraint names, so that Alembic migrations can refer to them
@@ -32,6 +33,11 @@ def enum_type(enum_cls: type[StrEnum], name: str) -> SAEnum:
         length=max(len(m.value) for m in enum_cls),
         values_callable=lambda cls: [m.value for m in cls],
     )
+
+
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index over the rows matching ``where`` only, on SQLite and PostgreSQL alike."""
+    return Index(name, *columns, unique=unique, sqlite_where=text(where), postgresql_where=text(where))
 
 
 def created_at_field() -> datetime:

@@ -3,10 +3,10 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import Source, created_at_field, enum_type, version_field
+from regie_tui.models.base import partial_index, Source, created_at_field, enum_type, version_field
 
 
 class EnrollmentStatus(StrEnum):
@@ -22,12 +22,7 @@ class Enrollment(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("child_id", "activity_id"),
         CheckConstraint("end_date IS NULL OR start_date IS NULL OR end_date >= start_date", name="date_range"),
-        Index(
-            "ix_enrollment_requested",
-            "status",
-            sqlite_where=text("status = 'requested'"),
-            postgresql_where=text("status = 'requested'"),
-        ),
+        partial_index("ix_enrollment_requested", "status", where="status = 'requested'"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -64,12 +59,7 @@ class Booking(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("child_id", "day", "unit_id"),
         Index("ix_booking_unit_day", "unit_id", "day"),
-        Index(
-            "ix_booking_requested",
-            "state",
-            sqlite_where=text("state = 'requested'"),
-            postgresql_where=text("state = 'requested'"),
-        ),
+        partial_index("ix_booking_requested", "state", where="state = 'requested'"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

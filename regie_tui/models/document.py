@@ -3,10 +3,10 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, LargeBinary, text
+from sqlalchemy import CheckConstraint, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import Source, enum_type, version_field
+from regie_tui.models.base import partial_index, Source, enum_type, version_field
 
 
 class DocumentScope(StrEnum):
@@ -53,12 +53,7 @@ class Document(SQLModel, table=True):
 
     __table_args__ = (
         CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from", name="valid_range"),
-        Index(
-            "ix_document_pending",
-            "status",
-            sqlite_where=text("status = 'pending'"),
-            postgresql_where=text("status = 'pending'"),
-        ),
+        partial_index("ix_document_pending", "status", where="status = 'pending'"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

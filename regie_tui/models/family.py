@@ -3,16 +3,16 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import created_at_field, enum_type, version_field
+from regie_tui.models.base import partial_index, created_at_field, enum_type, version_field
 
 
 class Family(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("length(name) > 0", name="name_not_empty"),
-        Index("ix_family_name_key_id", "name_key", "id"),
+        Index("ix_family_name_order", "archived_at", "name_key", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -23,7 +23,6 @@ class Family(SQLModel, table=True):
     postal_code: str = Field(default="", max_length=10)
     city: str = Field(default="", max_length=80)
     resident: bool = Field(default=True, description="lives in the collectivité (else 'extérieur' rates)")
-    search_text: str = Field(default="", description="normalised names, phones, emails, invoice numbers")
     notes: str = Field(default="", max_length=2000)
     created_at: datetime = created_at_field()
     updated_at: datetime | None = None
@@ -31,17 +30,29 @@ class Family(SQLModel, table=True):
     version: int = version_field()
 
 
+class FamilySearchWord(SQLModel, table=True):
+    """One word a family is found by (name, phone, e-mail, invoice number), folded.
+
+    A search term is looked up as a prefix range of the primary key, so each term costs
+    one index seek whatever the size of the town. The column sorts bytewise on both
+    engines (collation "C" on PostgreSQL), as prefix ranges need.
+    """
+
+    __tablename__ = "family_search_word"
+    __table_args__ = (Index("ix_family_search_word_family", "family_id", "word"),)
+
+    word: str = Field(
+        primary_key=True,
+        sa_type=String(120).with_variant(String(120, collation="C"), "postgresql"),
+    )
+    family_id: int = Field(foreign_key="family.id", primary_key=True, ondelete="CASCADE")
+
+
 class Guardian(SQLModel, table=True):
     """A responsable légal; exactly one per family may be the payer (titulaire)."""
 
     __table_args__ = (
-        Index(
-            "uq_guardian_one_payer",
-            "family_id",
-            unique=True,
-            sqlite_where=text("is_payer"),
-            postgresql_where=text("is_payer"),
-        ),
+        partial_index("uq_guardian_one_payer", "family_id", where="is_payer", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)

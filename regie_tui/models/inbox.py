@@ -3,10 +3,10 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, text
+from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import enum_type, version_field
+from regie_tui.models.base import partial_index, enum_type, version_field
 
 
 class RequestStatus(StrEnum):
@@ -23,12 +23,7 @@ class ChangeRequest(SQLModel, table=True):
 
     __tablename__ = "change_request"
     __table_args__ = (
-        Index(
-            "ix_change_request_pending",
-            "status",
-            sqlite_where=text("status = 'pending'"),
-            postgresql_where=text("status = 'pending'"),
-        ),
+        partial_index("ix_change_request_pending", "status", where="status = 'pending'"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -56,12 +51,7 @@ class Message(SQLModel, table=True):
 
     __table_args__ = (
         CheckConstraint("length(subject) > 0", name="subject_not_empty"),
-        Index(
-            "ix_message_unread",
-            "direction",
-            sqlite_where=text("read_at IS NULL"),
-            postgresql_where=text("read_at IS NULL"),
-        ),
+        partial_index("ix_message_unread", "direction", where="read_at IS NULL"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -140,10 +140,11 @@ class FamilyScreen(RegieScreen):
         contact = f" · {payer.name} {payer.mobile_phone or payer.home_phone}" if payer else ""
         balance = formatting.money(detail.balance_cents)
         summary = Text.from_markup(
-            f"[b]{detail.name}[/b] (n° {detail.id}) · {detail.address}, {detail.postal_code} {detail.city}{contact}"
+            f"[b]{detail.name}[/b] (n° {detail.id}) · {detail.address}, {detail.postal_code} {detail.city}"
         )
         summary.append("\nSolde dû : ")
         summary.append(balance, style="bold" if detail.balance_cents <= 0 else "bold reverse")
+        summary.append(contact)
         self.query_one("#family-summary", Static).update(summary)
         alerts = self.query_one("#family-alerts", Static)
         if detail.alerts:

@@ -7,7 +7,6 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
 
-TEXTUAL_FOCUS = {"app.focus_next", "app.focus_previous", "focus_next", "focus_previous"}
 NAVIGATION_KEYS = [
     ("↑ ↓", "Ligne précédente / suivante", "Dans une liste"),
     ("pgup pgdn", "Page précédente / suivante", "Dans une liste"),
@@ -15,6 +14,17 @@ NAVIGATION_KEYS = [
     ("tab", "Zone suivante", "shift+tab : zone précédente"),
     ("⏎", "Valider / ouvrir", "La ligne ou le champ sélectionné"),
 ]
+
+
+def _declared_by_regie(node_class: type) -> set[tuple[str, str]]:
+    """(action, description) of the bindings written in regie-tui's classes of this MRO."""
+    return {
+        (binding.action, binding.description)
+        for cls in node_class.__mro__
+        if cls.__module__.startswith("regie_tui.")
+        for binding in cls.__dict__.get("BINDINGS", [])
+        if isinstance(binding, Binding)
+    }
 
 
 class HelpScreen(ModalScreen[None]):
@@ -31,11 +41,13 @@ class HelpScreen(ModalScreen[None]):
         self._title = getattr(screen, "HELP_TITLE", "")
 
     def _collect(self, screen: Screen) -> list[tuple[str, str, str]]:
-        """The screen's and the app's own keys, then the moves every list and field knows."""
+        """The active keys declared by regie-tui's own classes (app, screen, widgets in
+        focus), then the moves every list and field knows. Textual's built-in keys are
+        left out: they describe themselves in English."""
         rows: list[tuple[str, str, str]] = []
         for active in screen.active_bindings.values():
             binding = active.binding
-            if active.node in (screen, self.app) and binding.description and binding.action not in TEXTUAL_FOCUS:
+            if (binding.action, binding.description) in _declared_by_regie(type(active.node)):
                 rows.append((self.app.get_key_display(binding), binding.description, binding.tooltip or ""))
         return rows + NAVIGATION_KEYS
 

@@ -89,21 +89,7 @@ def seed_demo_town(
         with writer.load_deferred("booking"):
             counts = _generate(writer, reference, seed=seed, families=families)
         writer.sync_sequences()
-    return DemoSummary(
-        families=counts["families"],
-        guardians=counts["guardians"],
-        children=counts["children"],
-        enrollments=counts["enrollments"],
-        bookings=counts["bookings"],
-        invoices=counts["invoices"],
-        payments=counts["payments"],
-        credit_notes=counts["credit_notes"],
-        pending_change_requests=counts["pending_change_requests"],
-        pending_documents=counts["pending_documents"],
-        enrollment_requests=counts["enrollment_requests"],
-        booking_requests=counts["booking_requests"],
-        unread_messages=counts["unread_messages"],
-    )
+    return DemoSummary(**{f.name: counts[f.name] for f in fields(DemoSummary)})
 
 
 def _generate(writer: BulkWriter, reference: Reference, *, seed: int, families: int) -> Counter[str]:

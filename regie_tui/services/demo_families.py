@@ -33,7 +33,7 @@ from regie_tui.clock import PARIS
 from regie_tui.models import CASH_LIMIT_CENTS
 from regie_tui.services.demo_bulk import Batch, Formats
 from regie_tui.services.demo_reference import ActivityInfo, DayInfo, GroupInfo, MonthInfo, Reference
-from regie_tui.services.search_text import build_search_text, fold
+from regie_tui.services.search_text import fold, search_words
 
 BATCH_FAMILIES = 250
 
@@ -206,7 +206,7 @@ class FamilyGenerator:
     def flush(self) -> Batch:
         """The batch's rows in foreign-key order; the generator forgets them."""
         batch: Batch = []
-        for table in ["family", "guardian", "child", "authorized_person", "child_diet", "health_note", "consent",
+        for table in ["family", "family_search_word", "guardian", "child", "authorized_person", "child_diet", "health_note", "consent",
                       "portal_account", "portal_login", "document", "family_quotient", "enrollment"]:
             batch.append((table, self.rows.pop(table, []), True))
         batch.append(("booking", self.cells, False))
@@ -294,7 +294,7 @@ class FamilyGenerator:
         self.change_requests(family_id, guardians, children, address)
         self.messages(family_id, children, debtor_name)
 
-        search_text = build_search_text(
+        words = search_words(
             names=[family_name] + [n for g in guardians for n in (g[2], g[3])]
             + [n for c in children for n in (c.last_name, c.first_name)],
             phones=[p for g in guardians for p in (g[6], g[7], g[8])],
@@ -303,7 +303,9 @@ class FamilyGenerator:
         )
         notes = rng.choice(FAMILY_NOTES) if rng.random() < 0.04 else ""
         self.add("family", (family_id, family_name, fold(family_name), address, address_extra, postal_code, city,
-                            resident, search_text, notes, self.w.instant(created), None, None, 1))
+                            resident, notes, self.w.instant(created), None, None, 1))
+        for word in words:
+            self.add("family_search_word", (word, family_id))
 
     def guardians(self, family_id: int) -> list[tuple]:
         rng, fake = self.rng, self.fake
@@ -758,7 +760,6 @@ class FamilyGenerator:
                                        payer, self.at(received, hour, self.randint(0, 59)), parts))
 
     def reference(self, mode: str, invoice_number: str) -> str:
-        rng = self.rng
         if mode == "cheque":
             return f"Chèque n° {self.randint(1000000, 9999999)}"
         if mode == "payfip":

@@ -13,12 +13,12 @@ from regie_tui.labels import HEALTH_KIND
 from regie_tui.models import (
     Activity, Agent, AgeGroup, AuditEntry, AuthorizedPerson, Booking, BookingState,
     ChangeRequest, Child, ChildDiet, Consent, Diet, Document, DocumentScope, DocumentStatus,
-    DocumentType, Enrollment, EnrollmentStatus, Family, FamilyQuotient, Guardian, HealthNote,
+    DocumentType, Enrollment, EnrollmentStatus, Family, FamilyQuotient, FamilySearchWord, Guardian, HealthNote,
     Message, MessageDirection, PortalAccount, PortalLogin, QfBracket, RequestStatus,
 )
 from regie_tui.services.accounts import InvoiceRow, family_balances, family_invoices
 from regie_tui.services.agents import AgentInfo
-from regie_tui.services.search_text import search_terms
+from regie_tui.services.search_text import prefix_upper_bound, search_terms
 
 PAGE_SIZE = 50
 HISTORY_SIZE = 200
@@ -48,10 +48,13 @@ class FamilyPage:
         return self.rows[-1].sort_key if self.rows and self.has_more else None
 
 
-def _word_start_pattern(term: str) -> str:
-    """LIKE pattern for a word of ``search_text`` starting with ``term`` (wildcards escaped)."""
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"% {escaped}%"
+def _has_word_starting_with(term: str):
+    """Condition: the family has a search word starting with ``term`` (one index range)."""
+    return Family.id.in_(
+        select(FamilySearchWord.family_id).where(
+            FamilySearchWord.word >= term, FamilySearchWord.word < prefix_upper_bound(term)
+        )
+    )
 
 
 def search_families(
@@ -61,7 +64,7 @@ def search_families(
     ``query`` (accents and case ignored), in name order, ``limit`` at a time after the
     sort key ``after`` (keyset paging: constant cost whatever the page)."""
     conditions = [Family.archived_at.is_(None)]
-    conditions += [Family.search_text.like(_word_start_pattern(t), escape="\\") for t in search_terms(query)]
+    conditions += [_has_word_starting_with(term) for term in search_terms(query)]
     if after is not None:
         conditions.append(tuple_(Family.name_key, Family.id) > tuple_(*after))
     found = session.exec(
@@ -435,24 +438,28 @@ def _document_alerts(session: Session, family_id: int, child_ids: list[int], *, 
     return alerts
 
 
-def refresh_search_text(session: Session, family_ids: list[int]) -> None:
-    """Rebuild ``name_key`` and ``search_text`` of these families from their rows.
+def refresh_search_words(session: Session, family_ids: list[int]) -> None:
+    """Rebuild the ``name_key`` and search words of these families from their rows.
 
     Every service that changes a name, phone, e-mail or invoice of a family calls this
     in the same transaction, so that search always sees the file as it is.
     """
-    from regie_tui.models import Invoice
-    from regie_tui.services.search_text import build_search_text, fold
+    from sqlalchemy import delete
 
+    from regie_tui.models import Invoice
+    from regie_tui.services.search_text import fold, search_words
+
+    session.exec(delete(FamilySearchWord).where(FamilySearchWord.family_id.in_(family_ids)))
     for family in session.exec(select(Family).where(Family.id.in_(family_ids))):
         guardians = session.exec(select(Guardian).where(Guardian.family_id == family.id)).all()
         children = session.exec(select(Child).where(Child.family_id == family.id)).all()
         numbers = session.exec(select(Invoice.number).where(Invoice.family_id == family.id)).all()
         family.name_key = fold(family.name)
-        family.search_text = build_search_text(
+        session.add(family)
+        words = search_words(
             names=[family.name, *(f"{p.last_name} {p.first_name}" for p in (*guardians, *children))],
             phones=[ph for g in guardians for ph in (g.mobile_phone, g.home_phone, g.work_phone)],
             emails=[g.email for g in guardians],
             invoice_numbers=numbers,
         )
-        session.add(family)
+        session.add_all(FamilySearchWord(word=word, family_id=family.id) for word in words)

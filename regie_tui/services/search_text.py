@@ -1,8 +1,9 @@
-"""Normalised text for family search: accents and case folded, phones as digits.
+"""Normalised words for family search: accents and case folded, phones as digits.
 
-The family row keeps ``name_key`` (for sorting) and ``search_text`` (every name,
-phone, e-mail and invoice number of the household), both built here so that the
-seed, the services that edit a family and the search agree on one format.
+A family is found by the words of its file (every name, phone, e-mail and invoice
+number of the household), kept in the ``family_search_word`` table, and sorted by
+``name_key``; both are built here so that the seed, the services that edit a family
+and the search agree on one format.
 """
 
 import re
@@ -12,6 +13,7 @@ from unidecode import unidecode
 
 _NOT_SEARCHABLE = re.compile(r"[^a-z0-9@._+-]+")
 _PHONE_LIKE = re.compile(r"^[\d\s.+-]+$")
+MAX_WORD = 120  # the length of family_search_word.word
 
 
 def fold(text: str) -> str:
@@ -32,29 +34,37 @@ def _with_parts(word: str) -> list[str]:
     return [word, *parts[1:]] if len(parts) > 1 else [word]
 
 
-def build_search_text(
+def search_words(
     *, names: Iterable[str], phones: Iterable[str] = (), emails: Iterable[str] = (),
     invoice_numbers: Iterable[str] = (),
-) -> str:
-    """The family's ``search_text``: folded words, each preceded by a space.
+) -> list[str]:
+    """The family's search words, sorted, each once.
 
     A search term matches the start of a word (see :func:`search_terms`), so compound
-    names and invoice numbers also carry their parts: 'dubois', 'f261000012'.
+    names and invoice numbers also give their parts: 'dubois', 'f261000012'.
     """
-    words: list[str] = []
+    words: set[str] = set()
     for text in (*names, *invoice_numbers):
         for word in fold(text).split():
-            words.extend(_with_parts(word))
-    words.extend(phone_digits(p) for p in phones if p)
-    words.extend(fold(e) for e in emails if e)
-    return " " + " ".join(w for w in words if w) + " "
+            words.update(_with_parts(word))
+    words.update(phone_digits(p) for p in phones if p)
+    words.update(fold(e) for e in emails if e)
+    return sorted(w[:MAX_WORD] for w in words if w)
 
 
 def search_terms(query: str) -> list[str]:
-    """The terms that must each start a word of ``search_text`` for a family to match."""
+    """The terms that must each start one of a family's words for the family to match."""
     query = query.strip()
     if not query:
         return []
     if _PHONE_LIKE.match(query) and sum(c.isdigit() for c in query) >= 4:
         return [phone_digits(query)]
     return fold(query).split()
+
+
+def prefix_upper_bound(term: str) -> str:
+    """The first string after every word starting with ``term``: 'mart' -> 'maru'.
+
+    Words and terms are folded ASCII, so a prefix is a range of the (binary-ordered) index.
+    """
+    return term[:-1] + chr(ord(term[-1]) + 1)

@@ -10,9 +10,9 @@ from regie_tui.screens.family import FamilyScreen
 from regie_tui.screens.help import HelpScreen
 from regie_tui.services.dashboard import dashboard_counts
 from regie_tui.services.search_text import fold
-from textual.widgets import DataTable, TabbedContent
+from textual.widgets import TabbedContent
 
-from pilot import screen_text, settle
+from pilot import screen_text, settle, workers_done
 
 
 def town_facts(url):
@@ -52,11 +52,11 @@ async def test_search_open_family_and_switch_tabs(make_app, town_url):
         await pilot.press("f2")
         await settle(pilot)
         assert isinstance(app.screen, FamiliesScreen)
-        table = app.screen.query_one("#family-list", DataTable)
-        assert table.row_count == len(families)  # empty search lists everyone, in name order
+        results = app.screen.family_list
+        assert [r.id for r in results.rows] == [f.id for f in families]  # empty search: everyone, by name
         await pilot.press(*fold(target.name).split()[0])
         await settle(pilot)
-        shown = [table.get_row_at(i)[1] for i in range(table.row_count)]
+        shown = [r.name for r in results.rows]
         assert target.name in shown
         assert len(shown) < len(families)
         # Down to the list, onto the family, Enter opens its file.
@@ -134,7 +134,7 @@ async def test_command_palette_opens_a_family_by_name(make_app, town_url):
         await pilot.press("ctrl+p")
         await pilot.press(*fold(target.name).split()[0])
         await pilot.pause(0.5)
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause(0.3)
         assert f"Famille {target.name}" in screen_text(app)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 05:58:02.022052
+Create Date: 2026-11-23 06:15:45.321361
 """
 
 from alembic import op
@@ -69,7 +69,6 @@ def upgrade() -> None:
     sa.Column('postal_code', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('city', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('resident', sa.Boolean(), nullable=False),
-    sa.Column('search_text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('notes', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -79,7 +78,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_family'))
     )
     with op.batch_alter_table('family', schema=None) as batch_op:
-        batch_op.create_index('ix_family_name_key_id', ['name_key', 'id'], unique=False)
+        batch_op.create_index('ix_family_name_order', ['archived_at', 'name_key', 'id'], unique=False)
 
     op.create_table('news',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -250,6 +249,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consent')),
     sa.UniqueConstraint('family_id', 'kind', name=op.f('uq_consent_family_id_kind'))
     )
+    op.create_table('family_search_word',
+    sa.Column('word', sa.String(length=120).with_variant(sa.String(length=120, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['family_id'], ['family.id'], name=op.f('fk_family_search_word_family_id_family'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('word', 'family_id', name=op.f('pk_family_search_word'))
+    )
+    with op.batch_alter_table('family_search_word', schema=None) as batch_op:
+        batch_op.create_index('ix_family_search_word_family', ['family_id', 'word'], unique=False)
+
     op.create_table('guardian',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('family_id', sa.Integer(), nullable=False),
@@ -806,6 +814,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_guardian_family_id'))
 
     op.drop_table('guardian')
+    with op.batch_alter_table('family_search_word', schema=None) as batch_op:
+        batch_op.drop_index('ix_family_search_word_family')
+
+    op.drop_table('family_search_word')
     op.drop_table('consent')
     with op.batch_alter_table('child', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_child_family_id'))
@@ -837,7 +849,7 @@ def downgrade() -> None:
     op.drop_table('number_sequence')
     op.drop_table('news')
     with op.batch_alter_table('family', schema=None) as batch_op:
-        batch_op.drop_index('ix_family_name_key_id')
+        batch_op.drop_index('ix_family_name_order')
 
     op.drop_table('family')
     op.drop_table('facility')
