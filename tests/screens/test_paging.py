@@ -1,0 +1,39 @@
+"""Familles on a long list: the next page loads as the cursor goes down, never all at once."""
+
+from sqlmodel import Session
+
+from builders import add_family
+from helpers import TODAY
+from pilot import settle
+from regie_tui.app import create_app
+from regie_tui.screens.family import FamilyScreen
+from regie_tui.services.agents import resolve_agent
+
+
+async def test_moving_down_loads_the_next_page_and_enter_opens_the_family(engine):
+    with Session(engine) as session:
+        for n in range(120):
+            add_family(session, f"FAMILLE {n:03d}")
+        agent = resolve_agent(session, "agent.test")
+        session.commit()
+    app = create_app(engine=engine, agent=agent, today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await settle(pilot)
+        results = app.screen.family_list
+        assert results.row_count == 50  # one page, not the whole table
+        await pilot.press("down")  # from the search field to the list
+        for _ in range(3):
+            await pilot.press("pagedown")
+            await settle(pilot)
+        assert results.row_count == 100
+        await pilot.press("end")
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        assert [r.name for r in results.rows] == [f"FAMILLE {n:03d}" for n in range(120)]
+        assert results.highlighted.name == "FAMILLE 119"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FamilyScreen)
+        assert app.screen.detail.name == "FAMILLE 119"
