@@ -21,12 +21,13 @@ class DashboardScreen(RegieScreen):
 
     def compose(self) -> ComposeResult:
         agent = self.regie.agent
+        who = agent.display_name if agent.display_name == agent.login else f"{agent.display_name} ({agent.login})"
         yield Header()
         with Vertical(id="dashboard"):
             yield Static("", id="dashboard-town")
             yield Static(
                 f"{formatting.long_date(self.regie.today).capitalize()} · "
-                f"Agent : {agent.display_name} ({agent.role_label})",
+                f"Agent : {who} — {agent.role_label}",
                 id="dashboard-agent",
             )
             with Grid(id="dashboard-counters"):
