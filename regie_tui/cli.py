@@ -14,11 +14,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
 
 from regie_tui import clock, formatting
 from regie_tui.config import settings
-from regie_tui.db import explain_connection_error, make_engine, open_database, parse_url, session_scope, upgrade
 from regie_tui.errors import RegieError
 
 app = typer.Typer(
@@ -62,14 +60,23 @@ def french_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except RegieError as exc:
-            err.print(f"[bold red]Erreur :[/] {exc.message}", highlight=False)
-            raise typer.Exit(1) from None
-        except OperationalError as exc:
-            message = explain_connection_error(exc, parse_url(_url(kwargs.get("db")))).message
-            err.print(f"[bold red]Erreur :[/] {message}", highlight=False)
-            raise typer.Exit(1) from None
+            fail(exc.message)
+        except Exception as exc:
+            from sqlalchemy.exc import OperationalError
+
+            from regie_tui.db import explain_connection_error, parse_url
+
+            if not isinstance(exc, OperationalError):
+                raise
+            fail(explain_connection_error(exc, parse_url(_url(kwargs.get("db")))).message)
 
     return wrapper
+
+
+def fail(message: str) -> None:
+    """One French line on stderr, exit status 1."""
+    err.print(f"[bold red]Erreur :[/] {message}", highlight=False)
+    raise typer.Exit(1) from None
 
 
 def _json_default(value: Any) -> Any:
@@ -100,12 +107,12 @@ def run(ctx: typer.Context, db: DbOption = None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from regie_tui.app import create_app
-    from regie_tui.services.agents import resolve_agent
 
-    engine = open_database(_url(db))
-    with session_scope(engine) as session:
-        agent = resolve_agent(session, current_login())
-    create_app(engine=engine, agent=agent).run()
+    # The app paints its first screen, then opens the database in a worker.
+    app = create_app(database_url=_url(db), login=current_login())
+    app.run()
+    if app.startup_error:
+        fail(app.startup_error)
 
 
 # -------------------------------------------------------------------------- db
@@ -115,6 +122,8 @@ def run(ctx: typer.Context, db: DbOption = None) -> None:
 @french_errors
 def db_upgrade(db: DbOption = None) -> None:
     """Crée ou met à jour le schéma (migrations Alembic)."""
+    from regie_tui.db import make_engine, upgrade
+
     engine = make_engine(_url(db), create=True)
     before, after = upgrade(engine)
     if before == after:
@@ -129,7 +138,7 @@ def db_upgrade(db: DbOption = None) -> None:
 @french_errors
 def db_status(db: DbOption = None) -> None:
     """Affiche la révision du schéma de la base et celle attendue."""
-    from regie_tui.db import current_revision, head_revision
+    from regie_tui.db import current_revision, head_revision, make_engine
 
     engine = make_engine(_url(db))
     out.print(f"Base : révision {current_revision(engine) or 'aucune'} ; regie-tui attend : {head_revision()}.")
@@ -146,6 +155,7 @@ def seed(
     seed_value: Annotated[int, typer.Option("--seed", help="Graine : la même graine donne la même ville.")] = 1,
 ) -> None:
     """Crée une ville de démonstration (schéma compris) dans une base vide."""
+    from regie_tui.db import make_engine, upgrade
     from regie_tui.services.demo import seed_demo_town
 
     engine = make_engine(_url(db), create=True)
@@ -169,6 +179,7 @@ def agent_add(
     db: DbOption = None,
 ) -> None:
     """Ajoute un agent (réservé aux administrateurs)."""
+    from regie_tui.db import open_database, session_scope
     from regie_tui.services.agents import add_agent, parse_role, resolve_agent
 
     engine = open_database(_url(db))
@@ -182,6 +193,7 @@ def agent_add(
 @french_errors
 def agent_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Liste les agents."""
+    from regie_tui.db import open_database, session_scope
     from regie_tui.services.agents import list_agents, resolve_agent
 
     engine = open_database(_url(db))
@@ -209,6 +221,7 @@ def family_search(
     as_json: JsonOption = False,
 ) -> None:
     """Cherche des familles comme l'écran Familles."""
+    from regie_tui.db import open_database, session_scope
     from regie_tui.services.agents import resolve_agent
     from regie_tui.services.families import search_families
 
@@ -235,6 +248,7 @@ def family_show(
     as_json: JsonOption = False,
 ) -> None:
     """Affiche la fiche d'une famille."""
+    from regie_tui.db import open_database, session_scope
     from regie_tui.services.agents import resolve_agent
     from regie_tui.services.families import family_detail
 

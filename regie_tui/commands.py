@@ -6,9 +6,6 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from regie_tui.db import session_scope
-from regie_tui.services.families import search_families
-
 
 class RegieCommands(Provider):
     """Actions of the app, then the families matching what was typed."""
@@ -33,7 +30,7 @@ class RegieCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
-        if len(query.strip()) < 2:
+        if len(query.strip()) < 2 or not self.app.connected:
             return
         page = await asyncio.to_thread(self._find_families, query)
         for row in page.rows:
@@ -44,5 +41,8 @@ class RegieCommands(Provider):
             )
 
     def _find_families(self, query: str):
+        from regie_tui.db import session_scope
+        from regie_tui.services.families import search_families
+
         with session_scope(self.app.engine) as session:
             return search_families(session, query, limit=8)

@@ -1,16 +1,16 @@
 """What every screen of the app shares: loading data off the UI thread."""
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from __future__ import annotations
 
-from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
 from textual import work
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from regie_tui.db import explain_connection_error, session_scope
-from regie_tui.errors import RegieError
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 T = TypeVar("T")
 
@@ -29,6 +29,8 @@ class RegieScreen(Screen[None]):
 
         A newer call cancels an older one; a cancelled call's result is dropped.
         """
+        from regie_tui.db import session_scope
+
         with session_scope(self.regie.engine) as session:
             result = query(session)
         if not get_current_worker().is_cancelled:
@@ -37,11 +39,7 @@ class RegieScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is not WorkerState.ERROR:
             return
-        error = event.worker.error
-        if isinstance(error, RegieError):
-            message = error.message
-        elif isinstance(error, OperationalError):
-            message = explain_connection_error(error, self.regie.engine.url).message
-        else:
-            message = f"Erreur inattendue : {error}"
+        from regie_tui.app import error_message
+
+        message = error_message(event.worker.error, self.regie.engine.url)
         self.notify(message, title="Lecture impossible", severity="error", timeout=10)

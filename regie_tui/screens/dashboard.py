@@ -1,14 +1,20 @@
 """Tableau de bord: the town, the agent, and live counters of the bannette."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.widgets import Footer, Header, Static
 
 from regie_tui import formatting
-from regie_tui.services.dashboard import DashboardCounts, dashboard_counts
 from regie_tui.screens.base import RegieScreen
 from regie_tui.widgets.counter import Counter
+
+if TYPE_CHECKING:
+    from regie_tui.services.dashboard import DashboardCounts
 
 REFRESH_SECONDS = 30
 
@@ -20,16 +26,10 @@ class DashboardScreen(RegieScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        agent = self.regie.agent
-        who = agent.display_name if agent.display_name == agent.login else f"{agent.display_name} ({agent.login})"
         yield Header()
         with Vertical(id="dashboard"):
             yield Static("", id="dashboard-town")
-            yield Static(
-                f"{formatting.long_date(self.regie.today).capitalize()} · "
-                f"Agent : {who} — {agent.role_label}",
-                id="dashboard-agent",
-            )
+            yield Static(self._agent_line(), id="dashboard-agent")
             with Grid(id="dashboard-counters"):
                 yield Counter("Modifications à valider", id="pending-changes")
                 yield Counter("Documents à valider", id="pending-documents")
@@ -40,12 +40,29 @@ class DashboardScreen(RegieScreen):
             yield Static("F2 : chercher une famille · ctrl+p : toutes les commandes · F1 : aide", id="dashboard-hint")
         yield Footer()
 
+    def _agent_line(self) -> str:
+        day = formatting.long_date(self.regie.today).capitalize()
+        agent = self.regie.agent
+        if agent is None:
+            return f"{day} · Ouverture de la base…"
+        who = agent.display_name if agent.display_name == agent.login else f"{agent.display_name} ({agent.login})"
+        return f"{day} · Agent : {who} — {agent.role_label}"
+
     def on_mount(self) -> None:
         self.sub_title = "Tableau de bord"
-        self.action_refresh()
         self.set_interval(REFRESH_SECONDS, self.action_refresh)
+        self.action_refresh()
+
+    def on_connected(self) -> None:
+        """The database is open (see RegieApp): name the agent and count."""
+        self.query_one("#dashboard-agent", Static).update(self._agent_line())
+        self.action_refresh()
 
     def action_refresh(self) -> None:
+        if not self.regie.connected:
+            return
+        from regie_tui.services.dashboard import dashboard_counts
+
         self.load(dashboard_counts, self._show)
 
     def _show(self, counts: DashboardCounts) -> None:

@@ -1,0 +1,41 @@
+"""`regie` paints the dashboard first, then opens the database in a worker."""
+
+from helpers import ADMIN_LOGIN, TODAY
+from pilot import screen_text, settle, workers_done
+from regie_tui.app import create_app
+from regie_tui.screens.dashboard import DashboardScreen
+
+
+async def test_the_database_opens_behind_the_first_screen(town_url):
+    app = create_app(database_url=town_url, login=ADMIN_LOGIN, today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        await settle(pilot)  # connected, then counted
+        await workers_done(app)
+        await pilot.pause()
+        assert app.connected
+        text = screen_text(app)
+        assert "Agent :" in text and "Administrateur" in text
+        assert app.screen.query_one("#pending-changes").value != "…"
+        app.engine.dispose()
+
+
+async def test_a_database_that_cannot_be_opened_closes_the_app_with_a_french_message(tmp_path):
+    missing = tmp_path / "absente.db"
+    app = create_app(database_url=f"sqlite:///{missing}", login=ADMIN_LOGIN, today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await workers_done(app)
+        await pilot.pause()
+    assert app.return_code == 1
+    assert "n'existe pas" in app.startup_error and "regie db upgrade" in app.startup_error
+    assert not missing.exists()
+
+
+async def test_an_unknown_login_is_refused_at_start(town_url):
+    app = create_app(database_url=town_url, login="inconnu", today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await workers_done(app)
+        await pilot.pause()
+    assert app.return_code == 1
+    assert "« inconnu » n'est pas un agent de la régie" in app.startup_error
