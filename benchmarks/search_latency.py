@@ -15,6 +15,7 @@ from _common import large_town_url, percentiles
 from textual.widgets import Input
 
 from regie_tui.app import create_app
+from regie_tui.widgets.family_list import FamilyList
 from regie_tui.db import open_database
 from regie_tui.models import Agent, Family, Guardian
 from regie_tui.services.agents import resolve_agent
@@ -34,32 +35,38 @@ def sample_queries(engine) -> list[str]:
 
 async def time_keystrokes(engine, agent, queries: list[str]) -> list[float]:
     """Each letter goes to the search field as a keystroke does (Input inserts it and
-    posts Changed); the time runs until the new results are in the table and the screen
+    posts Changed); the time runs until the new results are in the list and the screen
     is painted. Letters come every TYPING_INTERVAL, a fast typist's pace. (Pilot.press is
     not used for the timing: it also waits for the whole app to go idle.)"""
     app = create_app(engine=engine, agent=agent)
     samples: list[float] = []
+    shown = asyncio.Event()
+    show = FamilyList.show
+
+    def show_and_signal(family_list, rows):
+        show(family_list, rows)
+        shown.set()
+
+    FamilyList.show = show_and_signal
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f2")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        screen = app.screen
-        field = screen.query_one("#family-search", Input)
+        field = app.screen.query_one("#family-search", Input)
         for query in queries:
             for letter in query:
-                shown = screen.searches_shown
+                shown.clear()
                 start = time.perf_counter()
                 field.insert_text_at_cursor(letter)
-                while screen.searches_shown == shown:
-                    await asyncio.sleep(0.001)  # sleeping, not spinning: the worker needs the GIL
+                await shown.wait()
                 await pilot.pause(0)  # the screen processes the new rows and paints them
                 elapsed = time.perf_counter() - start
                 samples.append(elapsed * 1000)
                 await asyncio.sleep(max(0.0, TYPING_INTERVAL - elapsed))
-            shown = screen.searches_shown
+            shown.clear()
             field.clear()
-            while screen.searches_shown == shown:
-                await asyncio.sleep(0)
+            await shown.wait()
+    FamilyList.show = show
     return samples
 
 
