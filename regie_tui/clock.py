@@ -1,6 +1,6 @@
 """Today and now, as the régie sees them (Europe/Paris), possibly pinned by REGIE_TODAY."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from regie_tui.config import settings
@@ -17,7 +17,3 @@ def today() -> date:
         except ValueError:
             raise RegieError(f"REGIE_TODAY={pinned} n'est pas une date AAAA-MM-JJ.") from None
     return datetime.now(PARIS).date()
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
