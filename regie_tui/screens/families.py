@@ -25,6 +25,7 @@ class FamiliesScreen(RegieScreen):
         self._query = ""
         self._page: FamilyPage | None = None
         self._loading_more = False
+        self._status_text = ""
         self.searches_shown = 0  # results displayed so far (read by the search benchmark)
 
     def compose(self) -> ComposeResult:
@@ -73,13 +74,15 @@ class FamiliesScreen(RegieScreen):
         self.load(lambda session: search_families(session, query, limit=PAGE_SIZE), deliver)
 
     def _update_status(self) -> None:
-        status = self.query_one("#family-status", Static)
         count = self.family_list.row_count
         if not count:
-            status.update(f"Aucune famille ne correspond à « {self._query} »." if self._query else "Aucune famille.")
-            return
-        more = " — descendez pour voir la suite" if self._page and self._page.has_more else ""
-        status.update(f"{formatting.number(count)} famille(s) affichée(s){more}")
+            text = f"Aucune famille ne correspond à « {self._query} »." if self._query else "Aucune famille."
+        else:
+            more = " — descendez pour voir la suite" if self._page and self._page.has_more else ""
+            text = f"{formatting.number(count)} famille(s) affichée(s){more}"
+        if text != self._status_text:  # an update re-lays out the screen: only when it changes
+            self._status_text = text
+            self.query_one("#family-status", Static).update(text)
 
     def on_family_list_highlighted(self, event: FamilyList.Highlighted) -> None:
         page = self._page
