@@ -78,8 +78,8 @@ def search_families(
     ids = [row[0] for row in found]
     guardians: dict[int, list[str]] = defaultdict(list)
     phones: dict[int, str] = {}
-    for family_id, first_name, mobile, home, is_payer in session.exec(
-        select(Guardian.family_id, Guardian.first_name, Guardian.mobile_phone, Guardian.home_phone, Guardian.is_payer)
+    for family_id, first_name, mobile, home in session.exec(
+        select(Guardian.family_id, Guardian.first_name, Guardian.mobile_phone, Guardian.home_phone)
         .where(Guardian.family_id.in_(ids))
         .order_by(Guardian.family_id, Guardian.is_payer.desc(), Guardian.id)
     ):
