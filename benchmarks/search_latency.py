@@ -19,7 +19,7 @@ from regie_tui.widgets.family_list import FamilyList
 from regie_tui.db import open_database
 from regie_tui.models import Agent, Family, Guardian
 from regie_tui.services.agents import resolve_agent
-from regie_tui.services.families import search_families
+from regie_tui.services.family_search import search_families
 from regie_tui.services.search_text import fold
 
 WORDS = 40  # how many names to type

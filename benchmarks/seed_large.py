@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from regie_tui.db import make_engine, upgrade
-from regie_tui.services.demo import seed_demo_town
+from regie_tui.demo.seed import seed_demo_town
 
 DEFAULT_PATH = Path(__file__).parent / "out" / "large.db"
 

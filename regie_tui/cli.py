@@ -16,9 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from regie_tui import clock, formatting
+from regie_tui.cli_french import frenchify_click
 from regie_tui.config import settings
 from regie_tui.errors import RegieError
 
+frenchify_click()
 app = typer.Typer(
     help="Régie enfance : familles, bannette, réservations, facturation.",
     no_args_is_help=False,
@@ -156,7 +158,7 @@ def seed(
 ) -> None:
     """Crée une ville de démonstration (schéma compris) dans une base vide."""
     from regie_tui.db import make_engine, upgrade
-    from regie_tui.services.demo import seed_demo_town
+    from regie_tui.demo.seed import seed_demo_town
 
     engine = make_engine(_url(db), create=True)
     upgrade(engine)
@@ -223,7 +225,7 @@ def family_search(
     """Cherche des familles comme l'écran Familles."""
     from regie_tui.db import open_database, session_scope
     from regie_tui.services.agents import resolve_agent
-    from regie_tui.services.families import search_families
+    from regie_tui.services.family_search import search_families
 
     engine = open_database(_url(db))
     with session_scope(engine) as session:
@@ -250,7 +252,7 @@ def family_show(
     """Affiche la fiche d'une famille."""
     from regie_tui.db import open_database, session_scope
     from regie_tui.services.agents import resolve_agent
-    from regie_tui.services.families import family_detail
+    from regie_tui.services.family_file import family_detail
 
     engine = open_database(_url(db))
     with session_scope(engine) as session:

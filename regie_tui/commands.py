@@ -42,7 +42,7 @@ class RegieCommands(Provider):
 
     def _find_families(self, query: str):
         from regie_tui.db import session_scope
-        from regie_tui.services.families import search_families
+        from regie_tui.services.family_search import search_families
 
         with session_scope(self.app.engine) as session:
             return search_families(session, query, limit=8)

@@ -8,7 +8,7 @@ from regie_tui.models import (
     Allocation, Child, CreditNote, Family, Guardian, Invoice, InvoiceStatus, Payment, PaymentMode, Regie,
     Sex,
 )
-from regie_tui.services.families import refresh_search_words
+from regie_tui.services.family_search import refresh_search_words
 
 AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 

@@ -512,16 +512,7 @@ class SeededTown:
 
 
 def _seed(url: str) -> None:
-    try:
-        from regie_tui.services.demo import seed_demo_town
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("regie_tui.services.demo",):
-            raise
-        pytest.skip("regie_tui.services.demo is not written yet: no seeded town")
-    except ImportError as exc:
-        if "seed_demo_town" not in str(exc):
-            raise
-        pytest.skip("regie_tui.services.demo.seed_demo_town is not written yet: no seeded town")
+    from regie_tui.demo.seed import seed_demo_town
     from regie_tui.db import make_engine
 
     engine = make_engine(url)

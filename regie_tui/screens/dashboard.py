@@ -70,12 +70,13 @@ class DashboardScreen(RegieScreen):
         self.query_one("#dashboard-town", Static).update(
             f"[b]{counts.town}[/b] · {counts.service} · {formatting.number(counts.families)} familles"
         )
+        pending = counts.pending
         for widget_id, value in (
-            ("pending-changes", counts.pending_changes),
-            ("pending-documents", counts.pending_documents),
-            ("enrollment-requests", counts.enrollment_requests),
-            ("booking-requests", counts.booking_requests),
-            ("unread-messages", counts.unread_messages),
+            ("pending-changes", pending.changes),
+            ("pending-documents", pending.documents),
+            ("enrollment-requests", pending.enrollment_requests),
+            ("booking-requests", pending.booking_requests),
+            ("unread-messages", pending.unread_messages),
         ):
             self.query_one(f"#{widget_id}", Counter).show(formatting.number(value), alert=value > 0)
         self.query_one("#unpaid", Counter).show(formatting.money(counts.unpaid_cents), alert=counts.unpaid_cents > 0)

@@ -6,7 +6,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from regie_tui import formatting
 from regie_tui.screens.base import RegieScreen
-from regie_tui.services.families import FamilyPage, search_families
+from regie_tui.services.family_search import FamilyPage, search_families
 from regie_tui.widgets.family_list import FamilyList
 
 PAGE_SIZE = 50

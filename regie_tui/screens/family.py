@@ -13,7 +13,7 @@ from regie_tui.labels import (
     INVOICE_STATUS, SEX, label,
 )
 from regie_tui.screens.base import RegieScreen
-from regie_tui.services.families import FamilyDetail, family_detail
+from regie_tui.services.family_file import FamilyDetail, family_detail
 
 TABS = [
     ("foyer", "Foyer"),

@@ -1,15 +1,13 @@
-"""The tableau de bord: the town, and what waits in the bannette."""
+"""The tableau de bord: the town, what waits in the bannette, and what families owe."""
 
 from dataclasses import dataclass
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from regie_tui.models import (
-    Booking, BookingState, ChangeRequest, Document, DocumentStatus, Enrollment, EnrollmentStatus,
-    Family, Message, MessageDirection, RequestStatus, Town,
-)
+from regie_tui.models import Family, Town
 from regie_tui.services.accounts import unpaid_total
+from regie_tui.services.pending import PendingCounts, pending_counts
 
 
 @dataclass(frozen=True)
@@ -17,31 +15,18 @@ class DashboardCounts:
     town: str
     service: str
     families: int
-    pending_changes: int
-    pending_documents: int
-    enrollment_requests: int
-    booking_requests: int
-    unread_messages: int
+    pending: PendingCounts
     unpaid_cents: int
 
 
-def _count(session: Session, model, *conditions) -> int:
-    return session.exec(select(func.count()).select_from(model).where(*conditions)).one()
-
-
 def dashboard_counts(session: Session) -> DashboardCounts:
-    """Live counters; each is one indexed query (partial indexes on the pending states)."""
+    """Live counters: the bannette's pending items and the unpaid balance."""
     town = session.get(Town, 1)
+    families = session.exec(select(func.count()).select_from(Family).where(col(Family.archived_at).is_(None))).one()
     return DashboardCounts(
         town=town.name if town else "Collectivité non configurée",
         service=town.service_name if town else "",
-        families=_count(session, Family, Family.archived_at.is_(None)),
-        pending_changes=_count(session, ChangeRequest, ChangeRequest.status == RequestStatus.PENDING),
-        pending_documents=_count(session, Document, Document.status == DocumentStatus.PENDING),
-        enrollment_requests=_count(session, Enrollment, Enrollment.status == EnrollmentStatus.REQUESTED),
-        booking_requests=_count(session, Booking, Booking.state == BookingState.REQUESTED),
-        unread_messages=_count(
-            session, Message, Message.direction == MessageDirection.INCOMING, Message.read_at.is_(None)
-        ),
+        families=families,
+        pending=pending_counts(session),
         unpaid_cents=unpaid_total(session),
     )

@@ -11,7 +11,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from regie_tui import formatting
-from regie_tui.services.families import FamilyRow
+from regie_tui.services.family_search import FamilyRow
 
 # (title, width, right-aligned); the last column takes what is left of the line.
 COLUMNS = [

@@ -22,7 +22,7 @@ from regie_tui.models import (
     InvoiceLine, Mandate, Message, NumberSequence, Payment,
 )
 from regie_tui.services.calendar import school_year
-from regie_tui.services.demo import seed_demo_town
+from regie_tui.demo.seed import seed_demo_town
 
 DUMPED_MODELS = [Family, Guardian, Child, Enrollment, Booking, Invoice, InvoiceLine, Payment, Allocation, Document,
                  ChangeRequest, Message, AuditEntry, NumberSequence]
@@ -74,7 +74,7 @@ def test_another_seed_gives_another_town(town, engine):
 
 
 def test_a_large_town_generated_in_a_second_process_is_the_same(town, engine, monkeypatch):
-    from regie_tui.services import demo
+    from regie_tui.demo import seed as demo
 
     monkeypatch.setattr(demo, "PARALLEL_FROM_FAMILIES", 1)
     _seed_town(engine)
@@ -191,7 +191,7 @@ def test_the_bannette_has_work(town):
 
 
 def test_search_finds_names_whatever_the_accents(town):
-    from regie_tui.services.families import search_families
+    from regie_tui.services.family_search import search_families
 
     guardians = _all(town, "SELECT family_id, first_name, last_name, email FROM guardian")
     assert any(not n.isascii() for _, first, last, _ in guardians for n in (first, last))
@@ -252,7 +252,7 @@ def test_seeding_twice_is_refused_and_changes_nothing(town):
 
 
 def test_a_failed_seed_leaves_nothing(engine, monkeypatch):
-    from regie_tui.services import demo_families
+    from regie_tui.demo import families as demo_families
 
     def fail(self):
         raise RuntimeError("panne au milieu du chargement")

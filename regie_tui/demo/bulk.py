@@ -163,7 +163,7 @@ class BulkWriter(Formats):
 
         On PostgreSQL the foreign keys are dropped too and added back at the end, where
         PostgreSQL checks them in one pass instead of one trigger call per row (SQLite
-        loads with foreign keys off, see ``demo._sqlite_bulk_mode``). Keys (primary,
+        loads with foreign keys off, see ``demo.seed._sqlite_bulk_mode``). Keys (primary,
         unique) stay, so duplicates are still refused. DDL is transactional on both
         engines: a failed load leaves the table as it was.
         """

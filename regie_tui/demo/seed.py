@@ -1,10 +1,10 @@
 """The demo town: a realistic régie to train on, from 300 families to a large city.
 
-``seed_demo_town`` fills an empty, migrated database with the town of ``data/town.toml``:
+``seed_demo_town`` fills an empty, migrated database with the town of ``town.toml``:
 its calendar, activities and rates, then families with their children, enrolments,
 a school year of bookings with attendance up to ``today``, invoices for the months
 already billed, payments, documents, and work waiting in the bannette.
-Rows go to the database in bulk (see ``demo_bulk``), in one transaction.
+Rows go to the database in bulk (see ``demo.bulk``), in one transaction.
 """
 
 import multiprocessing
@@ -23,9 +23,9 @@ from sqlalchemy.engine import Engine
 
 from regie_tui.errors import RegieError
 from regie_tui.models import Family, Town
-from regie_tui.services.demo_bulk import BulkWriter
-from regie_tui.services.demo_families import FamilyGenerator, generate_into
-from regie_tui.services.demo_reference import Reference, load_town_settings, write_reference
+from regie_tui.demo.bulk import BulkWriter
+from regie_tui.demo.families import FamilyGenerator, generate_into
+from regie_tui.demo.reference import Reference, load_town_settings, write_reference
 
 SQLITE_SEED_CACHE_KIB = 32 * 1024  # page cache (and index sort memory) while loading
 PARALLEL_FROM_FAMILIES = 2_000  # below, a second process costs more than it saves

@@ -1,109 +1,26 @@
-"""Finding families and reading a family's file, page by page, straight from SQL."""
+"""The family file: everything the Fiche famille shows about one household, from SQL."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, tuple_
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from regie_tui.errors import NotFound
 from regie_tui.formatting import age_on
 from regie_tui.labels import HEALTH_KIND
 from regie_tui.models import (
-    Activity, Agent, AgeGroup, AuditEntry, AuthorizedPerson, Booking, BookingState,
-    ChangeRequest, Child, ChildDiet, Consent, Diet, Document, DocumentScope, DocumentStatus,
-    DocumentType, Enrollment, EnrollmentStatus, Family, FamilyQuotient, FamilySearchWord, Guardian, HealthNote,
-    Message, MessageDirection, PortalAccount, PortalLogin, QfBracket, RequestStatus,
+    Activity, Agent, AgeGroup, AuditEntry, AuthorizedPerson, Child, ChildDiet, Consent, Diet, Document,
+    DocumentScope, DocumentStatus, DocumentType, Enrollment, EnrollmentStatus, Family, FamilyQuotient, Guardian,
+    HealthNote, PortalAccount, PortalLogin,
 )
-from regie_tui.services.accounts import InvoiceRow, family_balances, family_invoices
+from regie_tui.services.accounts import InvoiceRow, family_invoices
 from regie_tui.services.agents import AgentInfo
-from regie_tui.services.search_text import prefix_upper_bound, search_terms
+from regie_tui.services.pending import pending_counts
+from regie_tui.services.pricing import bracket_for, load_brackets
 
-PAGE_SIZE = 50
 HISTORY_SIZE = 200
-
-
-@dataclass(frozen=True)
-class FamilyRow:
-    """One line of the Familles list."""
-
-    id: int
-    name: str
-    guardians: str
-    children: str
-    city: str
-    phone: str
-    balance_cents: int
-    sort_key: tuple[str, int]
-
-
-@dataclass(frozen=True)
-class FamilyPage:
-    rows: list[FamilyRow]
-    has_more: bool
-
-    @property
-    def next_after(self) -> tuple[str, int] | None:
-        return self.rows[-1].sort_key if self.rows and self.has_more else None
-
-
-def _has_word_starting_with(term: str):
-    """Condition: the family has a search word starting with ``term`` (one index range)."""
-    return Family.id.in_(
-        select(FamilySearchWord.family_id).where(
-            FamilySearchWord.word >= term, FamilySearchWord.word < prefix_upper_bound(term)
-        )
-    )
-
-
-def search_families(
-    session: Session, query: str, *, limit: int = PAGE_SIZE, after: tuple[str, int] | None = None
-) -> FamilyPage:
-    """Families with a name, phone, e-mail or invoice number starting with each term of
-    ``query`` (accents and case ignored), in name order, ``limit`` at a time after the
-    sort key ``after`` (keyset paging: constant cost whatever the page)."""
-    conditions = [Family.archived_at.is_(None)]
-    conditions += [_has_word_starting_with(term) for term in search_terms(query)]
-    if after is not None:
-        conditions.append(tuple_(Family.name_key, Family.id) > tuple_(*after))
-    found = session.exec(
-        select(Family.id, Family.name, Family.name_key, Family.city)
-        .where(and_(*conditions))
-        .order_by(Family.name_key, Family.id)
-        .limit(limit + 1)
-    ).all()
-    has_more = len(found) > limit
-    found = found[:limit]
-    ids = [row[0] for row in found]
-    guardians: dict[int, list[str]] = defaultdict(list)
-    phones: dict[int, str] = {}
-    for family_id, first_name, mobile, home in session.exec(
-        select(Guardian.family_id, Guardian.first_name, Guardian.mobile_phone, Guardian.home_phone)
-        .where(Guardian.family_id.in_(ids))
-        .order_by(Guardian.family_id, Guardian.is_payer.desc(), Guardian.id)
-    ):
-        guardians[family_id].append(first_name)
-        phones.setdefault(family_id, mobile or home)
-    children: dict[int, list[str]] = defaultdict(list)
-    for family_id, first_name in session.exec(
-        select(Child.family_id, Child.first_name)
-        .where(Child.family_id.in_(ids))
-        .order_by(Child.family_id, Child.birth_date)
-    ):
-        children[family_id].append(first_name)
-    balances = family_balances(session, ids)
-    rows = [
-        FamilyRow(
-            id=fid, name=name, guardians=", ".join(guardians[fid]), children=", ".join(children[fid]),
-            city=city, phone=phones.get(fid, ""), balance_cents=balances.get(fid, 0), sort_key=(key, fid),
-        )
-        for fid, name, key, city in found
-    ]
-    return FamilyPage(rows=rows, has_more=has_more)
-
-
-# ---------------------------------------------------------------- the family file
 
 
 @dataclass(frozen=True)
@@ -312,13 +229,8 @@ def _latest_quotient(session: Session, family_id: int, *, resident: bool) -> Quo
     ).first()
     if quotient is None:
         return None
-    bracket = session.exec(
-        select(QfBracket.name).where(
-            QfBracket.resident == resident,
-            or_(QfBracket.resident.is_(False), QfBracket.min_qf <= quotient.value),
-            or_(QfBracket.max_qf.is_(None), QfBracket.max_qf >= quotient.value),
-        ).order_by(QfBracket.position)
-    ).first()
+    brackets = load_brackets(session)
+    bracket = bracket_for(brackets, resident=resident, quotient=quotient.value).name if brackets else None
     return QuotientView(
         value=quotient.value, source=quotient.source, valid_from=quotient.valid_from,
         valid_to=quotient.valid_to, bracket=bracket,
@@ -375,42 +287,10 @@ def _alerts(
         alerts.append(Alert("quotient", "Aucun quotient familial : tarif le plus élevé appliqué"))
     elif detail.quotient.valid_to < today:
         alerts.append(Alert("quotient", f"Quotient familial expiré le {detail.quotient.valid_to:%d/%m/%Y}"))
-    pending = _pending_counts(session, detail.id, child_ids)
-    for label, count in pending.items():
+    for label, count in pending_counts(session, family_id=detail.id).labelled():
         if count:
             alerts.append(Alert("requests", f"{count} {label}"))
     return alerts
-
-
-def _pending_counts(session: Session, family_id: int, child_ids: list[int]) -> dict[str, int]:
-    changes = session.exec(
-        select(func.count()).select_from(ChangeRequest)
-        .where(ChangeRequest.family_id == family_id, ChangeRequest.status == RequestStatus.PENDING)
-    ).one()
-    documents = session.exec(
-        select(func.count()).select_from(Document)
-        .where(Document.family_id == family_id, Document.status == DocumentStatus.PENDING)
-    ).one()
-    enrollments = session.exec(
-        select(func.count()).select_from(Enrollment)
-        .where(Enrollment.child_id.in_(child_ids), Enrollment.status == EnrollmentStatus.REQUESTED)
-    ).one()
-    bookings = session.exec(
-        select(func.count()).select_from(Booking)
-        .where(Booking.child_id.in_(child_ids), Booking.state == BookingState.REQUESTED)
-    ).one()
-    messages = session.exec(
-        select(func.count()).select_from(Message)
-        .where(Message.family_id == family_id, Message.direction == MessageDirection.INCOMING,
-               Message.read_at.is_(None))
-    ).one()
-    return {
-        "modification(s) à valider": changes,
-        "document(s) à valider": documents,
-        "demande(s) d'inscription": enrollments,
-        "demande(s) de réservation": bookings,
-        "message(s) non lu(s)": messages,
-    }
 
 
 def _document_alerts(session: Session, family_id: int, child_ids: list[int], *, today: date) -> list[Alert]:
@@ -438,28 +318,3 @@ def _document_alerts(session: Session, family_id: int, child_ids: list[int], *, 
     return alerts
 
 
-def refresh_search_words(session: Session, family_ids: list[int]) -> None:
-    """Rebuild the ``name_key`` and search words of these families from their rows.
-
-    Every service that changes a name, phone, e-mail or invoice of a family calls this
-    in the same transaction, so that search always sees the file as it is.
-    """
-    from sqlalchemy import delete
-
-    from regie_tui.models import Invoice
-    from regie_tui.services.search_text import fold, search_words
-
-    session.exec(delete(FamilySearchWord).where(FamilySearchWord.family_id.in_(family_ids)))
-    for family in session.exec(select(Family).where(Family.id.in_(family_ids))):
-        guardians = session.exec(select(Guardian).where(Guardian.family_id == family.id)).all()
-        children = session.exec(select(Child).where(Child.family_id == family.id)).all()
-        numbers = session.exec(select(Invoice.number).where(Invoice.family_id == family.id)).all()
-        family.name_key = fold(family.name)
-        session.add(family)
-        words = search_words(
-            names=[family.name, *(f"{p.last_name} {p.first_name}" for p in (*guardians, *children))],
-            phones=[ph for g in guardians for ph in (g.mobile_phone, g.home_phone, g.work_phone)],
-            emails=[g.email for g in guardians],
-            invoice_numbers=numbers,
-        )
-        session.add_all(FamilySearchWord(word=word, family_id=family.id) for word in words)

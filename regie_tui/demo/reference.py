@@ -1,6 +1,6 @@
 """The demo town's fixed part: town, régies, agents, calendar, activities, rates, document types.
 
-Read from ``data/town.toml``; written with explicit ids; returned as a :class:`Reference`
+Read from ``town.toml`` (shipped in this package); written with explicit ids; returned as a :class:`Reference`
 that the family generator uses (ids, prices, opening days, capacities).
 """
 
@@ -10,7 +10,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,18 +20,20 @@ from sqlalchemy.engine import Connection
 
 from regie_tui.clock import PARIS
 from regie_tui.models import Agent, Role
+from regie_tui.demo.bulk import BulkWriter
 from regie_tui.services.calendar import Period, SchoolYear, school_year
-from regie_tui.services.demo_bulk import BulkWriter
+from regie_tui.services.pricing import Bracket
 
-TOWN_FILE = Path(__file__).resolve().parents[2] / "data" / "town.toml"
+TOWN_FILE = "town.toml"  # beside this module, in the installed package
 REFERENCE_FAMILIES = 300  # the town size the capacities of town.toml are written for
 INVOICE_DAY = 5  # invoices of a month are issued on the 5th of the next (or the next weekday)
 PAYMENT_DELAY_DAYS = 30
 ATTENDANCE_TIME = time(18, 45)  # when the day's attendance is recorded
 
 
-def load_town_settings(path: Path = TOWN_FILE) -> dict[str, Any]:
-    with path.open("rb") as f:
+def load_town_settings() -> dict[str, Any]:
+    """The demo town's settings, read from the package (works from a wheel as from the sources)."""
+    with resources.files(__package__).joinpath(TOWN_FILE).open("rb") as f:
         return tomllib.load(f)
 
 
@@ -40,7 +42,7 @@ class UnitInfo:
     id: int
     name: str
     label: str  # invoice line label: "Acc soir – Périscolaire Jules Ferry"
-    rates: tuple[int, ...]  # cents, by bracket position
+    rates: tuple[int, ...]  # cents, in the order of Reference.brackets
     surcharge: int  # unbooked surcharge, cents
 
 
@@ -82,7 +84,6 @@ class MonthInfo:
     index: int
     first: date
     last: date
-    yymm: str
     issue_date: date
     due_date: date
 
@@ -98,7 +99,7 @@ class Reference:
     regies: list[dict[str, Any]]  # settings + "id"
     schools: list[dict[str, Any]]  # facility settings + "id"
     activities: list[ActivityInfo]
-    brackets: list[dict[str, Any]]  # settings + "id", in position order
+    brackets: list[Bracket]  # in position order
     diets: list[tuple[int, str, str]]  # id, code, label
     document_types: dict[str, int]  # code -> id
     document_files: dict[str, list[str]]  # document type code -> sha256 of its sample files
@@ -123,9 +124,10 @@ def write_reference(
 
     facilities = [dict(f, id=i) for i, f in enumerate(settings["facility"], start=1)]
     writer.insert("facility", [(f["id"], f["name"], f["kind"], f["address"]) for f in facilities])
-    brackets = [dict(b, id=i, position=i) for i, b in enumerate(settings["bracket"], start=1)]
-    writer.insert("qf_bracket", [(b["id"], b["name"], b["min_qf"], b.get("max_qf"), b.get("resident", True),
-                                  b["position"]) for b in brackets])
+    brackets = [Bracket(id=i, name=b["name"], min_qf=b["min_qf"], max_qf=b.get("max_qf"),
+                        resident=b.get("resident", True), position=i)
+                for i, b in enumerate(settings["bracket"], start=1)]
+    writer.insert("qf_bracket", [(b.id, b.name, b.min_qf, b.max_qf, b.resident, b.position) for b in brackets])
 
     months = [_month_info(i, _add_months(year.start, i)) for i in range(12)]
     billed_months = [m for m in months if m.issue_date <= today]
@@ -209,7 +211,7 @@ def _write_agents(
 
 def _write_activities(
     writer: BulkWriter, settings: dict[str, Any], year: SchoolYear, facilities: list[dict[str, Any]],
-    regies: list[dict[str, Any]], brackets: list[dict[str, Any]], *, families: int, today: date, billed: int,
+    regies: list[dict[str, Any]], brackets: list[Bracket], *, families: int, today: date, billed: int,
 ) -> list[ActivityInfo]:
     scale = max(1.0, families / REFERENCE_FAMILIES)
     facility_by_code = {f["code"]: f for f in facilities}
@@ -248,7 +250,7 @@ def _write_activities(
                                      writer.time(unit["end"]), position))
                 surcharge = unit.get("unbooked_surcharge", 0)
                 for bracket, amount in zip(brackets, unit["rates"], strict=True):
-                    rows["rate"].append((len(rows["rate"]) + 1, unit_id, bracket["id"], writer.day(year.start),
+                    rows["rate"].append((len(rows["rate"]) + 1, unit_id, bracket.id, writer.day(year.start),
                                          amount, surcharge, 0))
                 units.append(UnitInfo(unit_id, unit["name"], f"{unit['name']} – {name}", tuple(unit["rates"]),
                                       surcharge))
@@ -348,5 +350,5 @@ def _month_info(index: int, first: date) -> MonthInfo:
     while issue.isoweekday() > 5:
         issue += timedelta(days=1)
     return MonthInfo(index=index, first=first, last=following - timedelta(days=1),
-                     yymm=first.strftime("%y%m"), issue_date=issue,
+                     issue_date=issue,
                      due_date=issue + timedelta(days=PAYMENT_DELAY_DAYS))
