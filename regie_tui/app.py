@@ -2,24 +2,28 @@
 
 The first screen is painted before the database layer (SQLAlchemy, the models) is even
 imported: given a database URL, the app opens it in a worker thread, as it would any
-slow work (a PostgreSQL server may be far away).
+slow work (a PostgreSQL server may be far away), then publishes ``database_opened``.
+
+The top-level places (tableau de bord, familles; later bannette, réservations,
+facturation) are Textual modes: each keeps its own stack of screens, and its key goes
+back to it from anywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.signal import Signal
 
-from regie_tui import clock
+from regie_tui import clock, workers
 from regie_tui.commands import RegieCommands
-from regie_tui.errors import RegieError
+from regie_tui.screens.dashboard import DashboardScreen
+from regie_tui.screens.families import FamiliesScreen
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -28,27 +32,18 @@ if TYPE_CHECKING:
 
 Connect = Callable[[], "tuple[Engine, AgentInfo]"]
 
-
-def error_message(error: BaseException, engine_url=None) -> str:
-    """The French sentence to show for an error raised while reading the database."""
-    if isinstance(error, RegieError):
-        return error.message
-    from sqlalchemy.exc import OperationalError
-
-    if isinstance(error, OperationalError) and engine_url is not None:
-        from regie_tui.db import explain_connection_error
-
-        return explain_connection_error(error, engine_url).message
-    return f"Erreur inattendue : {error}"
+DASHBOARD, FAMILIES = "tableau", "familles"
 
 
 class RegieApp(App[None]):
-    """The régie desk. Screens: tableau de bord, Familles, fiche famille; F1 aide."""
+    """The régie desk. Places: tableau de bord, Familles; fiche famille above them; F1 aide."""
 
     CSS_PATH = "app.tcss"
     TITLE = "regie-tui"
-    COMMANDS = {RegieCommands}
-    BINDINGS = [
+    COMMANDS: ClassVar = {RegieCommands}
+    MODES: ClassVar = {DASHBOARD: DashboardScreen, FAMILIES: FamiliesScreen}
+    DEFAULT_MODE: ClassVar[str] = DASHBOARD
+    BINDINGS: ClassVar = [
         Binding("f1", "help", "Aide", id="help", tooltip="Toutes les touches de l'écran"),
         Binding("f2", "families", "Familles", id="families", tooltip="Chercher une famille"),
         Binding("q", "quit", "Quitter", id="quit", tooltip="Quitter regie-tui"),
@@ -70,36 +65,29 @@ class RegieApp(App[None]):
         self.today = today or clock.today()
         self.startup_error: str | None = None  # why the database could not be opened
         self.animation_level = "none"  # over SSH: no animation
+        self.database_opened: Signal[None] = Signal(self, "database-opened")
 
     @property
     def connected(self) -> bool:
         return self.engine is not None and self.agent is not None
 
     def on_mount(self) -> None:
-        from regie_tui.screens.dashboard import DashboardScreen
-
-        self.push_screen(DashboardScreen())
-        if not self.connected:
+        if not self.connected and self._connect is not None:
             # After the first paint: the worker's imports would otherwise hold it back.
             self.call_after_refresh(self._open_database)
 
-    @work(thread=True, exit_on_error=False, group="connect")
     def _open_database(self) -> None:
-        engine, agent = self._connect()
-        self.call_from_thread(self._on_connected, engine, agent)
+        assert self._connect is not None
+        workers.run_in_thread(self, self._connect, self._on_connected, group="connect", on_error=self._refuse_start)
 
-    def _on_connected(self, engine: Engine, agent: AgentInfo) -> None:
-        from regie_tui.screens.dashboard import DashboardScreen
+    def _on_connected(self, opened: tuple[Engine, AgentInfo]) -> None:
+        self.engine, self.agent = opened
+        self.database_opened.publish(None)
 
-        self.engine, self.agent = engine, agent
-        for screen in self.screen_stack:
-            if isinstance(screen, DashboardScreen):
-                screen.on_connected()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "connect" and event.state is WorkerState.ERROR:
-            self.startup_error = error_message(event.worker.error)
-            self.exit(return_code=1)
+    def _refuse_start(self, message: str) -> None:
+        """The database cannot be used: close, and let `regie` print why."""
+        self.startup_error = message
+        self.exit(return_code=1)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Textual's own system commands are in English; ours are in RegieCommands.
@@ -113,23 +101,23 @@ class RegieApp(App[None]):
         else:
             self.push_screen(HelpScreen(self.screen))
 
-    def action_families(self) -> None:
-        from regie_tui.screens.families import FamiliesScreen
+    def _go_to(self, mode: str) -> None:
+        """The place's own screen, whatever was opened above it."""
+        self.switch_mode(mode)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
 
+    def action_families(self) -> None:
         if not self.connected:
             self.notify("Ouverture de la base en cours…", timeout=3)
             return
-        for screen in self.screen_stack:
-            if isinstance(screen, FamiliesScreen):
-                while self.screen is not screen:
-                    self.pop_screen()
-                screen.focus_search()
-                return
-        self.push_screen(FamiliesScreen())
+        self._go_to(FAMILIES)
+        screen = self.screen
+        if isinstance(screen, FamiliesScreen) and screen.is_mounted:
+            screen.focus_search()
 
     def action_dashboard(self) -> None:
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
+        self._go_to(DASHBOARD)
 
     def open_family(self, family_id: int) -> None:
         from regie_tui.screens.family import FamilyScreen

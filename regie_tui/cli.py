@@ -18,7 +18,7 @@ from rich.table import Table
 from regie_tui import clock, formatting
 from regie_tui.cli_french import frenchify_click
 from regie_tui.config import settings
-from regie_tui.errors import RegieError
+from regie_tui.errors import RegieError, error_message
 
 frenchify_click()
 app = typer.Typer(
@@ -55,7 +55,8 @@ def current_login() -> str:
 
 
 def french_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Print expected failures as one French line on stderr and exit 1, no traceback."""
+    """Print expected failures (ours, and a database out of reach) as one French line on
+    stderr and exit 1, no traceback; any other exception is a bug and keeps its traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -66,11 +67,11 @@ def french_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             from sqlalchemy.exc import OperationalError
 
-            from regie_tui.db import explain_connection_error, parse_url
+            from regie_tui.db import parse_url
 
             if not isinstance(exc, OperationalError):
                 raise
-            fail(explain_connection_error(exc, parse_url(_url(kwargs.get("db")))).message)
+            fail(error_message(exc, parse_url(_url(kwargs.get("db")))))
 
     return wrapper
 

@@ -1,10 +1,31 @@
 """The command palette (ctrl+p): every action by its French name, and families by name."""
 
-import asyncio
+from __future__ import annotations
+
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from regie_tui import workers
+from regie_tui.screens.base import Desk
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from regie_tui.services.family_search import FamilyPage
+
+PALETTE_FAMILIES = 8
+
+
+def _find_families(query: str) -> Callable[[Session], FamilyPage]:
+    def run(session: Session) -> FamilyPage:
+        from regie_tui.services.family_search import search_families
+
+        return search_families(session, query, limit=PALETTE_FAMILIES)
+
+    return run
 
 
 class RegieCommands(Provider):
@@ -13,9 +34,9 @@ class RegieCommands(Provider):
     def _actions(self) -> list[tuple[str, str, Callable[[], object]]]:
         app = self.app
         return [
-            ("Tableau de bord", "Revenir au tableau de bord", app.action_dashboard),
-            ("Familles", "Chercher une famille et ouvrir sa fiche (F2)", app.action_families),
-            ("Aide", "Toutes les touches de l'écran courant (F1)", app.action_help),
+            ("Tableau de bord", "Revenir au tableau de bord", partial(app.run_action, "dashboard")),
+            ("Familles", "Chercher une famille et ouvrir sa fiche (F2)", partial(app.run_action, "families")),
+            ("Aide", "Toutes les touches de l'écran courant (F1)", partial(app.run_action, "help")),
             ("Changer de thème", "Couleurs de l'application", app.action_change_theme),
             ("Quitter", "Quitter regie-tui (q)", app.exit),
         ]
@@ -30,19 +51,15 @@ class RegieCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
-        if len(query.strip()) < 2 or not self.app.connected:
+        desk = cast(Desk, self.app)
+        if len(query.strip()) < 2 or not desk.connected:
             return
-        page = await asyncio.to_thread(self._find_families, query)
+        page = await workers.fetch(self.app, _find_families(query), group="palette")
+        if page is None:
+            return
         for row in page.rows:
             title = f"Famille {row.name}"
             yield Hit(
-                0.5, title, partial(self.app.open_family, row.id), text=title,
+                0.5, title, partial(desk.open_family, row.id), text=title,
                 help=f"n° {row.id} — {row.guardians} — enfants : {row.children or 'aucun'}",
             )
-
-    def _find_families(self, query: str):
-        from regie_tui.db import session_scope
-        from regie_tui.services.family_search import search_families
-
-        with session_scope(self.app.engine) as session:
-            return search_families(session, query, limit=8)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlmodel import Session
 
 import regie_tui.models  # noqa: F401  (registers every table on the metadata)
-from regie_tui.errors import DatabaseError
+from regie_tui.errors import DatabaseError, explain_connection_error, shown_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSIONS_DIR = MIGRATIONS_DIR / "versions"
@@ -91,23 +91,6 @@ def make_engine(url: str | URL, *, create: bool = False) -> Engine:
         )
     except (NoSuchModuleError, ImportError) as exc:
         raise DatabaseError(f"Pilote de base de données manquant : {exc}") from None
-
-
-def explain_connection_error(exc: Exception, url: URL) -> DatabaseError:
-    """Turn a driver error into a French message naming the database (password hidden)."""
-    text = str(getattr(exc, "orig", exc)).lower()
-    where = shown_url(url)
-    if "password authentication failed" in text or "authentification par mot de passe" in text:
-        return DatabaseError(f"Connexion refusée à {where} : identifiant ou mot de passe incorrect.")
-    if "does not exist" in text and "database" in text:
-        return DatabaseError(f"La base « {url.database} » n'existe pas sur le serveur ({where}).")
-    if "file is not a database" in text or "file is encrypted" in text:
-        return DatabaseError(f"Le fichier « {url.database} » n'est pas une base de données regie-tui.")
-    if "unable to open database file" in text:
-        return DatabaseError(f"Impossible d'ouvrir le fichier de base « {url.database} » (droits, dossier ?).")
-    if "connection refused" in text or "could not translate host" in text or "timeout" in text or "no route" in text:
-        return DatabaseError(f"Impossible de joindre le serveur de base de données {where} : vérifiez l'adresse et que le serveur est démarré.")
-    return DatabaseError(f"Base de données inutilisable ({where}) : {getattr(exc, 'orig', exc)}")
 
 
 def alembic_config(engine: Engine):

@@ -1,4 +1,17 @@
-"""Errors whose message is written for the agent, in French."""
+"""Errors whose message is written for the agent, in French, and the wording of the others.
+
+The app, its screens and the CLI all turn a failure into the one French line the agent
+reads through :func:`error_message`. This module sits on the start-up path: it imports
+neither SQLAlchemy nor a driver (an error of theirs can only exist once they are loaded).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.url import URL
 
 
 class RegieError(Exception):
@@ -19,3 +32,39 @@ class AccessDenied(RegieError):
 
 class NotFound(RegieError):
     """The record asked for does not exist (or no longer does)."""
+
+
+def shown_url(url: URL) -> str:
+    """The database's address as the agent may read it: the password hidden."""
+    return url.render_as_string(hide_password=True)
+
+
+def explain_connection_error(exc: BaseException, url: URL) -> DatabaseError:
+    """Turn a driver error into a French message naming the database (password hidden)."""
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).lower()
+    where = shown_url(url)
+    if "password authentication failed" in text or "authentification par mot de passe" in text:
+        return DatabaseError(f"Connexion refusée à {where} : identifiant ou mot de passe incorrect.")
+    if "does not exist" in text and "database" in text:
+        return DatabaseError(f"La base « {url.database} » n'existe pas sur le serveur ({where}).")
+    if "file is not a database" in text or "file is encrypted" in text:
+        return DatabaseError(f"Le fichier « {url.database} » n'est pas une base de données regie-tui.")
+    if "unable to open database file" in text:
+        return DatabaseError(f"Impossible d'ouvrir le fichier de base « {url.database} » (droits, dossier ?).")
+    if any(sign in text for sign in ("connection refused", "could not translate host", "timeout", "no route")):
+        return DatabaseError(
+            f"Impossible de joindre le serveur de base de données {where} : "
+            "vérifiez l'adresse et que le serveur est démarré."
+        )
+    return DatabaseError(f"Base de données inutilisable ({where}) : {original}")
+
+
+def error_message(error: BaseException, url: URL | None = None) -> str:
+    """The French line to show for ``error``, raised while working on the database at ``url``."""
+    if isinstance(error, RegieError):
+        return error.message
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_errors is not None and isinstance(error, sqlalchemy_errors.OperationalError) and url is not None:
+        return explain_connection_error(error, url).message
+    return f"Erreur inattendue : {error}"

@@ -1,45 +1,52 @@
-"""What every screen of the app shares: loading data off the UI thread."""
+"""What every screen of the app shares: what it may ask of the app, and reading data."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from datetime import date
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast, runtime_checkable
 
-from textual import work
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.signal import Signal
+from textual.worker import Worker
+
+from regie_tui import workers
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from sqlmodel import Session
+
+    from regie_tui.services.agents import AgentInfo
 
 T = TypeVar("T")
 
 
-class RegieScreen(Screen[None]):
-    """A screen that reads the database in thread workers, one session per call."""
+@runtime_checkable
+class Desk(Protocol):
+    """What screens need of the app (the RegieApp): written here so that screens never
+    import the app, which imports them."""
+
+    engine: Engine | None
+    agent: AgentInfo | None
+    today: date
+    database_opened: Signal[None]
 
     @property
-    def regie(self) -> Any:
-        """The RegieApp (typed loosely to keep screens importable on their own)."""
-        return self.app
+    def connected(self) -> bool: ...
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def load(self, query: Callable[[Session], T], deliver: Callable[[T], None]) -> None:
-        """Run ``query`` in a worker thread and hand its result to ``deliver`` on the UI.
+    def open_family(self, family_id: int) -> None: ...
+
+
+class RegieScreen(Screen[None]):
+    """A screen of the app; it reads the database through :mod:`regie_tui.workers`."""
+
+    @property
+    def regie(self) -> Desk:
+        return cast(Desk, self.app)
+
+    def load(self, query: Callable[[Session], T], deliver: Callable[[T], object]) -> Worker[None]:
+        """Run ``query`` in a worker thread and hand its result to ``deliver`` on the UI thread.
 
         A newer call cancels an older one; a cancelled call's result is dropped.
         """
-        from regie_tui.db import session_scope
-
-        with session_scope(self.regie.engine) as session:
-            result = query(session)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(deliver, result)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        from regie_tui.app import error_message
-
-        message = error_message(event.worker.error, self.regie.engine.url)
-        self.notify(message, title="Lecture impossible", severity="error", timeout=10)
+        return workers.read(self, query, deliver, group="load")

@@ -50,11 +50,12 @@ class DashboardScreen(RegieScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Tableau de bord"
+        self.regie.database_opened.subscribe(self, self._on_database_opened)
         self.set_interval(REFRESH_SECONDS, self.action_refresh)
         self.action_refresh()
 
-    def on_connected(self) -> None:
-        """The database is open (see RegieApp): name the agent and count."""
+    def _on_database_opened(self, _: None) -> None:
+        """The app opened the database after the first paint: name the agent and count."""
         self.query_one("#dashboard-agent", Static).update(self._agent_line())
         self.action_refresh()
 

@@ -1,28 +1,51 @@
 """Familles: search as you type, results page by page from SQL, Enter opens the file."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
 from regie_tui import formatting
 from regie_tui.screens.base import RegieScreen
-from regie_tui.services.family_search import FamilyPage, search_families
 from regie_tui.widgets.family_list import FamilyList
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from regie_tui.services.family_search import FamilyPage
 
 PAGE_SIZE = 50
 PREFETCH_ROWS = 5  # load the next page when the cursor gets this close to the end
 
 
+def _search(query: str, after: tuple[str, int] | None = None) -> Callable[[Session], FamilyPage]:
+    def run(session: Session) -> FamilyPage:
+        from regie_tui.services.family_search import search_families
+
+        return search_families(session, query, limit=PAGE_SIZE, after=after)
+
+    return run
+
+
 class FamiliesScreen(RegieScreen):
+    """Search field above the results; ⏎ in the field opens the first family found."""
+
     HELP_TITLE = "Familles"
-    BINDINGS = [
+    BINDINGS: ClassVar = [
         Binding("slash,ctrl+f", "focus_search", "Chercher", id="focus-search", tooltip="Revenir au champ de recherche"),
-        Binding("escape", "back", "Retour", id="back", tooltip="Revenir au tableau de bord"),
+        Binding("escape", "app.dashboard", "Retour", id="back", tooltip="Revenir au tableau de bord"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self._query = ""
+        self._query = ""  # what the search field holds
+        self._shown_query: str | None = None  # what the list shows the results of
+        self._open_first_when_shown = False  # ⏎ pressed before the results of the last keystroke came
         self._page: FamilyPage | None = None
         self._loading_more = False
         self._status_text = ""
@@ -48,13 +71,22 @@ class FamiliesScreen(RegieScreen):
         self.query_one("#family-search", Input).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        self._open_first_when_shown = False
         self._search(event.value)
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
-        if self.family_list.row_count:
-            self.family_list.focus()
+        """⏎ in the search field opens the first family found, once the results are those of what was typed."""
+        if self._shown_query == self._query:
+            self._open_first()
+        else:
+            self._open_first_when_shown = True
 
-    def on_key(self, event) -> None:
+    def _open_first(self) -> None:
+        first = self.family_list.rows[0] if self.family_list.rows else None
+        if first is not None:
+            self.regie.open_family(first.id)
+
+    def on_key(self, event: events.Key) -> None:
         if event.key == "down" and self.focused is self.query_one("#family-search", Input):
             self.family_list.focus()
             event.stop()
@@ -67,11 +99,15 @@ class FamiliesScreen(RegieScreen):
             if query != self._query:
                 return
             self._page = page
+            self._shown_query = query
             self.family_list.show(page.rows)
             self._update_status()
             self.searches_shown += 1
+            if self._open_first_when_shown:
+                self._open_first_when_shown = False
+                self._open_first()
 
-        self.load(lambda session: search_families(session, query, limit=PAGE_SIZE), deliver)
+        self.load(_search(query), deliver)
 
     def _update_status(self) -> None:
         count = self.family_list.row_count
@@ -100,13 +136,10 @@ class FamiliesScreen(RegieScreen):
             self.family_list.extend(next_page.rows)
             self._update_status()
 
-        self.load(lambda session: search_families(session, query, limit=PAGE_SIZE, after=after), deliver)
+        self.load(_search(query, after), deliver)
 
     def on_family_list_selected(self, event: FamilyList.Selected) -> None:
         self.regie.open_family(event.family_id)
 
     def action_focus_search(self) -> None:
         self.focus_search()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()

@@ -1,5 +1,9 @@
 """The Familles result list, drawn line by line (Line API): cheap to repaint on every keystroke."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from textual import events
@@ -11,7 +15,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from regie_tui import formatting
-from regie_tui.services.family_search import FamilyRow
+
+if TYPE_CHECKING:
+    from regie_tui.services.family_search import FamilyRow
 
 # (title, width, right-aligned); the last column takes what is left of the line.
 COLUMNS = [

@@ -19,7 +19,7 @@ from regie_tui.db import make_engine
 from regie_tui.errors import RegieError
 from regie_tui.models import (
     Activity, Allocation, AuditEntry, Booking, ChangeRequest, Child, Document, Enrollment, Family, Guardian, Invoice,
-    InvoiceLine, Mandate, Message, NumberSequence, Payment,
+    InvoiceLine, Mandate, MandateSequence, Message, NumberSequence, Payment,
 )
 from regie_tui.services.calendar import school_year
 from regie_tui.demo.seed import seed_demo_town
@@ -170,14 +170,18 @@ def test_payments_never_exceed_what_is_due(town):
             assert int(next_number[-5:]) == int(number[-5:]) + 1 and next_day >= day
 
 
-def test_mandates_carry_valid_french_ibans(town):
+def test_mandates_carry_valid_french_ibans_and_the_sequence_of_their_next_debit(town):
     with Session(town) as session:
         mandates = session.exec(select(Mandate)).all()
+    assert len(mandates) >= 2
+    assert {m.next_sequence for m in mandates} == {MandateSequence.FIRST, MandateSequence.RECURRENT}
     for mandate in mandates:
         iban = mandate.iban
         assert iban.startswith("FR") and len(iban) == 27
         assert int("".join(str(int(c, 36)) for c in iban[4:] + iban[:4])) % 97 == 1
-        assert len(mandate.rum) <= 35
+        assert len(mandate.rum) <= 35 and mandate.rum.endswith(f"-{mandate.family_id:07d}-1")
+        used = mandate.last_used_on is not None
+        assert mandate.next_sequence == (MandateSequence.RECURRENT if used else MandateSequence.FIRST)
 
 
 def test_the_bannette_has_work(town):

@@ -6,6 +6,7 @@ Each refusal is checked to come from the expected constraint, and each test also
 writes the nearest valid row, to show the constraint is no wider than meant.
 """
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
+from regie_tui.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from regie_tui.models import (
     Activity, AgeGroup, AuthorizedPerson, Booking, Capacity, Child, Enrollment, Facility,
     Family, Guardian, Invoice, Payment, QfBracket, Rate, Regie, Unit,
@@ -268,15 +270,41 @@ def test_refused_write_leaves_nothing_behind(engine: Engine, base: Base) -> None
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(engine: Engine) -> None:
-    from regie_tui.db import SQLITE_BUSY_TIMEOUT_MS
-
     for _ in range(2):  # every connection of the pool, not only the first one
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
-            assert SQLITE_BUSY_TIMEOUT_MS >= 1_000
         engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_second_desk_waits_for_the_first_one_to_commit_instead_of_failing(engine: Engine) -> None:
+    """Two writers on one SQLite file: the second waits (busy timeout), it is not refused."""
+    other = make_engine(engine.url)
+    first = engine.connect()
+    first.exec_driver_sql("INSERT INTO diet (code, label) VALUES ('a', 'A')")  # holds the write lock
+    outcome: list[object] = []
+
+    def second_desk() -> None:
+        try:
+            with other.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO diet (code, label) VALUES ('b', 'B')")
+            outcome.append("written")
+        except Exception as exc:  # without a busy timeout: "database is locked" at once
+            outcome.append(exc)
+
+    writer = threading.Thread(target=second_desk)
+    writer.start()
+    writer.join(timeout=0.5)
+    assert writer.is_alive() and outcome == [], outcome  # still waiting for the lock, not refused
+    first.commit()
+    first.close()
+    writer.join(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    other.dispose()
+    assert outcome == ["written"]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM diet").scalar() == 2
 
 
 def test_ddl_is_rolled_back_with_its_transaction(engine) -> None:

@@ -1,0 +1,91 @@
+"""The user interface's one road to the database: thread workers, one session per call.
+
+The app's start-up, every screen and the command palette reach the database through
+here, so that the UI thread never waits on it and every failure reaches the agent the
+same way: one French line (see :func:`regie_tui.errors.error_message`), no traceback.
+Results are plain data (services never hand out live ORM objects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from textual.dom import DOMNode
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, get_current_worker
+
+from regie_tui.errors import error_message
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+T = TypeVar("T")
+
+
+def _engine(node: DOMNode) -> Engine | None:
+    """The app's open database (None before it is opened)."""
+    engine: Engine | None = getattr(node.app, "engine", None)
+    return engine
+
+
+def run_in_thread(
+    node: DOMNode, work: Callable[[], T], deliver: Callable[[T], object], *, group: str,
+    on_error: Callable[[str], object] | None = None, exclusive: bool = True,
+) -> Worker[None]:
+    """Run ``work()`` in a thread worker of ``node``, then ``deliver(result)`` on the UI thread.
+
+    With ``exclusive``, a newer call of the same group cancels the older one, whose
+    result is dropped. A failure is told to the agent by ``on_error(message)``
+    (default: a notification) and leaves the worker in the ERROR state.
+    """
+    app = node.app
+    engine = _engine(node)
+
+    def job() -> None:
+        try:
+            result = work()
+        except Exception as error:
+            message = error_message(error, engine.url if engine is not None else None)
+            app.call_from_thread(on_error or _notify_failure(node), message)
+            raise
+        if not get_current_worker().is_cancelled:
+            app.call_from_thread(deliver, result)
+
+    return node.run_worker(job, name=group, group=group, thread=True, exclusive=exclusive, exit_on_error=False)
+
+
+def _notify_failure(node: DOMNode) -> Callable[[str], None]:
+    def notify(message: str) -> None:
+        node.app.notify(message, title="Lecture impossible", severity="error", timeout=10)
+
+    return notify
+
+
+def read(
+    node: DOMNode, query: Callable[[Session], T], deliver: Callable[[T], object], *, group: str = "read",
+    exclusive: bool = True,
+) -> Worker[None]:
+    """Run ``query(session)`` in a thread, in its own unit of work, and deliver its result."""
+    from regie_tui.db import session_scope
+
+    def work() -> T:
+        engine = _engine(node)
+        if engine is None:
+            raise RuntimeError("the database is not open yet")
+        with session_scope(engine) as session:
+            return query(session)
+
+    return run_in_thread(node, work, deliver, group=group, exclusive=exclusive)
+
+
+async def fetch(node: DOMNode, query: Callable[[Session], T], *, group: str = "fetch") -> T | None:
+    """``await`` form of :func:`read`, for async code (the command palette): the result,
+    or None when the read failed (the agent was told) or was cancelled."""
+    results: list[T] = []
+    worker = read(node, query, results.append, group=group, exclusive=False)
+    try:
+        await worker.wait()
+    except (WorkerFailed, WorkerCancelled):
+        return None
+    return results[0] if results else None
