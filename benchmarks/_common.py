@@ -20,5 +20,4 @@ def large_town_url(path: Path = LARGE_DB) -> str:
 def percentiles(samples_ms: list[float]) -> str:
     ordered = sorted(samples_ms)
     p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    return (f"n={len(ordered)} p50={statistics.median(ordered):.1f} ms p95={p95:.1f} ms "
-            f"max={ordered[-1]:.1f} ms")
+    return f"n={len(ordered)} p50={statistics.median(ordered):.1f} ms p95={p95:.1f} ms max={ordered[-1]:.1f} ms"

@@ -49,8 +49,11 @@ asyncio.run(run())
 
 def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else large_town_url()
-    peak_mb = float(subprocess.run([sys.executable, "-c", CHILD, url], check=True,
-                                   capture_output=True, text=True).stdout.split()[-1])
+    peak_mb = float(
+        subprocess.run([sys.executable, "-c", CHILD, url], check=True, capture_output=True, text=True).stdout.split()[
+            -1
+        ]
+    )
     print(f"peak RSS of the app process: {peak_mb:.0f} MB (goal ≤ 250 MB)")
 
 

@@ -44,8 +44,10 @@ def main() -> int:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     child_peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the generator process
     with sqlite3.connect(path) as db:
-        counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("family", "child", "booking", "invoice", "payment")}
+        counts = {
+            t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("family", "child", "booking", "invoice", "payment")
+        }
     size_mib = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
 
     print(f"familles demandées : {args.families}, aujourd'hui : {args.today}")

@@ -49,14 +49,23 @@ class RegieApp(App[None]):
         Binding("q", "quit", "Quitter", id="quit", tooltip="Quitter regie-tui"),
         Binding("ctrl+q", "quit", "Quitter", show=False, priority=True),
         Binding(
-            "ctrl+p", "command_palette", "Commandes", id="command-palette", priority=True, show=False,
+            "ctrl+p",
+            "command_palette",
+            "Commandes",
+            id="command-palette",
+            priority=True,
+            show=False,
             tooltip="Trouver une action ou une famille par son nom",
         ),
     ]
 
     def __init__(
-        self, *, engine: Engine | None = None, agent: AgentInfo | None = None,
-        connect: Connect | None = None, today: date | None = None,
+        self,
+        *,
+        engine: Engine | None = None,
+        agent: AgentInfo | None = None,
+        connect: Connect | None = None,
+        today: date | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -126,8 +135,12 @@ class RegieApp(App[None]):
 
 
 def create_app(
-    *, engine: Engine | None = None, agent: AgentInfo | None = None,
-    database_url: str | None = None, login: str | None = None, today: date | None = None,
+    *,
+    engine: Engine | None = None,
+    agent: AgentInfo | None = None,
+    database_url: str | None = None,
+    login: str | None = None,
+    today: date | None = None,
 ) -> RegieApp:
     """The one way to build the app, used by `regie` and by every UI test: on an open
     ``engine`` for ``agent``, or on ``database_url`` opened (schema checked, ``login``

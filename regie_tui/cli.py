@@ -40,7 +40,10 @@ err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Adresse de la base (sqlite:///… ou postgresql+psycopg://…). Défaut : REGIE_DATABASE_URL ou sqlite:///data/regie.db."),
+    typer.Option(
+        "--db",
+        help="Adresse de la base (sqlite:///… ou postgresql+psycopg://…). Défaut : REGIE_DATABASE_URL ou sqlite:///data/regie.db.",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les scripts).")]
 
@@ -272,24 +275,55 @@ def _print_family(detail) -> None:
     from regie_tui.labels import DOCUMENT_STATUS, ENROLLMENT_STATUS, label
 
     money = formatting.money
-    out.print(f"[bold]{detail.name}[/] (n° {detail.id}) — {detail.address}, {detail.postal_code} {detail.city}", highlight=False)
+    out.print(
+        f"[bold]{detail.name}[/] (n° {detail.id}) — {detail.address}, {detail.postal_code} {detail.city}",
+        highlight=False,
+    )
     out.print(f"Solde dû : {money(detail.balance_cents)}", highlight=False)
     for alert in detail.alerts:
         out.print(f"  ! {alert.text}", highlight=False)
     sections = [
-        ("Responsables", ("Nom", "Lien", "Payeur", "Mobile", "E-mail"),
-         [(g.name, g.relationship, "oui" if g.is_payer else "", g.mobile_phone, g.email) for g in detail.guardians]),
-        ("Enfants", ("Prénom", "Nom", "Naissance", "Âge", "École", "Régime"),
-         [(c.first_name, c.last_name, formatting.short_date(c.birth_date), f"{c.age} ans", c.school, ", ".join(c.diets))
-          for c in detail.children]),
-        ("Inscriptions", ("Enfant", "Activité", "Groupe", "Statut"),
-         [(e.child, e.activity, e.age_group, label(ENROLLMENT_STATUS, e.status)) for e in detail.enrollments]),
-        ("Factures", ("Numéro", "Période", "Montant", "Réglé", "Solde"),
-         [(i.number, f"{i.period_start:%m/%Y}", money(i.total_cents), money(i.paid_cents), money(i.balance_cents))
-          for i in detail.invoices]),
-        ("Documents", ("Document", "Pour", "Statut", "Valable jusqu'au"),
-         [(d.type_name, d.person, label(DOCUMENT_STATUS, d.status), formatting.short_date(d.valid_to))
-          for d in detail.documents]),
+        (
+            "Responsables",
+            ("Nom", "Lien", "Payeur", "Mobile", "E-mail"),
+            [(g.name, g.relationship, "oui" if g.is_payer else "", g.mobile_phone, g.email) for g in detail.guardians],
+        ),
+        (
+            "Enfants",
+            ("Prénom", "Nom", "Naissance", "Âge", "École", "Régime"),
+            [
+                (
+                    c.first_name,
+                    c.last_name,
+                    formatting.short_date(c.birth_date),
+                    f"{c.age} ans",
+                    c.school,
+                    ", ".join(c.diets),
+                )
+                for c in detail.children
+            ],
+        ),
+        (
+            "Inscriptions",
+            ("Enfant", "Activité", "Groupe", "Statut"),
+            [(e.child, e.activity, e.age_group, label(ENROLLMENT_STATUS, e.status)) for e in detail.enrollments],
+        ),
+        (
+            "Factures",
+            ("Numéro", "Période", "Montant", "Réglé", "Solde"),
+            [
+                (i.number, f"{i.period_start:%m/%Y}", money(i.total_cents), money(i.paid_cents), money(i.balance_cents))
+                for i in detail.invoices
+            ],
+        ),
+        (
+            "Documents",
+            ("Document", "Pour", "Statut", "Valable jusqu'au"),
+            [
+                (d.type_name, d.person, label(DOCUMENT_STATUS, d.status), formatting.short_date(d.valid_to))
+                for d in detail.documents
+            ],
+        ),
     ]
     for title, headers, rows in sections:
         table = Table(*headers, title=title, title_justify="left")

@@ -138,44 +138,56 @@ def _path_message(kind: str, name: str, state: str) -> str:
 
 #: Whole English sentences built by Typer's Click with f-strings → French.
 ENGLISH_SENTENCES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-    (re.compile(r"Got unexpected extra argument\(s\) \((.*)\)", re.DOTALL),
-     lambda m: f"Argument(s) en trop : {m[1]}"),
-    (re.compile(r"Option (.+) requires an argument\."),
-     lambda m: f"L'option {_quoted(m[1])} attend une valeur."),
-    (re.compile(r"Option (.+) requires (\d+) arguments\."),
-     lambda m: f"L'option {_quoted(m[1])} attend {m[2]} valeurs."),
-    (re.compile(r"Option (.+) does not take a value\."),
-     lambda m: f"L'option {_quoted(m[1])} ne prend pas de valeur."),
-    (re.compile(r"Argument (.+) takes (\d+) values\."),
-     lambda m: f"L'argument {_quoted(m[1])} attend {m[2]} valeurs."),
-    (re.compile(r"No such option: (.*)", re.DOTALL),
-     lambda m: f"Option inconnue : {m[1]}"),
-    (re.compile(r"Value must be an iterable\."),
-     lambda m: "plusieurs valeurs sont attendues."),
-    (re.compile(r"Value (.+) is not a valid (.+)\.", re.DOTALL),
-     lambda m: f"{_quoted(m[1])} n'est pas une valeur valide ({TYPE_NAMES.get(m[2], m[2])})."),
-    (re.compile(r"(file|dir|path) (.+) does not exist\.", re.DOTALL),
-     lambda m: _path_message(m[1], m[2], "n'existe pas")),
-    (re.compile(r"(file|dir|path) (.+) is a file\.", re.DOTALL),
-     lambda m: _path_message(m[1], m[2], "est un fichier")),
-    (re.compile(r"(file|dir|path) (.+) is a directory\.", re.DOTALL),
-     lambda m: _path_message(m[1], m[2], "est un dossier")),
-    (re.compile(r"(file|dir|path) (.+) is not readable\.", re.DOTALL),
-     lambda m: _path_message(m[1], m[2], "n'est pas lisible")),
-    (re.compile(r"(file|dir|path) (.+) is not writable\.", re.DOTALL),
-     lambda m: _path_message(m[1], m[2], "n'est pas accessible en écriture")),
+    (re.compile(r"Got unexpected extra argument\(s\) \((.*)\)", re.DOTALL), lambda m: f"Argument(s) en trop : {m[1]}"),
+    (re.compile(r"Option (.+) requires an argument\."), lambda m: f"L'option {_quoted(m[1])} attend une valeur."),
+    (
+        re.compile(r"Option (.+) requires (\d+) arguments\."),
+        lambda m: f"L'option {_quoted(m[1])} attend {m[2]} valeurs.",
+    ),
+    (re.compile(r"Option (.+) does not take a value\."), lambda m: f"L'option {_quoted(m[1])} ne prend pas de valeur."),
+    (re.compile(r"Argument (.+) takes (\d+) values\."), lambda m: f"L'argument {_quoted(m[1])} attend {m[2]} valeurs."),
+    (re.compile(r"No such option: (.*)", re.DOTALL), lambda m: f"Option inconnue : {m[1]}"),
+    (re.compile(r"Value must be an iterable\."), lambda m: "plusieurs valeurs sont attendues."),
+    (
+        re.compile(r"Value (.+) is not a valid (.+)\.", re.DOTALL),
+        lambda m: f"{_quoted(m[1])} n'est pas une valeur valide ({TYPE_NAMES.get(m[2], m[2])}).",
+    ),
+    (
+        re.compile(r"(file|dir|path) (.+) does not exist\.", re.DOTALL),
+        lambda m: _path_message(m[1], m[2], "n'existe pas"),
+    ),
+    (re.compile(r"(file|dir|path) (.+) is a file\.", re.DOTALL), lambda m: _path_message(m[1], m[2], "est un fichier")),
+    (
+        re.compile(r"(file|dir|path) (.+) is a directory\.", re.DOTALL),
+        lambda m: _path_message(m[1], m[2], "est un dossier"),
+    ),
+    (
+        re.compile(r"(file|dir|path) (.+) is not readable\.", re.DOTALL),
+        lambda m: _path_message(m[1], m[2], "n'est pas lisible"),
+    ),
+    (
+        re.compile(r"(file|dir|path) (.+) is not writable\.", re.DOTALL),
+        lambda m: _path_message(m[1], m[2], "n'est pas accessible en écriture"),
+    ),
     # Raised inside Pydantic validators (choices, date formats, tuples).
-    (re.compile(r"(.+) is not one of (.+)\.", re.DOTALL),
-     lambda m: f"{_quoted(m[1])} ne fait pas partie des choix possibles : {_quoted_list(m[2])}."),
-    (re.compile(r"(.+) does not match the formats (.+)\.", re.DOTALL),
-     lambda m: f"{_quoted(m[1])} ne correspond à aucun des formats {m[2]}."),
-    (re.compile(r"(\d+) values are required, but (\d+) given\."),
-     lambda m: f"{m[1]} valeurs sont attendues, {m[2]} données."),
-    (re.compile(r"value is not a valid tuple"),
-     lambda m: "plusieurs valeurs sont attendues."),
+    (
+        re.compile(r"(.+) is not one of (.+)\.", re.DOTALL),
+        lambda m: f"{_quoted(m[1])} ne fait pas partie des choix possibles : {_quoted_list(m[2])}.",
+    ),
+    (
+        re.compile(r"(.+) does not match the formats (.+)\.", re.DOTALL),
+        lambda m: f"{_quoted(m[1])} ne correspond à aucun des formats {m[2]}.",
+    ),
+    (
+        re.compile(r"(\d+) values are required, but (\d+) given\."),
+        lambda m: f"{m[1]} valeurs sont attendues, {m[2]} données.",
+    ),
+    (re.compile(r"value is not a valid tuple"), lambda m: "plusieurs valeurs sont attendues."),
     # Appended by TyperGroup.resolve_command to "No such command" (already French).
-    (re.compile(r"(.*)\. Did you mean (.+)\?", re.DOTALL),
-     lambda m: f"{translate_sentence(m[1])}. Vouliez-vous dire {_quoted_list(m[2])} ?"),
+    (
+        re.compile(r"(.*)\. Did you mean (.+)\?", re.DOTALL),
+        lambda m: f"{translate_sentence(m[1])}. Vouliez-vous dire {_quoted_list(m[2])} ?",
+    ),
 ]
 
 

@@ -60,6 +60,9 @@ class RegieCommands(Provider):
         for row in page.rows:
             title = f"Famille {row.name}"
             yield Hit(
-                0.5, title, partial(desk.open_family, row.id), text=title,
+                0.5,
+                title,
+                partial(desk.open_family, row.id),
+                text=title,
                 help=f"n° {row.id} — {row.guardians} — enfants : {row.children or 'aucun'}",
             )

@@ -42,10 +42,6 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
-def shown_url(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
-
-
 def sqlite_path(url: URL) -> Path | None:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None

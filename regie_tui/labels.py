@@ -1,25 +1,47 @@
 """French words for the codes stored in the database, shared by the screens and the CLI."""
 
 ENROLLMENT_STATUS = {
-    "requested": "Demandée", "accepted": "Acceptée", "waiting": "En attente", "refused": "Refusée",
+    "requested": "Demandée",
+    "accepted": "Acceptée",
+    "waiting": "En attente",
+    "refused": "Refusée",
 }
 DOCUMENT_STATUS = {
-    "pending": "À valider", "accepted": "Validé", "refused": "Refusé", "expired": "Expiré",
+    "pending": "À valider",
+    "accepted": "Validé",
+    "refused": "Refusé",
+    "expired": "Expiré",
 }
 INVOICE_STATUS = {"issued": "Émise", "cancelled": "Annulée"}
 CONSENT_KIND = {
-    "personal_data": "Données personnelles", "health_data": "Données sanitaires", "image_rights": "Droit à l'image",
+    "personal_data": "Données personnelles",
+    "health_data": "Données sanitaires",
+    "image_rights": "Droit à l'image",
 }
 HEALTH_KIND = {
-    "allergy": "allergie", "treatment": "traitement", "pai": "PAI", "disability": "handicap", "other": "autre",
+    "allergy": "allergie",
+    "treatment": "traitement",
+    "pai": "PAI",
+    "disability": "handicap",
+    "other": "autre",
 }
 SEX = {"F": "Fille", "M": "Garçon"}
 AUDIT_ACTION = {"create": "Création", "update": "Modification", "delete": "Suppression"}
 AUDIT_ENTITY = {
-    "family": "famille", "guardian": "responsable", "child": "enfant", "authorized_person": "personne autorisée",
-    "document": "document", "change_request": "demande de modification", "enrollment": "inscription",
-    "booking": "réservation", "invoice": "facture", "payment": "règlement", "agent": "agent",
-    "message": "message", "quotient": "quotient familial", "consent": "consentement",
+    "family": "famille",
+    "guardian": "responsable",
+    "child": "enfant",
+    "authorized_person": "personne autorisée",
+    "document": "document",
+    "change_request": "demande de modification",
+    "enrollment": "inscription",
+    "booking": "réservation",
+    "invoice": "facture",
+    "payment": "règlement",
+    "agent": "agent",
+    "message": "message",
+    "quotient": "quotient familial",
+    "consent": "consentement",
 }
 
 

@@ -30,8 +30,13 @@ def _engine(node: DOMNode) -> Engine | None:
 
 
 def run_in_thread(
-    node: DOMNode, work: Callable[[], T], deliver: Callable[[T], object], *, group: str,
-    on_error: Callable[[str], object] | None = None, exclusive: bool = True,
+    node: DOMNode,
+    work: Callable[[], T],
+    deliver: Callable[[T], object],
+    *,
+    group: str,
+    on_error: Callable[[str], object] | None = None,
+    exclusive: bool = True,
 ) -> Worker[None]:
     """Run ``work()`` in a thread worker of ``node``, then ``deliver(result)`` on the UI thread.
 
@@ -63,7 +68,11 @@ def _notify_failure(node: DOMNode) -> Callable[[str], None]:
 
 
 def read(
-    node: DOMNode, query: Callable[[Session], T], deliver: Callable[[T], object], *, group: str = "read",
+    node: DOMNode,
+    query: Callable[[Session], T],
+    deliver: Callable[[T], object],
+    *,
+    group: str = "read",
     exclusive: bool = True,
 ) -> Worker[None]:
     """Run ``query(session)`` in a thread, in its own unit of work, and deliver its result."""

@@ -23,6 +23,7 @@ PostgreSQL template database, a SQLite file), and each test gets a copy of it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import os
@@ -81,8 +82,20 @@ _ISOLATED_ENV = {
 _KEPT_VARIABLES = {"REGIE_REQUIRE_POSTGRES", "REGIE_TEST_PG_DIR"}
 #: libpq reads these: a developer's PGPASSWORD or PGHOST must not leak into the tests.
 _LIBPQ_VARIABLES = {
-    "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGPASSFILE",
-    "PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGSSLMODE", "PGAPPNAME", "PGTZ", "PGDATESTYLE",
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGDATABASE",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGPASSFILE",
+    "PGSERVICE",
+    "PGSERVICEFILE",
+    "PGOPTIONS",
+    "PGSSLMODE",
+    "PGAPPNAME",
+    "PGTZ",
+    "PGDATESTYLE",
 }
 
 _env_patch = pytest.MonkeyPatch()
@@ -198,9 +211,7 @@ class PgCluster:
         command = [str(a) for a in args]
         if self.run_as:
             command = ["runuser", "-u", self.run_as, "--", *command]
-        return subprocess.run(
-            command, cwd=self.root, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        return subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=timeout, check=False)
 
     def stop(self) -> None:
         if self._admin is not None:
@@ -222,9 +233,7 @@ def _find_pg_bin() -> Path:
     initdb = shutil.which("initdb")
     if initdb and Path(initdb).with_name("pg_ctl").exists():
         return Path(initdb).parent
-    raise PostgresUnavailable(
-        "initdb not found in /usr/lib/postgresql/*/bin nor on PATH (apt-get install postgresql)"
-    )
+    raise PostgresUnavailable("initdb not found in /usr/lib/postgresql/*/bin nor on PATH (apt-get install postgresql)")
 
 
 def _unprivileged_user() -> str | None:
@@ -280,10 +289,8 @@ def _reap_orphan_clusters(bin_dir: Path, run_as: str | None, parent: Path) -> No
         if _alive(owner):
             continue  # another test session, running now
         orphan = PgCluster(bin_dir=bin_dir, root=root, port=0, password="", version_num=0, run_as=run_as)
-        try:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
             orphan.stop()
-        except (OSError, subprocess.SubprocessError):
-            pass
 
 
 def _free_port() -> int:
@@ -320,9 +327,19 @@ def start_cluster() -> PgCluster:
     cluster = PgCluster(bin_dir=bin_dir, root=root, port=0, password=password, version_num=0, run_as=run_as)
     try:
         result = cluster._run(
-            bin_dir / "initdb", "-D", cluster.data_dir, "-U", cluster.user, "--pwfile", pwfile,
-            "--auth-local=trust", "--auth-host=scram-sha-256", "--no-locale", "--encoding=UTF8",
-            "--no-sync", "--no-instructions",
+            bin_dir / "initdb",
+            "-D",
+            cluster.data_dir,
+            "-U",
+            cluster.user,
+            "--pwfile",
+            pwfile,
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--no-locale",
+            "--encoding=UTF8",
+            "--no-sync",
+            "--no-instructions",
         )
         if result.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
@@ -361,13 +378,14 @@ def start_cluster() -> PgCluster:
             if result.returncode == 0:
                 break
             if "could not bind" not in _tail(log) or attempt == 2:
-                raise PostgresUnavailable(
-                    f"pg_ctl start failed: {result.stderr.strip()}\n{_tail(log)}".strip()
-                )
+                raise PostgresUnavailable(f"pg_ctl start failed: {result.stderr.strip()}\n{_tail(log)}".strip())
         import psycopg
 
         cluster._admin = psycopg.connect(
-            host=str(cluster.socket_dir), port=cluster.port, user=cluster.user, dbname="postgres",
+            host=str(cluster.socket_dir),
+            port=cluster.port,
+            user=cluster.user,
+            dbname="postgres",
             autocommit=True,
         )
         cluster.version_num = int(cluster._admin.execute("SHOW server_version_num").fetchone()[0])
@@ -512,8 +530,8 @@ class SeededTown:
 
 
 def _seed(url: str) -> None:
-    from regie_tui.demo.seed import seed_demo_town
     from regie_tui.db import make_engine
+    from regie_tui.demo.seed import seed_demo_town
 
     engine = make_engine(url)
     try:

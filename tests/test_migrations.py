@@ -84,7 +84,13 @@ def schema_snapshot(engine: Engine) -> dict[str, dict[str, Any]]:
             "columns": [(c["name"], str(c["type"]), c["nullable"], c.get("default")) for c in columns[key]],
             "primary key": (primary_keys[key]["name"], tuple(primary_keys[key]["constrained_columns"])),
             "foreign keys": sorted(
-                (fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]), options(fk.get("options", {})))
+                (
+                    fk["name"],
+                    tuple(fk["constrained_columns"]),
+                    fk["referred_table"],
+                    tuple(fk["referred_columns"]),
+                    options(fk.get("options", {})),
+                )
                 for fk in foreign_keys[key]
             ),
             "unique constraints": sorted((u["name"], tuple(u["column_names"])) for u in uniques[key]),
@@ -141,7 +147,11 @@ def test_upgrade_of_a_current_database_is_a_no_op(engine: Engine) -> None:
 
     assert db.upgrade(engine) == (db.head_revision(), db.head_revision())
 
-    writes = [s for s in statements if s.split(None, 1)[0].upper() in {"CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE"}]
+    writes = [
+        s
+        for s in statements
+        if s.split(None, 1)[0].upper() in {"CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE"}
+    ]
     assert writes == []
     db.check_schema(engine)
 

@@ -9,9 +9,16 @@ from regie_tui.services.numbering import NumberKind
 from regie_tui.services.pricing import bracket_for, line_amount_cents, quotient_on
 from regie_tui.services.sepa import new_rum, next_sequence
 
-BANKS = [("30004", "BNPAFRPPXXX"), ("30003", "SOGEFRPPXXX"), ("30002", "CRLYFRPPXXX"),
-         ("20041", "PSSTFRPPNTE"), ("10278", "CMCIFR2AXXX"), ("14445", "CEPAFRPPXXX"),
-         ("13807", "CCBPFRPPNAN"), ("16006", "AGRIFRPP847")]
+BANKS = [
+    ("30004", "BNPAFRPPXXX"),
+    ("30003", "SOGEFRPPXXX"),
+    ("30002", "CRLYFRPPXXX"),
+    ("20041", "PSSTFRPPNTE"),
+    ("10278", "CMCIFR2AXXX"),
+    ("14445", "CEPAFRPPXXX"),
+    ("13807", "CCBPFRPPNAN"),
+    ("16006", "AGRIFRPP847"),
+]
 
 
 class Billing(GeneratorBase):
@@ -38,8 +45,15 @@ class Billing(GeneratorBase):
         bracket = bracket_for(self.ref.brackets, resident=resident, quotient=quotient)
         return self.ref.brackets.index(bracket)
 
-    def invoices(self, family_id: int, children: list[ChildDraft], quotients: list, resident: bool,
-                 debtor_name: str, debtor_address: str) -> list[tuple[int, str, int, MonthInfo, int]]:
+    def invoices(
+        self,
+        family_id: int,
+        children: list[ChildDraft],
+        quotients: list,
+        resident: bool,
+        debtor_name: str,
+        debtor_address: str,
+    ) -> list[tuple[int, str, int, MonthInfo, int]]:
         """One invoice per régie and billed month, lines per child × unit; (id, number, régie, month, total)."""
         ref = self.ref
         grouped: dict[tuple[int, int], list[tuple[int, int, list[int], list[int]]]] = {}
@@ -57,26 +71,64 @@ class Billing(GeneratorBase):
                 price = unit.rates[rate_index]
                 lines.append((child_id, unit_id, "service", unit.label, days, price))
                 if specials and unit.surcharge:
-                    lines.append((child_id, unit_id, "unbooked_surcharge",
-                                  f"Majoration sans réservation – {unit.label}", specials, unit.surcharge))
+                    lines.append(
+                        (
+                            child_id,
+                            unit_id,
+                            "unbooked_surcharge",
+                            f"Majoration sans réservation – {unit.label}",
+                            specials,
+                            unit.surcharge,
+                        )
+                    )
             total = 0
             for position, (child_id, unit_id, kind, label, days, price) in enumerate(lines, start=1):
                 amount = line_amount_cents(len(days), price)
                 total += amount
-                self.add("invoice_line", (self.next_id("invoice_line"), invoice_id, position, child_id, unit_id,
-                                          kind, label, ", ".join(map(str, days)), len(days), price, amount))
+                self.add(
+                    "invoice_line",
+                    (
+                        self.next_id("invoice_line"),
+                        invoice_id,
+                        position,
+                        child_id,
+                        unit_id,
+                        kind,
+                        label,
+                        ", ".join(map(str, days)),
+                        len(days),
+                        price,
+                        amount,
+                    ),
+                )
             regie = ref.regies[regie_index]
             number = self.take_number(NumberKind.INVOICE, regie["invoice_prefix"], info.first)
-            self.add("invoice", (invoice_id, number, regie["id"], family_id, self.w.day(info.first),
-                                 self.w.day(info.last), self.w.day(info.issue_date), self.w.day(info.due_date),
-                                 total, "issued", debtor_name, debtor_address, ref.regisseur_id,
-                                 self.w.instant(self.at(info.issue_date, 6))))
+            self.add(
+                "invoice",
+                (
+                    invoice_id,
+                    number,
+                    regie["id"],
+                    family_id,
+                    self.w.day(info.first),
+                    self.w.day(info.last),
+                    self.w.day(info.issue_date),
+                    self.w.day(info.due_date),
+                    total,
+                    "issued",
+                    debtor_name,
+                    debtor_address,
+                    ref.regisseur_id,
+                    self.w.instant(self.at(info.issue_date, 6)),
+                ),
+            )
             invoices.append((invoice_id, number, regie_index, info, total))
         self.counts["invoices"] += len(invoices)
         return invoices
 
-    def payments(self, family_id: int, invoices: list[tuple[int, str, int, MonthInfo, int]], payer: str,
-                 payer_address: str) -> None:
+    def payments(
+        self, family_id: int, invoices: list[tuple[int, str, int, MonthInfo, int]], payer: str, payer_address: str
+    ) -> None:
         """Mandates, payments (most older invoices paid, some partly, some not) and a few credit notes."""
         rng, ref = self.rng, self.ref
         mandates: dict[int, list] = {}
@@ -84,8 +136,12 @@ class Billing(GeneratorBase):
             if rng.random() < (0.3 if regie_index == 0 else 0.12):
                 signed = self.between(date(ref.year.start.year - 2, 3, 1), ref.year.start - timedelta(days=5))
                 signed = min(max(signed, self.family_created + timedelta(days=1)), self.today - timedelta(days=1))
-                mandates[regie_index] = [self.next_id("mandate"), new_rum(regie["invoice_prefix"], family_id),
-                                         signed, None]
+                mandates[regie_index] = [
+                    self.next_id("mandate"),
+                    new_rum(regie["invoice_prefix"], family_id),
+                    signed,
+                    None,
+                ]
         unpaid: dict[int, list[list[int]]] = {}  # régie -> [[invoice id, balance]] of earlier invoices
         for invoice_id, number, regie_index, info, total in invoices:
             balance = total
@@ -93,10 +149,20 @@ class Billing(GeneratorBase):
                 issued = info.issue_date + timedelta(days=self.randint(7, 25))
                 if issued < self.today:
                     credit = self.randint(1, total // 200) * 100
-                    self.deferred.credit_notes.append((regie_index, issued, invoice_id, credit, rng.choice([
-                        "Absences justifiées par certificat médical non déduites.",
-                        "Erreur de pointage : réservations annulées dans les délais.",
-                    ])))
+                    self.deferred.credit_notes.append(
+                        (
+                            regie_index,
+                            issued,
+                            invoice_id,
+                            credit,
+                            rng.choice(
+                                [
+                                    "Absences justifiées par certificat médical non déduites.",
+                                    "Erreur de pointage : réservations annulées dans les délais.",
+                                ]
+                            ),
+                        )
+                    )
                     balance -= credit
             if regie_index in mandates:
                 debit_day = info.issue_date + timedelta(days=15)  # pre-notified on the invoice
@@ -104,8 +170,15 @@ class Billing(GeneratorBase):
                     if rng.random() < 0.97:
                         mandate = mandates[regie_index]
                         mandate[3] = debit_day
-                        self.pay(regie_index, debit_day, family_id, "direct_debit", f"Prélèvement SEPA {mandate[1]}",
-                                 payer, [(invoice_id, balance)])
+                        self.pay(
+                            regie_index,
+                            debit_day,
+                            family_id,
+                            "direct_debit",
+                            f"Prélèvement SEPA {mandate[1]}",
+                            payer,
+                            [(invoice_id, balance)],
+                        )
                     else:  # rejected debit: still due
                         unpaid.setdefault(regie_index, []).append([invoice_id, balance])
                     continue
@@ -120,12 +193,21 @@ class Billing(GeneratorBase):
                 part = max(100, balance // 200 * 100)
                 if part < balance:
                     mode = "cash" if part <= CASH_LIMIT_CENTS and rng.random() < 0.5 else "cheque"
-                    self.pay(regie_index, received, family_id, mode, self.reference(mode, number), payer,
-                             [(invoice_id, part)])
+                    self.pay(
+                        regie_index,
+                        received,
+                        family_id,
+                        mode,
+                        self.reference(mode, number),
+                        payer,
+                        [(invoice_id, part)],
+                    )
                     unpaid.setdefault(regie_index, []).append([invoice_id, balance - part])
                     continue
-            mode = rng.choices(["payfip", "card", "cheque", "cash", "transfer", "ancv"],
-                               weights=(38, 12, 20, 10, 10, 10 if regie_index else 0))[0]
+            mode = rng.choices(
+                ["payfip", "card", "cheque", "cash", "transfer", "ancv"],
+                weights=(38, 12, 20, 10, 10, 10 if regie_index else 0),
+            )[0]
             parts = [(invoice_id, balance)]
             if mode in ("card", "cheque", "cash") and unpaid.get(regie_index) and rng.random() < 0.5:
                 parts = [(i, b) for i, b in unpaid.pop(regie_index)] + parts  # settles earlier invoices too
@@ -134,17 +216,50 @@ class Billing(GeneratorBase):
             self.pay(regie_index, received, family_id, mode, self.reference(mode, number), payer, parts)
         for regie_index, (mandate_id, rum, signed, last_used) in mandates.items():
             iban, bic = self.iban()
-            self.add("mandate", (mandate_id, family_id, ref.regies[regie_index]["id"], rum, payer,
-                                 payer_address.replace("\n", ", "), iban, bic, self.w.day(signed), True,
-                                 next_sequence(recurrent=True, last_used_on=last_used).value,
-                                 self.w.day(last_used), None,
-                                 self.w.instant(self.at(signed, 11))))
+            self.add(
+                "mandate",
+                (
+                    mandate_id,
+                    family_id,
+                    ref.regies[regie_index]["id"],
+                    rum,
+                    payer,
+                    payer_address.replace("\n", ", "),
+                    iban,
+                    bic,
+                    self.w.day(signed),
+                    True,
+                    next_sequence(recurrent=True, last_used_on=last_used).value,
+                    self.w.day(last_used),
+                    None,
+                    self.w.instant(self.at(signed, 11)),
+                ),
+            )
 
-    def pay(self, regie_index: int, received: date, family_id: int, mode: str, reference: str, payer: str,
-            parts: list[tuple[int, int]]) -> None:
+    def pay(
+        self,
+        regie_index: int,
+        received: date,
+        family_id: int,
+        mode: str,
+        reference: str,
+        payer: str,
+        parts: list[tuple[int, int]],
+    ) -> None:
         hour = 5 if mode == "direct_debit" else self.randint(8, 17)
-        self.deferred.payments.append((regie_index, received, family_id, mode, sum(p for _, p in parts), reference,
-                                       payer, self.at(received, hour, self.randint(0, 59)), parts))
+        self.deferred.payments.append(
+            (
+                regie_index,
+                received,
+                family_id,
+                mode,
+                sum(p for _, p in parts),
+                reference,
+                payer,
+                self.at(received, hour, self.randint(0, 59)),
+                parts,
+            )
+        )
 
     def reference(self, mode: str, invoice_number: str) -> str:
         if mode == "cheque":

@@ -47,8 +47,9 @@ class Bookings(GeneratorBase):
         preferred = [g for g in fitting if g.level == child.level]
         return (preferred or fitting or [None])[0]
 
-    def enrollment(self, child: ChildDraft, activity: ActivityInfo, group: GroupInfo,
-                   source: str) -> tuple[int, datetime] | None:
+    def enrollment(
+        self, child: ChildDraft, activity: ActivityInfo, group: GroupInfo, source: str
+    ) -> tuple[int, datetime] | None:
         """Write the enrolment; (id, decision time) when accepted, so that it gets booked."""
         rng, ref = self.rng, self.ref
         enrollment_id = self.next_id("enrollment")
@@ -61,8 +62,22 @@ class Bookings(GeneratorBase):
         else:
             status = "waiting" if r < 0.03 else "refused" if r < 0.035 else "accepted"
         if status == "requested":
-            self.add("enrollment", (enrollment_id, child.id, activity.id, group.id, status, "portal",
-                                    self.w.instant(self.recent(12)), None, None, "", 1))
+            self.add(
+                "enrollment",
+                (
+                    enrollment_id,
+                    child.id,
+                    activity.id,
+                    group.id,
+                    status,
+                    "portal",
+                    self.w.instant(self.recent(12)),
+                    None,
+                    None,
+                    "",
+                    1,
+                ),
+            )
             self.counts["enrollment_requests"] += 1
             return None
         if activity.kind == "holidays":
@@ -72,31 +87,67 @@ class Bookings(GeneratorBase):
         if requested_day >= self.today - timedelta(days=6):  # enrolled early for a later holiday
             requested_day = self.between(self.today - timedelta(days=70), self.today - timedelta(days=6))
         requested = self.some_time(max(requested_day, self.family_created + timedelta(days=1)))
-        decided = min(requested + timedelta(days=self.randint(1, 5), hours=self.randint(0, 3)),
-                      self.now - timedelta(minutes=20))
+        decided = min(
+            requested + timedelta(days=self.randint(1, 5), hours=self.randint(0, 3)), self.now - timedelta(minutes=20)
+        )
         agent = rng.choice((ref.accueil_id, ref.regisseur_id))
         reason = ""
         if status == "refused":
-            reason = rng.choice(["Dossier incomplet : fiche sanitaire manquante.",
-                                 "Capacité atteinte pour ce groupe d'âge.", "Inscription en double."])
+            reason = rng.choice(
+                [
+                    "Dossier incomplet : fiche sanitaire manquante.",
+                    "Capacité atteinte pour ce groupe d'âge.",
+                    "Inscription en double.",
+                ]
+            )
         elif status == "waiting":
             reason = "Groupe complet : inscription en liste d'attente."
-        self.add("enrollment", (enrollment_id, child.id, activity.id, group.id, status, source,
-                                self.w.instant(requested), agent, self.w.instant(decided), reason, 1))
-        self.audit(decided, agent, "agent", "decide", "enrollment", enrollment_id,
-                   {"status": "requested"}, {"status": status, "activity": activity.name,
-                                             "child": child.first_name})
+        self.add(
+            "enrollment",
+            (
+                enrollment_id,
+                child.id,
+                activity.id,
+                group.id,
+                status,
+                source,
+                self.w.instant(requested),
+                agent,
+                self.w.instant(decided),
+                reason,
+                1,
+            ),
+        )
+        self.audit(
+            decided,
+            agent,
+            "agent",
+            "decide",
+            "enrollment",
+            enrollment_id,
+            {"status": "requested"},
+            {"status": status, "activity": activity.name, "child": child.first_name},
+        )
         return (enrollment_id, decided) if status == "accepted" else None
 
-    def book(self, child: ChildDraft, activity: ActivityInfo, group: GroupInfo, enrollment_id: int,
-             decided: datetime, source: str) -> None:
+    def book(
+        self,
+        child: ChildDraft,
+        activity: ActivityInfo,
+        group: GroupInfo,
+        enrollment_id: int,
+        decided: datetime,
+        source: str,
+    ) -> None:
         """Bookings of an accepted enrolment over the year: a weekly habit, noise, attendance before today."""
         rng = self.rng
         days = activity.days
         if activity.kind in ("after_school", "canteen") and len(days) > 40 and rng.random() < 0.06:
-            days = days[self.randint(20, len(days) // 2):]  # started coming during the year
-        if activity.start > self.today and activity.kind == "holidays" and (
-            rng.random() < 0.15 or not self.counts["booking_requests"]
+            days = days[self.randint(20, len(days) // 2) :]  # started coming during the year
+        if (
+            activity.start > self.today
+            and activity.kind == "holidays"
+            and (rng.random() < 0.15 or not self.counts["booking_requests"])
         ):
             if rng.random() < 0.1 and self.counts["booking_requests"]:  # a request the régie already turned down
                 future = ("refused", "portal", self.ref.accueil_id, self.w.instant(self.recent(5)))
@@ -106,8 +157,9 @@ class Bookings(GeneratorBase):
             future = ("reserved", source, None if source == "portal" else self.ref.accueil_id, self.w.instant(decided))
         if activity.kind in ("after_school", "canteen"):
             for unit in activity.units:
-                self._habit_cells(child, enrollment_id, unit.id, unit.surcharge > 0, days, self.habit(unit.name),
-                                  future)
+                self._habit_cells(
+                    child, enrollment_id, unit.id, unit.surcharge > 0, days, self.habit(unit.name), future
+                )
         else:
             before = len(self.cells)
             self._day_cells(child, enrollment_id, activity, group, days, future)
@@ -126,8 +178,16 @@ class Bookings(GeneratorBase):
         chosen = set(rng.sample((1, 2, 4, 5), count))
         return [d in chosen for d in range(8)]
 
-    def _habit_cells(self, child: ChildDraft, enrollment_id: int, unit_id: int, surcharge: bool,
-                     days: list[DayInfo], habit: list[bool], future: tuple) -> None:
+    def _habit_cells(
+        self,
+        child: ChildDraft,
+        enrollment_id: int,
+        unit_id: int,
+        surcharge: bool,
+        days: list[DayInfo],
+        habit: list[bool],
+        future: tuple,
+    ) -> None:
         """One unit of a school-day activity: the habit, cancellations, extras, presences without booking."""
         random = self.rng.random
         out = self.cells.append
@@ -165,8 +225,15 @@ class Bookings(GeneratorBase):
                 if not booked:
                     entry[1].append(day_of_month)
 
-    def _day_cells(self, child: ChildDraft, enrollment_id: int, activity: ActivityInfo, group: GroupInfo,
-                   days: list[DayInfo], future: tuple) -> None:
+    def _day_cells(
+        self,
+        child: ChildDraft,
+        enrollment_id: int,
+        activity: ActivityInfo,
+        group: GroupInfo,
+        days: list[DayInfo],
+        future: tuple,
+    ) -> None:
         """Mercredis and holidays: the same units all day long, within the group's places."""
         rng = self.rng
         random = rng.random

@@ -30,8 +30,12 @@ from regie_tui.services.numbering import NumberKind
 from regie_tui.services.search_text import fold, search_words
 
 BATCH_FAMILIES = 250
-FAMILY_NOTES = ["Préfère être contactée par courriel.", "Garde alternée : une semaine sur deux chez le père.",
-                "Famille suivie par le CCAS.", "Ne pas remettre l'enfant au père (jugement du 12/03/2025)."]
+FAMILY_NOTES = [
+    "Préfère être contactée par courriel.",
+    "Garde alternée : une semaine sur deux chez le père.",
+    "Famille suivie par le CCAS.",
+    "Ne pas remettre l'enfant au père (jugement du 12/03/2025).",
+]
 
 
 class FamilyGenerator(Households, Bookings, Billing, Bannette):
@@ -48,8 +52,21 @@ class FamilyGenerator(Households, Bookings, Billing, Bannette):
     def flush(self) -> Batch:
         """The batch's rows in foreign-key order; the generator forgets them."""
         batch: Batch = []
-        for table in ["family", "family_search_word", "guardian", "child", "authorized_person", "child_diet", "health_note", "consent",
-                      "portal_account", "portal_login", "document", "family_quotient", "enrollment"]:
+        for table in [
+            "family",
+            "family_search_word",
+            "guardian",
+            "child",
+            "authorized_person",
+            "child_diet",
+            "health_note",
+            "consent",
+            "portal_account",
+            "portal_login",
+            "document",
+            "family_quotient",
+            "enrollment",
+        ]:
             batch.append((table, self.rows.pop(table, []), True))
         batch.append(("booking", self.cells, False))
         self.counts["bookings"] += len(self.cells)
@@ -69,21 +86,47 @@ class FamilyGenerator(Households, Bookings, Billing, Bannette):
         ):
             payment_id = len(payment_rows) + 1
             number = self.take_number(NumberKind.RECEIPT, regies[regie_index]["invoice_prefix"], received_on)
-            payment_rows.append((payment_id, number, family_id, regies[regie_index]["id"], mode, amount,
-                                 self.w.day(received_on), reference, payer, self.ref.regisseur_id,
-                                 self.w.instant(created_at)))
+            payment_rows.append(
+                (
+                    payment_id,
+                    number,
+                    family_id,
+                    regies[regie_index]["id"],
+                    mode,
+                    amount,
+                    self.w.day(received_on),
+                    reference,
+                    payer,
+                    self.ref.regisseur_id,
+                    self.w.instant(created_at),
+                )
+            )
             for invoice_id, part in parts:
                 allocation_rows.append((len(allocation_rows) + 1, payment_id, invoice_id, part))
         self.counts["payments"] = len(payment_rows)
         notes = []
         for regie_index, issued, invoice_id, amount, reason in sorted(self.deferred.credit_notes):
             number = self.take_number(NumberKind.CREDIT_NOTE, regies[regie_index]["invoice_prefix"], issued)
-            notes.append((len(notes) + 1, number, invoice_id, self.w.day(issued), amount, reason,
-                          self.ref.regisseur_id, self.w.instant(self.at(issued, 10))))
+            notes.append(
+                (
+                    len(notes) + 1,
+                    number,
+                    invoice_id,
+                    self.w.day(issued),
+                    amount,
+                    reason,
+                    self.ref.regisseur_id,
+                    self.w.instant(self.at(issued, 10)),
+                )
+            )
         self.counts["credit_notes"] = len(notes)
         sequences = [(i, series, last) for i, (series, last) in enumerate(sorted(self.series.items()), start=1)]
-        return [("payment", payment_rows, True), ("allocation", allocation_rows, True),
-                ("credit_note", notes, True), ("number_sequence", sequences, True)]
+        return [
+            ("payment", payment_rows, True),
+            ("allocation", allocation_rows, True),
+            ("credit_note", notes, True),
+            ("number_sequence", sequences, True),
+        ]
 
     def family(self, family_id: int) -> None:
         rng, fake, ref = self.rng, self.fake, self.ref
@@ -109,8 +152,17 @@ class FamilyGenerator(Households, Bookings, Billing, Bannette):
         other = next((g for g in guardians if not g[5]), None)
         father = next((g for g in guardians if g[4] == "père"), guardians[0])
         family_name = (f"{payer[2]}-{other[2]}" if other and other[2] != payer[2] else payer[2]).upper()
-        self.audit(created, ref.accueil_id if source == "agent" else None, source, "create", "family", family_id,
-                   None, {"name": family_name, "address": address, "city": city}, always=True)
+        self.audit(
+            created,
+            ref.accueil_id if source == "agent" else None,
+            source,
+            "create",
+            "family",
+            family_id,
+            None,
+            {"name": family_name, "address": address, "city": city},
+            always=True,
+        )
 
         children = self.children(family_id, father[2], school if resident else None)
         self.authorized_persons(family_id, father[2])
@@ -130,15 +182,32 @@ class FamilyGenerator(Households, Bookings, Billing, Bannette):
         self.messages(family_id, children, debtor_name)
 
         words = search_words(
-            names=[family_name] + [n for g in guardians for n in (g[2], g[3])]
+            names=[family_name]
+            + [n for g in guardians for n in (g[2], g[3])]
             + [n for c in children for n in (c.last_name, c.first_name)],
             phones=[p for g in guardians for p in (g[6], g[7], g[8])],
             emails=[g[9] for g in guardians],
             invoice_numbers=[number for _, number, _, _, _ in invoices],
         )
         notes = rng.choice(FAMILY_NOTES) if rng.random() < 0.04 else ""
-        self.add("family", (family_id, family_name, fold(family_name), address, address_extra, postal_code, city,
-                            resident, notes, self.w.instant(created), None, None, 1))
+        self.add(
+            "family",
+            (
+                family_id,
+                family_name,
+                fold(family_name),
+                address,
+                address_extra,
+                postal_code,
+                city,
+                resident,
+                notes,
+                self.w.instant(created),
+                None,
+                None,
+                1,
+            ),
+        )
         for word in words:
             self.add("family_search_word", (word, family_id))
 
@@ -152,4 +221,3 @@ def generate_into(queue: Any, reference: Reference, postgresql: bool, seed: int,
         queue.put(("done", dict(generator.counts)))
     except BaseException:  # the parent decides; it must learn why
         queue.put(("error", traceback.format_exc()))
-

@@ -40,7 +40,6 @@ class Deferred:
     credit_notes: list[tuple] = field(default_factory=list)
 
 
-
 class GeneratorBase:
     """Random draws, ids, rows waiting to be written, and the family being generated."""
 
@@ -105,15 +104,39 @@ class GeneratorBase:
         """Like ``Random.randint``, a few times cheaper (the generator draws millions)."""
         return low + int(self.random() * (high - low + 1))
 
-    def audit(self, at: datetime, agent_id: int | None, source: str, action: str, entity: str,
-              entity_id: int | None, before: dict | None, after: dict | None, *, always: bool = False) -> None:
+    def audit(
+        self,
+        at: datetime,
+        agent_id: int | None,
+        source: str,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        before: dict | None,
+        after: dict | None,
+        *,
+        always: bool = False,
+    ) -> None:
         """An audit entry on the family's history; decisions only within the family's small budget."""
         if not always:
             if self.audit_budget <= 0:
                 return
             self.audit_budget -= 1
-        self.add("audit_entry", (self.next_id("audit_entry"), self.w.instant(at), agent_id, source, action,
-                                 entity, entity_id, self.family_id, self.w.json(before), self.w.json(after)))
+        self.add(
+            "audit_entry",
+            (
+                self.next_id("audit_entry"),
+                self.w.instant(at),
+                agent_id,
+                source,
+                action,
+                entity,
+                entity_id,
+                self.family_id,
+                self.w.json(before),
+                self.w.json(after),
+            ),
+        )
 
     def take_number(self, kind: NumberKind, regie_prefix: str, month: date) -> str:
         """The next number of the series, as the régie's numbering gives it (counted here, in order)."""

@@ -19,8 +19,8 @@ from reportlab.pdfgen import canvas
 from sqlalchemy.engine import Connection
 
 from regie_tui.clock import PARIS
-from regie_tui.models import Agent, Role
 from regie_tui.demo.bulk import BulkWriter
+from regie_tui.models import Agent, Role
 from regie_tui.services.calendar import Period, SchoolYear, school_year
 from regie_tui.services.pricing import Bracket
 
@@ -107,45 +107,88 @@ class Reference:
 
 
 def write_reference(
-    conn: Connection, writer: BulkWriter, settings: dict[str, Any], *, families: int, today: date,
+    conn: Connection,
+    writer: BulkWriter,
+    settings: dict[str, Any],
+    *,
+    families: int,
+    today: date,
     admin_login: str,
 ) -> Reference:
     """Insert the town's fixed data and return what the family generator needs."""
     year = school_year(settings["school_year"], settings["town"]["school_zone"])
     town = settings["town"]
-    writer.insert("town", [(1, town["name"], town["service_name"], town["address"], town["postal_code"],
-                            town["city"], town["phone"], town["email"], town["school_zone"],
-                            town["appeal_notice"])])
+    writer.insert(
+        "town",
+        [
+            (
+                1,
+                town["name"],
+                town["service_name"],
+                town["address"],
+                town["postal_code"],
+                town["city"],
+                town["phone"],
+                town["email"],
+                town["school_zone"],
+                town["appeal_notice"],
+            )
+        ],
+    )
     regies = [dict(r, id=i) for i, r in enumerate(settings["regie"], start=1)]
-    writer.insert("regie", [(r["id"], r["code"], r["name"], r["invoice_prefix"], r["sepa_creditor_id"],
-                             r["payfip_client_number"]) for r in regies])
+    writer.insert(
+        "regie",
+        [
+            (r["id"], r["code"], r["name"], r["invoice_prefix"], r["sepa_creditor_id"], r["payfip_client_number"])
+            for r in regies
+        ],
+    )
     admin_id, accueil_id, regisseur_id = _write_agents(conn, writer, settings, admin_login, year.start)
     writer.insert("day_off", [(writer.day(d), kind.value, name) for d, kind, name in year.days_off()])
 
     facilities = [dict(f, id=i) for i, f in enumerate(settings["facility"], start=1)]
     writer.insert("facility", [(f["id"], f["name"], f["kind"], f["address"]) for f in facilities])
-    brackets = [Bracket(id=i, name=b["name"], min_qf=b["min_qf"], max_qf=b.get("max_qf"),
-                        resident=b.get("resident", True), position=i)
-                for i, b in enumerate(settings["bracket"], start=1)]
+    brackets = [
+        Bracket(
+            id=i,
+            name=b["name"],
+            min_qf=b["min_qf"],
+            max_qf=b.get("max_qf"),
+            resident=b.get("resident", True),
+            position=i,
+        )
+        for i, b in enumerate(settings["bracket"], start=1)
+    ]
     writer.insert("qf_bracket", [(b.id, b.name, b.min_qf, b.max_qf, b.resident, b.position) for b in brackets])
 
     months = [_month_info(i, _add_months(year.start, i)) for i in range(12)]
     billed_months = [m for m in months if m.issue_date <= today]
-    activities = _write_activities(writer, settings, year, facilities, regies, brackets,
-                                   families=families, today=today, billed=len(billed_months))
+    activities = _write_activities(
+        writer, settings, year, facilities, regies, brackets, families=families, today=today, billed=len(billed_months)
+    )
 
     diets = [(i, d["code"], d["label"]) for i, d in enumerate(settings["diet"], start=1)]
     writer.insert("diet", diets)
     document_types = {t["code"]: i for i, t in enumerate(settings["document_type"], start=1)}
-    writer.insert("document_type", [(i, t["name"], t["scope"], t.get("required", False), t.get("validity_months"))
-                                    for i, t in enumerate(settings["document_type"], start=1)])
+    writer.insert(
+        "document_type",
+        [
+            (i, t["name"], t["scope"], t.get("required", False), t.get("validity_months"))
+            for i, t in enumerate(settings["document_type"], start=1)
+        ],
+    )
     files: dict[str, bytes] = {}
     document_files: dict[str, list[str]] = {}
     for t in settings["document_type"]:
         document_files[t["code"]] = []
         for variant in range(1, 4):
-            content = demo_pdf(t["name"], [f"Pièce transmise par une famille (modèle {variant}).",
-                                           "Document de démonstration : aucune donnée réelle."])
+            content = demo_pdf(
+                t["name"],
+                [
+                    f"Pièce transmise par une famille (modèle {variant}).",
+                    "Document de démonstration : aucune donnée réelle.",
+                ],
+            )
             sha = hashlib.sha256(content).hexdigest()
             files[sha] = content
             document_files[t["code"]].append(sha)
@@ -154,20 +197,46 @@ def write_reference(
         content = demo_pdf(doc["title"], [doc["description"], town["name"] + " – " + town["service_name"]])
         sha = hashlib.sha256(content).hexdigest()
         files[sha] = content
-        structure_rows.append((i, doc["title"], doc["description"], sha, doc["filename"],
-                               writer.day(doc["published"]), doc.get("to_return", False)))
+        structure_rows.append(
+            (
+                i,
+                doc["title"],
+                doc["description"],
+                sha,
+                doc["filename"],
+                writer.day(doc["published"]),
+                doc.get("to_return", False),
+            )
+        )
     writer.insert("stored_file", [(sha, len(c), "application/pdf", c) for sha, c in files.items()])
     writer.insert("structure_document", structure_rows)
-    writer.insert("news", [
-        (i, n["title"], n["body"], writer.day(today + timedelta(days=n["from_days"])),
-         writer.day(today + timedelta(days=n["to_days"])) if "to_days" in n else None)
-        for i, n in enumerate(settings["news"], start=1)
-    ])
+    writer.insert(
+        "news",
+        [
+            (
+                i,
+                n["title"],
+                n["body"],
+                writer.day(today + timedelta(days=n["from_days"])),
+                writer.day(today + timedelta(days=n["to_days"])) if "to_days" in n else None,
+            )
+            for i, n in enumerate(settings["news"], start=1)
+        ],
+    )
     return Reference(
-        settings=settings, year=year, today=today, admin_id=admin_id, accueil_id=accueil_id,
-        regisseur_id=regisseur_id, regies=regies,
-        schools=[f for f in facilities if f["kind"] == "school"], activities=activities,
-        brackets=brackets, diets=diets, document_types=document_types, document_files=document_files,
+        settings=settings,
+        year=year,
+        today=today,
+        admin_id=admin_id,
+        accueil_id=accueil_id,
+        regisseur_id=regisseur_id,
+        regies=regies,
+        schools=[f for f in facilities if f["kind"] == "school"],
+        activities=activities,
+        brackets=brackets,
+        diets=diets,
+        document_types=document_types,
+        document_files=document_files,
         billed_months=billed_months,
     )
 
@@ -188,7 +257,11 @@ def demo_pdf(title: str, lines: list[str]) -> bytes:
 
 
 def _write_agents(
-    conn: Connection, writer: BulkWriter, settings: dict[str, Any], admin_login: str, year_start: date,
+    conn: Connection,
+    writer: BulkWriter,
+    settings: dict[str, Any],
+    admin_login: str,
+    year_start: date,
 ) -> tuple[int, int, int]:
     """The administrator and the demo agents; agents already in the base are kept as they are."""
     existing = dict(conn.execute(sa.select(Agent.login, Agent.id)).all())
@@ -210,32 +283,59 @@ def _write_agents(
 
 
 def _write_activities(
-    writer: BulkWriter, settings: dict[str, Any], year: SchoolYear, facilities: list[dict[str, Any]],
-    regies: list[dict[str, Any]], brackets: list[Bracket], *, families: int, today: date, billed: int,
+    writer: BulkWriter,
+    settings: dict[str, Any],
+    year: SchoolYear,
+    facilities: list[dict[str, Any]],
+    regies: list[dict[str, Any]],
+    brackets: list[Bracket],
+    *,
+    families: int,
+    today: date,
+    billed: int,
 ) -> list[ActivityInfo]:
     scale = max(1.0, families / REFERENCE_FAMILIES)
     facility_by_code = {f["code"]: f for f in facilities}
     regie_index = {r["code"]: i for i, r in enumerate(regies)}
     attendance_at: dict[date, Any] = {}
-    rows: dict[str, list[tuple]] = {t: [] for t in ("activity", "activity_period", "unit", "unit_rule",
-                                                    "age_group", "capacity", "closure", "rate")}
+    rows: dict[str, list[tuple]] = {
+        t: [] for t in ("activity", "activity_period", "unit", "unit_rule", "age_group", "capacity", "closure", "rate")
+    }
     activities: list[ActivityInfo] = []
     for spec in settings["activity"]:
         for name, facility, periods, school_code in _instances(spec, year, facility_by_code, facilities):
             activity_id = len(rows["activity"]) + 1
             start, end = periods[0].start, periods[-1].end
-            rows["activity"].append((
-                activity_id, regies[regie_index[spec["regie"]]]["id"], facility["id"], name, spec["kind"],
-                writer.day(start), writer.day(end), spec["notice_days"], writer.time(spec["notice_time"]),
-                spec.get("notice_business_days", False), True,
-            ))
+            rows["activity"].append(
+                (
+                    activity_id,
+                    regies[regie_index[spec["regie"]]]["id"],
+                    facility["id"],
+                    name,
+                    spec["kind"],
+                    writer.day(start),
+                    writer.day(end),
+                    spec["notice_days"],
+                    writer.time(spec["notice_time"]),
+                    spec.get("notice_business_days", False),
+                    True,
+                )
+            )
             for period in periods:
-                rows["activity_period"].append((len(rows["activity_period"]) + 1, activity_id, period.name,
-                                                writer.day(period.start), writer.day(period.end),
-                                                spec["weekdays"]))
+                rows["activity_period"].append(
+                    (
+                        len(rows["activity_period"]) + 1,
+                        activity_id,
+                        period.name,
+                        writer.day(period.start),
+                        writer.day(period.end),
+                        spec["weekdays"],
+                    )
+                )
             weekdays = {int(c) for c in spec["weekdays"]}
-            open_days = [d for p in periods for d in p.days()
-                         if d.isoweekday() in weekdays and d not in year.public_holidays]
+            open_days = [
+                d for p in periods for d in p.days() if d.isoweekday() in weekdays and d not in year.public_holidays
+            ]
             closed = _closures(spec, settings.get("closure", []), year, open_days)
             for day, reason in closed.items():
                 rows["closure"].append((len(rows["closure"]) + 1, activity_id, writer.day(day), reason))
@@ -246,19 +346,23 @@ def _write_activities(
             for position, unit in enumerate(spec["unit"], start=1):
                 unit_id = len(rows["unit"]) + 1
                 unit_ids[unit["name"]] = unit_id
-                rows["unit"].append((unit_id, activity_id, unit["name"], writer.time(unit["start"]),
-                                     writer.time(unit["end"]), position))
+                rows["unit"].append(
+                    (unit_id, activity_id, unit["name"], writer.time(unit["start"]), writer.time(unit["end"]), position)
+                )
                 surcharge = unit.get("unbooked_surcharge", 0)
                 for bracket, amount in zip(brackets, unit["rates"], strict=True):
-                    rows["rate"].append((len(rows["rate"]) + 1, unit_id, bracket.id, writer.day(year.start),
-                                         amount, surcharge, 0))
-                units.append(UnitInfo(unit_id, unit["name"], f"{unit['name']} – {name}", tuple(unit["rates"]),
-                                      surcharge))
+                    rows["rate"].append(
+                        (len(rows["rate"]) + 1, unit_id, bracket.id, writer.day(year.start), amount, surcharge, 0)
+                    )
+                units.append(
+                    UnitInfo(unit_id, unit["name"], f"{unit['name']} – {name}", tuple(unit["rates"]), surcharge)
+                )
             rule_units = []
             for unit in spec["unit"]:
                 for other in unit.get("requires_one_of", []):
-                    rows["unit_rule"].append((len(rows["unit_rule"]) + 1, unit_ids[unit["name"]], unit_ids[other],
-                                              "requires_one_of"))
+                    rows["unit_rule"].append(
+                        (len(rows["unit_rule"]) + 1, unit_ids[unit["name"]], unit_ids[other], "requires_one_of")
+                    )
                 if unit.get("requires_one_of"):
                     rule_units.append(unit_ids[unit["name"]])
 
@@ -266,14 +370,13 @@ def _write_activities(
             places: dict[int, int] = {}
             for position, group in enumerate(spec["group"], start=1):
                 group_id = len(rows["age_group"]) + 1
-                rows["age_group"].append((group_id, activity_id, group["name"], group["min_age"],
-                                          group["max_age"], position))
-                groups.append(GroupInfo(group_id, group["name"], group["min_age"], group["max_age"],
-                                        group["level"]))
+                rows["age_group"].append(
+                    (group_id, activity_id, group["name"], group["min_age"], group["max_age"], position)
+                )
+                groups.append(GroupInfo(group_id, group["name"], group["min_age"], group["max_age"], group["level"]))
                 places[group_id] = math.ceil(group["places"] * scale)
                 for unit in units:
-                    rows["capacity"].append((len(rows["capacity"]) + 1, group_id, unit.id, None,
-                                             places[group_id]))
+                    rows["capacity"].append((len(rows["capacity"]) + 1, group_id, unit.id, None, places[group_id]))
             day_places: dict[tuple[int, Any], int] = {}
             for override in settings.get("capacity_override", []):
                 if override["activity"] != spec["code"]:
@@ -285,29 +388,53 @@ def _write_activities(
                         reduced = math.ceil(places[group.id] * override["share"])
                         day_places[(group.id, writer.day(day))] = reduced
                         for unit in units:
-                            rows["capacity"].append((len(rows["capacity"]) + 1, group.id, unit.id,
-                                                     writer.day(day), reduced))
+                            rows["capacity"].append(
+                                (len(rows["capacity"]) + 1, group.id, unit.id, writer.day(day), reduced)
+                            )
 
             days: list[DayInfo] = []
             for day in open_days:
                 if day not in attendance_at:
                     attendance_at[day] = writer.instant(datetime.combine(day, ATTENDANCE_TIME, PARIS))
                 month = (day.year - year.start.year) * 12 + day.month - year.start.month
-                days.append((writer.day(day), day.isoweekday(), day < today, month if month < billed else -1,
-                             day.day, attendance_at[day]))
-            activities.append(ActivityInfo(
-                id=activity_id, code=spec["code"], kind=spec["kind"], name=name,
-                regie_index=regie_index[spec["regie"]], school_code=school_code, start=start, end=end,
-                units=units, groups=groups, days=days, first_days=open_days, places=places,
-                day_places=day_places, rule_units=tuple(rule_units),
-            ))
+                days.append(
+                    (
+                        writer.day(day),
+                        day.isoweekday(),
+                        day < today,
+                        month if month < billed else -1,
+                        day.day,
+                        attendance_at[day],
+                    )
+                )
+            activities.append(
+                ActivityInfo(
+                    id=activity_id,
+                    code=spec["code"],
+                    kind=spec["kind"],
+                    name=name,
+                    regie_index=regie_index[spec["regie"]],
+                    school_code=school_code,
+                    start=start,
+                    end=end,
+                    units=units,
+                    groups=groups,
+                    days=days,
+                    first_days=open_days,
+                    places=places,
+                    day_places=day_places,
+                    rule_units=tuple(rule_units),
+                )
+            )
     for table, table_rows in rows.items():  # in foreign-key order
         writer.insert(table, table_rows)
     return activities
 
 
 def _instances(
-    spec: dict[str, Any], year: SchoolYear, facility_by_code: dict[str, dict[str, Any]],
+    spec: dict[str, Any],
+    year: SchoolYear,
+    facility_by_code: dict[str, dict[str, Any]],
     facilities: list[dict[str, Any]],
 ) -> list[tuple[str, dict[str, Any], list[Period], str | None]]:
     """(name, facility, periods, school code) of each activity a town.toml entry stands for."""
@@ -319,8 +446,9 @@ def _instances(
                 continue
             label = holiday.name[0].lower() + holiday.name[1:]
             name = spec["name"].format(holiday=label, year=weekdays[0].year)
-            out.append((name, facility_by_code[spec["facility"]],
-                        [Period(holiday.name, weekdays[0], weekdays[-1])], None))
+            out.append(
+                (name, facility_by_code[spec["facility"]], [Period(holiday.name, weekdays[0], weekdays[-1])], None)
+            )
         return out
     terms = list(year.terms)
     if spec.get("per_school"):
@@ -329,7 +457,10 @@ def _instances(
 
 
 def _closures(
-    spec: dict[str, Any], closures: list[dict[str, Any]], year: SchoolYear, open_days: list[date],
+    spec: dict[str, Any],
+    closures: list[dict[str, Any]],
+    year: SchoolYear,
+    open_days: list[date],
 ) -> dict[date, str]:
     """Closed days among ``open_days``: town.toml closures, and the bridges for term activities."""
     periods = [Period(c["reason"], c["start"], c["end"]) for c in closures if c["activity"] == spec["code"]]
@@ -349,6 +480,10 @@ def _month_info(index: int, first: date) -> MonthInfo:
     issue = following.replace(day=INVOICE_DAY)
     while issue.isoweekday() > 5:
         issue += timedelta(days=1)
-    return MonthInfo(index=index, first=first, last=following - timedelta(days=1),
-                     issue_date=issue,
-                     due_date=issue + timedelta(days=PAYMENT_DELAY_DAYS))
+    return MonthInfo(
+        index=index,
+        first=first,
+        last=following - timedelta(days=1),
+        issue_date=issue,
+        due_date=issue + timedelta(days=PAYMENT_DELAY_DAYS),
+    )

@@ -21,11 +21,11 @@ import sqlalchemy as sa
 from babel.numbers import format_decimal
 from sqlalchemy.engine import Engine
 
-from regie_tui.errors import RegieError
-from regie_tui.models import Family, Town
 from regie_tui.demo.bulk import BulkWriter
 from regie_tui.demo.families import FamilyGenerator, generate_into
 from regie_tui.demo.reference import Reference, load_town_settings, write_reference
+from regie_tui.errors import RegieError
+from regie_tui.models import Family, Town
 
 SQLITE_SEED_CACHE_KIB = 32 * 1024  # page cache (and index sort memory) while loading
 PARALLEL_FROM_FAMILIES = 2_000  # below, a second process costs more than it saves
@@ -66,12 +66,18 @@ class DemoSummary:
     }
 
     def lines(self) -> list[str]:
-        return [f"{self._LABELS[f.name]} : {format_decimal(getattr(self, f.name), locale='fr_FR')}"
-                for f in fields(self)]
+        return [
+            f"{self._LABELS[f.name]} : {format_decimal(getattr(self, f.name), locale='fr_FR')}" for f in fields(self)
+        ]
 
 
 def seed_demo_town(
-    engine: Engine, *, families: int = 300, seed: int = 1, today: date, admin_login: str,
+    engine: Engine,
+    *,
+    families: int = 300,
+    seed: int = 1,
+    today: date,
+    admin_login: str,
 ) -> DemoSummary:
     """Create the demo town in an empty, migrated database; all or nothing.
 
@@ -107,8 +113,12 @@ def _generate(writer: BulkWriter, reference: Reference, *, seed: int, families: 
         return generator.counts
     context = multiprocessing.get_context("spawn")  # no inherited database connection
     channel = context.Queue(maxsize=3)
-    process = context.Process(target=generate_into, args=(channel, reference, writer.postgresql, seed, families),
-                              name="regie-demo-generator", daemon=True)
+    process = context.Process(
+        target=generate_into,
+        args=(channel, reference, writer.postgresql, seed, families),
+        name="regie-demo-generator",
+        daemon=True,
+    )
     process.start()
     try:
         while True:
@@ -116,8 +126,10 @@ def _generate(writer: BulkWriter, reference: Reference, *, seed: int, families: 
                 kind, payload = channel.get(timeout=1)
             except queue.Empty:
                 if not process.is_alive():
-                    raise RuntimeError("Le générateur de la ville de démonstration s'est arrêté "
-                                       f"sans explication (code {process.exitcode}).") from None
+                    raise RuntimeError(
+                        "Le générateur de la ville de démonstration s'est arrêté "
+                        f"sans explication (code {process.exitcode})."
+                    ) from None
                 continue
             if kind == "batch":
                 writer.write(payload)

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import partial_index, enum_type
+from regie_tui.models.base import enum_type, partial_index
 
 
 class FacilityKind(StrEnum):

@@ -14,9 +14,7 @@ class QfBracket(SQLModel, table=True):
     """A quotient-familial bracket; ``resident = false`` is the 'extérieur' bracket."""
 
     __tablename__ = "qf_bracket"
-    __table_args__ = (
-        CheckConstraint("max_qf IS NULL OR max_qf >= min_qf", name="qf_range"),
-    )
+    __table_args__ = (CheckConstraint("max_qf IS NULL OR max_qf >= min_qf", name="qf_range"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=40, unique=True)

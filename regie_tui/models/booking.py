@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import partial_index, Source, created_at_field, enum_type, version_field
+from regie_tui.models.base import Source, created_at_field, enum_type, partial_index, version_field
 
 
 class EnrollmentStatus(StrEnum):
@@ -72,5 +72,3 @@ class Booking(SQLModel, table=True):
     changed_by_id: int | None = Field(default=None, foreign_key="agent.id")
     changed_at: datetime
     version: int = version_field()
-
-

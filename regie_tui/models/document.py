@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import partial_index, Source, enum_type, version_field
+from regie_tui.models.base import Source, enum_type, partial_index, version_field
 
 
 class DocumentScope(StrEnum):
@@ -18,9 +18,7 @@ class DocumentType(SQLModel, table=True):
     """A kind of document asked for: Attestation CAF, vaccins, assurance RC…"""
 
     __tablename__ = "document_type"
-    __table_args__ = (
-        CheckConstraint("validity_months IS NULL OR validity_months > 0", name="validity"),
-    )
+    __table_args__ = (CheckConstraint("validity_months IS NULL OR validity_months > 0", name="validity"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120, unique=True)

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import partial_index, created_at_field, enum_type, version_field
+from regie_tui.models.base import created_at_field, enum_type, partial_index, version_field
 
 
 class Family(SQLModel, table=True):
@@ -51,9 +51,7 @@ class FamilySearchWord(SQLModel, table=True):
 class Guardian(SQLModel, table=True):
     """A responsable légal; exactly one per family may be the payer (titulaire)."""
 
-    __table_args__ = (
-        partial_index("uq_guardian_one_payer", "family_id", where="is_payer", unique=True),
-    )
+    __table_args__ = (partial_index("uq_guardian_one_payer", "family_id", where="is_payer", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     family_id: int = Field(foreign_key="family.id", index=True, ondelete="CASCADE")
@@ -88,9 +86,7 @@ class Child(SQLModel, table=True):
 
 class AuthorizedPerson(SQLModel, table=True):
     __tablename__ = "authorized_person"
-    __table_args__ = (
-        CheckConstraint("may_collect OR emergency_contact", name="has_a_purpose"),
-    )
+    __table_args__ = (CheckConstraint("may_collect OR emergency_contact", name="has_a_purpose"),)
 
     id: int | None = Field(default=None, primary_key=True)
     family_id: int = Field(foreign_key="family.id", index=True, ondelete="CASCADE")

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import partial_index, enum_type, version_field
+from regie_tui.models.base import enum_type, partial_index, version_field
 
 
 class RequestStatus(StrEnum):
@@ -22,9 +22,7 @@ class ChangeRequest(SQLModel, table=True):
     """
 
     __tablename__ = "change_request"
-    __table_args__ = (
-        partial_index("ix_change_request_pending", "status", where="status = 'pending'"),
-    )
+    __table_args__ = (partial_index("ix_change_request_pending", "status", where="status = 'pending'"),)
 
     id: int | None = Field(default=None, primary_key=True)
     family_id: int = Field(foreign_key="family.id", index=True, ondelete="CASCADE")
@@ -69,9 +67,7 @@ class Message(SQLModel, table=True):
 class News(SQLModel, table=True):
     """An actualité shown in the portal's banner."""
 
-    __table_args__ = (
-        CheckConstraint("published_to IS NULL OR published_to >= published_from", name="range"),
-    )
+    __table_args__ = (CheckConstraint("published_to IS NULL OR published_to >= published_from", name="range"),)
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)

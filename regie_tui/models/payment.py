@@ -27,9 +27,7 @@ class Payment(SQLModel, table=True):
 
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount_positive"),
-        CheckConstraint(
-            f"mode <> 'cash' OR amount_cents <= {CASH_LIMIT_CENTS}", name="cash_limit"
-        ),
+        CheckConstraint(f"mode <> 'cash' OR amount_cents <= {CASH_LIMIT_CENTS}", name="cash_limit"),
         Index("ix_payment_family_received", "family_id", "received_on"),
     )
 

@@ -24,9 +24,7 @@ class Town(SQLModel, table=True):
 class Regie(SQLModel, table=True):
     """A régie de recettes: bills one group of services under its own number prefix."""
 
-    __table_args__ = (
-        CheckConstraint("length(invoice_prefix) between 1 and 8", name="prefix_length"),
-    )
+    __table_args__ = (CheckConstraint("length(invoice_prefix) between 1 and 8", name="prefix_length"),)
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=20, unique=True)

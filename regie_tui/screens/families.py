@@ -122,8 +122,12 @@ class FamiliesScreen(RegieScreen):
 
     def on_family_list_highlighted(self, event: FamilyList.Highlighted) -> None:
         page = self._page
-        if (page is None or not page.has_more or self._loading_more
-                or event.index < event.family_list.row_count - PREFETCH_ROWS):
+        if (
+            page is None
+            or not page.has_more
+            or self._loading_more
+            or event.index < event.family_list.row_count - PREFETCH_ROWS
+        ):
             return
         self._loading_more = True
         query, after = self._query, page.next_after

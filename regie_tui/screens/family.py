@@ -9,8 +9,15 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from regie_tui import formatting
 from regie_tui.labels import (
-    AUDIT_ACTION, AUDIT_ENTITY, CONSENT_KIND, DOCUMENT_STATUS, ENROLLMENT_STATUS, HEALTH_KIND,
-    INVOICE_STATUS, SEX, label,
+    AUDIT_ACTION,
+    AUDIT_ENTITY,
+    CONSENT_KIND,
+    DOCUMENT_STATUS,
+    ENROLLMENT_STATUS,
+    HEALTH_KIND,
+    INVOICE_STATUS,
+    SEX,
+    label,
 )
 from regie_tui.screens.base import RegieScreen
 from regie_tui.services.family_file import FamilyDetail, family_detail
@@ -35,8 +42,7 @@ class FamilyScreen(RegieScreen):
     BINDINGS = [
         Binding("escape", "back", "Retour", id="back-to-list", tooltip="Revenir à la liste des familles"),
         *[
-            Binding(str(n), f"tab('{tab_id}')", title, id=f"tab-{tab_id}", show=False,
-                    tooltip=f"Onglet {title}")
+            Binding(str(n), f"tab('{tab_id}')", title, id=f"tab-{tab_id}", show=False, tooltip=f"Onglet {title}")
             for n, (tab_id, title) in enumerate(TABS, start=1)
         ],
         Binding("ctrl+right", "next_tab", "Onglet suivant", show=False),
@@ -53,11 +59,10 @@ class FamilyScreen(RegieScreen):
         yield Static("Chargement…", id="family-summary")
         yield Static("", id="family-alerts")
         with TabbedContent(id="family-tabs"):
-            with TabPane("1 Foyer", id="foyer"):
-                with VerticalScroll():
-                    yield Static("", id="household")
-                    yield DataTable(id="guardians", cursor_type="row")
-                    yield DataTable(id="authorized", cursor_type="row")
+            with TabPane("1 Foyer", id="foyer"), VerticalScroll():
+                yield Static("", id="household")
+                yield DataTable(id="guardians", cursor_type="row")
+                yield DataTable(id="authorized", cursor_type="row")
             with TabPane("2 Enfants", id="enfants"):
                 yield DataTable(id="children", cursor_type="row")
             with TabPane("3 Inscriptions", id="inscriptions"):
@@ -114,23 +119,49 @@ class FamilyScreen(RegieScreen):
         self._fill_household(detail)
         self._fill_children(detail)
         self._fill(
-            "#enrollments", ("Enfant", "Activité", "Groupe", "Statut", "Demandée le"),
-            [(e.child, e.activity, e.age_group, label(ENROLLMENT_STATUS, e.status),
-              formatting.local_datetime(e.requested_at)[:10]) for e in detail.enrollments],
+            "#enrollments",
+            ("Enfant", "Activité", "Groupe", "Statut", "Demandée le"),
+            [
+                (
+                    e.child,
+                    e.activity,
+                    e.age_group,
+                    label(ENROLLMENT_STATUS, e.status),
+                    formatting.local_datetime(e.requested_at)[:10],
+                )
+                for e in detail.enrollments
+            ],
             empty="Aucune inscription.",
         )
         self._fill_invoices(detail)
         self._fill(
-            "#family-documents", ("Document", "Pour", "Statut", "Transmis le", "Valable jusqu'au", "Fichier"),
-            [(d.type_name, d.person, label(DOCUMENT_STATUS, d.status), formatting.local_datetime(d.submitted_at)[:10],
-              formatting.short_date(d.valid_to), d.filename) for d in detail.documents],
+            "#family-documents",
+            ("Document", "Pour", "Statut", "Transmis le", "Valable jusqu'au", "Fichier"),
+            [
+                (
+                    d.type_name,
+                    d.person,
+                    label(DOCUMENT_STATUS, d.status),
+                    formatting.local_datetime(d.submitted_at)[:10],
+                    formatting.short_date(d.valid_to),
+                    d.filename,
+                )
+                for d in detail.documents
+            ],
             empty="Aucun document transmis.",
         )
         self._fill(
-            "#history", ("Date", "Par", "Action", "Détail"),
-            [(formatting.local_datetime(h.at), h.who,
-              f"{label(AUDIT_ACTION, h.action)} {label(AUDIT_ENTITY, h.entity)}", _change_text(h.before, h.after))
-             for h in detail.history],
+            "#history",
+            ("Date", "Par", "Action", "Détail"),
+            [
+                (
+                    formatting.local_datetime(h.at),
+                    h.who,
+                    f"{label(AUDIT_ACTION, h.action)} {label(AUDIT_ENTITY, h.entity)}",
+                    _change_text(h.before, h.after),
+                )
+                for h in detail.history
+            ],
             empty="Aucun historique.",
         )
         self._focus_active_table()
@@ -158,15 +189,18 @@ class FamilyScreen(RegieScreen):
         q = detail.quotient
         quotient = (
             f"{q.value} ({q.source}, {q.bracket or 'tranche inconnue'}) du {formatting.short_date(q.valid_from)} "
-            f"au {formatting.short_date(q.valid_to)}" if q else "non fourni"
+            f"au {formatting.short_date(q.valid_to)}"
+            if q
+            else "non fourni"
         )
         consents = ", ".join(f"{label(CONSENT_KIND, k)} : {_yes(v)}" for k, v in sorted(detail.consents.items()))
+        last_login = formatting.local_datetime(detail.portal_last_login) or "jamais"
         portal = (
-            f"{detail.portal_email} (dernière connexion : {formatting.local_datetime(detail.portal_last_login) or 'jamais'})"
-            if detail.portal_email else "pas de compte"
+            f"{detail.portal_email} (dernière connexion : {last_login})" if detail.portal_email else "pas de compte"
         )
         lines = [
-            f"Adresse : {detail.address}" + (f", {detail.address_extra}" if detail.address_extra else "")
+            f"Adresse : {detail.address}"
+            + (f", {detail.address_extra}" if detail.address_extra else "")
             + f", {detail.postal_code} {detail.city} ({'résident' if detail.resident else 'extérieur'})",
             f"Quotient familial : {quotient}",
             f"Consentements : {consents or 'aucun'}",
@@ -176,15 +210,29 @@ class FamilyScreen(RegieScreen):
             lines.append(f"Notes : {detail.notes}")
         self.query_one("#household", Static).update("\n".join(lines))
         self._fill(
-            "#guardians", ("Responsable", "Lien", "Payeur", "Mobile", "Domicile", "Travail", "E-mail"),
-            [(g.name, g.relationship, "oui" if g.is_payer else "", g.mobile_phone, g.home_phone, g.work_phone, g.email)
-             for g in detail.guardians],
+            "#guardians",
+            ("Responsable", "Lien", "Payeur", "Mobile", "Domicile", "Travail", "E-mail"),
+            [
+                (
+                    g.name,
+                    g.relationship,
+                    "oui" if g.is_payer else "",
+                    g.mobile_phone,
+                    g.home_phone,
+                    g.work_phone,
+                    g.email,
+                )
+                for g in detail.guardians
+            ],
             empty="Aucun responsable.",
         )
         self._fill(
-            "#authorized", ("Personne autorisée", "Lien", "Téléphone", "Récupère", "À prévenir"),
-            [(p.name, p.relationship, p.phone, _yes(p.may_collect), _yes(p.emergency_contact))
-             for p in detail.authorized_persons],
+            "#authorized",
+            ("Personne autorisée", "Lien", "Téléphone", "Récupère", "À prévenir"),
+            [
+                (p.name, p.relationship, p.phone, _yes(p.may_collect), _yes(p.emergency_contact))
+                for p in detail.authorized_persons
+            ],
             empty="Aucune personne autorisée.",
         )
 
@@ -195,22 +243,45 @@ class FamilyScreen(RegieScreen):
                 health = "accès réservé" if c.health_note_count else ""
             else:
                 health = "; ".join(f"{label(HEALTH_KIND, n.kind)} : {n.text}" for n in c.health_notes)
-            rows.append((c.first_name, c.last_name, label(SEX, c.sex), formatting.short_date(c.birth_date),
-                         f"{c.age} ans", c.school, c.school_class, ", ".join(c.diets), health))
+            rows.append(
+                (
+                    c.first_name,
+                    c.last_name,
+                    label(SEX, c.sex),
+                    formatting.short_date(c.birth_date),
+                    f"{c.age} ans",
+                    c.school,
+                    c.school_class,
+                    ", ".join(c.diets),
+                    health,
+                )
+            )
         self._fill(
-            "#children", ("Prénom", "Nom", "Sexe", "Né(e) le", "Âge", "École", "Classe", "Régime", "Santé"),
-            rows, empty="Aucun enfant.",
+            "#children",
+            ("Prénom", "Nom", "Sexe", "Né(e) le", "Âge", "École", "Classe", "Régime", "Santé"),
+            rows,
+            empty="Aucun enfant.",
         )
 
     def _fill_invoices(self, detail: FamilyDetail) -> None:
         money = formatting.money
         self._fill(
-            "#invoices", ("Numéro", "Période", "Émise le", "Échéance", "Montant", "Réglé", "Solde", "État", "Régie"),
-            [(i.number, f"{i.period_start:%m/%Y}", formatting.short_date(i.issue_date), formatting.short_date(i.due_date),
-              Text(money(i.total_cents), justify="right"), Text(money(i.paid_cents), justify="right"),
-              Text(money(i.balance_cents), justify="right"),
-              label(INVOICE_STATUS, i.status) if i.balance_cents or i.status != "issued" else "Soldée", i.regie)
-             for i in detail.invoices],
+            "#invoices",
+            ("Numéro", "Période", "Émise le", "Échéance", "Montant", "Réglé", "Solde", "État", "Régie"),
+            [
+                (
+                    i.number,
+                    f"{i.period_start:%m/%Y}",
+                    formatting.short_date(i.issue_date),
+                    formatting.short_date(i.due_date),
+                    Text(money(i.total_cents), justify="right"),
+                    Text(money(i.paid_cents), justify="right"),
+                    Text(money(i.balance_cents), justify="right"),
+                    label(INVOICE_STATUS, i.status) if i.balance_cents or i.status != "issued" else "Soldée",
+                    i.regie,
+                )
+                for i in detail.invoices
+            ],
             empty="Aucune facture.",
         )
 

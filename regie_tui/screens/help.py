@@ -6,7 +6,6 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
-
 NAVIGATION_KEYS = [
     ("↑ ↓", "Ligne précédente / suivante", "Dans une liste"),
     ("pgup pgdn", "Page précédente / suivante", "Dans une liste"),

@@ -48,8 +48,16 @@ def family_invoices(session: Session, family_id: int) -> list[InvoiceRow]:
     """The family's invoices, newest first."""
     rows = session.exec(
         select(
-            Invoice.id, Invoice.number, Regie.name, Invoice.period_start, Invoice.period_end,
-            Invoice.issue_date, Invoice.due_date, Invoice.total_cents, _paid, _credited,
+            Invoice.id,
+            Invoice.number,
+            Regie.name,
+            Invoice.period_start,
+            Invoice.period_end,
+            Invoice.issue_date,
+            Invoice.due_date,
+            Invoice.total_cents,
+            _paid,
+            _credited,
             Invoice.status,
         )
         .join(Regie, Regie.id == Invoice.regie_id)

@@ -60,9 +60,7 @@ def resolve_agent(session: Session, login: str) -> AgentInfo:
     return _info(agent)
 
 
-def add_agent(
-    session: Session, *, login: str, role: Role, display_name: str | None, by: AgentInfo
-) -> AgentInfo:
+def add_agent(session: Session, *, login: str, role: Role, display_name: str | None, by: AgentInfo) -> AgentInfo:
     if by.role is not Role.ADMIN:
         raise AccessDenied("Seul un administrateur peut ajouter un agent.")
     login = login.strip()
@@ -73,15 +71,17 @@ def add_agent(
     return _create(session, login=login, role=role, display_name=display_name or login, by=by)
 
 
-def _create(
-    session: Session, *, login: str, role: Role, display_name: str, by: AgentInfo | None
-) -> AgentInfo:
+def _create(session: Session, *, login: str, role: Role, display_name: str, by: AgentInfo | None) -> AgentInfo:
     agent = Agent(login=login, role=role, display_name=display_name)
     session.add(agent)
     session.flush()
     audit.record(
-        session, action="create", entity="agent", entity_id=agent.id,
-        source=Source.AGENT if by else Source.SYSTEM, agent_id=by.id if by else agent.id,
+        session,
+        action="create",
+        entity="agent",
+        entity_id=agent.id,
+        source=Source.AGENT if by else Source.SYSTEM,
+        agent_id=by.id if by else agent.id,
         after={"login": login, "role": role.value, "display_name": display_name},
     )
     return _info(agent)

@@ -22,7 +22,13 @@ def record(
     """Add an audit entry to the session's transaction (committed with the change)."""
     session.add(
         AuditEntry(
-            agent_id=agent_id, source=source, action=action, entity=entity,
-            entity_id=entity_id, family_id=family_id, before=before, after=after,
+            agent_id=agent_id,
+            source=source,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            family_id=family_id,
+            before=before,
+            after=after,
         )
     )

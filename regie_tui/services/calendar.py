@@ -131,9 +131,7 @@ def school_year(first_year: int, zone: str) -> SchoolYear:
         terms=tuple(terms),
         holidays=holiday_periods,
         bridges=bridges,
-        public_holidays={
-            d: n for d, n in public_holidays([first_year, first_year + 1]).items() if start <= d <= end
-        },
+        public_holidays={d: n for d, n in public_holidays([first_year, first_year + 1]).items() if start <= d <= end},
     )
 
 

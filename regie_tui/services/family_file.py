@@ -11,9 +11,27 @@ from regie_tui.errors import NotFound
 from regie_tui.formatting import age_on
 from regie_tui.labels import HEALTH_KIND
 from regie_tui.models import (
-    Activity, Agent, AgeGroup, AuditEntry, AuthorizedPerson, Child, ChildDiet, Consent, Diet, Document,
-    DocumentScope, DocumentStatus, DocumentType, Enrollment, EnrollmentStatus, Family, FamilyQuotient, Guardian,
-    HealthNote, PortalAccount, PortalLogin,
+    Activity,
+    AgeGroup,
+    Agent,
+    AuditEntry,
+    AuthorizedPerson,
+    Child,
+    ChildDiet,
+    Consent,
+    Diet,
+    Document,
+    DocumentScope,
+    DocumentStatus,
+    DocumentType,
+    Enrollment,
+    EnrollmentStatus,
+    Family,
+    FamilyQuotient,
+    Guardian,
+    HealthNote,
+    PortalAccount,
+    PortalLogin,
 )
 from regie_tui.services.accounts import InvoiceRow, family_invoices
 from regie_tui.services.agents import AgentInfo
@@ -143,8 +161,14 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
         raise NotFound(f"Aucune famille n° {family_id}.")
     guardians = [
         GuardianView(
-            id=g.id, name=f"{g.first_name} {g.last_name}", relationship=g.relationship, is_payer=g.is_payer,
-            mobile_phone=g.mobile_phone, home_phone=g.home_phone, work_phone=g.work_phone, email=g.email,
+            id=g.id,
+            name=f"{g.first_name} {g.last_name}",
+            relationship=g.relationship,
+            is_payer=g.is_payer,
+            mobile_phone=g.mobile_phone,
+            home_phone=g.home_phone,
+            work_phone=g.work_phone,
+            email=g.email,
             employer=g.employer,
         )
         for g in session.exec(
@@ -156,28 +180,38 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
     child_names = {c.id: c.first_name for c in child_rows}
     diets: dict[int, list[str]] = defaultdict(list)
     for child_id, label in session.exec(
-        select(ChildDiet.child_id, Diet.label).join(Diet, Diet.id == ChildDiet.diet_id)
-        .where(ChildDiet.child_id.in_(child_ids)).order_by(Diet.label)
+        select(ChildDiet.child_id, Diet.label)
+        .join(Diet, Diet.id == ChildDiet.diet_id)
+        .where(ChildDiet.child_id.in_(child_ids))
+        .order_by(Diet.label)
     ):
         diets[child_id].append(label)
     notes: dict[int, list[HealthNoteView]] = defaultdict(list)
-    for note in session.exec(
-        select(HealthNote).where(HealthNote.child_id.in_(child_ids)).order_by(HealthNote.id)
-    ):
+    for note in session.exec(select(HealthNote).where(HealthNote.child_id.in_(child_ids)).order_by(HealthNote.id)):
         notes[note.child_id].append(HealthNoteView(kind=note.kind.value, text=note.text))
     children = [
         ChildView(
-            id=c.id, first_name=c.first_name, last_name=c.last_name, birth_date=c.birth_date,
-            age=age_on(c.birth_date, today), sex=c.sex.value, school=c.school, school_class=c.school_class,
-            diets=diets[c.id], health_notes=notes[c.id] if agent.sees_health else None,
+            id=c.id,
+            first_name=c.first_name,
+            last_name=c.last_name,
+            birth_date=c.birth_date,
+            age=age_on(c.birth_date, today),
+            sex=c.sex.value,
+            school=c.school,
+            school_class=c.school_class,
+            diets=diets[c.id],
+            health_notes=notes[c.id] if agent.sees_health else None,
             health_note_count=len(notes[c.id]),
         )
         for c in child_rows
     ]
     authorized = [
         AuthorizedPersonView(
-            name=f"{p.first_name} {p.last_name}", relationship=p.relationship, phone=p.phone,
-            may_collect=p.may_collect, emergency_contact=p.emergency_contact,
+            name=f"{p.first_name} {p.last_name}",
+            relationship=p.relationship,
+            phone=p.phone,
+            may_collect=p.may_collect,
+            emergency_contact=p.emergency_contact,
         )
         for p in session.exec(
             select(AuthorizedPerson).where(AuthorizedPerson.family_id == family_id).order_by(AuthorizedPerson.id)
@@ -197,8 +231,13 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             select(func.max(PortalLogin.at)).where(PortalLogin.account_id == account.id, PortalLogin.succeeded)
         ).one()
     enrollments = [
-        EnrollmentView(child=child_names[child_id], activity=activity, age_group=group,
-                       status=EnrollmentStatus(status).value, requested_at=at)
+        EnrollmentView(
+            child=child_names[child_id],
+            activity=activity,
+            age_group=group,
+            status=EnrollmentStatus(status).value,
+            requested_at=at,
+        )
         for child_id, activity, group, status, at in session.exec(
             select(Enrollment.child_id, Activity.name, AgeGroup.name, Enrollment.status, Enrollment.requested_at)
             .join(Activity, Activity.id == Enrollment.activity_id)
@@ -211,12 +250,27 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
     invoices = family_invoices(session, family_id)
     balance = sum(i.balance_cents for i in invoices)
     detail = FamilyDetail(
-        id=family.id, name=family.name, address=family.address, address_extra=family.address_extra,
-        postal_code=family.postal_code, city=family.city, resident=family.resident, notes=family.notes,
-        version=family.version, guardians=guardians, children=children, authorized_persons=authorized,
-        quotient=quotient, consents=consents, portal_email=account.email if account else None,
-        portal_last_login=last_login, enrollments=enrollments, invoices=invoices, documents=documents,
-        history=_history(session, family_id), balance_cents=balance,
+        id=family.id,
+        name=family.name,
+        address=family.address,
+        address_extra=family.address_extra,
+        postal_code=family.postal_code,
+        city=family.city,
+        resident=family.resident,
+        notes=family.notes,
+        version=family.version,
+        guardians=guardians,
+        children=children,
+        authorized_persons=authorized,
+        quotient=quotient,
+        consents=consents,
+        portal_email=account.email if account else None,
+        portal_last_login=last_login,
+        enrollments=enrollments,
+        invoices=invoices,
+        documents=documents,
+        history=_history(session, family_id),
+        balance_cents=balance,
     )
     detail.alerts.extend(_alerts(session, detail, child_ids, agent=agent, today=today))
     return detail
@@ -224,7 +278,8 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
 
 def _latest_quotient(session: Session, family_id: int, *, resident: bool) -> QuotientView | None:
     quotient = session.exec(
-        select(FamilyQuotient).where(FamilyQuotient.family_id == family_id)
+        select(FamilyQuotient)
+        .where(FamilyQuotient.family_id == family_id)
         .order_by(FamilyQuotient.valid_from.desc(), FamilyQuotient.id.desc())
     ).first()
     if quotient is None:
@@ -232,38 +287,61 @@ def _latest_quotient(session: Session, family_id: int, *, resident: bool) -> Quo
     brackets = load_brackets(session)
     bracket = bracket_for(brackets, resident=resident, quotient=quotient.value).name if brackets else None
     return QuotientView(
-        value=quotient.value, source=quotient.source, valid_from=quotient.valid_from,
-        valid_to=quotient.valid_to, bracket=bracket,
+        value=quotient.value,
+        source=quotient.source,
+        valid_from=quotient.valid_from,
+        valid_to=quotient.valid_to,
+        bracket=bracket,
     )
 
 
 def _documents(session: Session, family_id: int, child_names: dict[int, str]) -> list[DocumentView]:
     rows = session.exec(
-        select(DocumentType.name, Document.child_id, Document.filename, Document.status,
-               Document.submitted_at, Document.valid_to)
+        select(
+            DocumentType.name,
+            Document.child_id,
+            Document.filename,
+            Document.status,
+            Document.submitted_at,
+            Document.valid_to,
+        )
         .join(DocumentType, DocumentType.id == Document.document_type_id)
         .where(Document.family_id == family_id)
         .order_by(Document.submitted_at.desc(), Document.id.desc())
     )
     return [
-        DocumentView(type_name=name, person=child_names.get(child_id, "Famille") if child_id else "Famille",
-                     filename=filename, status=DocumentStatus(status).value, submitted_at=at, valid_to=valid_to)
+        DocumentView(
+            type_name=name,
+            person=child_names.get(child_id, "Famille") if child_id else "Famille",
+            filename=filename,
+            status=DocumentStatus(status).value,
+            submitted_at=at,
+            valid_to=valid_to,
+        )
         for name, child_id, filename, status, at, valid_to in rows
     ]
 
 
 def _history(session: Session, family_id: int) -> list[HistoryEntry]:
     rows = session.exec(
-        select(AuditEntry.at, Agent.display_name, AuditEntry.source, AuditEntry.action, AuditEntry.entity,
-               AuditEntry.before, AuditEntry.after)
+        select(
+            AuditEntry.at,
+            Agent.display_name,
+            AuditEntry.source,
+            AuditEntry.action,
+            AuditEntry.entity,
+            AuditEntry.before,
+            AuditEntry.after,
+        )
         .outerjoin(Agent, Agent.id == AuditEntry.agent_id)
         .where(AuditEntry.family_id == family_id)
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(HISTORY_SIZE)
     )
     return [
-        HistoryEntry(at=at, who=name or _SOURCE_WHO.get(source, source), action=action, entity=entity,
-                     before=before, after=after)
+        HistoryEntry(
+            at=at, who=name or _SOURCE_WHO.get(source, source), action=action, entity=entity, before=before, after=after
+        )
         for at, name, source, action, entity, before, after in rows
     ]
 
@@ -297,16 +375,19 @@ def _document_alerts(session: Session, family_id: int, child_ids: list[int], *, 
     """Required documents missing (none accepted or pending) or expired, per person."""
     required = session.exec(select(DocumentType).where(DocumentType.required).order_by(DocumentType.name)).all()
     held = session.exec(
-        select(Document.document_type_id, Document.child_id, Document.status, Document.valid_to)
-        .where(Document.family_id == family_id,
-               Document.status.in_([DocumentStatus.ACCEPTED, DocumentStatus.PENDING, DocumentStatus.EXPIRED]))
+        select(Document.document_type_id, Document.child_id, Document.status, Document.valid_to).where(
+            Document.family_id == family_id,
+            Document.status.in_([DocumentStatus.ACCEPTED, DocumentStatus.PENDING, DocumentStatus.EXPIRED]),
+        )
     ).all()
     names = dict(session.exec(select(Child.id, Child.first_name).where(Child.id.in_(child_ids))).all())
     alerts: list[Alert] = []
     for doc_type in required:
         people = [None] if doc_type.scope == DocumentScope.FAMILY else child_ids
         for child_id in people:
-            mine = [h for h in held if h[0] == doc_type.id and (doc_type.scope == DocumentScope.FAMILY or h[1] == child_id)]
+            mine = [
+                h for h in held if h[0] == doc_type.id and (doc_type.scope == DocumentScope.FAMILY or h[1] == child_id)
+            ]
             valid = [h for h in mine if h[2] != DocumentStatus.EXPIRED and (h[3] is None or h[3] >= today)]
             who = "" if child_id is None else f" ({names[child_id]})"
             if valid:
@@ -316,5 +397,3 @@ def _document_alerts(session: Session, family_id: int, child_ids: list[int], *, 
             else:
                 alerts.append(Alert("documents", f"{doc_type.name}{who} : manquant"))
     return alerts
-
-

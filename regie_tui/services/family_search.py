@@ -89,8 +89,14 @@ def search_families(
     balances = family_balances(session, ids)
     rows = [
         FamilyRow(
-            id=fid, name=name, guardians=", ".join(guardians[fid]), children=", ".join(children[fid]),
-            city=city, phone=phones.get(fid, ""), balance_cents=balances.get(fid, 0), sort_key=(key, fid),
+            id=fid,
+            name=name,
+            guardians=", ".join(guardians[fid]),
+            children=", ".join(children[fid]),
+            city=city,
+            phone=phones.get(fid, ""),
+            balance_cents=balances.get(fid, 0),
+            sort_key=(key, fid),
         )
         for fid, name, key, city in found
     ]

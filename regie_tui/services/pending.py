@@ -15,8 +15,17 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, select
 
 from regie_tui.models import (
-    Booking, BookingState, ChangeRequest, Child, Document, DocumentStatus, Enrollment, EnrollmentStatus,
-    Message, MessageDirection, RequestStatus,
+    Booking,
+    BookingState,
+    ChangeRequest,
+    Child,
+    Document,
+    DocumentStatus,
+    Enrollment,
+    EnrollmentStatus,
+    Message,
+    MessageDirection,
+    RequestStatus,
 )
 
 CHANGE_PENDING = col(ChangeRequest.status) == RequestStatus.PENDING
@@ -53,19 +62,23 @@ def pending_counts(session: Session, *, family_id: int | None = None) -> Pending
     """The pending items of the whole régie, or of one family; one round trip."""
     if family_id is not None:
         children = select(Child.id).where(Child.family_id == family_id)
-        row = session.exec(select(
-            _count(ChangeRequest, CHANGE_PENDING, col(ChangeRequest.family_id) == family_id),
-            _count(Document, DOCUMENT_PENDING, col(Document.family_id) == family_id),
-            _count(Enrollment, ENROLLMENT_REQUESTED, col(Enrollment.child_id).in_(children)),
-            _count(Booking, BOOKING_REQUESTED, col(Booking.child_id).in_(children)),
-            _count(Message, MESSAGE_UNREAD, col(Message.family_id) == family_id),
-        )).one()
+        row = session.exec(
+            select(
+                _count(ChangeRequest, CHANGE_PENDING, col(ChangeRequest.family_id) == family_id),
+                _count(Document, DOCUMENT_PENDING, col(Document.family_id) == family_id),
+                _count(Enrollment, ENROLLMENT_REQUESTED, col(Enrollment.child_id).in_(children)),
+                _count(Booking, BOOKING_REQUESTED, col(Booking.child_id).in_(children)),
+                _count(Message, MESSAGE_UNREAD, col(Message.family_id) == family_id),
+            )
+        ).one()
     else:
-        row = session.exec(select(
-            _count(ChangeRequest, CHANGE_PENDING),
-            _count(Document, DOCUMENT_PENDING),
-            _count(Enrollment, ENROLLMENT_REQUESTED),
-            _count(Booking, BOOKING_REQUESTED),
-            _count(Message, MESSAGE_UNREAD),
-        )).one()
+        row = session.exec(
+            select(
+                _count(ChangeRequest, CHANGE_PENDING),
+                _count(Document, DOCUMENT_PENDING),
+                _count(Enrollment, ENROLLMENT_REQUESTED),
+                _count(Booking, BOOKING_REQUESTED),
+                _count(Message, MESSAGE_UNREAD),
+            )
+        ).one()
     return PendingCounts(*(int(n) for n in row))

@@ -33,8 +33,7 @@ def load_brackets(session: Session) -> list[Bracket]:
     """The town's brackets, in position order."""
     rows = session.exec(select(QfBracket).order_by(col(QfBracket.position), col(QfBracket.id))).all()
     return [
-        Bracket(id=b.id or 0, name=b.name, min_qf=b.min_qf, max_qf=b.max_qf, resident=b.resident,
-                position=b.position)
+        Bracket(id=b.id or 0, name=b.name, min_qf=b.min_qf, max_qf=b.max_qf, resident=b.resident, position=b.position)
         for b in rows
     ]
 

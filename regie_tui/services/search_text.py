@@ -35,7 +35,10 @@ def _with_parts(word: str) -> list[str]:
 
 
 def search_words(
-    *, names: Iterable[str], phones: Iterable[str] = (), emails: Iterable[str] = (),
+    *,
+    names: Iterable[str],
+    phones: Iterable[str] = (),
+    emails: Iterable[str] = (),
     invoice_numbers: Iterable[str] = (),
 ) -> list[str]:
     """The family's search words, sorted, each once.

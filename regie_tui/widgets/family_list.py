@@ -82,7 +82,7 @@ class FamilyList(ScrollView, can_focus=True, inherit_bindings=False):
     cursor: reactive[int] = reactive(0, init=False)
 
     class Highlighted(Message):
-        def __init__(self, family_list: "FamilyList", index: int) -> None:
+        def __init__(self, family_list: FamilyList, index: int) -> None:
             super().__init__()
             self.family_list = family_list
             self.index = index

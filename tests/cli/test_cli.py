@@ -5,8 +5,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from helpers import ADMIN_LOGIN
 from regie_tui import cli
+
+from helpers import ADMIN_LOGIN
 
 runner = CliRunner()
 

@@ -57,8 +57,19 @@ def command_at(path: tuple[str, ...]):
 
 def test_the_walk_finds_every_command():
     paths = command_paths()
-    assert {(), ("db",), ("db", "upgrade"), ("db", "status"), ("seed",), ("agent",), ("agent", "add"),
-            ("agent", "list"), ("family",), ("family", "search"), ("family", "show")} <= set(paths)
+    assert {
+        (),
+        ("db",),
+        ("db", "upgrade"),
+        ("db", "status"),
+        ("seed",),
+        ("agent",),
+        ("agent", "add"),
+        ("agent", "list"),
+        ("family",),
+        ("family", "search"),
+        ("family", "show"),
+    } <= set(paths)
 
 
 @pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(("regie", *p)))
@@ -113,9 +124,7 @@ def test_unknown_option_with_a_suggestion():
 
 
 def test_unknown_command_with_a_suggestion():
-    assert_french_usage_error(
-        regie("famly"), "regie", "Commande inconnue : « famly ». Vouliez-vous dire « family » ?"
-    )
+    assert_french_usage_error(regie("famly"), "regie", "Commande inconnue : « famly ». Vouliez-vous dire « family » ?")
 
 
 def test_missing_command():

@@ -19,8 +19,22 @@ from sqlmodel import SQLModel
 
 from regie_tui.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from regie_tui.models import (
-    Activity, AgeGroup, AuthorizedPerson, Booking, Capacity, Child, Enrollment, Facility,
-    Family, Guardian, Invoice, Payment, QfBracket, Rate, Regie, Unit,
+    Activity,
+    AgeGroup,
+    AuthorizedPerson,
+    Booking,
+    Capacity,
+    Child,
+    Enrollment,
+    Facility,
+    Family,
+    Guardian,
+    Invoice,
+    Payment,
+    QfBracket,
+    Rate,
+    Regie,
+    Unit,
 )
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
@@ -38,9 +52,8 @@ def assert_refused(engine: Engine, write: Callable[[Connection], object], *, con
     PostgreSQL names the violated constraint; SQLite says it in its message
     (the CHECK's name, or the columns of a UNIQUE index, or just 'FOREIGN KEY').
     """
-    with pytest.raises(IntegrityError) as caught:
-        with engine.begin() as conn:
-            write(conn)
+    with pytest.raises(IntegrityError) as caught, engine.begin() as conn:
+        write(conn)
     if engine.dialect.name == "postgresql":
         assert caught.value.orig.diag.constraint_name == constraint
     else:
@@ -67,19 +80,36 @@ def base(engine: Engine) -> Base:
         regie = insert(conn, Regie, code="ENF", name="Régie enfance", invoice_prefix="ENF")
         facility = insert(conn, Facility, name="ALSH Les Tilleuls", kind="leisure_centre")
         activity = insert(
-            conn, Activity, regie_id=regie, facility_id=facility, name="Mercredis 2026-2027",
-            kind="wednesday", start_date=date(2026, 9, 2), end_date=date(2027, 7, 3),
+            conn,
+            Activity,
+            regie_id=regie,
+            facility_id=facility,
+            name="Mercredis 2026-2027",
+            kind="wednesday",
+            start_date=date(2026, 9, 2),
+            end_date=date(2027, 7, 3),
         )
         unit = insert(conn, Unit, activity_id=activity, name="Matin", start_time=time(7, 30), end_time=time(12, 0))
         age_group = insert(conn, AgeGroup, activity_id=activity, name="Maternelle", min_age=3, max_age=5)
         family = insert(conn, Family, name="Martin", name_key="martin")
         child = insert(
-            conn, Child, family_id=family, last_name="Martin", first_name="Léa",
-            birth_date=date(2021, 3, 14), sex="F",
+            conn,
+            Child,
+            family_id=family,
+            last_name="Martin",
+            first_name="Léa",
+            birth_date=date(2021, 3, 14),
+            sex="F",
         )
         enrollment = insert(
-            conn, Enrollment, child_id=child, activity_id=activity, age_group_id=age_group,
-            status="accepted", source="agent", requested_at=NOW,
+            conn,
+            Enrollment,
+            child_id=child,
+            activity_id=activity,
+            age_group_id=age_group,
+            status="accepted",
+            source="agent",
+            requested_at=NOW,
         )
         bracket = insert(conn, QfBracket, name="Tranche 1", min_qf=0, max_qf=600)
     return Base(regie, activity, unit, age_group, family, child, enrollment, bracket)
@@ -87,8 +117,13 @@ def base(engine: Engine) -> Base:
 
 def booking_values(base: Base, **overrides: object) -> dict[str, object]:
     values: dict[str, object] = dict(
-        child_id=base.child, day=DAY, unit_id=base.unit, enrollment_id=base.enrollment,
-        state="reserved", source="agent", changed_at=NOW,
+        child_id=base.child,
+        day=DAY,
+        unit_id=base.unit,
+        enrollment_id=base.enrollment,
+        state="reserved",
+        source="agent",
+        changed_at=NOW,
     )
     values.update(overrides)
     return values
@@ -101,7 +136,9 @@ def test_one_payer_per_family(engine: Engine, base: Base) -> None:
         insert(conn, Guardian, first_name="Paul", is_payer=False, **guardian)
         insert(conn, Guardian, first_name="Jeanne", is_payer=False, **guardian)  # the index is partial
         other = insert(conn, Family, name="Durand", name_key="durand")
-        insert(conn, Guardian, family_id=other, last_name="Durand", first_name="Luc", relationship="père", is_payer=True)
+        insert(
+            conn, Guardian, family_id=other, last_name="Durand", first_name="Luc", relationship="père", is_payer=True
+        )
 
     assert_refused(
         engine,
@@ -170,9 +207,16 @@ def test_cash_payment_limited_to_300_euros(engine: Engine, base: Base) -> None:
 
 def test_invoice_numbers_are_unique(engine: Engine, base: Base) -> None:
     invoice = dict(
-        regie_id=base.regie, family_id=base.family, period_start=date(2026, 10, 1),
-        period_end=date(2026, 10, 31), issue_date=date(2026, 11, 5), due_date=date(2026, 11, 30),
-        total_cents=4_250, status="issued", debtor_name="Claire Martin", debtor_address="1 rue des Lilas",
+        regie_id=base.regie,
+        family_id=base.family,
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31),
+        issue_date=date(2026, 11, 5),
+        due_date=date(2026, 11, 30),
+        total_cents=4_250,
+        status="issued",
+        debtor_name="Claire Martin",
+        debtor_address="1 rue des Lilas",
     )
     with engine.begin() as conn:
         insert(conn, Invoice, number="ENF-F2610-0001", **invoice)
@@ -261,7 +305,9 @@ def test_refused_write_leaves_nothing_behind(engine: Engine, base: Base) -> None
         insert(conn, Booking, **booking_values(base))
 
     assert_refused(
-        engine, write, constraint="uq_booking_child_id_day_unit_id",
+        engine,
+        write,
+        constraint="uq_booking_child_id_day_unit_id",
         sqlite="UNIQUE constraint failed: booking.child_id",
     )
     with engine.connect() as conn:

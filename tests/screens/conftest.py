@@ -3,11 +3,12 @@
 import pytest
 from sqlmodel import Session, select
 
-from helpers import ADMIN_LOGIN, TODAY
 from regie_tui.app import create_app
 from regie_tui.db import make_engine
 from regie_tui.models import Agent, Role
 from regie_tui.services.agents import resolve_agent
+
+from helpers import ADMIN_LOGIN, TODAY
 
 
 @pytest.fixture

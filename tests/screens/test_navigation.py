@@ -1,6 +1,7 @@
 """Pilot tests: an agent at the keyboard, checking what the screen shows."""
 
 from sqlmodel import Session, select
+from textual.widgets import TabbedContent
 
 from regie_tui.db import make_engine
 from regie_tui.labels import HEALTH_KIND
@@ -12,7 +13,6 @@ from regie_tui.screens.family import FamilyScreen
 from regie_tui.screens.help import HelpScreen
 from regie_tui.services.dashboard import dashboard_counts
 from regie_tui.services.search_text import fold
-from textual.widgets import TabbedContent
 
 from pilot import screen_text, settle, workers_done
 

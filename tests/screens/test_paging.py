@@ -2,12 +2,13 @@
 
 from sqlmodel import Session
 
-from builders import add_family
-from helpers import TODAY
-from pilot import settle
 from regie_tui.app import create_app
 from regie_tui.screens.family import FamilyScreen
 from regie_tui.services.agents import resolve_agent
+
+from builders import add_family
+from helpers import TODAY
+from pilot import settle
 
 
 async def test_moving_down_loads_the_next_page_and_enter_opens_the_family(engine):

@@ -1,9 +1,10 @@
 """`regie` paints the dashboard first, then opens the database in a worker."""
 
-from helpers import ADMIN_LOGIN, TODAY
-from pilot import screen_text, settle, workers_done
 from regie_tui.app import create_app
 from regie_tui.screens.dashboard import DashboardScreen
+
+from helpers import ADMIN_LOGIN, TODAY
+from pilot import screen_text, settle, workers_done
 
 
 async def test_the_database_opens_behind_the_first_screen(town_url):

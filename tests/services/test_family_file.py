@@ -5,12 +5,13 @@ from datetime import date
 import pytest
 from sqlmodel import Session
 
-from builders import add_family, add_invoice, add_regie, credit, pay
 from regie_tui.errors import NotFound
 from regie_tui.models import Child, HealthNote, HealthNoteKind, Role
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.family_file import family_detail
 from regie_tui.services.family_search import search_families
+
+from builders import add_family, add_invoice, add_regie, credit, pay
 
 ACCUEIL = AgentInfo(id=1, login="a", display_name="A", role=Role.ACCUEIL)
 REGISSEUR = AgentInfo(id=2, login="r", display_name="R", role=Role.REGISSEUR)

@@ -4,8 +4,9 @@ from datetime import date
 
 from sqlmodel import Session
 
-from builders import add_family, add_invoice, add_regie
 from regie_tui.services.family_search import search_families
+
+from builders import add_family, add_invoice, add_regie
 
 
 def names(page) -> list[str]:
@@ -14,8 +15,12 @@ def names(page) -> list[str]:
 
 def test_search_ignores_accents_and_case(engine):
     with Session(engine) as session:
-        add_family(session, "LEFÈVRE", guardians=[("Émilie", "Lefèvre", "06 12 34 56 78", "emilie@example.fr")],
-                   children=[("Léa", date(2018, 3, 2))])
+        add_family(
+            session,
+            "LEFÈVRE",
+            guardians=[("Émilie", "Lefèvre", "06 12 34 56 78", "emilie@example.fr")],
+            children=[("Léa", date(2018, 3, 2))],
+        )
         add_family(session, "MARTIN", guardians=[("Paul", "Martin", "07 00 00 00 01", "paul@example.fr")])
         session.commit()
         assert names(search_families(session, "lefevre")) == ["LEFÈVRE"]

@@ -11,11 +11,11 @@ RAW = {
     "changes": "SELECT family_id, count(*) FROM change_request WHERE status = 'pending' GROUP BY family_id",
     "documents": "SELECT family_id, count(*) FROM document WHERE status = 'pending' GROUP BY family_id",
     "enrollment_requests": "SELECT c.family_id, count(*) FROM enrollment e JOIN child c ON c.id = e.child_id "
-                           "WHERE e.status = 'requested' GROUP BY c.family_id",
+    "WHERE e.status = 'requested' GROUP BY c.family_id",
     "booking_requests": "SELECT c.family_id, count(*) FROM booking b JOIN child c ON c.id = b.child_id "
-                        "WHERE b.state = 'requested' GROUP BY c.family_id",
+    "WHERE b.state = 'requested' GROUP BY c.family_id",
     "unread_messages": "SELECT family_id, count(*) FROM message WHERE direction = 'incoming' AND read_at IS NULL "
-                       "GROUP BY family_id",
+    "GROUP BY family_id",
 }
 
 
@@ -33,6 +33,9 @@ def test_pending_counts_of_the_regie_and_of_each_family(town_url):
     for family_id, counts in per_family.items():
         assert counts == PendingCounts(**{kind: raw[kind].get(family_id, 0) for kind in RAW})
     assert [label for label, _ in overall.labelled()] == [
-        "modification(s) à valider", "document(s) à valider", "demande(s) d'inscription",
-        "demande(s) de réservation", "message(s) non lu(s)",
+        "modification(s) à valider",
+        "document(s) à valider",
+        "demande(s) d'inscription",
+        "demande(s) de réservation",
+        "message(s) non lu(s)",
     ]

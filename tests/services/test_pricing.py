@@ -17,15 +17,18 @@ BRACKETS = [
 ]
 
 
-@pytest.mark.parametrize(("resident", "quotient", "expected"), [
-    (True, 0, "QF < 650"),
-    (True, 650, "QF < 650"),
-    (True, 651, "QF 651-950"),
-    (True, 5000, "QF > 950"),
-    (True, None, "QF > 950"),  # no valid quotient: the highest resident bracket
-    (False, 300, "Extérieur"),  # outside the town, whatever the quotient
-    (False, None, "Extérieur"),
-])
+@pytest.mark.parametrize(
+    ("resident", "quotient", "expected"),
+    [
+        (True, 0, "QF < 650"),
+        (True, 650, "QF < 650"),
+        (True, 651, "QF 651-950"),
+        (True, 5000, "QF > 950"),
+        (True, None, "QF > 950"),  # no valid quotient: the highest resident bracket
+        (False, 300, "Extérieur"),  # outside the town, whatever the quotient
+        (False, None, "Extérieur"),
+    ],
+)
 def test_bracket_for(resident, quotient, expected):
     assert bracket_for(BRACKETS, resident=resident, quotient=quotient).name == expected
 
