@@ -10,7 +10,7 @@ DEMO_DB := data/demo.db
 DEMO_BUILD := data/demo-build.db
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench clean install
+.PHONY: demo test lint bench clean install
 
 # The virtual environment, created once.
 $(BIN)/python:
@@ -35,8 +35,14 @@ demo: $(STAMP) $(DEMO_DB)
 	$(BIN)/regie db upgrade --db sqlite:///$(DEMO_DB)
 	$(BIN)/regie --db sqlite:///$(DEMO_DB)
 
-test: $(STAMP)
+# The gates first (style, types), then the whole suite.
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Each benchmark script prints its figures; benchmarks/_*.py are their shared helpers.
 bench: $(STAMP)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -19,6 +19,12 @@ from regie_tui import clock, formatting
 from regie_tui.cli_french import frenchify_click
 from regie_tui.config import settings
 from regie_tui.errors import RegieError, error_message
+
+if TYPE_CHECKING:
+    from regie_tui.services.family_file import FamilyDetail
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 frenchify_click()
 app = typer.Typer(
@@ -57,12 +63,12 @@ def current_login() -> str:
     return getpass.getuser()
 
 
-def french_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+def french_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Print expected failures (ours, and a database out of reach) as one French line on
     stderr and exit 1, no traceback; any other exception is a bug and keeps its traceback."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except RegieError as exc:
@@ -74,12 +80,13 @@ def french_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
             if not isinstance(exc, OperationalError):
                 raise
-            fail(error_message(exc, parse_url(_url(kwargs.get("db")))))
+            db = cast("str | None", kwargs.get("db"))  # every command's --db (DbOption)
+            fail(error_message(exc, parse_url(_url(db))))
 
     return wrapper
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """One French line on stderr, exit status 1."""
     err.print(f"[bold red]Erreur :[/] {message}", highlight=False)
     raise typer.Exit(1) from None
@@ -96,10 +103,10 @@ def _json_default(value: Any) -> Any:
 
 
 def print_json(data: Any) -> None:
-    if dataclasses.is_dataclass(data):
+    if dataclasses.is_dataclass(data) and not isinstance(data, type):
         data = dataclasses.asdict(data)
     elif isinstance(data, list):
-        data = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else d for d in data]
+        data = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) and not isinstance(d, type) else d for d in data]
     sys.stdout.write(json.dumps(data, default=_json_default, ensure_ascii=False, indent=2) + "\n")
 
 
@@ -271,7 +278,7 @@ def family_show(
     _print_family(detail)
 
 
-def _print_family(detail) -> None:
+def _print_family(detail: "FamilyDetail") -> None:
     from regie_tui.labels import DOCUMENT_STATUS, ENROLLMENT_STATUS, label
 
     money = formatting.money
@@ -282,7 +289,7 @@ def _print_family(detail) -> None:
     out.print(f"Solde dû : {money(detail.balance_cents)}", highlight=False)
     for alert in detail.alerts:
         out.print(f"  ! {alert.text}", highlight=False)
-    sections = [
+    sections: list[tuple[str, tuple[str, ...], list[tuple[str | None, ...]]]] = [
         (
             "Responsables",
             ("Nom", "Lien", "Payeur", "Mobile", "E-mail"),

@@ -364,6 +364,10 @@ def frenchify_click() -> None:
         return
     _INSTALLED = True
 
+    # Every assignment below patches Typer on purpose (see the module docstring), which mypy flags: a name that
+    # the module does not declare [attr-defined], a method replaced on its class [method-assign]. Hence their
+    # `type: ignore`s; a replaced method's signature is still checked against the original.
+
     # Typer's gettext msgids, and its range description ("1<=x<=1000").
     typer.core._ = _french_gettext  # type: ignore[attr-defined]
     typer.core.describe_number_range = _describe_number_range  # type: ignore[attr-defined]
@@ -404,6 +408,7 @@ def frenchify_click() -> None:
     exceptions = click_exceptions
     exceptions.ClickException.show = _show_click_exception  # type: ignore[method-assign]
     exceptions.UsageError.show = _show_usage_error  # type: ignore[method-assign]
+    # [assignment] too: ClickException inherits format_message from TyperException, whose self it is typed with.
     exceptions.ClickException.format_message = _format_click_exception  # type: ignore[method-assign,assignment]
     exceptions.BadParameter.format_message = _format_bad_parameter  # type: ignore[method-assign]
     exceptions.MissingParameter.format_message = _format_missing_parameter  # type: ignore[method-assign]

@@ -7,10 +7,11 @@ with a French message saying what to do.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
@@ -18,6 +19,9 @@ from sqlmodel import Session
 
 import regie_tui.models  # noqa: F401  (registers every table on the metadata)
 from regie_tui.errors import DatabaseError, explain_connection_error, shown_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSIONS_DIR = MIGRATIONS_DIR / "versions"
@@ -48,7 +52,7 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database)
 
 
-def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the sqlite3 module, open transactions (see _begin_sqlite): the
     # module's own handling leaves DDL outside them, so a failed migration would stay half done.
     dbapi_connection.isolation_level = None
@@ -60,7 +64,7 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _begin_sqlite(connection) -> None:
+def _begin_sqlite(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
@@ -89,7 +93,7 @@ def make_engine(url: str | URL, *, create: bool = False) -> Engine:
         raise DatabaseError(f"Pilote de base de données manquant : {exc}") from None
 
 
-def alembic_config(engine: Engine):
+def alembic_config(engine: Engine) -> "Config":
     """Alembic's configuration, running on ``engine`` (Alembic is imported only to migrate)."""
     from alembic.config import Config
 

@@ -3,7 +3,8 @@
 import json
 from datetime import date, datetime, timedelta
 
-from regie_tui.demo.generator import ChildDraft, GeneratorBase
+from regie_tui.demo.bulk import Row
+from regie_tui.demo.generator import ChildDraft, GeneratorBase, Quotient
 from regie_tui.demo.households import AUTHORIZED_RELATIONSHIPS
 from regie_tui.services.search_text import fold
 
@@ -53,7 +54,7 @@ REPLY = (
 class Bannette(GeneratorBase):
     """Documents, change requests and messages of a family."""
 
-    def documents(self, family_id: int, children: list[ChildDraft], quotients: list) -> None:
+    def documents(self, family_id: int, children: list[ChildDraft], quotients: list[Quotient]) -> None:
         """Documents sent by the family (most accepted, ~5% awaiting validation), and the QF they prove."""
         rng, ref = self.rng, self.ref
         year = ref.year
@@ -225,7 +226,7 @@ class Bannette(GeneratorBase):
         )
         return document_id
 
-    def change_requests(self, family_id: int, guardians: list[tuple], children: list[ChildDraft], address: str) -> None:
+    def change_requests(self, family_id: int, guardians: list[Row], children: list[ChildDraft], address: str) -> None:
         """Portal edits: pending for ~5% of families, decided ones for a few more."""
         rng = self.rng
         r = rng.random()
@@ -239,6 +240,7 @@ class Bannette(GeneratorBase):
             guardian = rng.choice(guardians)
             child = rng.choice(children)
             kind = rng.randrange(6)
+            request: tuple[str, int | None, str, str, str]  # entity, entity id, field, old value, new value
             if kind == 0:
                 new_address = f"{self.randint(1, 120)} {rng.choice(self.streets)}"
                 old, new = (address, new_address) if status != "accepted" else (new_address, address)

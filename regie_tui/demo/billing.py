@@ -1,8 +1,9 @@
 """The family's money: quotients familiaux, invoices of the months billed, payments, mandates."""
 
 from datetime import date, timedelta
+from typing import Any
 
-from regie_tui.demo.generator import ChildDraft, GeneratorBase
+from regie_tui.demo.generator import ChildDraft, GeneratorBase, Quotient
 from regie_tui.demo.reference import MonthInfo
 from regie_tui.models import CASH_LIMIT_CENTS
 from regie_tui.services.numbering import NumberKind
@@ -24,7 +25,7 @@ BANKS = [
 class Billing(GeneratorBase):
     """What the family was billed and paid."""
 
-    def quotients(self, resident: bool) -> list[tuple[int, date, date, str]]:
+    def quotients(self, resident: bool) -> list[Quotient]:
         """The family's QF figures (value, from, to, source); some lapsed, so that the file shows an alert."""
         rng = self.rng
         if not resident or rng.random() < 0.1:
@@ -39,7 +40,7 @@ class Billing(GeneratorBase):
             rows.append((int(value * rng.uniform(0.9, 1.1)), date(year + 1, 1, 1), date(year + 1, 12, 31), source))
         return rows
 
-    def rate_index(self, quotients: list[tuple[int, date, date, str]], resident: bool, on: date) -> int:
+    def rate_index(self, quotients: list[Quotient], resident: bool, on: date) -> int:
         """Index in ``UnitInfo.rates`` of the family's bracket on ``on`` (the pricing service's rule)."""
         quotient = quotient_on(((value, start, end) for value, start, end, _ in quotients), on)
         bracket = bracket_for(self.ref.brackets, resident=resident, quotient=quotient)
@@ -49,7 +50,7 @@ class Billing(GeneratorBase):
         self,
         family_id: int,
         children: list[ChildDraft],
-        quotients: list,
+        quotients: list[Quotient],
         resident: bool,
         debtor_name: str,
         debtor_address: str,
@@ -131,7 +132,7 @@ class Billing(GeneratorBase):
     ) -> None:
         """Mandates, payments (most older invoices paid, some partly, some not) and a few credit notes."""
         rng, ref = self.rng, self.ref
-        mandates: dict[int, list] = {}
+        mandates: dict[int, list[Any]] = {}  # régie -> [mandate id, RUM, signed on, last used on]
         for regie_index, regie in enumerate(ref.regies):
             if rng.random() < (0.3 if regie_index == 0 else 0.12):
                 signed = self.between(date(ref.year.start.year - 2, 3, 1), ref.year.start - timedelta(days=5))

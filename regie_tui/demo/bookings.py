@@ -1,6 +1,7 @@
 """Enrolments and a school year of bookings: weekly habits, noise, attendance before today."""
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from regie_tui.demo.generator import ChildDraft, GeneratorBase
 from regie_tui.demo.reference import ActivityInfo, DayInfo, GroupInfo
@@ -13,11 +14,14 @@ P_WEDNESDAY = 0.88
 P_HOLIDAY_WEEK = 0.7
 P_HOLIDAY_DAY = 0.9
 
+# How the enrolment's future cells are written: (state, source, decided by (agent id), decided at (driver's form)).
+Future = tuple[str, str, int | None, Any]
+
 
 class Bookings(GeneratorBase):
     """A child's enrolments and the cells of its reservation grid."""
 
-    def enrollments(self, child: ChildDraft, resident: bool, school: dict, portal: bool) -> None:
+    def enrollments(self, child: ChildDraft, resident: bool, school: dict[str, Any], portal: bool) -> None:
         """Enrol the child where its school and age fit, and book the accepted enrolments."""
         rng = self.rng
         young = child.level in ("maternelle", "elementaire")
@@ -45,7 +49,8 @@ class Bookings(GeneratorBase):
         age = on.year - child.birth.year - ((on.month, on.day) < (child.birth.month, child.birth.day))
         fitting = [g for g in activity.groups if g.min_age <= age <= g.max_age]
         preferred = [g for g in fitting if g.level == child.level]
-        return (preferred or fitting or [None])[0]
+        candidates = preferred or fitting
+        return candidates[0] if candidates else None
 
     def enrollment(
         self, child: ChildDraft, activity: ActivityInfo, group: GroupInfo, source: str
@@ -144,6 +149,7 @@ class Bookings(GeneratorBase):
         days = activity.days
         if activity.kind in ("after_school", "canteen") and len(days) > 40 and rng.random() < 0.06:
             days = days[self.randint(20, len(days) // 2) :]  # started coming during the year
+        future: Future
         if (
             activity.start > self.today
             and activity.kind == "holidays"
@@ -186,7 +192,7 @@ class Bookings(GeneratorBase):
         surcharge: bool,
         days: list[DayInfo],
         habit: list[bool],
-        future: tuple,
+        future: Future,
     ) -> None:
         """One unit of a school-day activity: the habit, cancellations, extras, presences without booking."""
         random = self.rng.random
@@ -232,7 +238,7 @@ class Bookings(GeneratorBase):
         activity: ActivityInfo,
         group: GroupInfo,
         days: list[DayInfo],
-        future: tuple,
+        future: Future,
     ) -> None:
         """Mercredis and holidays: the same units all day long, within the group's places."""
         rng = self.rng

@@ -15,6 +15,9 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+# A row of a table: its values in COLUMNS order, already in the driver's form (see Formats).
+Row = tuple[Any, ...]
+
 # Column order of the tuples each table receives.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "town": (
@@ -260,7 +263,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 # A batch: rows for several tables, in foreign-key order; ``checked`` as in BulkWriter.insert.
-Batch = list[tuple[str, list[tuple], bool]]
+Batch = list[tuple[str, list[Row], bool]]
 
 
 class Formats:
@@ -286,7 +289,7 @@ class Formats:
         return value if self.postgresql else value.strftime("%H:%M:%S.%f")
 
     @staticmethod
-    def json(value: dict | None) -> str | None:
+    def json(value: dict[str, Any] | None) -> str | None:
         return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
@@ -295,14 +298,14 @@ class BulkWriter(Formats):
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection.dialect.name == "postgresql")
-        self._raw = connection.connection.driver_connection
+        self._raw: Any = connection.connection.driver_connection  # sqlite3's or psycopg's connection
         self.counts: Counter[str] = Counter()
 
     def write(self, batch: Batch) -> None:
         for table, rows, checked in batch:
             self.insert(table, rows, checked=checked)
 
-    def insert(self, table: str, rows: Sequence[tuple], *, checked: bool = True) -> None:
+    def insert(self, table: str, rows: Sequence[Row], *, checked: bool = True) -> None:
         """Append ``rows`` (tuples in COLUMNS order) to ``table``.
 
         ``checked=False`` skips SQLite's CHECK constraints for rows valid by construction:
@@ -383,7 +386,7 @@ class BulkWriter(Formats):
     def _execute(self, sql: str) -> None:
         self._query(sql)
 
-    def _query(self, sql: str) -> list[tuple]:
+    def _query(self, sql: str) -> list[tuple[Any, ...]]:
         cursor = self._raw.cursor()
         try:
             cursor.execute(sql)

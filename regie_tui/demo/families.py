@@ -23,7 +23,7 @@ from typing import Any
 from regie_tui.demo.bannette import Bannette
 from regie_tui.demo.billing import Billing
 from regie_tui.demo.bookings import Bookings
-from regie_tui.demo.bulk import Batch, Formats
+from regie_tui.demo.bulk import Batch, Formats, Row
 from regie_tui.demo.households import Households
 from regie_tui.demo.reference import Reference
 from regie_tui.services.numbering import NumberKind
@@ -80,7 +80,8 @@ class FamilyGenerator(Households, Bookings, Billing, Bannette):
     def deferred_rows(self) -> Batch:
         """Receipts and credit notes numbered in order of date, and the number sequences."""
         regies = self.ref.regies
-        payment_rows, allocation_rows = [], []
+        payment_rows: list[Row] = []
+        allocation_rows: list[Row] = []
         for regie_index, received_on, family_id, mode, amount, reference, payer, created_at, parts in sorted(
             self.deferred.payments, key=lambda p: (p[0], p[1], p[2])
         ):
@@ -104,7 +105,7 @@ class FamilyGenerator(Households, Bookings, Billing, Bannette):
             for invoice_id, part in parts:
                 allocation_rows.append((len(allocation_rows) + 1, payment_id, invoice_id, part))
         self.counts["payments"] = len(payment_rows)
-        notes = []
+        notes: list[Row] = []
         for regie_index, issued, invoice_id, amount, reason in sorted(self.deferred.credit_notes):
             number = self.take_number(NumberKind.CREDIT_NOTE, regies[regie_index]["invoice_prefix"], issued)
             notes.append(

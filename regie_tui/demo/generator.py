@@ -12,11 +12,24 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from faker import Faker
+from unidecode import unidecode
 
 from regie_tui.clock import PARIS
-from regie_tui.demo.bulk import Formats
+from regie_tui.demo.bulk import Formats, Row
 from regie_tui.demo.reference import Reference
 from regie_tui.services.numbering import NumberKind, format_number, number_prefix, series_name
+
+EMAIL_DOMAINS = [
+    "gmail.com",
+    "orange.fr",
+    "free.fr",
+    "laposte.net",
+    "sfr.fr",
+    "hotmail.fr",
+    "yahoo.fr",
+    "outlook.fr",
+    "icloud.com",
+]
 
 
 @dataclass
@@ -32,12 +45,20 @@ class ChildDraft:
     tally: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
 
 
+# A QF figure of the family: (value, valid from, valid to, source).
+Quotient = tuple[int, date, date, str]
+# (régie index, received on, family id, mode, amount, reference, payer, created at, [(invoice id, part)])
+PaymentDraft = tuple[int, date, int, str, int, str, str, datetime, list[tuple[int, int]]]
+# (régie index, issued on, invoice id, amount, reason)
+CreditNoteDraft = tuple[int, date, int, int, str]
+
+
 @dataclass
 class Deferred:
     """Payments and credit notes, numbered once every family is known (in order of date)."""
 
-    payments: list[tuple] = field(default_factory=list)
-    credit_notes: list[tuple] = field(default_factory=list)
+    payments: list[PaymentDraft] = field(default_factory=list)
+    credit_notes: list[CreditNoteDraft] = field(default_factory=list)
 
 
 class GeneratorBase:
@@ -53,8 +74,8 @@ class GeneratorBase:
         self.today = ref.today
         self.now = datetime.combine(ref.today, time(7, 30), PARIS)
         self.ids: Counter[str] = Counter()
-        self.rows: dict[str, list[tuple]] = {}
-        self.cells: list[tuple] = []
+        self.rows: dict[str, list[Row]] = {}
+        self.cells: list[Row] = []  # booking rows
         self.counts: Counter[str] = Counter()
         self.series: dict[str, int] = {}
         self.deferred = Deferred()
@@ -81,8 +102,19 @@ class GeneratorBase:
         self.ids[table] += 1
         return self.ids[table]
 
-    def add(self, table: str, row: tuple) -> None:
+    def add(self, table: str, row: Row) -> None:
         self.rows.setdefault(table, []).append(row)
+
+    def email(self, first: str, last: str) -> str:
+        """An address no one in the town has yet (guardians, and their portal edits)."""
+        local = "".join(c for c in f"{unidecode(first)}.{unidecode(last)}".lower() if c.isalnum() or c in ".-")
+        domain = self.rng.choice(EMAIL_DOMAINS)
+        email, n = f"{local}@{domain}", 1
+        while email in self.emails:
+            n += 1
+            email = f"{local}{n}@{domain}"
+        self.emails.add(email)
+        return email
 
     def at(self, day: date, hour: int, minute: int = 0) -> datetime:
         """A Paris wall-clock instant, never after the seed's 'now' (today 07:30)."""
@@ -112,8 +144,8 @@ class GeneratorBase:
         action: str,
         entity: str,
         entity_id: int | None,
-        before: dict | None,
-        after: dict | None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
         *,
         always: bool = False,
     ) -> None:

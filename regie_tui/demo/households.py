@@ -1,9 +1,9 @@
 """Households of the demo town: guardians, children and their health, authorized persons, portal."""
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from unidecode import unidecode
-
+from regie_tui.demo.bulk import Row
 from regie_tui.demo.generator import ChildDraft, GeneratorBase
 
 # Birth years of the children (school year 2026-2027) with their class and weight.
@@ -25,17 +25,6 @@ CLASSES: list[tuple[int, str, str, int]] = [
 ]
 COLLEGE = "Collège Anne de Bretagne"
 LYCEE = "Lycée Camille Claudel"
-EMAIL_DOMAINS = [
-    "gmail.com",
-    "orange.fr",
-    "free.fr",
-    "laposte.net",
-    "sfr.fr",
-    "hotmail.fr",
-    "yahoo.fr",
-    "outlook.fr",
-    "icloud.com",
-]
 AUTHORIZED_RELATIONSHIPS = [
     "grand-mère",
     "grand-père",
@@ -75,7 +64,7 @@ OTHER_NOTES = ["Port de lunettes", "Appareil dentaire à retirer pendant le repa
 class Households(GeneratorBase):
     """The people of a family."""
 
-    def guardians(self, family_id: int) -> list[tuple]:
+    def guardians(self, family_id: int) -> list[Row]:
         rng, fake = self.rng, self.fake
         r = rng.random()
         if r < 0.62:  # a couple with one name
@@ -118,17 +107,7 @@ class Households(GeneratorBase):
         self.counts["guardians"] += len(rows)
         return rows
 
-    def email(self, first: str, last: str) -> str:
-        local = "".join(c for c in f"{unidecode(first)}.{unidecode(last)}".lower() if c.isalnum() or c in ".-")
-        domain = self.rng.choice(EMAIL_DOMAINS)
-        email, n = f"{local}@{domain}", 1
-        while email in self.emails:
-            n += 1
-            email = f"{local}{n}@{domain}"
-        self.emails.add(email)
-        return email
-
-    def children(self, family_id: int, last_name: str, school: dict | None) -> list[ChildDraft]:
+    def children(self, family_id: int, last_name: str, school: dict[str, Any] | None) -> list[ChildDraft]:
         rng, fake = self.rng, self.fake
         count = 1 if (r := rng.random()) < 0.55 else 2 if r < 0.9 else 3
         children = []
@@ -183,7 +162,7 @@ class Households(GeneratorBase):
                     1,
                 ),
             )
-        if child.pai and "panier" in note[1]:
+        if child.pai and note is not None and "panier" in note[1]:
             self.add("child_diet", (child.id, self.diet_ids["panier_repas"]))
         elif (r := rng.random()) < 0.12:
             code = (

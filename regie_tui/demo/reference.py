@@ -11,15 +11,16 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 from sqlalchemy.engine import Connection
+from sqlmodel import col
 
 from regie_tui.clock import PARIS
-from regie_tui.demo.bulk import BulkWriter
+from regie_tui.demo.bulk import BulkWriter, Row
 from regie_tui.models import Agent, Role
 from regie_tui.services.calendar import Period, SchoolYear, school_year
 from regie_tui.services.pricing import Bracket
@@ -264,7 +265,8 @@ def _write_agents(
     year_start: date,
 ) -> tuple[int, int, int]:
     """The administrator and the demo agents; agents already in the base are kept as they are."""
-    existing = dict(conn.execute(sa.select(Agent.login, Agent.id)).all())
+    # Ids read from the table are never None (the model's ``int | None`` is for objects not yet added).
+    existing = cast(dict[str, int], dict(conn.execute(sa.select(col(Agent.login), col(Agent.id))).all()))
     next_id = max(existing.values(), default=0) + 1
     created_at = writer.instant(datetime.combine(year_start - timedelta(days=90), time(9), PARIS))
     wanted = [(admin_login, "Administrateur", Role.ADMIN.value)]
@@ -298,7 +300,7 @@ def _write_activities(
     facility_by_code = {f["code"]: f for f in facilities}
     regie_index = {r["code"]: i for i, r in enumerate(regies)}
     attendance_at: dict[date, Any] = {}
-    rows: dict[str, list[tuple]] = {
+    rows: dict[str, list[Row]] = {
         t: [] for t in ("activity", "activity_period", "unit", "unit_rule", "age_group", "capacity", "closure", "rate")
     }
     activities: list[ActivityInfo] = []
@@ -439,7 +441,7 @@ def _instances(
 ) -> list[tuple[str, dict[str, Any], list[Period], str | None]]:
     """(name, facility, periods, school code) of each activity a town.toml entry stands for."""
     if spec["schedule"] == "holidays":
-        out = []
+        out: list[tuple[str, dict[str, Any], list[Period], str | None]] = []
         for holiday in year.holidays:
             weekdays = holiday.weekdays()
             if not weekdays:

@@ -20,6 +20,7 @@ from typing import ClassVar
 import sqlalchemy as sa
 from babel.numbers import format_decimal
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from regie_tui.demo.bulk import BulkWriter
 from regie_tui.demo.families import FamilyGenerator, generate_into
@@ -151,7 +152,7 @@ def _refuse_populated(conn: sa.Connection) -> None:
             "La ville de démonstration s'installe dans une base sans famille : "
             "créez une nouvelle base (regie db upgrade --db …) ou choisissez-en une autre."
         )
-    town = conn.execute(sa.select(Town.name)).scalar_one_or_none()
+    town = conn.execute(sa.select(col(Town.name))).scalar_one_or_none()
     if town is not None:
         raise RegieError(
             f"La base contient déjà une collectivité : « {town} ». "

@@ -1,6 +1,7 @@
 """Alembic environment: runs on the engine regie-tui made (pragmas included)."""
 
 from alembic import context
+from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import regie_tui.models  # noqa: F401
@@ -10,7 +11,7 @@ config = context.config
 
 
 def run_migrations_online() -> None:
-    engine = config.attributes["engine"]
+    engine: Engine = config.attributes["engine"]  # put there by regie_tui.db.alembic_config
     with engine.begin() as connection:
         context.configure(
             connection=connection,

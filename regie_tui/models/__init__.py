@@ -1,6 +1,6 @@
 """SQLModel tables, one module per aggregate. Importing this package registers them all."""
 
-from regie_tui.models.activity import (  # noqa: F401
+from regie_tui.models.activity import (
     Activity,
     ActivityKind,
     ActivityPeriod,
@@ -15,10 +15,10 @@ from regie_tui.models.activity import (  # noqa: F401
     UnitRule,
     UnitRuleKind,
 )
-from regie_tui.models.agent import Agent, Role  # noqa: F401
-from regie_tui.models.audit import AuditEntry  # noqa: F401
-from regie_tui.models.base import Source  # noqa: F401  (sets the naming convention first)
-from regie_tui.models.billing import (  # noqa: F401
+from regie_tui.models.agent import Agent, Role
+from regie_tui.models.audit import AuditEntry
+from regie_tui.models.base import Source  # (sets the naming convention first)
+from regie_tui.models.billing import (
     Charge,
     ChargeKind,
     CreditNote,
@@ -29,15 +29,15 @@ from regie_tui.models.billing import (  # noqa: F401
     QfBracket,
     Rate,
 )
-from regie_tui.models.booking import Booking, BookingState, Enrollment, EnrollmentStatus  # noqa: F401
-from regie_tui.models.document import (  # noqa: F401
+from regie_tui.models.booking import Booking, BookingState, Enrollment, EnrollmentStatus
+from regie_tui.models.document import (
     Document,
     DocumentScope,
     DocumentStatus,
     DocumentType,
     StoredFile,
 )
-from regie_tui.models.family import (  # noqa: F401
+from regie_tui.models.family import (
     AuthorizedPerson,
     Child,
     ChildDiet,
@@ -54,7 +54,7 @@ from regie_tui.models.family import (  # noqa: F401
     PortalLogin,
     Sex,
 )
-from regie_tui.models.inbox import (  # noqa: F401
+from regie_tui.models.inbox import (
     ChangeRequest,
     Message,
     MessageDirection,
@@ -62,7 +62,7 @@ from regie_tui.models.inbox import (  # noqa: F401
     RequestStatus,
     StructureDocument,
 )
-from regie_tui.models.payment import (  # noqa: F401
+from regie_tui.models.payment import (
     CASH_LIMIT_CENTS,
     Allocation,
     Mandate,
@@ -70,4 +70,71 @@ from regie_tui.models.payment import (  # noqa: F401
     Payment,
     PaymentMode,
 )
-from regie_tui.models.town import Regie, Town  # noqa: F401
+from regie_tui.models.town import Regie, Town
+
+__all__ = [
+    "CASH_LIMIT_CENTS",
+    "Activity",
+    "ActivityKind",
+    "ActivityPeriod",
+    "AgeGroup",
+    "Agent",
+    "Allocation",
+    "AuditEntry",
+    "AuthorizedPerson",
+    "Booking",
+    "BookingState",
+    "Capacity",
+    "ChangeRequest",
+    "Charge",
+    "ChargeKind",
+    "Child",
+    "ChildDiet",
+    "Closure",
+    "Consent",
+    "ConsentKind",
+    "CreditNote",
+    "DayOff",
+    "DayOffKind",
+    "Diet",
+    "Document",
+    "DocumentScope",
+    "DocumentStatus",
+    "DocumentType",
+    "Enrollment",
+    "EnrollmentStatus",
+    "Facility",
+    "FacilityKind",
+    "Family",
+    "FamilyQuotient",
+    "FamilySearchWord",
+    "Guardian",
+    "HealthNote",
+    "HealthNoteKind",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "Mandate",
+    "MandateSequence",
+    "Message",
+    "MessageDirection",
+    "News",
+    "NumberSequence",
+    "Payment",
+    "PaymentMode",
+    "PortalAccount",
+    "PortalLogin",
+    "QfBracket",
+    "Rate",
+    "Regie",
+    "RequestStatus",
+    "Role",
+    "Sex",
+    "Source",
+    "StoredFile",
+    "StructureDocument",
+    "Town",
+    "Unit",
+    "UnitRule",
+    "UnitRuleKind",
+]

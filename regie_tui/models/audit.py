@@ -1,6 +1,7 @@
 """The audit log: who changed what, when, with the values before and after."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
@@ -23,5 +24,5 @@ class AuditEntry(SQLModel, table=True):
     entity: str = Field(max_length=40)
     entity_id: int | None = None
     family_id: int | None = Field(default=None, foreign_key="family.id")
-    before: dict | None = Field(default=None, sa_type=JSON)
-    after: dict | None = Field(default=None, sa_type=JSON)
+    before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=JSON)

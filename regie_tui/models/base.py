@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import cast
 
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Index, text
@@ -41,12 +42,12 @@ def partial_index(name: str, *columns: str, where: str, unique: bool = False) ->
 
 
 def created_at_field() -> datetime:
-    return Field(default_factory=utc_now, nullable=False)
+    return cast(datetime, Field(default_factory=utc_now, nullable=False))
 
 
 def version_field() -> int:
     """Optimistic-locking counter, bumped by every service that updates the row."""
-    return Field(default=1, nullable=False, ge=1)
+    return cast(int, Field(default=1, nullable=False, ge=1))
 
 
 class Source(StrEnum):

@@ -1,6 +1,8 @@
 """Fiche famille (read-only for now): tabs Foyer, Enfants, Inscriptions, Factures,
 Documents, Historique; the balance due and the alerts stay in view above the tabs."""
 
+from collections.abc import Mapping, Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -78,8 +80,10 @@ class FamilyScreen(RegieScreen):
     def on_mount(self) -> None:
         self.sub_title = "Fiche famille"
         regie = self.regie
+        agent = regie.agent
+        assert agent is not None  # the app opens a family file only once the database is open
         self.load(
-            lambda session: family_detail(session, self.family_id, agent=regie.agent, today=regie.today),
+            lambda session: family_detail(session, self.family_id, agent=agent, today=regie.today),
             self._show,
         )
 
@@ -285,7 +289,7 @@ class FamilyScreen(RegieScreen):
             empty="Aucune facture.",
         )
 
-    def _fill(self, selector: str, columns: tuple[str, ...], rows: list[tuple], *, empty: str) -> None:
+    def _fill(self, selector: str, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]], *, empty: str) -> None:
         table = self.query_one(selector, DataTable)
         table.clear(columns=True)
         table.add_columns(*columns)
@@ -295,7 +299,7 @@ class FamilyScreen(RegieScreen):
             table.add_row(*row)
 
 
-def _change_text(before: dict | None, after: dict | None) -> str:
+def _change_text(before: Mapping[str, object] | None, after: Mapping[str, object] | None) -> str:
     """'adresse : 3 rue A → 5 rue B' from the audit entry's before/after values."""
     before = before or {}
     after = after or {}

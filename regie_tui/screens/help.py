@@ -1,5 +1,7 @@
 """F1: every key of the screen underneath, with what it does."""
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -34,12 +36,12 @@ class HelpScreen(ModalScreen[None]):
         Binding("f1", "dismiss", "Fermer", show=False),
     ]
 
-    def __init__(self, screen: Screen) -> None:
+    def __init__(self, screen: Screen[Any]) -> None:
         super().__init__()
         self._rows = self._collect(screen)
         self._title = getattr(screen, "HELP_TITLE", "")
 
-    def _collect(self, screen: Screen) -> list[tuple[str, str, str]]:
+    def _collect(self, screen: Screen[Any]) -> list[tuple[str, str, str]]:
         """The active keys declared by regie-tui's own classes (app, screen, widgets in
         focus), then the moves every list and field knows. Textual's built-in keys are
         left out: they describe themselves in English."""

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from regie_tui.models import Allocation, CreditNote, Invoice, InvoiceStatus, Regie
+from regie_tui.services.sql import id_col, select_columns
 
 _paid = (
     select(func.coalesce(func.sum(Allocation.amount_cents), 0))
@@ -47,24 +48,39 @@ class InvoiceRow:
 def family_invoices(session: Session, family_id: int) -> list[InvoiceRow]:
     """The family's invoices, newest first."""
     rows = session.exec(
-        select(
-            Invoice.id,
-            Invoice.number,
-            Regie.name,
-            Invoice.period_start,
-            Invoice.period_end,
-            Invoice.issue_date,
-            Invoice.due_date,
-            Invoice.total_cents,
+        select_columns(
+            id_col(Invoice.id),
+            col(Invoice.number),
+            col(Regie.name),
+            col(Invoice.period_start),
+            col(Invoice.period_end),
+            col(Invoice.issue_date),
+            col(Invoice.due_date),
+            col(Invoice.total_cents),
             _paid,
             _credited,
-            Invoice.status,
+            col(Invoice.status),
         )
-        .join(Regie, Regie.id == Invoice.regie_id)
+        .join(Regie, col(Regie.id) == Invoice.regie_id)
         .where(Invoice.family_id == family_id)
-        .order_by(Invoice.issue_date.desc(), Invoice.number.desc())
+        .order_by(col(Invoice.issue_date).desc(), col(Invoice.number).desc())
     )
-    return [InvoiceRow(*row[:-1], status=InvoiceStatus(row[-1]).value) for row in rows]
+    return [
+        InvoiceRow(
+            id=invoice_id,
+            number=number,
+            regie=regie,
+            period_start=start,
+            period_end=end,
+            issue_date=issued,
+            due_date=due,
+            total_cents=total,
+            paid_cents=paid,
+            credited_cents=credited,
+            status=InvoiceStatus(status).value,
+        )
+        for invoice_id, number, regie, start, end, issued, due, total, paid, credited, status in rows
+    ]
 
 
 def family_balances(session: Session, family_ids: list[int]) -> dict[int, int]:
@@ -73,8 +89,8 @@ def family_balances(session: Session, family_ids: list[int]) -> dict[int, int]:
         return {}
     rows = session.exec(
         select(Invoice.family_id, func.sum(Invoice.total_cents - _paid - _credited))
-        .where(Invoice.family_id.in_(family_ids), _issued)
-        .group_by(Invoice.family_id)
+        .where(col(Invoice.family_id).in_(family_ids), _issued)
+        .group_by(col(Invoice.family_id))
     )
     return {family_id: int(balance) for family_id, balance in rows if balance}
 
@@ -84,12 +100,12 @@ def unpaid_total(session: Session) -> int:
     invoiced = session.exec(select(func.coalesce(func.sum(Invoice.total_cents), 0)).where(_issued)).one()
     paid = session.exec(
         select(func.coalesce(func.sum(Allocation.amount_cents), 0))
-        .join(Invoice, Invoice.id == Allocation.invoice_id)
+        .join(Invoice, col(Invoice.id) == Allocation.invoice_id)
         .where(_issued)
     ).one()
     credited = session.exec(
         select(func.coalesce(func.sum(CreditNote.amount_cents), 0))
-        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .join(Invoice, col(Invoice.id) == CreditNote.invoice_id)
         .where(_issued)
     ).one()
     return int(invoiced) - int(paid) - int(credited)

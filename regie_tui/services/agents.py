@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from regie_tui.errors import AccessDenied, RegieError
 from regie_tui.models import Agent, Role, Source
 from regie_tui.services import audit
+from regie_tui.services.sql import id_of
 
 ROLE_LABELS = {Role.ACCUEIL: "Accueil", Role.REGISSEUR: "Régisseur", Role.ADMIN: "Administrateur"}
 
@@ -33,7 +34,7 @@ class AgentInfo:
 
 
 def _info(agent: Agent) -> AgentInfo:
-    return AgentInfo(id=agent.id, login=agent.login, display_name=agent.display_name, role=agent.role)
+    return AgentInfo(id=id_of(agent), login=agent.login, display_name=agent.display_name, role=agent.role)
 
 
 def parse_role(text: str) -> Role:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from functools import cache
 
 import holidays
-from vacances_scolaires_france import SchoolHolidayDates
+from vacances_scolaires_france import SchoolHolidayDates  # type: ignore[import-untyped]  # ships no type hints
 
 from regie_tui.models.activity import DayOffKind
 
@@ -81,7 +81,7 @@ class SchoolYear:
 
 def public_holidays(years: list[int]) -> dict[date, str]:
     """French public holidays (jours fériés, metropolitan France) of the given years."""
-    return dict(sorted(holidays.France(years=years, language="fr").items()))
+    return dict(sorted(holidays.country_holidays("FR", years=years, language="fr").items()))
 
 
 @cache

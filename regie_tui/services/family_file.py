@@ -3,9 +3,10 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from regie_tui.errors import NotFound
 from regie_tui.formatting import age_on
@@ -37,6 +38,7 @@ from regie_tui.services.accounts import InvoiceRow, family_invoices
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.pending import pending_counts
 from regie_tui.services.pricing import bracket_for, load_brackets
+from regie_tui.services.sql import id_of, select_columns
 
 HISTORY_SIZE = 200
 
@@ -118,8 +120,8 @@ class HistoryEntry:
     who: str
     action: str
     entity: str
-    before: dict | None
-    after: dict | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
         raise NotFound(f"Aucune famille n° {family_id}.")
     guardians = [
         GuardianView(
-            id=g.id,
+            id=id_of(g),
             name=f"{g.first_name} {g.last_name}",
             relationship=g.relationship,
             is_payer=g.is_payer,
@@ -172,26 +174,33 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             employer=g.employer,
         )
         for g in session.exec(
-            select(Guardian).where(Guardian.family_id == family_id).order_by(Guardian.is_payer.desc(), Guardian.id)
+            select(Guardian)
+            .where(Guardian.family_id == family_id)
+            .order_by(col(Guardian.is_payer).desc(), col(Guardian.id))
         )
     ]
-    child_rows = session.exec(select(Child).where(Child.family_id == family_id).order_by(Child.birth_date)).all()
-    child_ids = [c.id for c in child_rows]
-    child_names = {c.id: c.first_name for c in child_rows}
+    child_rows = {  # by id, eldest first
+        id_of(c): c
+        for c in session.exec(select(Child).where(Child.family_id == family_id).order_by(col(Child.birth_date)))
+    }
+    child_ids = list(child_rows)
+    child_names = {child_id: c.first_name for child_id, c in child_rows.items()}
     diets: dict[int, list[str]] = defaultdict(list)
     for child_id, label in session.exec(
         select(ChildDiet.child_id, Diet.label)
-        .join(Diet, Diet.id == ChildDiet.diet_id)
-        .where(ChildDiet.child_id.in_(child_ids))
-        .order_by(Diet.label)
+        .join(Diet, col(Diet.id) == ChildDiet.diet_id)
+        .where(col(ChildDiet.child_id).in_(child_ids))
+        .order_by(col(Diet.label))
     ):
         diets[child_id].append(label)
     notes: dict[int, list[HealthNoteView]] = defaultdict(list)
-    for note in session.exec(select(HealthNote).where(HealthNote.child_id.in_(child_ids)).order_by(HealthNote.id)):
+    for note in session.exec(
+        select(HealthNote).where(col(HealthNote.child_id).in_(child_ids)).order_by(col(HealthNote.id))
+    ):
         notes[note.child_id].append(HealthNoteView(kind=note.kind.value, text=note.text))
     children = [
         ChildView(
-            id=c.id,
+            id=child_id,
             first_name=c.first_name,
             last_name=c.last_name,
             birth_date=c.birth_date,
@@ -199,11 +208,11 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             sex=c.sex.value,
             school=c.school,
             school_class=c.school_class,
-            diets=diets[c.id],
-            health_notes=notes[c.id] if agent.sees_health else None,
-            health_note_count=len(notes[c.id]),
+            diets=diets[child_id],
+            health_notes=notes[child_id] if agent.sees_health else None,
+            health_note_count=len(notes[child_id]),
         )
-        for c in child_rows
+        for child_id, c in child_rows.items()
     ]
     authorized = [
         AuthorizedPersonView(
@@ -214,14 +223,16 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             emergency_contact=p.emergency_contact,
         )
         for p in session.exec(
-            select(AuthorizedPerson).where(AuthorizedPerson.family_id == family_id).order_by(AuthorizedPerson.id)
+            select(AuthorizedPerson).where(AuthorizedPerson.family_id == family_id).order_by(col(AuthorizedPerson.id))
         )
     ]
     quotient = _latest_quotient(session, family_id, resident=family.resident)
     consents = {
         kind.value: granted
         for kind, granted in session.exec(
-            select(Consent.kind, Consent.granted).where(Consent.family_id == family_id).order_by(Consent.kind)
+            select(col(Consent.kind), col(Consent.granted))
+            .where(Consent.family_id == family_id)
+            .order_by(col(Consent.kind))
         )
     }
     account = session.exec(select(PortalAccount).where(PortalAccount.family_id == family_id)).first()
@@ -239,18 +250,24 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             requested_at=at,
         )
         for child_id, activity, group, status, at in session.exec(
-            select(Enrollment.child_id, Activity.name, AgeGroup.name, Enrollment.status, Enrollment.requested_at)
-            .join(Activity, Activity.id == Enrollment.activity_id)
-            .join(AgeGroup, AgeGroup.id == Enrollment.age_group_id)
-            .where(Enrollment.child_id.in_(child_ids))
-            .order_by(Enrollment.child_id, Activity.start_date, Activity.name)
+            select_columns(
+                col(Enrollment.child_id),
+                col(Activity.name),
+                col(AgeGroup.name),
+                col(Enrollment.status),
+                col(Enrollment.requested_at),
+            )
+            .join(Activity, col(Activity.id) == Enrollment.activity_id)
+            .join(AgeGroup, col(AgeGroup.id) == Enrollment.age_group_id)
+            .where(col(Enrollment.child_id).in_(child_ids))
+            .order_by(col(Enrollment.child_id), col(Activity.start_date), col(Activity.name))
         )
     ]
     documents = _documents(session, family_id, child_names)
     invoices = family_invoices(session, family_id)
     balance = sum(i.balance_cents for i in invoices)
     detail = FamilyDetail(
-        id=family.id,
+        id=family_id,
         name=family.name,
         address=family.address,
         address_extra=family.address_extra,
@@ -280,7 +297,7 @@ def _latest_quotient(session: Session, family_id: int, *, resident: bool) -> Quo
     quotient = session.exec(
         select(FamilyQuotient)
         .where(FamilyQuotient.family_id == family_id)
-        .order_by(FamilyQuotient.valid_from.desc(), FamilyQuotient.id.desc())
+        .order_by(col(FamilyQuotient.valid_from).desc(), col(FamilyQuotient.id).desc())
     ).first()
     if quotient is None:
         return None
@@ -297,17 +314,17 @@ def _latest_quotient(session: Session, family_id: int, *, resident: bool) -> Quo
 
 def _documents(session: Session, family_id: int, child_names: dict[int, str]) -> list[DocumentView]:
     rows = session.exec(
-        select(
-            DocumentType.name,
-            Document.child_id,
-            Document.filename,
-            Document.status,
-            Document.submitted_at,
-            Document.valid_to,
+        select_columns(
+            col(DocumentType.name),
+            col(Document.child_id),
+            col(Document.filename),
+            col(Document.status),
+            col(Document.submitted_at),
+            col(Document.valid_to),
         )
-        .join(DocumentType, DocumentType.id == Document.document_type_id)
+        .join(DocumentType, col(DocumentType.id) == Document.document_type_id)
         .where(Document.family_id == family_id)
-        .order_by(Document.submitted_at.desc(), Document.id.desc())
+        .order_by(col(Document.submitted_at).desc(), col(Document.id).desc())
     )
     return [
         DocumentView(
@@ -324,18 +341,18 @@ def _documents(session: Session, family_id: int, child_names: dict[int, str]) ->
 
 def _history(session: Session, family_id: int) -> list[HistoryEntry]:
     rows = session.exec(
-        select(
-            AuditEntry.at,
-            Agent.display_name,
-            AuditEntry.source,
-            AuditEntry.action,
-            AuditEntry.entity,
-            AuditEntry.before,
-            AuditEntry.after,
+        select_columns(
+            col(AuditEntry.at),
+            col(Agent.display_name),
+            col(AuditEntry.source),
+            col(AuditEntry.action),
+            col(AuditEntry.entity),
+            col(AuditEntry.before),
+            col(AuditEntry.after),
         )
-        .outerjoin(Agent, Agent.id == AuditEntry.agent_id)
+        .outerjoin(Agent, col(Agent.id) == AuditEntry.agent_id)
         .where(AuditEntry.family_id == family_id)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
         .limit(HISTORY_SIZE)
     )
     return [
@@ -375,12 +392,14 @@ def _document_alerts(session: Session, family_id: int, child_ids: list[int], *, 
     """Required documents missing (none accepted or pending) or expired, per person."""
     required = session.exec(select(DocumentType).where(DocumentType.required).order_by(DocumentType.name)).all()
     held = session.exec(
-        select(Document.document_type_id, Document.child_id, Document.status, Document.valid_to).where(
+        select(
+            col(Document.document_type_id), col(Document.child_id), col(Document.status), col(Document.valid_to)
+        ).where(
             Document.family_id == family_id,
-            Document.status.in_([DocumentStatus.ACCEPTED, DocumentStatus.PENDING, DocumentStatus.EXPIRED]),
+            col(Document.status).in_([DocumentStatus.ACCEPTED, DocumentStatus.PENDING, DocumentStatus.EXPIRED]),
         )
     ).all()
-    names = dict(session.exec(select(Child.id, Child.first_name).where(Child.id.in_(child_ids))).all())
+    names = dict(session.exec(select(col(Child.id), col(Child.first_name)).where(col(Child.id).in_(child_ids))).all())
     alerts: list[Alert] = []
     for doc_type in required:
         people = [None] if doc_type.scope == DocumentScope.FAMILY else child_ids

@@ -8,12 +8,13 @@ name order, a page at a time (keyset paging).
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, tuple_
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, and_, delete, tuple_
+from sqlmodel import Session, col, select
 
 from regie_tui.models import Child, Family, FamilySearchWord, Guardian, Invoice
 from regie_tui.services.accounts import family_balances
 from regie_tui.services.search_text import fold, prefix_upper_bound, search_terms, search_words
+from regie_tui.services.sql import id_col, id_of
 
 PAGE_SIZE = 50
 
@@ -42,9 +43,9 @@ class FamilyPage:
         return self.rows[-1].sort_key if self.rows and self.has_more else None
 
 
-def _has_word_starting_with(term: str):
+def _has_word_starting_with(term: str) -> ColumnElement[bool]:
     """Condition: the family has a search word starting with ``term`` (one index range)."""
-    return Family.id.in_(
+    return col(Family.id).in_(
         select(FamilySearchWord.family_id).where(
             FamilySearchWord.word >= term, FamilySearchWord.word < prefix_upper_bound(term)
         )
@@ -57,14 +58,14 @@ def search_families(
     """Families with a name, phone, e-mail or invoice number starting with each term of
     ``query`` (accents and case ignored), in name order, ``limit`` at a time after the
     sort key ``after`` (keyset paging: constant cost whatever the page)."""
-    conditions = [Family.archived_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = [col(Family.archived_at).is_(None)]
     conditions += [_has_word_starting_with(term) for term in search_terms(query)]
     if after is not None:
         conditions.append(tuple_(Family.name_key, Family.id) > tuple_(*after))
     found = session.exec(
-        select(Family.id, Family.name, Family.name_key, Family.city)
+        select(id_col(Family.id), col(Family.name), col(Family.name_key), col(Family.city))
         .where(and_(*conditions))
-        .order_by(Family.name_key, Family.id)
+        .order_by(col(Family.name_key), col(Family.id))
         .limit(limit + 1)
     ).all()
     has_more = len(found) > limit
@@ -74,16 +75,16 @@ def search_families(
     phones: dict[int, str] = {}
     for family_id, first_name, mobile, home in session.exec(
         select(Guardian.family_id, Guardian.first_name, Guardian.mobile_phone, Guardian.home_phone)
-        .where(Guardian.family_id.in_(ids))
-        .order_by(Guardian.family_id, Guardian.is_payer.desc(), Guardian.id)
+        .where(col(Guardian.family_id).in_(ids))
+        .order_by(col(Guardian.family_id), col(Guardian.is_payer).desc(), col(Guardian.id))
     ):
         guardians[family_id].append(first_name)
         phones.setdefault(family_id, mobile or home)
     children: dict[int, list[str]] = defaultdict(list)
     for family_id, first_name in session.exec(
         select(Child.family_id, Child.first_name)
-        .where(Child.family_id.in_(ids))
-        .order_by(Child.family_id, Child.birth_date)
+        .where(col(Child.family_id).in_(ids))
+        .order_by(col(Child.family_id), col(Child.birth_date))
     ):
         children[family_id].append(first_name)
     balances = family_balances(session, ids)
@@ -109,17 +110,18 @@ def refresh_search_words(session: Session, family_ids: list[int]) -> None:
     Every service that changes a name, phone, e-mail or invoice of a family calls this
     in the same transaction, so that search always sees the file as it is.
     """
-    session.exec(delete(FamilySearchWord).where(FamilySearchWord.family_id.in_(family_ids)))
-    for family in session.exec(select(Family).where(Family.id.in_(family_ids))):
+    session.exec(delete(FamilySearchWord).where(col(FamilySearchWord.family_id).in_(family_ids)))
+    for family in session.exec(select(Family).where(col(Family.id).in_(family_ids))):
         guardians = session.exec(select(Guardian).where(Guardian.family_id == family.id)).all()
         children = session.exec(select(Child).where(Child.family_id == family.id)).all()
         numbers = session.exec(select(Invoice.number).where(Invoice.family_id == family.id)).all()
+        people: list[Guardian | Child] = [*guardians, *children]
         family.name_key = fold(family.name)
         session.add(family)
         words = search_words(
-            names=[family.name, *(f"{p.last_name} {p.first_name}" for p in (*guardians, *children))],
+            names=[family.name, *(f"{p.last_name} {p.first_name}" for p in people)],
             phones=[ph for g in guardians for ph in (g.mobile_phone, g.home_phone, g.work_phone)],
             emails=[g.email for g in guardians],
             invoice_numbers=numbers,
         )
-        session.add_all(FamilySearchWord(word=word, family_id=family.id) for word in words)
+        session.add_all(FamilySearchWord(word=word, family_id=id_of(family)) for word in words)

@@ -8,11 +8,9 @@ of the pending rows only.
 """
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import func
-from sqlalchemy.sql import ColumnElement
-from sqlmodel import Session, col, select
+from sqlalchemy import ColumnElement, ScalarSelect, func
+from sqlmodel import Session, SQLModel, col, select
 
 from regie_tui.models import (
     Booking,
@@ -27,6 +25,7 @@ from regie_tui.models import (
     MessageDirection,
     RequestStatus,
 )
+from regie_tui.services.sql import select_columns
 
 CHANGE_PENDING = col(ChangeRequest.status) == RequestStatus.PENDING
 DOCUMENT_PENDING = col(Document.status) == DocumentStatus.PENDING
@@ -54,7 +53,7 @@ class PendingCounts:
         ]
 
 
-def _count(model: Any, *conditions: ColumnElement[bool]) -> Any:
+def _count(model: type[SQLModel], *conditions: ColumnElement[bool]) -> ScalarSelect[int]:
     return select(func.count()).select_from(model).where(*conditions).scalar_subquery()
 
 
@@ -63,7 +62,7 @@ def pending_counts(session: Session, *, family_id: int | None = None) -> Pending
     if family_id is not None:
         children = select(Child.id).where(Child.family_id == family_id)
         row = session.exec(
-            select(
+            select_columns(
                 _count(ChangeRequest, CHANGE_PENDING, col(ChangeRequest.family_id) == family_id),
                 _count(Document, DOCUMENT_PENDING, col(Document.family_id) == family_id),
                 _count(Enrollment, ENROLLMENT_REQUESTED, col(Enrollment.child_id).in_(children)),
@@ -73,7 +72,7 @@ def pending_counts(session: Session, *, family_id: int | None = None) -> Pending
         ).one()
     else:
         row = session.exec(
-            select(
+            select_columns(
                 _count(ChangeRequest, CHANGE_PENDING),
                 _count(Document, DOCUMENT_PENDING),
                 _count(Enrollment, ENROLLMENT_REQUESTED),
