@@ -35,9 +35,17 @@ async def run():
         counter = app.screen.query_one("#pending-changes")
         while counter.value == "…":
             await asyncio.sleep(0.005)
-        await pilot.pause()
+        # Displayed: the screen has been refreshed with the counters in.
+        refreshed = asyncio.Event()
+        app.call_after_refresh(refreshed.set)
+        await refreshed.wait()
         counted = time.time() - start
-        print(f"{painted[0]:.3f} {counted:.3f}")
+        # Ready: connected, and no work left (pause waits for the app to be idle).
+        while not app.connected:
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        ready = time.time() - start
+        print(f"{painted[0]:.3f} {counted:.3f} {ready:.3f}")
 
 asyncio.run(run())
 """
@@ -60,18 +68,20 @@ def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else large_town_url()
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     login = admin_login(url)
-    painted, counted = [], []
+    painted, counted, ready = [], [], []
     for _ in range(runs):
         out = subprocess.run(
             [sys.executable, "-c", CHILD, url, login, repr(time.time())], check=True, capture_output=True, text=True
         ).stdout.split()
         painted.append(float(out[0]))
         counted.append(float(out[1]))
-    for label, times, goal in (("dashboard painted: ", painted, 1.0), ("counters displayed:", counted, 0.5)):
-        print(
-            f"process start → {label} median {statistics.median(times):.2f} s, worst {max(times):.2f} s "
-            f"(goal ≤ {goal} s)"
-        )
+        ready.append(float(out[2]))
+    for label, times, goal in (
+        ("dashboard painted: ", painted, " (goal ≤ 1 s)"),
+        ("counters displayed:", counted, " (goal ≤ 0.5 s)"),
+        ("connected and idle:", ready, ""),
+    ):
+        print(f"process start → {label} median {statistics.median(times):.2f} s, worst {max(times):.2f} s{goal}")
 
 
 if __name__ == "__main__":

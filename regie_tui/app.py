@@ -2,7 +2,9 @@
 
 The first screen is painted before the database layer (SQLAlchemy, the models) is even
 imported: given a database URL, the app opens it in a worker thread, as it would any
-slow work (a PostgreSQL server may be far away), then publishes ``database_opened``.
+slow work (a PostgreSQL server may be far away). For a known agent it publishes the
+dashboard's counters (``counters_ready``, read with SQLAlchemy Core alone) before the ORM is
+imported, then ``database_opened``.
 
 The top-level places (tableau de bord, familles; later bannette, réservations,
 facturation) are Textual modes: each keeps its own stack of screens, and its key goes
@@ -29,8 +31,10 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from regie_tui.services.agents import AgentInfo
+    from regie_tui.services.dashboard import DashboardCounts
 
-Connect = Callable[[], "tuple[Engine, AgentInfo]"]
+# Opens the database for the agent; hands the dashboard's counters over as soon as it can.
+Connect = Callable[[Callable[["DashboardCounts"], None]], "tuple[Engine, AgentInfo]"]
 
 DASHBOARD, FAMILIES = "tableau", "familles"
 
@@ -75,6 +79,7 @@ class RegieApp(App[None]):
         self.startup_error: str | None = None  # why the database could not be opened
         self.animation_level = "none"  # over SSH: no animation
         self.database_opened: Signal[None] = Signal(self, "database-opened")
+        self.counters_ready: Signal[DashboardCounts] = Signal(self, "counters-ready")
 
     @property
     def connected(self) -> bool:
@@ -86,8 +91,15 @@ class RegieApp(App[None]):
             self.call_after_refresh(self._open_database)
 
     def _open_database(self) -> None:
-        assert self._connect is not None
-        workers.run_in_thread(self, self._connect, self._on_connected, group="connect", on_error=self._refuse_start)
+        connect = self._connect
+        assert connect is not None
+
+        def show_counts(counts: DashboardCounts) -> None:  # in the worker thread
+            self.call_from_thread(self.counters_ready.publish, counts)
+
+        workers.run_in_thread(
+            self, lambda: connect(show_counts), self._on_connected, group="connect", on_error=self._refuse_start
+        )
 
     def _on_connected(self, opened: tuple[Engine, AgentInfo]) -> None:
         self.engine, self.agent = opened
@@ -150,12 +162,20 @@ def create_app(
     if database_url is None or login is None:
         raise ValueError("create_app needs engine and agent, or database_url and login")
 
-    def connect() -> tuple[Engine, AgentInfo]:
+    def connect(show_counts: Callable[[DashboardCounts], None]) -> tuple[Engine, AgentInfo]:
         from regie_tui.db import open_database, session_scope
-        from regie_tui.services.agents import resolve_agent
+        from regie_tui.services.dashboard import counts_for_login
 
         opened = open_database(database_url)
         try:
+            # The counters first, for a known active agent: SQLAlchemy Core only. The
+            # ORM (SQLModel and the models, most of the start-up time) comes after.
+            with opened.connect() as connection:
+                counts = counts_for_login(connection, login)
+            if counts is not None:
+                show_counts(counts)
+            from regie_tui.services.agents import resolve_agent
+
             with session_scope(opened) as session:
                 return opened, resolve_agent(session, login)
         except Exception:

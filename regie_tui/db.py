@@ -15,13 +15,12 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
-from sqlmodel import Session
 
-import regie_tui.models  # noqa: F401  (registers every table on the metadata)
 from regie_tui.errors import DatabaseError, explain_connection_error, shown_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSIONS_DIR = MIGRATIONS_DIR / "versions"
@@ -189,8 +188,16 @@ def open_database(url: str) -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: committed if the block succeeds, rolled back otherwise."""
+def session_scope(engine: Engine) -> "Iterator[Session]":
+    """One unit of work: committed if the block succeeds, rolled back otherwise.
+
+    SQLModel and the models are imported here, by the first unit of work, not with this
+    module: opening a database (and the dashboard's counters) needs SQLAlchemy Core only.
+    """
+    from sqlmodel import Session
+
+    import regie_tui.models  # noqa: F401  (every mapper known before the first query)
+
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session

@@ -86,6 +86,9 @@ class Invoice(SQLModel, table=True):
         CheckConstraint("due_date >= issue_date", name="due_after_issue"),
         Index("ix_invoice_family_issue", "family_id", "issue_date"),
         Index("ix_invoice_regie_family_period", "regie_id", "family_id", "period_start"),
+        # Covering, for the unpaid total: issued totals summed from the index alone,
+        # and the (few) cancelled invoices found without a scan.
+        Index("ix_invoice_status_total", "status", "total_cents"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from regie_tui.services.agents import AgentInfo
+    from regie_tui.services.dashboard import DashboardCounts
 
 T = TypeVar("T")
 
@@ -30,6 +31,7 @@ class Desk(Protocol):
     agent: AgentInfo | None
     today: date
     database_opened: Signal[None]
+    counters_ready: Signal[DashboardCounts]
 
     @property
     def connected(self) -> bool: ...

@@ -25,6 +25,10 @@ class DashboardScreen(RegieScreen):
         Binding("r", "refresh", "Actualiser", id="refresh", tooltip="Recompter la bannette et les impayés"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._counted = False  # counters shown once (they may come while the database opens)
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="dashboard"):
@@ -50,14 +54,17 @@ class DashboardScreen(RegieScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Tableau de bord"
+        self.regie.counters_ready.subscribe(self, self._show)
         self.regie.database_opened.subscribe(self, self._on_database_opened)
         self.set_interval(REFRESH_SECONDS, self.action_refresh)
         self.action_refresh()
 
     def _on_database_opened(self, _: None) -> None:
-        """The app opened the database after the first paint: name the agent and count."""
+        """The app opened the database after the first paint: name the agent, and count
+        unless the counters came already (see RegieApp)."""
         self.query_one("#dashboard-agent", Static).update(self._agent_line())
-        self.action_refresh()
+        if not self._counted:
+            self.action_refresh()
 
     def action_refresh(self) -> None:
         if not self.regie.connected:
@@ -67,6 +74,7 @@ class DashboardScreen(RegieScreen):
         self.load(dashboard_counts, self._show)
 
     def _show(self, counts: DashboardCounts) -> None:
+        self._counted = True
         self.title = f"regie-tui — {counts.town}"
         self.query_one("#dashboard-town", Static).update(
             f"[b]{counts.town}[/b] · {counts.service} · {formatting.number(counts.families)} familles"

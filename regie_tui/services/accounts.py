@@ -93,19 +93,3 @@ def family_balances(session: Session, family_ids: list[int]) -> dict[int, int]:
         .group_by(col(Invoice.family_id))
     )
     return {family_id: int(balance) for family_id, balance in rows if balance}
-
-
-def unpaid_total(session: Session) -> int:
-    """What all families owe the régies, in cents."""
-    invoiced = session.exec(select(func.coalesce(func.sum(Invoice.total_cents), 0)).where(_issued)).one()
-    paid = session.exec(
-        select(func.coalesce(func.sum(Allocation.amount_cents), 0))
-        .join(Invoice, col(Invoice.id) == Allocation.invoice_id)
-        .where(_issued)
-    ).one()
-    credited = session.exec(
-        select(func.coalesce(func.sum(CreditNote.amount_cents), 0))
-        .join(Invoice, col(Invoice.id) == CreditNote.invoice_id)
-        .where(_issued)
-    ).one()
-    return int(invoiced) - int(paid) - int(credited)

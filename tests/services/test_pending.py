@@ -39,3 +39,12 @@ def test_pending_counts_of_the_regie_and_of_each_family(town_url):
         "demande(s) de réservation",
         "message(s) non lu(s)",
     ]
+
+
+def test_stored_states_are_the_models_enums():
+    from regie_tui.models import BookingState, DocumentStatus, EnrollmentStatus, MessageDirection, RequestStatus
+    from regie_tui.services import pending
+
+    assert pending.PENDING == RequestStatus.PENDING == DocumentStatus.PENDING
+    assert pending.REQUESTED == EnrollmentStatus.REQUESTED == BookingState.REQUESTED
+    assert pending.INCOMING == MessageDirection.INCOMING
