@@ -8,6 +8,7 @@ styles) must be inside the wheel.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -28,6 +29,15 @@ def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_wheel_alone_seeds_a_town(tmp_path: Path) -> None:
+    # Built from a copy of the sources: setuptools writes a build/ folder beside them.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "data", "benchmarks", "tests", "*.egg-info", "__pycache__", ".*cache"
+        ),
+    )
     dist = tmp_path / "dist"
     built = run(
         sys.executable,
@@ -39,7 +49,7 @@ def test_the_wheel_alone_seeds_a_town(tmp_path: Path) -> None:
         "--quiet",
         "-w",
         dist,
-        ROOT,
+        source,
         cwd=tmp_path,
     )
     assert built.returncode == 0, built.stderr
