@@ -323,26 +323,9 @@ class Bannette(GeneratorBase):
         child = rng.choice(children).first_name
         message_id = self.next_id("message")
         recipient = rng.choice(["Service enfance-jeunesse", "Régie", "Accueil de loisirs Les Lucioles"])
-        if r < 0.03:
-            self.add(
-                "message",
-                (
-                    message_id,
-                    family_id,
-                    "incoming",
-                    recipient,
-                    subject.format(child=child),
-                    body.format(child=child),
-                    self.w.instant(self.recent(7)),
-                    None,
-                    None,
-                    None,
-                ),
-            )
-            self.counts["unread_messages"] += 1
-            return
-        sent = self.recent(60)
-        read = min(sent + timedelta(hours=self.randint(2, 48)), self.now - timedelta(minutes=15))
+        unread = r < 0.03
+        sent = self.recent(7 if unread else 60)
+        read = None if unread else min(sent + timedelta(hours=self.randint(2, 48)), self.now - timedelta(minutes=15))
         self.add(
             "message",
             (
@@ -354,10 +337,13 @@ class Bannette(GeneratorBase):
                 body.format(child=child),
                 self.w.instant(sent),
                 self.w.instant(read),
-                self.ref.accueil_id,
+                None if read is None else self.ref.accueil_id,
                 None,
             ),
         )
+        if read is None:
+            self.counts["unread_messages"] += 1
+            return
         self.add(
             "message",
             (
