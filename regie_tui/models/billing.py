@@ -86,9 +86,11 @@ class Invoice(SQLModel, table=True):
         CheckConstraint("due_date >= issue_date", name="due_after_issue"),
         Index("ix_invoice_family_issue", "family_id", "issue_date"),
         Index("ix_invoice_regie_family_period", "regie_id", "family_id", "period_start"),
-        # Covering, for the unpaid total: issued totals summed from the index alone,
-        # and the (few) cancelled invoices found without a scan.
-        Index("ix_invoice_status_total", "status", "total_cents"),
+        # Covering, for the unpaid total: issued totals summed from the index alone, and
+        # the (few) cancelled invoices found without a scan. family_id second: SQLite
+        # picks this index for "status = ? AND family_id IN (…)" (a page of family
+        # balances), and must then seek each family, not scan every issued invoice.
+        Index("ix_invoice_status_family_total", "status", "family_id", "total_cents"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

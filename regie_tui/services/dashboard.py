@@ -48,7 +48,7 @@ def unpaid_cents() -> ColumnElement[Any]:
 
     Issued totals, less the payments and credit notes on issued invoices, counted as all
     of them less those on the (few) cancelled invoices: every term is then read from an
-    index (ix_invoice_status_total, ix_allocation_invoice_amount) instead of joining
+    index (ix_invoice_status_family_total, ix_allocation_invoice_amount) instead of joining
     every invoice to its payments. ``status IN (…)``, not ``!=``: an index seek.
     """
     issued = select(func.coalesce(func.sum(invoice.c.total_cents), 0)).where(invoice.c.status == ISSUED)

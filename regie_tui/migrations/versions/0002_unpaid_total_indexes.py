@@ -16,7 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('invoice', schema=None) as batch_op:
-        batch_op.create_index('ix_invoice_status_total', ['status', 'total_cents'], unique=False)
+        batch_op.create_index('ix_invoice_status_family_total', ['status', 'family_id', 'total_cents'], unique=False)
 
     with op.batch_alter_table('allocation', schema=None) as batch_op:
         batch_op.create_index('ix_allocation_invoice_amount', ['invoice_id', 'amount_cents'], unique=False)
@@ -29,4 +29,4 @@ def downgrade() -> None:
         batch_op.drop_index('ix_allocation_invoice_amount')
 
     with op.batch_alter_table('invoice', schema=None) as batch_op:
-        batch_op.drop_index('ix_invoice_status_total')
+        batch_op.drop_index('ix_invoice_status_family_total')
