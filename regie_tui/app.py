@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.signal import Signal
 
@@ -113,6 +114,11 @@ class RegieApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         # Textual's own system commands are in English; ours are in RegieCommands.
         return ()
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with a French prompt."""
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder="Chercher une action ou une famille…"))
 
     def action_help(self) -> None:
         from regie_tui.screens.help import HelpScreen

@@ -37,7 +37,6 @@ class RegieCommands(Provider):
             ("Tableau de bord", "Revenir au tableau de bord", partial(app.run_action, "dashboard")),
             ("Familles", "Chercher une famille et ouvrir sa fiche (F2)", partial(app.run_action, "families")),
             ("Aide", "Toutes les touches de l'écran courant (F1)", partial(app.run_action, "help")),
-            ("Changer de thème", "Couleurs de l'application", app.action_change_theme),
             ("Quitter", "Quitter regie-tui (q)", app.exit),
         ]
 

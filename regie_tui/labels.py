@@ -26,7 +26,35 @@ HEALTH_KIND = {
     "other": "autre",
 }
 SEX = {"F": "Fille", "M": "Garçon"}
-AUDIT_ACTION = {"create": "Création", "update": "Modification", "delete": "Suppression"}
+AUDIT_ACTION = {"create": "Création", "update": "Modification", "delete": "Suppression", "decide": "Décision"}
+#: Field names and stored values as audit entries record them (before → after).
+AUDIT_FIELD = {
+    "status": "statut",
+    "name": "nom",
+    "address": "adresse",
+    "city": "commune",
+    "employer": "employeur",
+    "file": "fichier",
+    "activity": "activité",
+    "child": "enfant",
+    "mobile_phone": "mobile",
+    "email": "e-mail",
+    "diet": "régime",
+    "login": "identifiant",
+    "role": "rôle",
+    "display_name": "nom affiché",
+}
+AUDIT_VALUE = {
+    "pending": "à valider",
+    "requested": "demandée",
+    "accepted": "acceptée",
+    "refused": "refusée",
+    "waiting": "en attente",
+    "expired": "expirée",
+    "accueil": "accueil",
+    "regisseur": "régisseur",
+    "admin": "administrateur",
+}
 AUDIT_ENTITY = {
     "family": "famille",
     "guardian": "responsable",

@@ -13,6 +13,8 @@ from regie_tui import formatting
 from regie_tui.labels import (
     AUDIT_ACTION,
     AUDIT_ENTITY,
+    AUDIT_FIELD,
+    AUDIT_VALUE,
     CONSENT_KIND,
     DOCUMENT_STATUS,
     ENROLLMENT_STATUS,
@@ -305,11 +307,17 @@ def _change_text(before: Mapping[str, object] | None, after: Mapping[str, object
     after = after or {}
     parts = []
     for key in list(dict.fromkeys([*before, *after])):
-        old, new = before.get(key), after.get(key)
+        old, new = _value(before.get(key)), _value(after.get(key))
+        name = label(AUDIT_FIELD, key)
         if old is None:
-            parts.append(f"{key} : {new}")
+            parts.append(f"{name} : {new}")
         elif new is None:
-            parts.append(f"{key} : {old} (supprimé)")
+            parts.append(f"{name} : {old} (supprimé)")
         elif old != new:
-            parts.append(f"{key} : {old} → {new}")
+            parts.append(f"{name} : {old} → {new}")
     return "; ".join(parts)
+
+
+def _value(value: object) -> str | None:
+    """A recorded value in French (stored codes such as 'accepted' have their word)."""
+    return None if value is None else label(AUDIT_VALUE, str(value))

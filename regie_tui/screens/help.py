@@ -44,13 +44,17 @@ class HelpScreen(ModalScreen[None]):
     def _collect(self, screen: Screen[Any]) -> list[tuple[str, str, str]]:
         """The active keys declared by regie-tui's own classes (app, screen, widgets in
         focus), then the moves every list and field knows. Textual's built-in keys are
-        left out: they describe themselves in English."""
-        rows: list[tuple[str, str, str]] = []
+        left out: they describe themselves in English. Keys for the same action share a row."""
+        rows: dict[tuple[str, str], tuple[list[str], str]] = {}
         for active in screen.active_bindings.values():
             binding = active.binding
             if (binding.action, binding.description) in _declared_by_regie(type(active.node)):
-                rows.append((self.app.get_key_display(binding), binding.description, binding.tooltip or ""))
-        return rows + NAVIGATION_KEYS
+                keys, tooltip = rows.setdefault((binding.action, binding.description), ([], ""))
+                keys.append(self.app.get_key_display(binding))
+                if binding.tooltip and not tooltip:
+                    rows[(binding.action, binding.description)] = (keys, binding.tooltip)
+        listed = [(" ".join(keys), description, tooltip) for (_, description), (keys, tooltip) in rows.items()]
+        return listed + NAVIGATION_KEYS
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):

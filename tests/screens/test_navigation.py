@@ -88,6 +88,8 @@ async def test_search_open_family_and_switch_tabs(make_app, town_url):
         await pilot.press("6")
         await pilot.pause()
         assert app.screen.query_one(TabbedContent).active == "historique"
+        history = screen_text(app)
+        assert ("Création famille" in history or "Décision" in history) and "decide" not in history
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, FamiliesScreen)
