@@ -23,7 +23,7 @@ PAGE_SIZE = 50
 PREFETCH_ROWS = 5  # load the next page when the cursor gets this close to the end
 
 
-def _search(query: str, after: tuple[str, int] | None = None) -> Callable[[Session], FamilyPage]:
+def _page_query(query: str, after: tuple[str, int] | None = None) -> Callable[[Session], FamilyPage]:
     def run(session: Session) -> FamilyPage:
         from regie_tui.services.family_search import search_families
 
@@ -107,7 +107,7 @@ class FamiliesScreen(RegieScreen):
                 self._open_first_when_shown = False
                 self._open_first()
 
-        self.load(_search(query), deliver)
+        self.load(_page_query(query), deliver)
 
     def _update_status(self) -> None:
         count = self.family_list.row_count
@@ -140,7 +140,7 @@ class FamiliesScreen(RegieScreen):
             self.family_list.extend(next_page.rows)
             self._update_status()
 
-        self.load(_search(query, after), deliver)
+        self.load(_page_query(query, after), deliver)
 
     def on_family_list_selected(self, event: FamilyList.Selected) -> None:
         self.regie.open_family(event.family_id)

@@ -45,15 +45,17 @@ class HelpScreen(ModalScreen[None]):
         """The active keys declared by regie-tui's own classes (app, screen, widgets in
         focus), then the moves every list and field knows. Textual's built-in keys are
         left out: they describe themselves in English. Keys for the same action share a row."""
-        rows: dict[tuple[str, str], tuple[list[str], str]] = {}
+        keys: dict[tuple[str, str], list[str]] = {}
+        tooltips: dict[tuple[str, str], str] = {}
         for active in screen.active_bindings.values():
             binding = active.binding
-            if (binding.action, binding.description) in _declared_by_regie(type(active.node)):
-                keys, tooltip = rows.setdefault((binding.action, binding.description), ([], ""))
-                keys.append(self.app.get_key_display(binding))
-                if binding.tooltip and not tooltip:
-                    rows[(binding.action, binding.description)] = (keys, binding.tooltip)
-        listed = [(" ".join(keys), description, tooltip) for (_, description), (keys, tooltip) in rows.items()]
+            action = (binding.action, binding.description)
+            if action in _declared_by_regie(type(active.node)):
+                keys.setdefault(action, []).append(self.app.get_key_display(binding))
+                tooltips[action] = tooltips.get(action) or binding.tooltip or ""
+        listed = [
+            (" ".join(shown), description, tooltips[(name, description)]) for (name, description), shown in keys.items()
+        ]
         return listed + NAVIGATION_KEYS
 
     def compose(self) -> ComposeResult:
