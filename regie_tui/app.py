@@ -37,20 +37,28 @@ if TYPE_CHECKING:
 # Opens the database for the agent; hands the dashboard's counters over as soon as it can.
 Connect = Callable[[Callable[["DashboardCounts"], None]], "tuple[Engine, AgentInfo]"]
 
-DASHBOARD, FAMILIES = "tableau", "familles"
+DASHBOARD, FAMILIES, INBOX = "tableau", "familles", "bannette"
+
+
+def _inbox_screen() -> Screen[Any]:
+    """The bannette, imported when first opened (it needs the ORM, which start-up avoids)."""
+    from regie_tui.screens.inbox import InboxScreen
+
+    return InboxScreen()
 
 
 class RegieApp(App[None]):
-    """The régie desk. Places: tableau de bord, Familles; fiche famille above them; F1 aide."""
+    """The régie desk. Places: tableau de bord, Familles, Bannette; fiche famille above them; F1 aide."""
 
     CSS_PATH = "app.tcss"
     TITLE = "regie-tui"
     COMMANDS: ClassVar = {RegieCommands}
-    MODES: ClassVar = {DASHBOARD: DashboardScreen, FAMILIES: FamiliesScreen}
+    MODES: ClassVar = {DASHBOARD: DashboardScreen, FAMILIES: FamiliesScreen, INBOX: _inbox_screen}
     DEFAULT_MODE: ClassVar[str] = DASHBOARD
     BINDINGS: ClassVar = [
         Binding("f1", "help", "Aide", id="help", tooltip="Toutes les touches de l'écran"),
         Binding("f2", "families", "Familles", id="families", tooltip="Chercher une famille"),
+        Binding("f3", "inbox", "Bannette", id="inbox", tooltip="Ce que les familles ont envoyé, à décider"),
         Binding("q", "quit", "Quitter", id="quit", tooltip="Quitter regie-tui"),
         Binding("ctrl+q", "quit", "Quitter", show=False, priority=True),
         Binding(
@@ -142,6 +150,31 @@ class RegieApp(App[None]):
         screen = self.screen
         if isinstance(screen, FamiliesScreen) and screen.is_mounted:
             screen.focus_search()
+
+    def action_inbox(self, kind: str | None = None) -> None:
+        """The bannette; ``kind`` (a key of pending.KINDS) filters it, as a dashboard counter does."""
+        if not self.connected:
+            self.notify("Ouverture de la base en cours…", timeout=3)
+            return
+        self._go_to(INBOX)
+        if kind is not None:
+            from regie_tui.screens.inbox import InboxScreen
+
+            screen = self.screen
+            if isinstance(screen, InboxScreen):
+                screen.show_kind(kind)
+
+    def action_outbox(self) -> None:
+        from regie_tui.screens.outbox import OutboxScreen
+
+        if self.connected:
+            self.push_screen(OutboxScreen())
+
+    def action_publications(self) -> None:
+        from regie_tui.screens.publications import PublicationsScreen
+
+        if self.connected:
+            self.push_screen(PublicationsScreen())
 
     def action_dashboard(self) -> None:
         self._go_to(DASHBOARD)

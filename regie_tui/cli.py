@@ -119,6 +119,8 @@ def run(ctx: typer.Context, db: DbOption = None) -> None:
     """Sans commande : ouvre l'application sur la base."""
     if ctx.invoked_subcommand is not None:
         return
+    import textual_image.widget  # noqa: F401  (asks the terminal what images it can show: before Textual starts)
+
     from regie_tui.app import create_app
 
     # The app paints its first screen, then opens the database in a worker.
@@ -337,6 +339,21 @@ def _print_family(detail: "FamilyDetail") -> None:
         for row in rows:
             table.add_row(*row)
         out.print(table)
+
+
+def _register_rooms() -> None:
+    """The commands of each room live in their own module (they import this one)."""
+    from regie_tui import cli_bannette  # noqa: F401  (adds its commands to inbox_app)
+    from regie_tui.cli_inbox import inbox_app
+    from regie_tui.cli_mail import mail_app
+    from regie_tui.cli_publish import publish_app
+
+    app.add_typer(inbox_app, name="inbox")
+    app.add_typer(mail_app, name="mail")
+    app.add_typer(publish_app, name="publish")
+
+
+_register_rooms()
 
 
 def main() -> None:

@@ -17,3 +17,10 @@ def today() -> date:
         except ValueError:
             raise RegieError(f"REGIE_TODAY={pinned} n'est pas une date AAAA-MM-JJ.") from None
     return datetime.now(PARIS).date()
+
+
+def now() -> datetime:
+    """The current instant in Paris; with REGIE_TODAY pinned, that day at the current time of day."""
+    current = datetime.now(PARIS)
+    pinned = today()
+    return current if pinned == current.date() else datetime.combine(pinned, current.timetz())

@@ -36,6 +36,13 @@ class RegieCommands(Provider):
         return [
             ("Tableau de bord", "Revenir au tableau de bord", partial(app.run_action, "dashboard")),
             ("Familles", "Chercher une famille et ouvrir sa fiche (F2)", partial(app.run_action, "families")),
+            ("Bannette", "Décider ce que les familles ont envoyé (F3)", partial(app.run_action, "inbox")),
+            ("Boîte d'envoi", "Courriels aux familles : à envoyer, envoyés, échecs", partial(app.run_action, "outbox")),
+            (
+                "Publications du portail",
+                "Documents de la structure et actualités montrés aux familles",
+                partial(app.run_action, "publications"),
+            ),
             ("Aide", "Toutes les touches de l'écran courant (F1)", partial(app.run_action, "help")),
             ("Quitter", "Quitter regie-tui (q)", app.exit),
         ]

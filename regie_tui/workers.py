@@ -98,3 +98,25 @@ async def fetch(node: DOMNode, query: Callable[[Session], T], *, group: str = "f
     except (WorkerFailed, WorkerCancelled):
         return None
     return results[0] if results else None
+
+
+def write(
+    node: DOMNode,
+    action: Callable[[Session], T],
+    deliver: Callable[[T], object],
+    *,
+    on_error: Callable[[str], object],
+    group: str = "write",
+) -> Worker[None]:
+    """Run ``action(session)`` in a thread as one unit of work (committed, or rolled back on
+    failure); ``deliver`` its result, or tell ``on_error`` the French reason nothing was written."""
+    from regie_tui.db import session_scope
+
+    def work() -> T:
+        engine = _engine(node)
+        if engine is None:
+            raise RuntimeError("the database is not open yet")
+        with session_scope(engine) as session:
+            return action(session)
+
+    return run_in_thread(node, work, deliver, group=group, on_error=on_error, exclusive=False)

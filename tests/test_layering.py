@@ -24,6 +24,7 @@ CORE = [
     "formatting.py",
     "labels.py",
     "cli_french.py",
+    "inbox_text.py",
 ]
 FORBIDDEN = (
     "textual",

@@ -1,11 +1,9 @@
-"""What families sent: documents, portal change requests and messages, decided or waiting in the bannette."""
+"""What families sent: documents and messages, decided (rows) or just sent (portal lines)."""
 
-import json
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from regie_tui.demo.bulk import Row
 from regie_tui.demo.generator import ChildDraft, GeneratorBase, Quotient
-from regie_tui.demo.households import AUTHORIZED_RELATIONSHIPS
 from regie_tui.services.search_text import fold
 
 REFUSED_DOCUMENT = [
@@ -45,6 +43,8 @@ MESSAGES = [
         "période difficile. Merci de votre compréhension.",
     ),
 ]
+RECIPIENTS = ["Service enfance-jeunesse", "Régie", "Accueil de loisirs Les Lucioles"]
+P_DOCUMENT_SENT = 0.02  # of the documents a family with a portal account sends: just sent, awaiting validation
 REPLY = (
     "Bonjour, nous avons bien reçu votre message et l'avons transmis au service concerné. "
     "Nous revenons vers vous rapidement. Cordialement, le service enfance-jeunesse."
@@ -52,7 +52,7 @@ REPLY = (
 
 
 class Bannette(GeneratorBase):
-    """Documents, change requests and messages of a family."""
+    """Documents and messages of a family."""
 
     def documents(self, family_id: int, children: list[ChildDraft], quotients: list[Quotient]) -> None:
         """Documents sent by the family (most accepted, ~5% awaiting validation), and the QF they prove."""
@@ -163,13 +163,28 @@ class Bannette(GeneratorBase):
         valid_from: date | None,
         valid_to: date | None,
     ) -> None:
-        """A document in its usual fate: accepted mostly, some refused, ~5% awaiting validation."""
-        r = self.rng.random()
-        if r < 0.055 or not self.counts["pending_documents"]:
-            self.document(family_id, child_id, type_code, filename, "pending", self.recent(14), valid_from, valid_to)
-        else:
-            status = "refused" if r < 0.085 else "accepted"
-            self.document(family_id, child_id, type_code, filename, status, self.some_time(sent), valid_from, valid_to)
+        """A document in its usual fate: accepted mostly, some refused, a few just sent on the portal.
+
+        One just sent is a line of the portal's file (the sample PDF in base64), not a row.
+        """
+        rng = self.rng
+        r = rng.random()
+        if self.account is not None and (r < P_DOCUMENT_SENT or not self.counts["portal_document"]):
+            sha256 = rng.choice(self.ref.document_files[type_code])
+            keys: dict[str, Any] = {"document_type": self.ref.document_types[type_code]}
+            if child_id is not None:
+                keys["child"] = child_id
+            self.submit(
+                "document",
+                self.recent(14),
+                **keys,
+                filename=filename,
+                media_type="application/pdf",
+                content_base64=self.content_base64(sha256),
+            )
+            return
+        status = "refused" if r < 0.035 else "accepted"
+        self.document(family_id, child_id, type_code, filename, status, self.some_time(sent), valid_from, valid_to)
 
     def document(
         self,
@@ -182,28 +197,24 @@ class Bannette(GeneratorBase):
         valid_from: date | None,
         valid_to: date | None,
     ) -> int:
+        """A decided document (accepted, refused or expired) with the agent's decision."""
         rng, ref = self.rng, self.ref
         document_id = self.next_id("document")
         submitted = max(submitted, self.at(self.family_created + timedelta(days=1), 11))  # not before the file
-        source = "portal" if status == "pending" or rng.random() < 0.7 else "agent"
-        decided_by = decided_at = None
-        reason = ""
-        if status != "pending":
-            decided_by = ref.accueil_id
-            decided_at = min(submitted + timedelta(days=self.randint(1, 6)), self.now - timedelta(minutes=10))
-            reason = rng.choice(REFUSED_DOCUMENT) if status == "refused" else ""
-            self.audit(
-                decided_at,
-                decided_by,
-                "agent",
-                "decide",
-                "document",
-                document_id,
-                {"status": "pending"},
-                {"status": "refused" if status == "refused" else "accepted", "file": filename},
-            )
-        else:
-            self.counts["pending_documents"] += 1
+        source = "portal" if rng.random() < 0.7 else "agent"
+        decided_by = ref.accueil_id
+        decided_at = min(submitted + timedelta(days=self.randint(1, 6)), self.now - timedelta(minutes=10))
+        reason = rng.choice(REFUSED_DOCUMENT) if status == "refused" else ""
+        self.audit(
+            decided_at,
+            decided_by,
+            "agent",
+            "decide",
+            "document",
+            document_id,
+            {"status": "pending"},
+            {"status": "refused" if status == "refused" else "accepted", "file": filename},
+        )
         self.add(
             "document",
             (
@@ -226,106 +237,25 @@ class Bannette(GeneratorBase):
         )
         return document_id
 
-    def change_requests(self, family_id: int, guardians: list[Row], children: list[ChildDraft], address: str) -> None:
-        """Portal edits: pending for ~5% of families, decided ones for a few more."""
-        rng = self.rng
-        r = rng.random()
-        if r < 0.05 or not self.counts["pending_change_requests"]:
-            statuses = ["pending"] * (2 if rng.random() < 0.2 else 1)
-        elif r < 0.08:
-            statuses = [rng.choice(["accepted", "accepted", "refused"])]
-        else:
-            return
-        for status in statuses:
-            guardian = rng.choice(guardians)
-            child = rng.choice(children)
-            kind = rng.randrange(6)
-            request: tuple[str, int | None, str, str, str]  # entity, entity id, field, old value, new value
-            if kind == 0:
-                new_address = f"{self.randint(1, 120)} {rng.choice(self.streets)}"
-                old, new = (address, new_address) if status != "accepted" else (new_address, address)
-                request = ("family", family_id, "address", old, new)
-            elif kind == 1:
-                request = (
-                    "guardian",
-                    guardian[0],
-                    "mobile_phone",
-                    guardian[6],
-                    self.fake.numerify(f"0{rng.choice('67')} ## ## ## ##"),
-                )
-            elif kind == 2:
-                request = ("guardian", guardian[0], "email", guardian[9], self.email(guardian[3], guardian[2] + "-pro"))
-            elif kind == 3:
-                request = ("guardian", guardian[0], "employer", guardian[10], self.fake.company())
-            elif kind == 4:
-                request = ("child", child.id, "diet", "", self.diet_labels[rng.choice(["sans_porc", "sans_viande"])])
-            else:
-                person = {
-                    "last_name": self.fake.last_name(),
-                    "first_name": self.fake.first_name_female(),
-                    "relationship": rng.choice(AUTHORIZED_RELATIONSHIPS),
-                    "phone": self.fake.numerify("06 ## ## ## ##"),
-                    "may_collect": True,
-                    "emergency_contact": rng.random() < 0.5,
-                }
-                request = ("authorized_person", None, "new", "", json.dumps(person, ensure_ascii=False))
-            entity, entity_id, field_name, old, new = request
-            request_id = self.next_id("change_request")
-            if status == "pending":
-                submitted = self.recent(20)
-                self.counts["pending_change_requests"] += 1
-                decided_by = decided_at = None
-                reason = ""
-            else:
-                submitted = self.recent(80)
-                decided_by = self.ref.accueil_id
-                decided_at = min(submitted + timedelta(days=self.randint(1, 4)), self.now - timedelta(minutes=5))
-                reason = "Justificatif manquant : merci de joindre un document." if status == "refused" else ""
-                self.audit(
-                    decided_at,
-                    decided_by,
-                    "agent",
-                    "decide",
-                    "change_request",
-                    request_id,
-                    {field_name: old},
-                    {field_name: new, "status": status},
-                    always=True,
-                )
-            self.add(
-                "change_request",
-                (
-                    request_id,
-                    family_id,
-                    entity,
-                    entity_id,
-                    field_name,
-                    old,
-                    new,
-                    status,
-                    self.w.instant(submitted),
-                    decided_by,
-                    self.w.instant(decided_at),
-                    reason,
-                    1,
-                ),
-            )
-
     def messages(self, family_id: int, children: list[ChildDraft], payer: str) -> None:
-        """'Contacter la structure': unread messages for ~3% of families, answered ones for a few more."""
+        """'Contacter la structure': new ones (portal lines) for ~3% of families, answered ones for a few more."""
         rng = self.rng
         r = rng.random()
-        if not self.counts["unread_messages"]:
+        if self.account is not None and not self.counts["portal_message"]:
             r = 0.0
         if r >= 0.09:
             return
         subject, body = rng.choice(MESSAGES)
         child = rng.choice(children).first_name
+        recipient = rng.choice(RECIPIENTS)
+        if r < 0.03:
+            if self.account is not None:
+                subject, body = subject.format(child=child), body.format(child=child)
+                self.submit("message", self.recent(7), subject=subject, body=body, recipient=recipient)
+            return
         message_id = self.next_id("message")
-        recipient = rng.choice(["Service enfance-jeunesse", "Régie", "Accueil de loisirs Les Lucioles"])
-        unread = r < 0.03
-        sent = self.recent(7 if unread else 60)
-        read = None if unread else min(sent + timedelta(hours=self.randint(2, 48)), self.now - timedelta(minutes=15))
+        sent = self.recent(60)
+        read = min(sent + timedelta(hours=self.randint(2, 48)), self.now - timedelta(minutes=15))
         self.add(
             "message",
             (
@@ -337,13 +267,10 @@ class Bannette(GeneratorBase):
                 body.format(child=child),
                 self.w.instant(sent),
                 self.w.instant(read),
-                None if read is None else self.ref.accueil_id,
+                self.ref.accueil_id,
                 None,
             ),
         )
-        if read is None:
-            self.counts["unread_messages"] += 1
-            return
         self.add(
             "message",
             (

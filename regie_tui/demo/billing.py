@@ -129,13 +129,19 @@ class Billing(GeneratorBase):
 
     def payments(
         self, family_id: int, invoices: list[tuple[int, str, int, MonthInfo, int]], payer: str, payer_address: str
-    ) -> None:
-        """Mandates, payments (most older invoices paid, some partly, some not) and a few credit notes."""
+    ) -> list[tuple[str, int]]:
+        """Mandates, payments (most older invoices paid, some partly, some not) and a few credit notes.
+
+        Returns the invoices still open: (number, balance due), in order of issue.
+        """
         rng, ref = self.rng, self.ref
         mandates: dict[int, list[Any]] = {}  # régie -> [mandate id, RUM, signed on, last used on]
         for regie_index, regie in enumerate(ref.regies):
             if rng.random() < (0.3 if regie_index == 0 else 0.12):
                 signed = self.between(date(ref.year.start.year - 2, 3, 1), ref.year.start - timedelta(days=5))
+                if rng.random() < 0.06 or not self.counts["fresh_mandates"]:  # signed lately, never used yet
+                    signed = self.today - timedelta(days=self.randint(1, 15))
+                    self.counts["fresh_mandates"] += 1
                 signed = min(max(signed, self.family_created + timedelta(days=1)), self.today - timedelta(days=1))
                 mandates[regie_index] = [
                     self.next_id("mandate"),
@@ -165,7 +171,7 @@ class Billing(GeneratorBase):
                         )
                     )
                     balance -= credit
-            if regie_index in mandates:
+            if regie_index in mandates and mandates[regie_index][2] < info.issue_date:
                 debit_day = info.issue_date + timedelta(days=15)  # pre-notified on the invoice
                 if debit_day < self.today:
                     if rng.random() < 0.97:
@@ -236,6 +242,8 @@ class Billing(GeneratorBase):
                     self.w.instant(self.at(signed, 11)),
                 ),
             )
+        numbers = {invoice_id: number for invoice_id, number, _, _, _ in invoices}
+        return [(numbers[i], balance) for i, balance in sorted(i for due in unpaid.values() for i in due)]
 
     def pay(
         self,

@@ -14,6 +14,13 @@ P_WEDNESDAY = 0.88
 P_HOLIDAY_WEEK = 0.7
 P_HOLIDAY_DAY = 0.9
 
+# Portal requests, per enrolment of a family with a portal account (the bannette's share of the town).
+P_ENROLMENT_REQUEST = 0.005  # an enrolment asked for and not decided yet
+P_HOLIDAY_REQUEST = 0.008  # a future holiday's days asked for
+P_CHANGE_OF_PLANS = 0.006  # cells booked and cancelled in the next weeks
+CHANGE_HORIZON_DAYS = 21
+MAX_CELLS = 400  # per portal line (portal-submissions.md)
+
 # How the enrolment's future cells are written: (state, source, decided by (agent id), decided at (driver's form)).
 Future = tuple[str, str, int | None, Any]
 
@@ -57,34 +64,17 @@ class Bookings(GeneratorBase):
     ) -> tuple[int, datetime] | None:
         """Write the enrolment; (id, decision time) when accepted, so that it gets booked."""
         rng, ref = self.rng, self.ref
-        enrollment_id = self.next_id("enrollment")
-        self.counts["enrollments"] += 1
         r = rng.random()
         if activity.end < self.today:
             status = "accepted" if r < 0.97 else "refused"
-        elif r < 0.02 or not self.counts["enrollment_requests"]:  # the bannette is never empty
-            status = "requested"
+        elif self.account is not None and (r < P_ENROLMENT_REQUEST or not self.counts["portal_enrolment"]):
+            # Asked on the portal, not decided yet: a line of the portal's file (never empty of them).
+            self.submit("enrolment", self.recent(12), child=child.id, activity=activity.id, age_group=group.id)
+            return None
         else:
             status = "waiting" if r < 0.03 else "refused" if r < 0.035 else "accepted"
-        if status == "requested":
-            self.add(
-                "enrollment",
-                (
-                    enrollment_id,
-                    child.id,
-                    activity.id,
-                    group.id,
-                    status,
-                    "portal",
-                    self.w.instant(self.recent(12)),
-                    None,
-                    None,
-                    "",
-                    1,
-                ),
-            )
-            self.counts["enrollment_requests"] += 1
-            return None
+        enrollment_id = self.next_id("enrollment")
+        self.counts["enrollments"] += 1
         if activity.kind == "holidays":
             requested_day = activity.start - timedelta(days=self.randint(15, 45))
         else:
@@ -149,28 +139,58 @@ class Bookings(GeneratorBase):
         days = activity.days
         if activity.kind in ("after_school", "canteen") and len(days) > 40 and rng.random() < 0.06:
             days = days[self.randint(20, len(days) // 2) :]  # started coming during the year
-        future: Future
-        if (
-            activity.start > self.today
-            and activity.kind == "holidays"
-            and (rng.random() < 0.15 or not self.counts["booking_requests"])
-        ):
-            if rng.random() < 0.1 and self.counts["booking_requests"]:  # a request the régie already turned down
+        booked_by = None if source == "portal" else self.ref.accueil_id
+        future: Future = ("reserved", source, booked_by, self.w.instant(decided))
+        asked: list[tuple[Any, int]] | None = None  # the holiday's cells the family asks for on the portal
+        if activity.start > self.today and activity.kind == "holidays":
+            r = rng.random()
+            if self.account is not None and (r < P_HOLIDAY_REQUEST or not self.counts["portal_booking"]):
+                asked = []
+            elif r < P_HOLIDAY_REQUEST + 0.015:  # a request the régie already turned down
                 future = ("refused", "portal", self.ref.accueil_id, self.w.instant(self.recent(5)))
-            else:  # a portal request waiting in the bannette
-                future = ("requested", "portal", None, self.w.instant(self.recent(10)))
-        else:
-            future = ("reserved", source, None if source == "portal" else self.ref.accueil_id, self.w.instant(decided))
+        first = len(self.cells)
         if activity.kind in ("after_school", "canteen"):
             for unit in activity.units:
                 self._habit_cells(
                     child, enrollment_id, unit.id, unit.surcharge > 0, days, self.habit(unit.name), future
                 )
         else:
-            before = len(self.cells)
-            self._day_cells(child, enrollment_id, activity, group, days, future)
-            if future[0] == "requested":
-                self.counts["booking_requests"] += len(self.cells) - before
+            self._day_cells(child, enrollment_id, activity, group, days, future, asked)
+        if asked:
+            cells = [{"day": str(day), "unit": unit, "action": "book"} for day, unit in asked[:MAX_CELLS]]
+            self.submit("booking", self.recent(10), child=child.id, cells=cells)
+        elif (
+            self.account is not None
+            and activity.kind != "holidays"
+            and activity.start <= self.today <= activity.end
+            and (rng.random() < P_CHANGE_OF_PLANS or not self.counts["changes_of_plans"])
+        ):
+            self.change_of_plans(child, activity, first)
+
+    def change_of_plans(self, child: ChildDraft, activity: ActivityInfo, first: int) -> None:
+        """Cells booked and cancelled on the portal in the next weeks (this morning's, past the deadline, too)."""
+        rng = self.rng
+        today, horizon = self.w.day(self.today), self.w.day(self.today + timedelta(days=CHANGE_HORIZON_DAYS))
+        existing = {(c[0], c[1]): c[4] for c in self.cells[first:] if today <= c[0] <= horizon}
+        booked = sorted(cell for cell, state in existing.items() if state == "reserved")
+        free = sorted(
+            (d[0], u.id)
+            for d in activity.days
+            if today <= d[0] <= horizon
+            for u in activity.units
+            if (d[0], u.id) not in existing
+        )
+        cancel = rng.sample(booked, min(len(booked), self.randint(0, 3)))
+        if booked and (rng.random() < 0.3 or not self.counts["changes_of_plans"]):
+            soonest = [cell for cell in booked if cell[0] == booked[0][0]]  # the first day: often today, too late
+            cancel = sorted(set(cancel) | {rng.choice(soonest)})
+        book = rng.sample(free, min(len(free), self.randint(0 if cancel else 1, 3)))
+        actions = sorted([(cell, "cancel") for cell in cancel] + [(cell, "book") for cell in book])
+        if not actions:
+            return
+        cells = [{"day": str(day), "unit": unit, "action": action} for (day, unit), action in actions]
+        self.submit("booking", self.recent(3), child=child.id, cells=cells)
+        self.counts["changes_of_plans"] += 1
 
     def habit(self, unit_name: str) -> list[bool]:
         """The ISO week days (as a lookup list 0..7) the child usually comes to this unit."""
@@ -239,8 +259,13 @@ class Bookings(GeneratorBase):
         group: GroupInfo,
         days: list[DayInfo],
         future: Future,
+        asked: list[tuple[Any, int]] | None = None,
     ) -> None:
-        """Mercredis and holidays: the same units all day long, within the group's places."""
+        """Mercredis and holidays: the same units all day long, within the group's places.
+
+        With ``asked``, the future days are not booked but collected there as (day, unit):
+        the family asks for them on the portal, full days included.
+        """
         rng = self.rng
         random = rng.random
         out = self.cells.append
@@ -266,6 +291,9 @@ class Bookings(GeneratorBase):
             places = activity.day_places.get((group.id, day), usual)
             full = any(used[(group.id, u, day)] >= places for u in combo)
             if full and past:
+                continue
+            if not past and asked is not None:
+                asked.extend((day, u) for u in combo)
                 continue
             if not full and (past or f_state != "refused"):
                 for u in combo:

@@ -7,10 +7,12 @@ wait for the end, to be numbered in the order they were received. The generator 
 touches the database, so a large town can be generated in a second process
 (:func:`generate_into`) while the first one writes.
 
+What waits in the bannette is not written as rows: it is collected as the lines of the
+portal's file (portal-submissions.md), which the seed imports through the production
+code path (``services.portal_import``). Decided history (accepted or refused documents,
+answered messages, decided enrolments, attendance) is written directly.
+
 Conventions a service reading these rows can rely on:
-- a ChangeRequest that creates an entity has ``entity_id`` empty, ``field = "new"`` and
-  the new row's fields as a JSON object in ``new_value``; a diet request has
-  ``entity = "child"``, ``field = "diet"`` and the diet's label in ``new_value``;
 - invoices, receipts and credit notes are numbered as ``services.numbering`` says, and
   the seed leaves each series' last value in ``number_sequence``, where billing goes on.
 """
@@ -25,6 +27,7 @@ from regie_tui.demo.billing import Billing
 from regie_tui.demo.bookings import Bookings
 from regie_tui.demo.bulk import Batch, Formats, Row
 from regie_tui.demo.households import Households
+from regie_tui.demo.portal import Portal
 from regie_tui.demo.reference import Reference
 from regie_tui.services.numbering import NumberKind
 from regie_tui.services.search_text import fold, search_words
@@ -38,7 +41,7 @@ FAMILY_NOTES = [
 ]
 
 
-class FamilyGenerator(Households, Bookings, Billing, Bannette):
+class FamilyGenerator(Households, Bookings, Billing, Bannette, Portal):
     """Generates the households one by one, as batches of rows ready for a :class:`BulkWriter`."""
 
     def batches(self, families: int) -> Iterator[Batch]:
@@ -71,7 +74,7 @@ class FamilyGenerator(Households, Bookings, Billing, Bannette):
         batch.append(("booking", self.cells, False))
         self.counts["bookings"] += len(self.cells)
         self.cells = []
-        for table in ["invoice", "invoice_line", "mandate", "change_request", "message", "audit_entry"]:
+        for table in ["invoice", "invoice_line", "mandate", "message", "audit_entry"]:
             batch.append((table, self.rows.pop(table, []), True))
         if self.rows:
             raise AssertionError(f"rows never written: {sorted(self.rows)}")
@@ -133,6 +136,7 @@ class FamilyGenerator(Households, Bookings, Billing, Bannette):
         rng, fake, ref = self.rng, self.fake, self.ref
         self.family_id = family_id
         self.audit_budget = 4
+        self.family_lines = 0
         self.counts["families"] += 1
         resident = rng.random() >= 0.08
         school = rng.choice(ref.schools)
@@ -177,10 +181,13 @@ class FamilyGenerator(Households, Bookings, Billing, Bannette):
         debtor_address = "\n".join(x for x in (address, address_extra, f"{postal_code} {city}") if x)
         quotients = self.quotients(resident)
         invoices = self.invoices(family_id, children, quotients, resident, debtor_name, debtor_address)
-        self.payments(family_id, invoices, debtor_name, debtor_address)
+        open_invoices = self.payments(family_id, invoices, debtor_name, debtor_address)
         self.documents(family_id, children, quotients)
-        self.change_requests(family_id, guardians, children, address)
         self.messages(family_id, children, debtor_name)
+        self.file_changes(guardians, children, (address, postal_code, city))
+        self.new_child(father[2])
+        self.online_payments(open_invoices)
+        self.logins()
 
         words = search_words(
             names=[family_name]
@@ -214,11 +221,12 @@ class FamilyGenerator(Households, Bookings, Billing, Bannette):
 
 
 def generate_into(queue: Any, reference: Reference, postgresql: bool, seed: int, families: int) -> None:
-    """Child-process entry point: put ("batch", rows) items, then ("done", counts) or ("error", traceback)."""
+    """Child-process entry point: put ("batch", rows) items, then ("done", (counts, portal file))
+    or ("error", traceback)."""
     try:
         generator = FamilyGenerator(reference, Formats(postgresql), seed=seed)
         for batch in generator.batches(families):
             queue.put(("batch", batch))
-        queue.put(("done", dict(generator.counts)))
+        queue.put(("done", (dict(generator.counts), generator.portal_file())))
     except BaseException:  # the parent decides; it must learn why
         queue.put(("error", traceback.format_exc()))

@@ -5,6 +5,8 @@ a class over :class:`GeneratorBase`; :class:`regie_tui.demo.families.FamilyGener
 puts them together and writes one family at a time.
 """
 
+import base64
+import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -45,6 +47,9 @@ class ChildDraft:
     tally: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
 
 
+# A portal line before it is numbered: (submitted at, order of generation, keys after "id").
+PortalLine = tuple[datetime, int, dict[str, Any]]
+
 # A QF figure of the family: (value, valid from, valid to, source).
 Quotient = tuple[int, date, date, str]
 # (régie index, received on, family id, mode, amount, reference, payer, created at, [(invoice id, part)])
@@ -61,18 +66,24 @@ class Deferred:
     credit_notes: list[CreditNoteDraft] = field(default_factory=list)
 
 
+def seed_now(today: date) -> datetime:
+    """The seed's "now": today at 07:30 in Paris (everything generated happened before)."""
+    return datetime.combine(today, time(7, 30), PARIS)
+
+
 class GeneratorBase:
     """Random draws, ids, rows waiting to be written, and the family being generated."""
 
     def __init__(self, ref: Reference, formats: Formats, *, seed: int) -> None:
         self.ref = ref
         self.w = formats
+        self.seed = seed
         self.rng = random.Random(seed)
         self.random = self.rng.random
         self.fake = Faker("fr_FR")
         self.fake.seed_instance(seed)
         self.today = ref.today
-        self.now = datetime.combine(ref.today, time(7, 30), PARIS)
+        self.now = seed_now(ref.today)
         self.ids: Counter[str] = Counter()
         self.rows: dict[str, list[Row]] = {}
         self.cells: list[Row] = []  # booking rows
@@ -84,6 +95,10 @@ class GeneratorBase:
         self.audit_budget = 0
         self.family_id = 0
         self.family_created = date.min
+        self.account: str | None = None  # the family's activated portal account: it may send portal lines
+        self.family_lines = 0  # portal lines the family sent
+        self.portal_lines: list[PortalLine] = []
+        self.base64: dict[str, str] = {}  # sample file sha256 -> its content in base64
         self.streets = sorted({self.fake.street_name() for _ in range(80)})
         self.units = {u.id: u for a in ref.activities for u in a.units}
         self.unit_regie = {u.id: a.regie_index for a in ref.activities for u in a.units}
@@ -169,6 +184,28 @@ class GeneratorBase:
                 self.w.json(after),
             ),
         )
+
+    def submit(self, kind: str, at: datetime, **keys: Any) -> None:
+        """A line of the portal's file, sent by the family's account at ``at`` (numbered later)."""
+        assert self.account is not None, "only a family with a portal account sends portal lines"
+        line = {"kind": kind, "family": self.family_id, "account": self.account, "submitted_at": at.isoformat()}
+        line.update(keys)
+        self.portal_lines.append((at, len(self.portal_lines), line))
+        self.counts[f"portal_{kind}"] += 1
+        self.family_lines += 1
+
+    def content_base64(self, sha256: str) -> str:
+        encoded = self.base64.get(sha256)
+        if encoded is None:
+            encoded = self.base64[sha256] = base64.b64encode(self.ref.file_contents[sha256]).decode("ascii")
+        return encoded
+
+    def portal_file(self) -> bytes:
+        """The portal's JSON Lines file: every line, in order of submission, with ids "p-<seed>-<n>"."""
+        out = []
+        for n, (_, _, line) in enumerate(sorted(self.portal_lines, key=lambda item: item[:2]), start=1):
+            out.append(json.dumps({"id": f"p-{self.seed}-{n}", **line}, ensure_ascii=False) + "\n")
+        return "".join(out).encode("utf-8")
 
     def take_number(self, kind: NumberKind, regie_prefix: str, month: date) -> str:
         """The next number of the series, as the régie's numbering gives it (counted here, in order)."""

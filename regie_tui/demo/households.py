@@ -196,17 +196,25 @@ class Households(GeneratorBase):
             )
 
     def portal(self, family_id: int, email: str, created: datetime) -> bool:
-        """Consents, and the portal account with its sign-ins; True if the family uses the portal."""
+        """Consents, and the portal account with its sign-ins; True if the family uses the portal.
+
+        A family with an activated account (``self.account``) sends portal lines later on.
+        """
         rng = self.rng
         consent_at = min(created + timedelta(days=self.randint(0, 20)), self.now - timedelta(hours=1))
         for kind, p in (("personal_data", 1.0), ("health_data", 0.92), ("image_rights", 0.75)):
             self.add(
                 "consent", (self.next_id("consent"), family_id, kind, rng.random() < p, self.w.instant(consent_at))
             )
-        if rng.random() >= 0.88:
+        first_account = not self.counts["portal_accounts"]  # the first family uses the portal: work for the bannette
+        self.account = None
+        if rng.random() >= 0.88 and not first_account:
             return False
         account_id = self.next_id("portal_account")
-        activated = consent_at if rng.random() < 0.95 else None
+        activated = consent_at if rng.random() < 0.95 or first_account else None
+        self.counts["portal_accounts"] += 1
+        if activated:
+            self.account = email
         self.add("portal_account", (account_id, family_id, email, self.w.instant(activated), rng.random() < 0.3))
         if activated:
             first = max(activated.date(), self.today - timedelta(days=150))

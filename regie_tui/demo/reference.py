@@ -104,6 +104,7 @@ class Reference:
     diets: list[tuple[int, str, str]]  # id, code, label
     document_types: dict[str, int]  # code -> id
     document_files: dict[str, list[str]]  # document type code -> sha256 of its sample files
+    file_contents: dict[str, bytes]  # sha256 -> content of the sample files (what the portal sends)
     billed_months: list[MonthInfo]
 
 
@@ -238,6 +239,7 @@ def write_reference(
         diets=diets,
         document_types=document_types,
         document_files=document_files,
+        file_contents={sha: files[sha] for shas in document_files.values() for sha in shas},
         billed_months=billed_months,
     )
 

@@ -3,33 +3,46 @@
 ``seed_demo_town`` fills an empty, migrated database with the town of ``town.toml``:
 its calendar, activities and rates, then families with their children, enrolments,
 a school year of bookings with attendance up to ``today``, invoices for the months
-already billed, payments, documents, and work waiting in the bannette.
-Rows go to the database in bulk (see ``demo.bulk``), in one transaction.
+already billed, payments, documents and messages. Rows go to the database in bulk
+(see ``demo.bulk``), in one transaction.
+
+What waits in the bannette comes in as in production: the generator writes the
+portal's file of the last days (JSON Lines, portal-submissions.md), the seed keeps it
+(:func:`portal_file_path`) and imports it with ``services.portal_import``, in the same
+transaction, at the seed's "now" (today 07:30), so that the database stays the same
+byte for byte for the same seed and day.
 """
 
 import multiprocessing
 import os
 import queue
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
 from typing import ClassVar
 
 import sqlalchemy as sa
 from babel.numbers import format_decimal
 from sqlalchemy.engine import Engine
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from regie_tui.demo.bulk import BulkWriter
 from regie_tui.demo.families import FamilyGenerator, generate_into
+from regie_tui.demo.generator import seed_now
 from regie_tui.demo.reference import Reference, load_town_settings, write_reference
 from regie_tui.errors import RegieError
 from regie_tui.models import Family, Town
+from regie_tui.services.pending import pending_counts
 
 SQLITE_SEED_CACHE_KIB = 32 * 1024  # page cache (and index sort memory) while loading
 PARALLEL_FROM_FAMILIES = 2_000  # below, a second process costs more than it saves
+# The name the demo portal gives its file, as recorded in the import (the same whatever the database).
+PORTAL_FILENAME = "portail-famille.jsonl"
+COUNTED = ("families", "guardians", "children", "enrollments", "bookings", "invoices", "payments", "credit_notes")
 
 
 @dataclass(frozen=True)
@@ -44,11 +57,14 @@ class DemoSummary:
     invoices: int
     payments: int
     credit_notes: int
-    pending_change_requests: int
+    portal_lines: int
+    pending_changes: int
     pending_documents: int
     enrollment_requests: int
     booking_requests: int
-    unread_messages: int
+    pending_messages: int
+    pending_payments: int
+    portal_file: str  # where the portal's file was written (not in lines(): it depends on the machine)
 
     _LABELS: ClassVar[dict[str, str]] = {
         "families": "Familles",
@@ -59,16 +75,18 @@ class DemoSummary:
         "invoices": "Factures",
         "payments": "Règlements",
         "credit_notes": "Avoirs",
-        "pending_change_requests": "Demandes de modification à traiter",
+        "portal_lines": "Envois du portail importés",
+        "pending_changes": "Modifications à valider",
         "pending_documents": "Documents à valider",
         "enrollment_requests": "Demandes d'inscription",
         "booking_requests": "Demandes de réservation",
-        "unread_messages": "Messages non lus",
+        "pending_messages": "Messages à traiter",
+        "pending_payments": "Paiements en ligne à affecter",
     }
 
     def lines(self) -> list[str]:
         return [
-            f"{self._LABELS[f.name]} : {format_decimal(getattr(self, f.name), locale='fr_FR')}" for f in fields(self)
+            f"{label} : {format_decimal(getattr(self, name), locale='fr_FR')}" for name, label in self._LABELS.items()
         ]
 
 
@@ -94,13 +112,57 @@ def seed_demo_town(
         reference = write_reference(conn, writer, settings, families=families, today=today, admin_login=admin_login)
         writer.restart_ids("booking")
         with writer.load_deferred("booking"):
-            counts = _generate(writer, reference, seed=seed, families=families)
-        writer.sync_sequences()
-    return DemoSummary(**{f.name: counts[f.name] for f in fields(DemoSummary)})
+            counts, portal_data = _generate(writer, reference, seed=seed, families=families)
+        writer.sync_sequences()  # the import numbers its rows from the sequences
+        path = portal_file_path(engine)
+        path.write_bytes(portal_data)
+        lines = _import_portal_file(conn, portal_data, now=seed_now(today))
+        pending = pending_counts(conn)
+    return DemoSummary(
+        **{name: counts[name] for name in COUNTED},
+        portal_lines=lines,
+        pending_changes=pending.changes,
+        pending_documents=pending.documents,
+        enrollment_requests=pending.enrollment_requests,
+        booking_requests=pending.booking_requests,
+        pending_messages=pending.messages,
+        pending_payments=pending.payments,
+        portal_file=str(path),
+    )
 
 
-def _generate(writer: BulkWriter, reference: Reference, *, seed: int, families: int) -> Counter[str]:
-    """Generate the families and write them; a large town is generated in a second process.
+def portal_file_path(engine: Engine) -> Path:
+    """Where the seed keeps the portal's file: beside a SQLite database, else in the temporary folder.
+
+    ``regie inbox import`` can read it again (nothing changes: every line is already known).
+    """
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database = Path(str(url.database))
+        return database.with_name(f"{database.stem}-{PORTAL_FILENAME}")
+    return Path(tempfile.gettempdir()) / f"regie-{url.database or 'demo'}-{PORTAL_FILENAME}"
+
+
+def _import_portal_file(conn: sa.Connection, data: bytes, *, now: datetime) -> int:
+    """Import the portal's file in the seed's transaction, as the portal's cron would; every line must pass."""
+    from regie_tui.services.portal_import import import_submissions
+
+    with Session(bind=conn) as session:  # joins the seed's transaction: committed (or not) with it
+        summary = import_submissions(session, data=data, filename=PORTAL_FILENAME, agent_id=None, now=now)
+        if summary.rejected:
+            reasons = "\n".join(f"ligne {r.line} ({r.id}) : {r.reason}" for r in summary.rejected[:10])
+            raise RuntimeError(
+                f"La ville de démonstration a produit {len(summary.rejected)} ligne(s) du portail "
+                f"refusée(s) :\n{reasons}"
+            )
+        session.commit()
+    return summary.stored
+
+
+def _generate(writer: BulkWriter, reference: Reference, *, seed: int, families: int) -> tuple[Counter[str], bytes]:
+    """Generate the families and write them, and return the counts and the portal's file.
+
+    A large town is generated in a second process.
 
     The rows are the same either way (one generator, in family order): the child process
     only lets generation and writing run side by side on two cores. As with any spawned
@@ -111,7 +173,7 @@ def _generate(writer: BulkWriter, reference: Reference, *, seed: int, families: 
         generator = FamilyGenerator(reference, writer, seed=seed)
         for batch in generator.batches(families):
             writer.write(batch)
-        return generator.counts
+        return generator.counts, generator.portal_file()
     context = multiprocessing.get_context("spawn")  # no inherited database connection
     channel = context.Queue(maxsize=3)
     process = context.Process(
@@ -135,7 +197,8 @@ def _generate(writer: BulkWriter, reference: Reference, *, seed: int, families: 
             if kind == "batch":
                 writer.write(payload)
             elif kind == "done":
-                return Counter(payload)
+                counts, portal_data = payload
+                return Counter(counts), portal_data
             else:
                 raise RuntimeError(f"Le générateur de la ville de démonstration a échoué :\n{payload}")
     finally:

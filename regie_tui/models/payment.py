@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import created_at_field, enum_type
+from regie_tui.models.base import created_at_field, enum_type, partial_index
 
 CASH_LIMIT_CENTS = 30_000  # public receipts in cash only up to 300 €
 
@@ -29,6 +29,8 @@ class Payment(SQLModel, table=True):
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         CheckConstraint(f"mode <> 'cash' OR amount_cents <= {CASH_LIMIT_CENTS}", name="cash_limit"),
         Index("ix_payment_family_received", "family_id", "received_on"),
+        # A PayFiP transaction is recorded once, whichever agent (or run) sees it first.
+        partial_index("uq_payment_payfip_reference", "reference", where="mode = 'payfip'", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -39,9 +39,13 @@ class DashboardScreen(RegieScreen):
                 yield Counter("Documents à valider", id="pending-documents")
                 yield Counter("Demandes d'inscription", id="enrollment-requests")
                 yield Counter("Demandes de réservation", id="booking-requests")
-                yield Counter("Messages non lus", id="unread-messages")
+                yield Counter("Messages à traiter", id="pending-messages")
+                yield Counter("Paiements en ligne", id="pending-payments")
                 yield Counter("Impayés", id="unpaid")
-            yield Static("F2 : chercher une famille · ctrl+p : toutes les commandes · F1 : aide", id="dashboard-hint")
+            yield Static(
+                "F2 familles · F3 bannette · Tab, ⏎ : ouvrir un compteur · ctrl+p commandes · F1 aide",
+                id="dashboard-hint",
+            )
         yield Footer()
 
     def _agent_line(self) -> str:
@@ -59,12 +63,31 @@ class DashboardScreen(RegieScreen):
         self.set_interval(REFRESH_SECONDS, self.action_refresh)
         self.action_refresh()
 
+    def on_screen_resume(self) -> None:
+        """Back from the bannette or a family: the counters follow the decisions just made."""
+        if self._counted:
+            self.action_refresh()
+
     def _on_database_opened(self, _: None) -> None:
         """The app opened the database after the first paint: name the agent, and count
         unless the counters came already (see RegieApp)."""
         self.query_one("#dashboard-agent", Static).update(self._agent_line())
         if not self._counted:
             self.action_refresh()
+
+    _COUNTER_KINDS = {
+        "pending-changes": "changes",
+        "pending-documents": "documents",
+        "enrollment-requests": "enrollment_requests",
+        "booking-requests": "booking_requests",
+        "pending-messages": "messages",
+        "pending-payments": "payments",
+    }
+
+    def on_counter_selected(self, event: Counter.Selected) -> None:
+        kind = self._COUNTER_KINDS.get(event.counter.id or "")
+        if kind is not None:
+            self.app.action_inbox(kind)  # type: ignore[attr-defined]
 
     def action_refresh(self) -> None:
         if not self.regie.connected:
@@ -85,7 +108,8 @@ class DashboardScreen(RegieScreen):
             ("pending-documents", pending.documents),
             ("enrollment-requests", pending.enrollment_requests),
             ("booking-requests", pending.booking_requests),
-            ("unread-messages", pending.unread_messages),
+            ("pending-messages", pending.messages),
+            ("pending-payments", pending.payments),
         ):
             self.query_one(f"#{widget_id}", Counter).show(formatting.number(value), alert=value > 0)
         self.query_one("#unpaid", Counter).show(formatting.money(counts.unpaid_cents), alert=counts.unpaid_cents > 0)

@@ -1,7 +1,20 @@
-"""Fiche famille (read-only for now): tabs Foyer, Enfants, Inscriptions, Factures,
-Documents, Historique; the balance due and the alerts stay in view above the tabs."""
+"""Fiche famille: tabs Foyer, Enfants, Inscriptions, Factures, Documents, Historique,
+Messages; the balance due and the alerts stay in view above the tabs.
 
-from collections.abc import Mapping, Sequence
+The file is edited through the forms of :mod:`regie_tui.screens.family_form`, every save
+going through :mod:`regie_tui.services.family_edit` with the stamp (version, last audit
+entry) of the file as this screen loaded it: a save over a newer file is refused.
+
+Keys on Foyer: e modifies the responsable or personne autorisée under the cursor, n adds
+one (the list in focus says which), a the address and notes, p makes the responsable the
+payer, f adds a quotient familial, c the consents, suppr removes the selected person, x
+archives the family. On Enfants: e, n, h (a health note, for roles allowed to see them).
+On Historique: t the kind of entries, d the period. On Messages: ⏎ reads the message.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,7 +37,20 @@ from regie_tui.labels import (
     label,
 )
 from regie_tui.screens.base import RegieScreen
+from regie_tui.screens.family_form import (
+    ConfirmScreen,
+    FamilyForm,
+    FormField,
+    FormResult,
+    MessageScreen,
+    Save,
+    entity_fields,
+    quotient_fields,
+    write,
+)
+from regie_tui.services.family_edit import FamilyStamp
 from regie_tui.services.family_file import FamilyDetail, family_detail
+from regie_tui.services.history import HISTORY_KINDS, HISTORY_PERIODS, HistoryEntry, family_history
 
 TABS = [
     ("foyer", "Foyer"),
@@ -33,7 +59,38 @@ TABS = [
     ("factures", "Factures"),
     ("documents", "Documents"),
     ("historique", "Historique"),
+    ("messages", "Messages"),
 ]
+FAMILY_FORM_FIELDS = ("name", "address", "address_extra", "postal_code", "city", "resident", "notes")
+GUARDIAN_FORM_FIELDS = (
+    "last_name",
+    "first_name",
+    "relationship",
+    "mobile_phone",
+    "home_phone",
+    "work_phone",
+    "email",
+    "employer",
+)
+CHILD_FORM_FIELDS = ("last_name", "first_name", "birth_date", "sex", "school", "school_class")
+PERSON_FORM_FIELDS = ("last_name", "first_name", "relationship", "phone", "may_collect", "emergency_contact")
+HEALTH_FORM_FIELDS = ("kind", "text", "valid_until")
+#: Actions offered only on some tabs (the footer shows them there).
+TAB_ACTIONS = {
+    "edit": ("foyer", "enfants"),
+    "new": ("foyer", "enfants"),
+    "edit_family": ("foyer",),
+    "payer": ("foyer",),
+    "quotient": ("foyer",),
+    "consents": ("foyer",),
+    "remove": ("foyer",),
+    "archive": ("foyer",),
+    "health": ("enfants",),
+    "history_kind": ("historique",),
+    "history_period": ("historique",),
+}
+SELF_DESCRIBED_ACTIONS = {"login", "online_payment", "online_payment_refused"}
+MESSAGE_DIRECTION = {"incoming": "← Reçu", "outgoing": "→ Envoyé"}
 ALERT_GLYPH = "⚠"
 
 
@@ -51,12 +108,25 @@ class FamilyScreen(RegieScreen):
         ],
         Binding("ctrl+right", "next_tab", "Onglet suivant", show=False),
         Binding("ctrl+left", "previous_tab", "Onglet précédent", show=False),
+        Binding("e", "edit", "Modifier", id="family-edit", tooltip="Modifier la ligne sélectionnée"),
+        Binding("n", "new", "Nouveau", id="family-new", tooltip="Ajouter un responsable, une personne, un enfant"),
+        Binding("a", "edit_family", "Adresse", id="family-address", tooltip="Adresse, commune, résidence, notes"),
+        Binding("p", "payer", "Payeur", id="family-payer", show=False, tooltip="Le responsable sélectionné paie"),
+        Binding("f", "quotient", "QF", id="family-quotient", show=False, tooltip="Nouveau quotient familial"),
+        Binding("c", "consents", "Consentements", id="family-consents", show=False, tooltip="Consentements RGPD"),
+        Binding("delete", "remove", "Supprimer", id="family-remove", show=False, tooltip="Retirer la personne"),
+        Binding("x", "archive", "Archiver", id="family-archive", show=False, tooltip="Archiver la famille"),
+        Binding("h", "health", "Santé", id="family-health", tooltip="Ajouter une information sanitaire"),
+        Binding("t", "history_kind", "Type", id="history-kind", tooltip="Filtrer l'historique par type"),
+        Binding("d", "history_period", "Période", id="history-period", tooltip="Filtrer l'historique par période"),
     ]
 
     def __init__(self, family_id: int) -> None:
         super().__init__()
         self.family_id = family_id
         self.detail: FamilyDetail | None = None
+        self.history_kind = "all"
+        self.history_period = "all"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -76,11 +146,18 @@ class FamilyScreen(RegieScreen):
             with TabPane("5 Documents", id="documents"):
                 yield DataTable(id="family-documents", cursor_type="row")
             with TabPane("6 Historique", id="historique"):
+                yield Static("", id="history-filter")
                 yield DataTable(id="history", cursor_type="row")
+            with TabPane("7 Messages", id="messages"):
+                yield DataTable(id="family-messages", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "Fiche famille"
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the file again (after a save, or when a form found it changed)."""
         regie = self.regie
         agent = regie.agent
         assert agent is not None  # the app opens a family file only once the database is open
@@ -115,6 +192,345 @@ class FamilyScreen(RegieScreen):
             tables = pane.query(DataTable)
             if tables:
                 tables.first().focus()
+
+    def on_tabbed_content_tab_activated(self, _event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        tabs = TAB_ACTIONS.get(action)
+        if tabs is None:
+            return True
+        if not self.is_mounted or self.query_one(TabbedContent).active not in tabs:
+            return False
+        if action == "health":
+            agent = self.regie.agent
+            return agent is not None and agent.sees_health
+        return True
+
+    # ----------------------------------------------------------------- editing
+
+    @property
+    def stamp(self) -> FamilyStamp | None:
+        detail = self.detail
+        return None if detail is None else FamilyStamp(version=detail.version, last_audit_id=detail.last_audit_id)
+
+    def _agent_id(self) -> int:
+        agent = self.regie.agent
+        assert agent is not None
+        return agent.id
+
+    def _focused_table(self) -> str | None:
+        focused = self.focused
+        return focused.id if isinstance(focused, DataTable) else None
+
+    def _selected(self, table_id: str, rows: Sequence[Any]) -> Any | None:
+        index = self.query_one(f"#{table_id}", DataTable).cursor_row
+        return rows[index] if 0 <= index < len(rows) else None
+
+    def _open_form(self, title: str, fields: list[FormField], save: Save) -> None:
+        def closed(result: FormResult | None) -> None:
+            if result:
+                self.reload()
+
+        self.app.push_screen(FamilyForm(title, fields, save), closed)
+
+    def _edit_save(self, entity: str, entity_id: int, *, diets: bool = False) -> Save:
+        family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
+
+        def save(session: Any, values: dict[str, Any]) -> None:
+            from regie_tui.services import family_edit
+
+            diet_ids = values.pop("diets", None)
+            family_edit.set_fields(
+                session,
+                family_id=family_id,
+                entity=entity,
+                entity_id=entity_id,
+                values=values,
+                agent_id=agent_id,
+                expected=stamp,
+            )
+            if diets and diet_ids is not None:
+                family_edit.set_diets(session, child_id=entity_id, diet_ids=diet_ids, agent_id=agent_id)
+
+        return save
+
+    def _add_save(self, entity: str, **extra: Any) -> Save:
+        family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
+
+        def save(session: Any, values: dict[str, Any]) -> None:
+            from regie_tui.services.family_edit import add_entity
+
+            add_entity(
+                session,
+                family_id=family_id,
+                entity=entity,
+                values={**values, **extra},
+                agent_id=agent_id,
+                expected=stamp,
+            )
+
+        return save
+
+    def _run(self, work: Callable[[Any], object], done: str) -> None:
+        """A one-step change (payer, removal, archive): then the file reloads, or the agent reads why not."""
+
+        def saved(_result: object) -> None:
+            self.notify(done, timeout=4)
+            self.reload()
+
+        def refused(message: str) -> None:
+            self.notify(message, title="Modification refusée", severity="error", timeout=10)
+            self.reload()
+
+        write(self, work, saved, on_error=refused)
+
+    def action_edit(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        today = self.regie.today
+        tab = self.query_one(TabbedContent).active
+        if tab == "enfants":
+            child = self._selected("children", detail.children)
+            if child is None:
+                return
+            self._edit_child(child)
+            return
+        if self._focused_table() == "authorized":
+            person = self._selected("authorized", detail.authorized_persons)
+            if person is None:
+                return
+            fields = entity_fields("authorized_person", PERSON_FORM_FIELDS, _person_values(person), today=today)
+            self._open_form(
+                f"Personne autorisée : {person.name}", fields, self._edit_save("authorized_person", person.id)
+            )
+            return
+        guardian = self._selected("guardians", detail.guardians)
+        if guardian is None:
+            self.action_edit_family()
+            return
+        fields = entity_fields("guardian", GUARDIAN_FORM_FIELDS, guardian, today=today)
+        self._open_form(f"Responsable : {guardian.name}", fields, self._edit_save("guardian", guardian.id))
+
+    def _edit_child(self, child: Any) -> None:
+        today = self.regie.today
+
+        def with_diets(choices: list[tuple[int, str]]) -> None:
+            fields = entity_fields("child", CHILD_FORM_FIELDS, child, today=today)
+            fields.append(
+                FormField("diets", "Régimes", kind="multi", value=child.diet_ids, choices=[(t, i) for i, t in choices])
+            )
+            self._open_form(
+                f"Enfant : {child.first_name} {child.last_name}", fields, self._edit_save("child", child.id, diets=True)
+            )
+
+        def query(session: Any) -> list[tuple[int, str]]:
+            from regie_tui.services.family_edit import diet_choices
+
+            return diet_choices(session)
+
+        self.load(query, with_diets)
+
+    def action_edit_family(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        fields = entity_fields("family", FAMILY_FORM_FIELDS, detail, today=self.regie.today)
+        self._open_form(f"Famille {detail.name}", fields, self._edit_save("family", detail.id))
+
+    def action_new(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        today = self.regie.today
+        if self.query_one(TabbedContent).active == "enfants":
+            fields = entity_fields("child", CHILD_FORM_FIELDS, {"last_name": detail.name.title()}, today=today)
+            self._open_form("Nouvel enfant", fields, self._add_save("child"))
+        elif self._focused_table() == "authorized":
+            values = {"may_collect": True, "emergency_contact": False}
+            fields = entity_fields("authorized_person", PERSON_FORM_FIELDS, values, today=today)
+            self._open_form("Nouvelle personne autorisée", fields, self._add_save("authorized_person"))
+        else:
+            fields = entity_fields("guardian", GUARDIAN_FORM_FIELDS, {"last_name": detail.name.title()}, today=today)
+            self._open_form("Nouveau responsable légal", fields, self._add_save("guardian"))
+
+    def action_health(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        child = self._selected("children", detail.children)
+        if child is None:
+            return
+        fields = entity_fields("health_note", HEALTH_FORM_FIELDS, {}, today=self.regie.today)
+        self._open_form(
+            f"Information sanitaire de {child.first_name}", fields, self._add_save("health_note", child_id=child.id)
+        )
+
+    def action_payer(self) -> None:
+        detail = self.detail
+        guardian = self._selected("guardians", detail.guardians) if detail else None
+        if guardian is None or guardian.is_payer:
+            return
+        family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
+
+        def work(session: Any) -> None:
+            from regie_tui.services.family_edit import set_payer
+
+            set_payer(session, family_id=family_id, guardian_id=guardian.id, agent_id=agent_id, expected=stamp)
+
+        self._run(work, f"{guardian.name} est désormais le payeur de la famille.")
+
+    def action_quotient(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        documents = [(f"{d.type_name} — {d.filename}", d.id) for d in detail.documents]
+        family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
+
+        def save(session: Any, values: dict[str, Any]) -> None:
+            from regie_tui.services.family_edit import add_quotient
+
+            add_quotient(
+                session,
+                family_id=family_id,
+                value=values["value"],
+                source=values["source"],
+                valid_from=values["valid_from"],
+                valid_to=values["valid_to"],
+                document_id=values["document_id"] or None,
+                agent_id=agent_id,
+                expected=stamp,
+            )
+
+        self._open_form("Nouveau quotient familial", quotient_fields(self.regie.today, documents), save)
+
+    def action_consents(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        fields = [
+            FormField(kind, label(CONSENT_KIND, kind), kind="bool", value=detail.consents.get(kind, False))
+            for kind in CONSENT_KIND
+        ]
+        family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
+
+        def save(session: Any, values: dict[str, Any]) -> None:
+            from regie_tui.services.family_edit import set_consent
+
+            expected = stamp
+            for kind, granted in values.items():
+                if granted != detail.consents.get(kind, False if kind not in detail.consents else None):
+                    set_consent(
+                        session, family_id=family_id, kind=kind, granted=granted, agent_id=agent_id, expected=expected
+                    )
+                    expected = None  # the first write checked the stamp and holds the family's lock
+
+        self._open_form("Consentements", fields, save)
+
+    def action_remove(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        if self._focused_table() == "authorized":
+            entity, row = "authorized_person", self._selected("authorized", detail.authorized_persons)
+        else:
+            entity, row = "guardian", self._selected("guardians", detail.guardians)
+        if row is None:
+            return
+        family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
+
+        def work(session: Any) -> None:
+            from regie_tui.services.family_edit import remove_entity
+
+            remove_entity(
+                session, family_id=family_id, entity=entity, entity_id=row.id, agent_id=agent_id, expected=stamp
+            )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._run(work, f"{row.name} retiré(e) de la famille.")
+
+        self.app.push_screen(ConfirmScreen(f"Retirer {row.name} de la famille ?", confirm="Retirer"), confirmed)
+
+    def action_archive(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
+        question = f"Archiver la famille {detail.name} (n° {detail.id}) ?"
+        if detail.balance_cents > 0:
+            question += f"\nAttention : solde dû de {formatting.money(detail.balance_cents)}."
+        question += "\nElle ne sera plus proposée à la recherche ; son historique est conservé."
+
+        def work(session: Any) -> None:
+            from regie_tui.services.family_edit import archive_family
+
+            archive_family(session, family_id=family_id, agent_id=agent_id, expected=stamp)
+
+        def archived(_result: object) -> None:
+            self.notify(f"Famille {detail.name} archivée.", timeout=4)
+            self.app.pop_screen()
+
+        def refused(message: str) -> None:
+            self.notify(message, title="Archivage refusé", severity="error", timeout=10)
+            self.reload()
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                write(self, work, archived, on_error=refused)
+
+        self.app.push_screen(ConfirmScreen(question, confirm="Archiver"), confirmed)
+
+    # ----------------------------------------------------------------- history and messages
+
+    def action_history_kind(self) -> None:
+        kinds = list(HISTORY_KINDS)
+        self.history_kind = kinds[(kinds.index(self.history_kind) + 1) % len(kinds)]
+        self._load_history()
+
+    def action_history_period(self) -> None:
+        periods = list(HISTORY_PERIODS)
+        self.history_period = periods[(periods.index(self.history_period) + 1) % len(periods)]
+        self._load_history()
+
+    def _load_history(self) -> None:
+        regie, agent = self.regie, self.regie.agent
+        family_id, kind, period = self.family_id, self.history_kind, self.history_period
+        self._show_filter()
+        self.load(
+            lambda session: family_history(
+                session, family_id=family_id, agent=agent, today=regie.today, kind=kind, period=period
+            ),
+            self._fill_history,
+        )
+
+    def _show_filter(self) -> None:
+        self.query_one("#history-filter", Static).update(
+            f"Type : {HISTORY_KINDS[self.history_kind]} (t) · Période : {HISTORY_PERIODS[self.history_period]} (d)"
+        )
+
+    def _fill_history(self, entries: list[HistoryEntry]) -> None:
+        self._fill(
+            "#history",
+            ("Date", "Par", "Action", "Détail"),
+            [(formatting.local_datetime(h.at), h.who, _what(h), _change_text(h.before, h.after)) for h in entries],
+            empty="Aucun historique." if self.history_kind == "all" and self.history_period == "all" else "Rien.",
+        )
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        detail = self.detail
+        if event.data_table.id != "family-messages" or detail is None:
+            return
+        index = event.cursor_row
+        if not 0 <= index < len(detail.messages):
+            return
+        message = detail.messages[index]
+        who = "De la famille" if message.direction == "incoming" else "Du service"
+        head = f"{message.subject}\n{who} · {formatting.local_datetime(message.sent_at)}"
+        if message.recipient:
+            head += f" · à : {message.recipient}"
+        self.app.push_screen(MessageScreen(head, message.body))
 
     # ----------------------------------------------------------------- filling
 
@@ -156,19 +572,24 @@ class FamilyScreen(RegieScreen):
             ],
             empty="Aucun document transmis.",
         )
+        if self.history_kind == "all" and self.history_period == "all":
+            self._show_filter()
+            self._fill_history(detail.history)
+        else:
+            self._load_history()
         self._fill(
-            "#history",
-            ("Date", "Par", "Action", "Détail"),
+            "#family-messages",
+            ("Date", "Sens", "Objet", "État"),
             [
                 (
-                    formatting.local_datetime(h.at),
-                    h.who,
-                    f"{label(AUDIT_ACTION, h.action)} {label(AUDIT_ENTITY, h.entity)}",
-                    _change_text(h.before, h.after),
+                    formatting.local_datetime(m.sent_at),
+                    label(MESSAGE_DIRECTION, m.direction),
+                    m.subject,
+                    ("Lu" if m.read_at else "Non lu") if m.direction == "incoming" else "",
                 )
-                for h in detail.history
+                for m in detail.messages
             ],
-            empty="Aucun historique.",
+            empty="Aucun message.",
         )
         self._focus_active_table()
 
@@ -307,7 +728,7 @@ def _change_text(before: Mapping[str, object] | None, after: Mapping[str, object
     after = after or {}
     parts = []
     for key in list(dict.fromkeys([*before, *after])):
-        old, new = _value(before.get(key)), _value(after.get(key))
+        old, new = _value(before.get(key), key), _value(after.get(key), key)
         name = label(AUDIT_FIELD, key)
         if old is None:
             parts.append(f"{name} : {new}")
@@ -318,6 +739,33 @@ def _change_text(before: Mapping[str, object] | None, after: Mapping[str, object
     return "; ".join(parts)
 
 
-def _value(value: object) -> str | None:
+def _value(value: object, key: str = "") -> str | None:
     """A recorded value in French (stored codes such as 'accepted' have their word)."""
-    return None if value is None else label(AUDIT_VALUE, str(value))
+    if value is None:
+        return None
+    if key.endswith("_cents") and isinstance(value, int):
+        return formatting.money(value)
+    if isinstance(value, str) and len(value) == 10 and value[4:5] == "-" and value[7:8] == "-":
+        try:
+            return formatting.short_date(date.fromisoformat(value))
+        except ValueError:
+            pass
+    return label(AUDIT_VALUE, str(value))
+
+
+def _what(entry: HistoryEntry) -> str:
+    """'Modification responsable', 'Connexion au portail', 'Paiement en ligne'."""
+    if entry.action in SELF_DESCRIBED_ACTIONS:
+        return label(AUDIT_ACTION, entry.action)
+    return f"{label(AUDIT_ACTION, entry.action)} {label(AUDIT_ENTITY, entry.entity)}"
+
+
+def _person_values(person: Any) -> dict[str, Any]:
+    return {
+        "last_name": person.last_name,
+        "first_name": person.first_name,
+        "relationship": person.relationship,
+        "phone": person.phone,
+        "may_collect": person.may_collect,
+        "emergency_contact": person.emergency_contact,
+    }

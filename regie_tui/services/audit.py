@@ -1,10 +1,12 @@
 """Writing the audit log: every change made by an agent, the portal or the system."""
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from regie_tui.models import AuditEntry, Source
+from regie_tui.models.base import utc_now
 
 
 def record(
@@ -18,10 +20,13 @@ def record(
     family_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Add an audit entry to the session's transaction (committed with the change)."""
+    """Add an audit entry to the session's transaction (committed with the change);
+    ``at`` defaults to now (the demo seed and the portal import give the instant it happened)."""
     session.add(
         AuditEntry(
+            at=at or utc_now(),
             agent_id=agent_id,
             source=source,
             action=action,

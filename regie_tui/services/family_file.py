@@ -3,7 +3,6 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -14,7 +13,6 @@ from regie_tui.labels import HEALTH_KIND
 from regie_tui.models import (
     Activity,
     AgeGroup,
-    Agent,
     AuditEntry,
     AuthorizedPerson,
     Child,
@@ -36,17 +34,18 @@ from regie_tui.models import (
 )
 from regie_tui.services.accounts import InvoiceRow, family_invoices
 from regie_tui.services.agents import AgentInfo
+from regie_tui.services.history import HistoryEntry, MessageLine, family_history, family_message_list
 from regie_tui.services.pending import pending_counts
 from regie_tui.services.pricing import bracket_for, load_brackets
 from regie_tui.services.sql import id_of, select_columns
-
-HISTORY_SIZE = 200
 
 
 @dataclass(frozen=True)
 class GuardianView:
     id: int
     name: str
+    first_name: str
+    last_name: str
     relationship: str
     is_payer: bool
     mobile_phone: str
@@ -58,8 +57,10 @@ class GuardianView:
 
 @dataclass(frozen=True)
 class HealthNoteView:
+    id: int
     kind: str
     text: str
+    valid_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,17 @@ class ChildView:
     school: str
     school_class: str
     diets: list[str]
+    diet_ids: list[int]
     health_notes: list[HealthNoteView] | None  # None: not shown to this agent's role
     health_note_count: int
 
 
 @dataclass(frozen=True)
 class AuthorizedPersonView:
+    id: int
     name: str
+    first_name: str
+    last_name: str
     relationship: str
     phone: str
     may_collect: bool
@@ -106,22 +111,13 @@ class EnrollmentView:
 
 @dataclass(frozen=True)
 class DocumentView:
+    id: int
     type_name: str
     person: str
     filename: str
     status: str
     submitted_at: datetime | None
     valid_to: date | None
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: datetime
-    who: str
-    action: str
-    entity: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -141,6 +137,7 @@ class FamilyDetail:
     resident: bool
     notes: str
     version: int
+    last_audit_id: int  # with version: the stamp a form takes when it opens (family_edit.FamilyStamp)
     guardians: list[GuardianView]
     children: list[ChildView]
     authorized_persons: list[AuthorizedPersonView]
@@ -152,6 +149,7 @@ class FamilyDetail:
     invoices: list[InvoiceRow]
     documents: list[DocumentView]
     history: list[HistoryEntry]
+    messages: list[MessageLine]
     balance_cents: int
     alerts: list[Alert] = field(default_factory=list)
 
@@ -165,6 +163,8 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
         GuardianView(
             id=id_of(g),
             name=f"{g.first_name} {g.last_name}",
+            first_name=g.first_name,
+            last_name=g.last_name,
             relationship=g.relationship,
             is_payer=g.is_payer,
             mobile_phone=g.mobile_phone,
@@ -186,18 +186,22 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
     child_ids = list(child_rows)
     child_names = {child_id: c.first_name for child_id, c in child_rows.items()}
     diets: dict[int, list[str]] = defaultdict(list)
-    for child_id, label in session.exec(
-        select(ChildDiet.child_id, Diet.label)
+    diet_ids: dict[int, list[int]] = defaultdict(list)
+    for child_id, diet_id, label in session.exec(
+        select(ChildDiet.child_id, ChildDiet.diet_id, Diet.label)
         .join(Diet, col(Diet.id) == ChildDiet.diet_id)
         .where(col(ChildDiet.child_id).in_(child_ids))
         .order_by(col(Diet.label))
     ):
         diets[child_id].append(label)
+        diet_ids[child_id].append(diet_id)
     notes: dict[int, list[HealthNoteView]] = defaultdict(list)
     for note in session.exec(
         select(HealthNote).where(col(HealthNote.child_id).in_(child_ids)).order_by(col(HealthNote.id))
     ):
-        notes[note.child_id].append(HealthNoteView(kind=note.kind.value, text=note.text))
+        notes[note.child_id].append(
+            HealthNoteView(id=id_of(note), kind=note.kind.value, text=note.text, valid_until=note.valid_until)
+        )
     children = [
         ChildView(
             id=child_id,
@@ -209,6 +213,7 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             school=c.school,
             school_class=c.school_class,
             diets=diets[child_id],
+            diet_ids=diet_ids[child_id],
             health_notes=notes[child_id] if agent.sees_health else None,
             health_note_count=len(notes[child_id]),
         )
@@ -216,7 +221,10 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
     ]
     authorized = [
         AuthorizedPersonView(
+            id=id_of(p),
             name=f"{p.first_name} {p.last_name}",
+            first_name=p.first_name,
+            last_name=p.last_name,
             relationship=p.relationship,
             phone=p.phone,
             may_collect=p.may_collect,
@@ -266,6 +274,7 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
     documents = _documents(session, family_id, child_names)
     invoices = family_invoices(session, family_id)
     balance = sum(i.balance_cents for i in invoices)
+    history = family_history(session, family_id=family_id, agent=agent, today=today)
     detail = FamilyDetail(
         id=family_id,
         name=family.name,
@@ -276,6 +285,7 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
         resident=family.resident,
         notes=family.notes,
         version=family.version,
+        last_audit_id=family_stamp_id(session, family_id),
         guardians=guardians,
         children=children,
         authorized_persons=authorized,
@@ -286,11 +296,18 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
         enrollments=enrollments,
         invoices=invoices,
         documents=documents,
-        history=_history(session, family_id),
+        history=history,
+        messages=family_message_list(session, family_id=family_id),
         balance_cents=balance,
     )
     detail.alerts.extend(_alerts(session, detail, child_ids, agent=agent, today=today))
     return detail
+
+
+def family_stamp_id(session: Session, family_id: int) -> int:
+    """The id of the family's last audit entry (0 if none): with its version, what a form's stamp holds."""
+    last = session.exec(select(func.max(AuditEntry.id)).where(AuditEntry.family_id == family_id)).one()
+    return last or 0
 
 
 def _latest_quotient(session: Session, family_id: int, *, resident: bool) -> QuotientView | None:
@@ -315,6 +332,7 @@ def _latest_quotient(session: Session, family_id: int, *, resident: bool) -> Quo
 def _documents(session: Session, family_id: int, child_names: dict[int, str]) -> list[DocumentView]:
     rows = session.exec(
         select_columns(
+            col(Document.id),
             col(DocumentType.name),
             col(Document.child_id),
             col(Document.filename),
@@ -328,6 +346,7 @@ def _documents(session: Session, family_id: int, child_names: dict[int, str]) ->
     )
     return [
         DocumentView(
+            id=document_id,
             type_name=name,
             person=child_names.get(child_id, "Famille") if child_id else "Famille",
             filename=filename,
@@ -335,35 +354,8 @@ def _documents(session: Session, family_id: int, child_names: dict[int, str]) ->
             submitted_at=at,
             valid_to=valid_to,
         )
-        for name, child_id, filename, status, at, valid_to in rows
+        for document_id, name, child_id, filename, status, at, valid_to in rows
     ]
-
-
-def _history(session: Session, family_id: int) -> list[HistoryEntry]:
-    rows = session.exec(
-        select_columns(
-            col(AuditEntry.at),
-            col(Agent.display_name),
-            col(AuditEntry.source),
-            col(AuditEntry.action),
-            col(AuditEntry.entity),
-            col(AuditEntry.before),
-            col(AuditEntry.after),
-        )
-        .outerjoin(Agent, col(Agent.id) == AuditEntry.agent_id)
-        .where(AuditEntry.family_id == family_id)
-        .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
-        .limit(HISTORY_SIZE)
-    )
-    return [
-        HistoryEntry(
-            at=at, who=name or _SOURCE_WHO.get(source, source), action=action, entity=entity, before=before, after=after
-        )
-        for at, name, source, action, entity, before, after in rows
-    ]
-
-
-_SOURCE_WHO = {"portal": "Portail famille", "system": "Système", "agent": "Agent"}
 
 
 def _alerts(
@@ -382,9 +374,9 @@ def _alerts(
         alerts.append(Alert("quotient", "Aucun quotient familial : tarif le plus élevé appliqué"))
     elif detail.quotient.valid_to < today:
         alerts.append(Alert("quotient", f"Quotient familial expiré le {detail.quotient.valid_to:%d/%m/%Y}"))
-    for label, count in pending_counts(session, family_id=detail.id).labelled():
-        if count:
-            alerts.append(Alert("requests", f"{count} {label}"))
+    pending = pending_counts(session, family_id=detail.id)
+    if pending.total:
+        alerts.append(Alert("requests", f"Bannette (F3) : {pending.short()}"))
     return alerts
 
 

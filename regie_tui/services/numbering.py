@@ -8,6 +8,14 @@ value, so numbers are continuous and never reused.
 
 from datetime import date
 from enum import StrEnum
+from typing import cast
+
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from regie_tui.models import NumberSequence
 
 SEQUENCE_DIGITS = 5
 
@@ -34,3 +42,24 @@ def series_name(kind: NumberKind, prefix: str) -> str:
 def format_number(prefix: str, value: int) -> str:
     """'pop-F2611' and 12 -> 'pop-F261100012'."""
     return f"{prefix}{value:0{SEQUENCE_DIGITS}d}"
+
+
+def take_number(db: Session, *, kind: NumberKind, regie_prefix: str, month: date) -> str:
+    """The next number of the series, taken inside the caller's transaction.
+
+    One upsert (insert the series at 1, or add 1 to its last value) returning the value:
+    a concurrent agent waits on the row lock until this transaction ends, so numbers are
+    continuous and never reused; a rolled-back transaction gives its number back.
+    """
+    prefix = number_prefix(kind, regie_prefix, month)
+    series = series_name(kind, prefix)
+    table = cast("Table", NumberSequence.__table__)  # type: ignore[attr-defined]
+    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .values(series=series, last_value=1)
+        .on_conflict_do_update(index_elements=["series"], set_={"last_value": table.c.last_value + 1})
+        .returning(table.c.last_value)
+    )
+    value = db.connection().execute(statement).scalar_one()
+    return format_number(prefix, value)

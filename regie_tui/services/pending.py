@@ -1,10 +1,9 @@
-"""What waits in the bannette: the five kinds of pending items and how to count them.
+"""What waits in the bannette, by kind, and how to count it.
 
 One definition of "pending" for the dashboard's counters, the family file's alerts and
-(later) the bannette itself: a change request not yet decided, a document not yet
-validated, an enrolment or booking request, an incoming message nobody has read.
-Each condition matches a partial index of the schema, so counting costs an index scan
-of the pending rows only.
+the bannette itself: a portal submission nobody has decided yet. The condition matches
+the partial covering index ``ix_submission_pending``, so counting reads the pending
+rows' index only.
 
 Written in SQLAlchemy Core over light ``table()``/``column()`` names, not the models:
 `regie` counts the bannette as soon as the database is open, before SQLModel and the
@@ -20,9 +19,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, TableClause, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-PENDING = "pending"  # RequestStatus.PENDING, DocumentStatus.PENDING
-REQUESTED = "requested"  # EnrollmentStatus.REQUESTED, BookingState.REQUESTED
-INCOMING = "incoming"  # MessageDirection.INCOMING
+PENDING = "pending"  # SubmissionStatus.PENDING
 
 
 def light_table(name: str, *columns: str) -> TableClause:
@@ -30,18 +27,28 @@ def light_table(name: str, *columns: str) -> TableClause:
     return sa.table(name, *(sa.column(column) for column in columns))
 
 
-change_request = light_table("change_request", "family_id", "status")
-document = light_table("document", "family_id", "status")
-enrollment = light_table("enrollment", "child_id", "status")
-booking = light_table("booking", "child_id", "state")
-message = light_table("message", "family_id", "direction", "read_at")
-child = light_table("child", "id", "family_id")
+submission = light_table("submission", "family_id", "status", "kind")
 
-CHANGE_PENDING = change_request.c.status == PENDING
-DOCUMENT_PENDING = document.c.status == PENDING
-ENROLLMENT_REQUESTED = enrollment.c.status == REQUESTED
-BOOKING_REQUESTED = booking.c.state == REQUESTED
-MESSAGE_UNREAD = (message.c.direction == INCOMING) & message.c.read_at.is_(None)
+# The bannette's kinds of items, in its order: (counted kinds, French label).
+KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "changes": (("change", "new_child"), "modification(s) à valider"),
+    "documents": (("document",), "document(s) à valider"),
+    "enrollment_requests": (("enrolment",), "demande(s) d'inscription"),
+    "booking_requests": (("booking",), "demande(s) de réservation"),
+    "messages": (("message",), "message(s) à traiter"),
+    "payments": (("payment",), "paiement(s) en ligne à affecter"),
+}
+
+
+#: The same kinds in a few letters, for one-line summaries (the bannette's header, a family's alerts).
+SHORT_LABELS = {
+    "changes": "Modif.",
+    "documents": "Docs",
+    "enrollment_requests": "Inscr.",
+    "booking_requests": "Résa",
+    "messages": "Msg",
+    "payments": "Paiem.",
+}
 
 
 @dataclass(frozen=True)
@@ -50,17 +57,20 @@ class PendingCounts:
     documents: int
     enrollment_requests: int
     booking_requests: int
-    unread_messages: int
+    messages: int
+    payments: int
 
     def labelled(self) -> list[tuple[str, int]]:
         """(French label, count) of each kind, in the bannette's order."""
-        return [
-            ("modification(s) à valider", self.changes),
-            ("document(s) à valider", self.documents),
-            ("demande(s) d'inscription", self.enrollment_requests),
-            ("demande(s) de réservation", self.booking_requests),
-            ("message(s) non lu(s)", self.unread_messages),
-        ]
+        return [(label, getattr(self, name)) for name, (_, label) in KINDS.items()]
+
+    def short(self) -> str:
+        """'Modif. 2 · Docs 1' (the kinds with items only)."""
+        return " · ".join(f"{SHORT_LABELS[name]} {getattr(self, name)}" for name in KINDS if getattr(self, name))
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, name) for name in KINDS)
 
 
 def count_of(table: TableClause, *conditions: ColumnElement[bool]) -> ScalarSelect[Any]:
@@ -68,22 +78,11 @@ def count_of(table: TableClause, *conditions: ColumnElement[bool]) -> ScalarSele
 
 
 def pending_columns(family_id: int | None = None) -> list[ScalarSelect[Any]]:
-    """The five counts, as columns of a SELECT: of the whole régie, or of one family."""
-    if family_id is None:
-        return [
-            count_of(change_request, CHANGE_PENDING),
-            count_of(document, DOCUMENT_PENDING),
-            count_of(enrollment, ENROLLMENT_REQUESTED),
-            count_of(booking, BOOKING_REQUESTED),
-            count_of(message, MESSAGE_UNREAD),
-        ]
-    children = select(child.c.id).where(child.c.family_id == family_id)
+    """The counts of each kind, as columns of a SELECT: of the whole régie, or of one family."""
+    of_family = [] if family_id is None else [submission.c.family_id == family_id]
     return [
-        count_of(change_request, CHANGE_PENDING, change_request.c.family_id == family_id),
-        count_of(document, DOCUMENT_PENDING, document.c.family_id == family_id),
-        count_of(enrollment, ENROLLMENT_REQUESTED, enrollment.c.child_id.in_(children)),
-        count_of(booking, BOOKING_REQUESTED, booking.c.child_id.in_(children)),
-        count_of(message, MESSAGE_UNREAD, message.c.family_id == family_id),
+        count_of(submission, submission.c.status == PENDING, submission.c.kind.in_(kinds), *of_family)
+        for kinds, _ in KINDS.values()
     ]
 
 

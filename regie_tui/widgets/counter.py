@@ -1,7 +1,9 @@
 """A dashboard tile: a label and a live figure."""
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Label
 
@@ -10,8 +12,16 @@ class Counter(Vertical):
     """Shows ``value`` (already formatted) under ``label``; ``alert`` highlights it.
 
     The value reads "…" until the first load, so an empty bannette is never
-    confused with one not yet counted.
+    confused with one not yet counted. Enter or a click posts ``Counter.Selected``.
     """
+
+    BINDINGS = [Binding("enter", "select", "Ouvrir", tooltip="Ouvrir la liste de ce compteur")]
+    can_focus = True
+
+    class Selected(Message):
+        def __init__(self, counter: "Counter") -> None:
+            super().__init__()
+            self.counter = counter
 
     DEFAULT_CSS = """
     Counter {
@@ -22,6 +32,7 @@ class Counter(Vertical):
     }
     Counter > .counter--value { text-style: bold; width: 1fr; content-align: center middle; }
     Counter > .counter--label { color: $text-muted; width: 1fr; content-align: center middle; }
+    Counter:focus { border: double $accent; }
     Counter.-alert { border: round $warning; }
     Counter.-alert > .counter--value { color: $warning; }
     """
@@ -43,3 +54,9 @@ class Counter(Vertical):
     def show(self, value: str, *, alert: bool = False) -> None:
         self.value = value
         self.set_class(alert, "-alert")
+
+    def action_select(self) -> None:
+        self.post_message(self.Selected(self))
+
+    def on_click(self) -> None:
+        self.action_select()

@@ -1,28 +1,31 @@
-"""The demo town: deterministic, consistent, and with work waiting in the bannette.
+"""The demo town: deterministic, consistent, and with work waiting in the bannette,
+come in through the portal import as in production.
 
 Runs on SQLite and PostgreSQL: ``town_url`` is the shared seeded town
 (``seed_demo_town(families=12, seed=7, today=TODAY, admin_login="agent.test")``),
 ``db_url`` a fresh empty database to seed again.
 """
 
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from regie_tui.clock import PARIS
 from regie_tui.db import make_engine
-from regie_tui.demo.seed import seed_demo_town
+from regie_tui.demo.seed import PORTAL_FILENAME, seed_demo_town
 from regie_tui.errors import RegieError
 from regie_tui.models import (
     Activity,
     Allocation,
     AuditEntry,
     Booking,
-    ChangeRequest,
     Child,
     Document,
     Enrollment,
@@ -35,8 +38,12 @@ from regie_tui.models import (
     Message,
     NumberSequence,
     Payment,
+    PortalImport,
+    PortalLogin,
+    Submission,
 )
 from regie_tui.services.calendar import school_year
+from regie_tui.services.pending import pending_counts
 
 from helpers import ADMIN_LOGIN, TODAY, TOWN_FAMILIES, TOWN_SEED
 
@@ -51,11 +58,14 @@ DUMPED_MODELS = [
     Payment,
     Allocation,
     Document,
-    ChangeRequest,
     Message,
+    PortalLogin,
+    Submission,
+    PortalImport,
     AuditEntry,
     NumberSequence,
 ]
+SEED_NOW = datetime.combine(TODAY, time(7, 30), PARIS)  # the seed's "now": every line was sent before
 BOOKING_INDEXES = {"ix_booking_unit_day", "ix_booking_enrollment_id", "ix_booking_requested"}
 
 
@@ -98,6 +108,25 @@ def test_same_seed_gives_the_same_town_ids_included(town, engine):
     assert summary.bookings == _all(engine, "SELECT count(*) FROM booking")[0][0]
     assert summary.lines()[0] == f"Familles : {TOWN_FAMILIES}"
     assert any(line.startswith("Réservations : ") for line in summary.lines())
+    with Session(engine) as session:
+        pending = pending_counts(session)
+    assert (
+        summary.pending_changes,
+        summary.pending_documents,
+        summary.enrollment_requests,
+        summary.booking_requests,
+        summary.pending_messages,
+        summary.pending_payments,
+    ) == (
+        pending.changes,
+        pending.documents,
+        pending.enrollment_requests,
+        pending.booking_requests,
+        pending.messages,
+        pending.payments,
+    )
+    assert f"Documents à valider : {pending.documents}" in summary.lines()
+    assert summary.portal_lines == _all(engine, "SELECT count(*) FROM submission")[0][0]
 
 
 def test_another_seed_gives_another_town(town, engine):
@@ -179,8 +208,8 @@ def test_attendance_before_today_and_bookings_from_today(town):
     after = {s for (s,) in _all(town, "SELECT DISTINCT state FROM booking WHERE day >= :d", d=TODAY)}
     assert before <= {"present", "present_special", "absent_justified", "absent_unjustified"}
     assert {"present", "absent_justified"} <= before
-    assert after <= {"reserved", "requested", "waiting_list", "refused"}
-    assert {"reserved", "requested"} <= after
+    assert after <= {"reserved", "waiting_list", "refused"}  # requests are portal lines, not cells
+    assert "reserved" in after
 
 
 def test_invoices_are_numbered_without_gaps_and_add_up(town):
@@ -248,17 +277,110 @@ def test_mandates_carry_valid_french_ibans_and_the_sequence_of_their_next_debit(
         assert mandate.next_sequence == (MandateSequence.RECURRENT if used else MandateSequence.FIRST)
 
 
-def test_the_bannette_has_work(town):
-    counts = _all(
+def test_the_bannette_has_work_of_every_kind_all_come_through_the_portal_import(town):
+    with Session(town) as session:
+        pending = pending_counts(session)
+        submissions = session.exec(select(Submission).order_by(Submission.id)).all()
+        imports = session.exec(select(PortalImport)).all()
+    assert all(n > 0 for _, n in pending.labelled()), pending
+    kinds = Counter((s.kind.value, s.status.value) for s in submissions)
+    for kind in ("change", "new_child", "enrolment", "booking", "document", "message", "payment"):
+        assert kinds[(kind, "pending")] > 0, kind
+    assert kinds[("login", "recorded")] > 0 and kinds[("payment", "recorded")] > 0  # a refused online payment
+    # One import of the whole file, at the seed's "now", nothing refused.
+    assert [(i.filename, i.read, i.stored, i.known, i.rejected) for i in imports] == [
+        (PORTAL_FILENAME, len(submissions), len(submissions), 0, 0)
+    ]
+    assert imports[0].imported_at == SEED_NOW
+    assert {s.received_at for s in submissions} == {SEED_NOW}
+    assert all(SEED_NOW - timedelta(days=21) < s.submitted_at < SEED_NOW for s in submissions)
+    # Nothing waits outside the bannette's submissions: no row the import did not write.
+    waiting = _all(
         town,
         """SELECT
-        (SELECT count(*) FROM change_request WHERE status = 'pending'),
         (SELECT count(*) FROM document WHERE status = 'pending'),
+        (SELECT count(*) FROM document d JOIN submission s ON s.document_id = d.id WHERE d.status = 'pending'),
+        (SELECT count(*) FROM message WHERE direction = 'incoming' AND read_at IS NULL),
+        (SELECT count(*) FROM message m JOIN submission s ON s.message_id = m.id WHERE m.read_at IS NULL),
         (SELECT count(*) FROM enrollment WHERE status = 'requested'),
-        (SELECT count(*) FROM booking WHERE state = 'requested'),
-        (SELECT count(*) FROM message WHERE direction = 'incoming' AND read_at IS NULL)""",
+        (SELECT count(*) FROM booking WHERE state = 'requested')""",
     )[0]
-    assert all(n > 0 for n in counts), counts
+    assert waiting == (pending.documents, pending.documents, pending.messages, pending.messages, 0, 0)
+
+
+def test_portal_lines_are_valid_requests_of_the_family_that_sent_them(town):
+    accounts = dict(_all(town, "SELECT family_id, email FROM portal_account WHERE activated_at IS NOT NULL"))
+    accepted_units = defaultdict(set)
+    for child_id, unit_id in _all(
+        town,
+        "SELECT e.child_id, u.id FROM enrollment e JOIN unit u ON u.activity_id = e.activity_id "
+        "WHERE e.status = 'accepted'",
+    ):
+        accepted_units[child_id].add(unit_id)
+    due = {
+        number: (family_id, total - paid - credited)
+        for number, family_id, total, paid, credited in _all(
+            town,
+            """SELECT i.number, i.family_id, i.total_cents,
+            (SELECT coalesce(sum(amount_cents), 0) FROM allocation WHERE invoice_id = i.id),
+            (SELECT coalesce(sum(amount_cents), 0) FROM credit_note WHERE invoice_id = i.id) FROM invoice i""",
+        )
+    }
+    with Session(town) as session:
+        submissions = session.exec(select(Submission).order_by(Submission.id)).all()
+    cancelled_today = False
+    for s in submissions:
+        assert s.account == accounts[s.family_id]  # the family's own, activated portal account
+        if s.kind == "booking":
+            assert all(cell["unit"] in accepted_units[s.payload["child"]] for cell in s.payload["cells"])
+            assert all(date.fromisoformat(cell["day"]) >= TODAY for cell in s.payload["cells"])
+            cancelled_today |= any(
+                c["day"] == TODAY.isoformat() and c["action"] == "cancel" for c in s.payload["cells"]
+            )
+        elif s.kind == "payment":
+            assert due[s.payload["invoice"]] == (s.family_id, s.payload["amount_cents"])  # in full, never partly
+    assert cancelled_today  # past the notice deadline: the bannette has a refusal to show
+
+
+def test_the_portal_file_is_kept_and_importing_it_again_changes_nothing(engine):
+    from regie_tui.services.portal_import import import_submissions
+
+    summary = _seed_town(engine)
+    path = Path(summary.portal_file)
+    assert path.name.endswith(PORTAL_FILENAME)
+    data = path.read_bytes()
+    lines = [json.loads(line) for line in data.decode("utf-8").splitlines()]
+    assert [line["id"] for line in lines] == [f"p-{TOWN_SEED}-{n}" for n in range(1, len(lines) + 1)]
+    assert [line["submitted_at"] for line in lines] == sorted(line["submitted_at"] for line in lines)
+    assert summary.portal_lines == len(lines)
+    before = _dump(engine)
+    with Session(engine) as session:
+        again = import_submissions(session, data=data, filename=path.name, agent_id=None, now=SEED_NOW)
+        session.rollback()
+    assert (again.read, again.stored, again.known, again.rejected) == (len(lines), 0, len(lines), [])
+    assert _dump(engine) == before
+
+
+def test_a_refused_portal_line_is_a_demo_bug_and_leaves_nothing(engine, monkeypatch):
+    from regie_tui.demo import families as demo_families
+
+    written = demo_families.FamilyGenerator.portal_file
+
+    def with_a_bad_line(self):
+        bad = {
+            "id": "p-bad",
+            "kind": "login",
+            "family": 1,
+            "account": "personne@example.org",
+            "submitted_at": "2026-11-20T10:00:00+01:00",
+        }
+        return written(self) + (json.dumps(bad) + "\n").encode()
+
+    monkeypatch.setattr(demo_families.FamilyGenerator, "portal_file", with_a_bad_line)
+    with pytest.raises(RuntimeError, match="ligne\\(s\\) du portail refusée"):
+        seed_demo_town(engine, families=3, seed=1, today=TODAY, admin_login=ADMIN_LOGIN)
+    for table in ("family", "submission", "portal_import", "booking"):
+        assert _all(engine, f"SELECT count(*) FROM {table}")[0][0] == 0
 
 
 def test_search_finds_names_whatever_the_accents(town):

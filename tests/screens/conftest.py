@@ -29,3 +29,23 @@ def make_app(town_url):
     yield build
     for engine in engines:
         engine.dispose()
+
+
+@pytest.fixture
+def make_fresh_app(fresh_town_url):
+    """make_fresh_app(role=None): the app on a private copy of the test town, free to write to."""
+    engines = []
+
+    def build(role: Role | None = None):
+        engine = make_engine(fresh_town_url)
+        engines.append(engine)
+        with Session(engine) as session:
+            login = ADMIN_LOGIN
+            if role is not None:
+                login = session.exec(select(Agent.login).where(Agent.role == role)).first()
+            agent = resolve_agent(session, login)
+        return create_app(engine=engine, agent=agent, today=TODAY)
+
+    yield build
+    for engine in engines:
+        engine.dispose()

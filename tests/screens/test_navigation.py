@@ -43,8 +43,8 @@ async def test_dashboard_shows_town_agent_and_live_counters(make_app, town_url):
         assert "Lundi 23 novembre 2026" in text
         assert "Modifications à" in text and "Impayés" in text
         assert app.screen.query_one("#pending-changes").value == str(counts.pending.changes)
-        assert app.screen.query_one("#unread-messages").value == str(counts.pending.unread_messages)
-        assert counts.pending.changes > 0 and counts.pending.unread_messages > 0
+        assert app.screen.query_one("#pending-messages").value == str(counts.pending.messages)
+        assert counts.pending.changes > 0 and counts.pending.messages > 0
 
 
 async def test_search_open_family_and_switch_tabs(make_app, town_url):

@@ -1,0 +1,117 @@
+"""Goals on the 20,000-family town (~5,000 pending items): the bannette opens with its
+first item painted in ≤ 200 ms; accepting an item and showing the next takes ≤ 50 ms.
+
+Works on a copy of the large town (the decisions are written). Prints the pending items,
+the SQL time of one page, F3 → first item painted (headless app, 80×24), and accept →
+next item painted for documents (accepted with their default validity).
+Usage: python benchmarks/bannette.py [sqlite-url]
+"""
+
+import asyncio
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from regie_tui import clock
+from regie_tui.app import create_app
+from regie_tui.db import make_engine, parse_url, sqlite_path
+from regie_tui.models import Agent, Role
+from regie_tui.screens.inbox import InboxScreen
+from regie_tui.services.agents import resolve_agent
+from regie_tui.services.bannette import InboxFilter, inbox_page
+from regie_tui.services.pending import pending_counts
+
+from _common import large_town_url, percentiles
+
+ACCEPTS = 20
+
+
+def sql_page(engine) -> None:
+    samples = []
+    with Session(engine) as session:
+        counts = pending_counts(session)
+        print(f"Pending items: {counts.total} ({counts})")
+        for _ in range(20):
+            start = time.perf_counter()
+            page = inbox_page(session, filters=InboxFilter(), grouping="family", now=clock.now())
+            samples.append((time.perf_counter() - start) * 1000)
+        print(f"SQL page of {len(page.rows)} rows (by family): {percentiles(samples)}")
+        samples = []
+        for _ in range(20):
+            start = time.perf_counter()
+            inbox_page(session, filters=InboxFilter(kind="documents"), grouping="kind", now=clock.now())
+            samples.append((time.perf_counter() - start) * 1000)
+        print(f"SQL page (documents, by kind): {percentiles(samples)}")
+
+
+async def screen(engine, agent) -> None:
+    app = create_app(engine=engine, agent=agent)
+    painted = asyncio.Event()
+    show = InboxScreen._show_detail
+
+    def show_and_signal(inbox, result):
+        show(inbox, result)
+        painted.set()
+
+    InboxScreen._show_detail = show_and_signal
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        opened = []
+        for _ in range(5):
+            painted.clear()
+            start = time.perf_counter()
+            app.action_inbox()
+            await painted.wait()
+            await pilot.pause()  # the frame is painted
+            opened.append((time.perf_counter() - start) * 1000)
+            app.action_dashboard()
+            await pilot.pause()
+        print(f"F3 → first item painted: {percentiles(opened)}")
+        app.action_inbox("documents")
+        await pilot.pause()
+        inbox = app.screen
+        assert isinstance(inbox, InboxScreen)
+        painted.clear()
+        await painted.wait()
+        decided = []
+        for _ in range(ACCEPTS):
+            await pilot.pause()
+            first = inbox.detail.id
+            painted.clear()
+            start = time.perf_counter()
+            inbox.action_accept()
+            while True:
+                await painted.wait()
+                painted.clear()
+                if inbox.detail is not None and inbox.detail.id != first:
+                    break
+            await pilot.pause()
+            decided.append((time.perf_counter() - start) * 1000)
+        print(f"Accept a document → next item painted: {percentiles(decided)}")
+
+
+def main() -> None:
+    url = sys.argv[1] if len(sys.argv) > 1 else large_town_url()
+    source = sqlite_path(parse_url(url))
+    assert source is not None, "a SQLite URL"
+    folder = Path(tempfile.mkdtemp(prefix="regie-bench-"))
+    copy = folder / "bannette.db"
+    shutil.copyfile(source, copy)
+    engine = make_engine(f"sqlite:///{copy}")
+    try:
+        sql_page(engine)
+        with Session(engine) as session:
+            login = session.exec(select(Agent.login).where(Agent.role == Role.ADMIN)).first()
+            agent = resolve_agent(session, login)
+        asyncio.run(screen(engine, agent))
+    finally:
+        engine.dispose()
+        shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""`regie inbox …`: commands of this room, registered on the main app by cli.py."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from regie_tui import cli  # cli.current_login looked up when called (tests replace it)
+from regie_tui.cli import DbOption, JsonOption, _url, err, french_errors, out, print_json
+
+inbox_app = typer.Typer(help="Bannette : ce que les familles envoient par le portail.", no_args_is_help=True)
+
+#: Exit status when the file cannot be read at all (0: all lines fine, 1: some line rejected).
+EXIT_UNREADABLE = 2
+
+
+def _read_input(file: str) -> tuple[bytes, str]:
+    """The bytes of FILE (``-``: standard input) and the name to keep; exit 2 if unreadable."""
+    if file == "-":
+        return sys.stdin.buffer.read(), "(entrée standard)"
+    path = Path(file)
+    try:
+        return path.read_bytes(), path.name
+    except OSError as exc:
+        reasons = {
+            FileNotFoundError: "fichier introuvable",
+            IsADirectoryError: "c'est un dossier",
+            PermissionError: "accès refusé",
+        }
+        reason = reasons.get(type(exc), exc.strerror or str(exc))
+        err.print(f"[bold red]Erreur :[/] impossible d'ouvrir « {escape(file)} » : {reason}.", highlight=False)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+
+
+@inbox_app.command("import")
+@french_errors
+def inbox_import(
+    file: Annotated[str, typer.Argument(help="Fichier JSON Lines du portail (- : entrée standard).")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Importe les demandes envoyées par le portail famille (une par ligne)."""
+    data, name = _read_input(file)
+
+    from regie_tui import clock
+    from regie_tui.db import open_database, session_scope
+    from regie_tui.services.portal_import import import_submissions, importing_agent
+
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        agent_id = importing_agent(session, login=cli.current_login())
+        summary = import_submissions(session, data=data, filename=name, agent_id=agent_id, now=clock.now())
+    if as_json:
+        print_json(summary.as_json())
+    else:
+        out.print(
+            f"Lignes lues : {summary.read} · enregistrées : {summary.stored} · "
+            f"déjà reçues : {summary.known} · rejetées : {len(summary.rejected)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        for r in summary.rejected:
+            where = f"ligne {r.line} ({r.id})" if r.id is not None else f"ligne {r.line}"
+            out.print(f"{where} : {r.reason}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(summary.exit_code)

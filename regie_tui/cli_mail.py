@@ -1,0 +1,122 @@
+"""`regie mail …`: commands of this room, registered on the main app by cli.py."""
+
+import dataclasses
+from typing import Annotated
+
+import typer
+
+from regie_tui import cli
+from regie_tui.cli import DbOption, JsonOption, _url, fail, french_errors, out, print_json
+
+mail_app = typer.Typer(help="Courriels aux familles (boîte d'envoi).", no_args_is_help=True)
+
+STATUS_CHOICES = {"to_send": "à envoyer", "sending": "en cours", "sent": "envoyés", "failed": "échecs"}
+
+
+@mail_app.command("send")
+@french_errors
+def mail_send(
+    host: Annotated[str | None, typer.Option("--host", help="Serveur SMTP (défaut : REGIE_SMTP_HOST).")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=1, max=65535, help="Port (défaut : REGIE_SMTP_PORT, sinon selon la sécurité)."),
+    ] = None,
+    security: Annotated[
+        str | None,
+        typer.Option("--security", help="starttls, tls ou none (défaut : REGIE_SMTP_SECURITY, sinon starttls)."),
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Identifiant SMTP (défaut : REGIE_SMTP_USER).")] = None,
+    sender: Annotated[
+        str | None, typer.Option("--sender", help="Adresse d'expédition (défaut : REGIE_SMTP_SENDER).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Envoie les courriels en attente (le mot de passe SMTP : REGIE_SMTP_PASSWORD)."""
+    from rich.markup import escape
+
+    from regie_tui.db import open_database, session_scope
+    from regie_tui.models.base import utc_now
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.outbox import SmtpSettings, send_outbox
+
+    smtp = SmtpSettings.from_env(host=host, port=port, security=security, user=user, sender=sender)
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        resolve_agent(session, cli.current_login())
+    report = send_outbox(engine, smtp=smtp, now=utc_now)
+    for mail in report.interrupted:
+        out.print(
+            f"Courriel n° {mail.mail_id} à {mail.to_address} : {mail.error} (puis : regie mail retry {mail.mail_id}).",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+    for mail in report.failed:
+        out.print(
+            f"Échec du courriel n° {mail.mail_id} à {mail.to_address} : {mail.error}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+    out.print(f"Envoyés : {report.sent} · échecs : {len(report.failed) + len(report.interrupted)}", highlight=False)
+    if report.stopped:
+        fail(f"Envoi arrêté : {escape(report.stopped)}. Les courriels restants partiront au prochain envoi.")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@mail_app.command("list")
+@french_errors
+def mail_list(
+    status: Annotated[
+        str | None, typer.Option("--status", help="to_send (à envoyer), sent (envoyés), failed (échecs) ou sending.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=10_000, help="Nombre de courriels, les plus récents.")
+    ] = 200,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Liste les courriels de la boîte d'envoi, les plus récents d'abord."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from regie_tui import formatting
+    from regie_tui.db import open_database, session_scope
+    from regie_tui.models import MailStatus
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.outbox import outbox_page
+
+    if status is not None and status not in STATUS_CHOICES:
+        fail(f"État inconnu « {status} » : choisissez parmi {', '.join(STATUS_CHOICES)}.")
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        resolve_agent(session, cli.current_login())
+        rows = outbox_page(session, status=MailStatus(status) if status else None, limit=limit)
+    if as_json:
+        print_json([dataclasses.asdict(mail) | {"state": mail.state} for mail in rows])
+        return
+    table = Table("N°", "Date", "Famille", "Destinataire", "Objet", "État")
+    for mail in rows:
+        cells = (mail.family_name, mail.to_address, mail.subject, mail.state)
+        table.add_row(str(mail.id), formatting.local_datetime(mail.created_at), *(Text(cell) for cell in cells))
+    out.print(table)
+    out.print(f"{len(rows)} courriel(s).", highlight=False)
+
+
+@mail_app.command("retry")
+@french_errors
+def mail_retry(
+    mail_id: Annotated[int, typer.Argument(help="Numéro du courriel (regie mail list).")],
+    db: DbOption = None,
+) -> None:
+    """Remet en attente d'envoi un courriel en échec ou interrompu."""
+    from regie_tui.db import open_database, session_scope
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.outbox import requeue
+
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        agent = resolve_agent(session, cli.current_login())
+        requeue(session, mail_id=mail_id, agent_id=agent.id)
+    out.print(f"Courriel n° {mail_id} remis en attente : il partira au prochain « regie mail send ».", highlight=False)

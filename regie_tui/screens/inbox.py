@@ -1,0 +1,677 @@
+"""Bannette (F3): the pending portal items, oldest first, decided at the keyboard.
+
+The list (grouped by family or by kind) is above, the item under the cursor below, checked
+against the file as it is now. a accepts, r refuses with a reason, A accepts all of the
+family; after a decision the cursor stays on the next item.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+from regie_tui import clock, formatting, workers
+from regie_tui.inbox_text import render_detail
+from regie_tui.screens.base import RegieScreen
+from regie_tui.services.bannette import (
+    AcceptChoice,
+    Decision,
+    InboxFilter,
+    InboxPage,
+    ItemDetail,
+    NeedsChoice,
+    Template,
+)
+from regie_tui.services.pending import KINDS, SHORT_LABELS
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+WAITING_STEPS = (None, 2, 7, 30)  # the age filter cycles through these (days)
+FAMILY_WIDTH, KIND_WIDTH = 14, 13
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class InboxScreen(RegieScreen):
+    HELP_TITLE = "Bannette"
+    BINDINGS = [
+        Binding("a", "accept", "Accepter", id="inbox-accept", tooltip="Accepter l'élément (appliqué à la fiche)"),
+        Binding("r", "refuse", "Refuser", id="inbox-refuse", tooltip="Refuser avec un motif (modèle ou saisi)"),
+        Binding(
+            "A",
+            "accept_family",
+            "Tout accepter",
+            id="inbox-accept-family",
+            tooltip="Accepter tous les éléments de la famille qui ne demandent pas de choix",
+        ),
+        Binding("g", "grouping", "Grouper", show=False, id="inbox-grouping", tooltip="Grouper par famille ou par type"),
+        Binding("t", "kind_filter", "Type", id="inbox-kind", tooltip="Filtrer par type d'élément (cycle)"),
+        Binding(
+            "v",
+            "age_filter",
+            "Ancienneté",
+            show=False,
+            id="inbox-age",
+            tooltip="Ne montrer que les éléments en attente depuis 2, 7 ou 30 jours (cycle)",
+        ),
+        Binding(
+            "c",
+            "activity_filter",
+            "Activité",
+            show=False,
+            id="inbox-activity",
+            tooltip="Filtrer par activité ou structure",
+        ),
+        Binding("slash", "text_filter", "Chercher", show=False, id="inbox-text", tooltip="Filtrer par texte"),
+        Binding(
+            "o",
+            "open_document",
+            "Ouvrir",
+            show=False,
+            id="inbox-open",
+            tooltip="Ouvrir le document avec la visionneuse du système (ou l'enregistrer)",
+        ),
+        Binding(
+            "s",
+            "save_document",
+            "Enregistrer sous",
+            show=False,
+            id="inbox-save",
+            tooltip="Enregistrer le document dans un fichier",
+        ),
+        Binding("e", "reply", "Répondre", show=False, id="inbox-reply", tooltip="Répondre au message (par courriel)"),
+        Binding("f", "open_family", "Fiche", show=False, id="inbox-family", tooltip="Ouvrir la fiche de la famille"),
+        Binding("m", "outbox", "Envois", show=False, id="inbox-outbox", tooltip="Boîte d'envoi des courriels"),
+        Binding("escape", "back", "Retour", id="inbox-back", tooltip="Revenir au tableau de bord"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filters = InboxFilter()
+        self.grouping: str = "family"
+        self.page: InboxPage | None = None
+        self.detail: ItemDetail | None = None
+        self._keep_row = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Chargement…", id="inbox-counts")
+        yield DataTable(id="inbox-list", cursor_type="row", zebra_stripes=False)
+        with VerticalScroll(id="inbox-detail"):
+            yield Static("", id="inbox-item")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Bannette"
+        table = self.query_one("#inbox-list", DataTable)
+        table.add_column("Famille", width=FAMILY_WIDTH, key="family")
+        table.add_column("Type", width=KIND_WIDTH, key="kind")
+        table.add_column("Reçu", width=5, key="at")
+        table.add_column("Objet", width=self._summary_width(), key="summary")
+        if self.regie.connected:
+            self.refresh_list()
+        else:
+            self.regie.database_opened.subscribe(self, lambda _: self.refresh_list())
+
+    # ------------------------------------------------------------------ list
+
+    def _summary_width(self) -> int:
+        """What the row leaves to the summary: no sideways scrolling at any width."""
+        return max(20, self.app.size.width - FAMILY_WIDTH - KIND_WIDTH - 5 - 2 * 4 - 2)
+
+    def refresh_list(self) -> None:
+        filters, grouping, now = self.filters, self.grouping, clock.now()
+
+        def query(db: Session) -> InboxPage:
+            from regie_tui.services.bannette import inbox_page
+
+            return inbox_page(db, filters=filters, grouping=grouping, now=now)  # type: ignore[arg-type]
+
+        self.load(query, self._show_page)
+
+    def _show_page(self, page: InboxPage) -> None:
+        self.page = page
+        counts = " · ".join(f"{SHORT_LABELS[k]} {getattr(page.counts, k)}" for k in KINDS)
+        shown = f"{page.total} élément(s)" + (
+            f" (les {len(page.rows)} plus anciens)" if page.total > len(page.rows) else ""
+        )
+        self.query_one("#inbox-counts", Static).update(
+            f"[b]{shown}[/b] · {_GROUPING[self.grouping]} · {self._filter_label()}\n{counts}"
+        )
+        table = self.query_one("#inbox-list", DataTable)
+        table.clear()
+        width = self._summary_width()
+        previous = None
+        for row in page.rows:
+            group = row.family_id if self.grouping == "family" else row.kind
+            first = group != previous
+            previous = group
+            table.add_row(
+                _clip(row.family_name, FAMILY_WIDTH) if first or self.grouping == "kind" else "",
+                _clip(row.kind_label, KIND_WIDTH) if first or self.grouping == "family" else "",
+                formatting.short_date(row.submitted_at.astimezone(clock.PARIS).date())[:5],
+                _clip(row.summary, width),
+                key=str(row.id),
+            )
+        if page.rows:
+            table.move_cursor(row=min(self._keep_row, len(page.rows) - 1))
+            self._show_current()
+        else:
+            self.detail = None
+            self.query_one("#inbox-item", Static).update("La bannette est vide pour ce filtre. Bon travail !")
+
+    def _filter_label(self) -> str:
+        f = self.filters
+        parts = []
+        if f.kind:
+            parts.append(SHORT_LABELS[f.kind])
+        if f.waiting_days:
+            parts.append(f"≥ {f.waiting_days} j")
+        if f.activity_id or f.facility_id:
+            parts.append(self._activity_label)
+        if f.text:
+            parts.append(f"« {f.text} »")
+        return "filtre : " + (", ".join(parts) if parts else "aucun")
+
+    _activity_label = ""
+
+    @on(DataTable.RowHighlighted, "#inbox-list")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._keep_row = event.cursor_row
+        self._show_current()
+
+    def _current_id(self) -> int | None:
+        table = self.query_one("#inbox-list", DataTable)
+        if not self.page or not self.page.rows or table.cursor_row < 0:
+            return None
+        return self.page.rows[min(table.cursor_row, len(self.page.rows) - 1)].id
+
+    def _show_current(self) -> None:
+        submission_id = self._current_id()
+        if submission_id is None:
+            return
+        now = clock.now()
+
+        def query(db: Session) -> tuple[ItemDetail, str]:
+            from regie_tui.services.bannette import document_content, item_detail, pdf_first_page_text
+
+            detail = item_detail(db, submission_id=submission_id, now=now)
+            preview = ""
+            if detail.document and detail.document.media_type == "application/pdf":
+                preview = pdf_first_page_text(document_content(db, submission_id=submission_id)[1])
+            return detail, preview
+
+        workers.read(self, query, self._show_detail, group="detail")
+
+    def _show_detail(self, result: tuple[ItemDetail, str]) -> None:
+        detail, preview = result
+        self.detail = detail
+        box = self.query_one("#inbox-detail", VerticalScroll)
+        for image in box.query(".inbox-image"):
+            image.remove()
+        self.query_one("#inbox-item", Static).update(render_detail(detail, preview))
+        if detail.document and detail.document.media_type in ("image/jpeg", "image/png"):
+            self._show_image(detail.id, box)
+
+    def _show_image(self, submission_id: int, box: VerticalScroll) -> None:
+        def query(db: Session) -> bytes:
+            from regie_tui.services.bannette import document_content
+
+            return document_content(db, submission_id=submission_id)[1]
+
+        def show(content: bytes) -> None:
+            import io
+
+            from PIL import Image as PILImage
+            from textual_image.widget import Image
+
+            if self.detail is None or self.detail.id != submission_id:
+                return
+            image = Image(PILImage.open(io.BytesIO(content)), classes="inbox-image")
+            box.mount(image)
+
+        workers.read(self, query, show, group="image")
+
+    # ------------------------------------------------------------------ filters and grouping
+
+    def show_kind(self, kind: str) -> None:
+        """Only the items of ``kind`` (a key of pending.KINDS), as a dashboard counter asks."""
+        self.filters = replace(self.filters, kind=kind)
+        self._keep_row = 0
+        if self.is_mounted and self.regie.connected:
+            self.refresh_list()
+
+    def action_grouping(self) -> None:
+        self.grouping = "kind" if self.grouping == "family" else "family"
+        self._keep_row = 0
+        self.refresh_list()
+
+    def action_kind_filter(self) -> None:
+        order = [None, *KINDS]
+        self.filters = replace(self.filters, kind=order[(order.index(self.filters.kind) + 1) % len(order)])
+        self._keep_row = 0
+        self.refresh_list()
+
+    def action_age_filter(self) -> None:
+        position = WAITING_STEPS.index(self.filters.waiting_days)
+        self.filters = replace(self.filters, waiting_days=WAITING_STEPS[(position + 1) % len(WAITING_STEPS)])
+        self._keep_row = 0
+        self.refresh_list()
+
+    def action_text_filter(self) -> None:
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.filters = replace(self.filters, text=text.strip())
+                self._keep_row = 0
+                self.refresh_list()
+
+        self.app.push_screen(TextPrompt("Filtrer la bannette (texte, vide pour tout voir)", self.filters.text), done)
+
+    def action_activity_filter(self) -> None:
+        def query(db: Session) -> list[tuple[str, str]]:
+            from sqlmodel import col, select
+
+            from regie_tui.models import Activity, Facility
+
+            options = [("", "Toutes les activités")]
+            for facility in db.exec(select(Facility).order_by(col(Facility.name))):
+                options.append((f"f{facility.id}", f"Structure : {facility.name}"))
+            for activity in db.exec(select(Activity).order_by(col(Activity.name))):
+                options.append((f"a{activity.id}", f"Activité : {activity.name}"))
+            return options
+
+        def chosen(value: str | None) -> None:
+            if value is None:
+                return
+            label = dict(self._activity_options).get(value, "")
+            self._activity_label = label.split(" : ", 1)[-1]
+            self.filters = replace(
+                self.filters,
+                activity_id=int(value[1:]) if value.startswith("a") else None,
+                facility_id=int(value[1:]) if value.startswith("f") else None,
+            )
+            self._keep_row = 0
+            self.refresh_list()
+
+        def ask(options: list[tuple[str, str]]) -> None:
+            self._activity_options = options
+            self.app.push_screen(PickOne("Filtrer par activité ou structure", options), chosen)
+
+        self.load(query, ask)
+
+    _activity_options: list[tuple[str, str]] = []
+
+    # ------------------------------------------------------------------ decisions
+
+    def _decide(self, action: Any, *, on_choice: Any = None) -> None:
+        """Run a decision in a worker; show its outcome, or ask for the choice it needs."""
+
+        def work(db: Session) -> Decision | NeedsChoice:
+            savepoint = db.begin_nested()
+            try:
+                outcome: Decision = action(db)
+            except NeedsChoice as needs:
+                savepoint.rollback()
+                return needs
+            savepoint.commit()
+            return outcome
+
+        def done(outcome: Decision | NeedsChoice) -> None:
+            if isinstance(outcome, NeedsChoice):
+                if on_choice is not None:
+                    on_choice(outcome)
+                return
+            lines = [outcome.message, *outcome.details[:6]]
+            if outcome.mail_id is not None:
+                lines.append("Courriel à la famille en boîte d'envoi.")
+            self.notify("\n".join(lines), title="Acceptée" if outcome.accepted else "Refusée", timeout=6)
+            self.refresh_list()
+
+        def failed(message: str) -> None:
+            self.notify(message, title="Rien n'a été fait", severity="error", timeout=10)
+            self.refresh_list()
+
+        workers.write(self, work, done, on_error=failed)
+
+    def action_accept(self, choice: AcceptChoice | None = None) -> None:
+        detail = self.detail
+        if detail is None or detail.id != self._current_id():
+            return
+        agent, now = self.regie.agent, clock.now()
+        assert agent is not None
+        submission_id = detail.id
+
+        def action(db: Session) -> Decision:
+            from regie_tui.services.bannette import accept
+
+            return accept(db, submission_id=submission_id, agent=agent, now=now, choice=choice or AcceptChoice())
+
+        self._decide(action, on_choice=lambda needs: self._ask_choice(needs, submission_id))
+
+    def _ask_choice(self, needs: NeedsChoice, submission_id: int) -> None:
+        options: list[tuple[str, str]] = []
+        if "force" in needs.options:
+            options.append(("force", f"Appliquer la demande ({needs.asked})"))
+        if "waiting_list" in needs.options:
+            options.append(("waiting_list", "Inscrire sur liste d'attente"))
+        if "group" in needs.options and self.detail is not None and self.detail.enrolment is not None:
+            for group in self.detail.enrolment.groups:
+                if group.age_fits:
+                    places = "" if group.places_left is None else f", {group.places_left} place(s)"
+                    options.append(
+                        (f"group:{group.id}", f"Groupe {group.name} ({group.min_age}-{group.max_age} ans{places})")
+                    )
+        options.append(("refuse", "Refuser la demande…"))
+
+        def chosen(value: str | None) -> None:
+            if value is None or self._current_id() != submission_id:
+                return
+            if value == "refuse":
+                self.action_refuse()
+            elif value == "force":
+                self.action_accept(AcceptChoice(force=True))
+            elif value == "waiting_list":
+                self.action_accept(AcceptChoice(waiting_list=True))
+            elif value.startswith("group:"):
+                self.action_accept(AcceptChoice(group_id=int(value.split(":")[1])))
+
+        self.app.push_screen(PickOne(needs.message, options), chosen)
+
+    def action_refuse(self) -> None:
+        detail = self.detail
+        if detail is None or detail.id != self._current_id():
+            return
+        if detail.kind == "message":
+            self.notify("Un message ne se refuse pas : répondez (e) ou marquez-le traité (a).", timeout=6)
+            return
+        agent, kind, submission_id = self.regie.agent, detail.kind, detail.id
+        assert agent is not None
+
+        def query(db: Session) -> list[Template]:
+            from regie_tui.services.bannette import refusal_templates
+
+            return refusal_templates(db, kind=kind)
+
+        def refuse_with(answer: tuple[str, bool] | None) -> None:
+            if not answer:
+                return
+            reason, keep = answer
+            now = clock.now()
+
+            def action(db: Session) -> Decision:
+                from regie_tui.services.bannette import refuse, save_template
+
+                if keep:
+                    save_template(db, text=reason, kind=kind, agent=agent)
+                return refuse(db, submission_id=submission_id, agent=agent, reason=reason, now=now)
+
+            self._decide(action)
+
+        self.load(query, lambda templates: self.app.push_screen(RefuseDialog(detail.summary, templates), refuse_with))
+
+    def action_accept_family(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        agent, now, family_id = self.regie.agent, clock.now(), detail.family_id
+        assert agent is not None
+
+        def action(db: Session) -> tuple[int, list[str]]:
+            from regie_tui.services.bannette import accept_family
+
+            decisions, left = accept_family(db, family_id=family_id, agent=agent, now=now)
+            return len(decisions), left
+
+        def done(result: tuple[int, list[str]]) -> None:
+            accepted, left = result
+            message = f"{accepted} élément(s) accepté(s) pour la famille {detail.family_name}."
+            if left:
+                message += f"\n{len(left)} à décider un par un :\n" + "\n".join(left[:4])
+            self.notify(message, title="Famille", severity="warning" if left else "information", timeout=10)
+            self.refresh_list()
+
+        workers.write(
+            self, action, done, on_error=lambda m: self.notify(m, title="Rien n'a été fait", severity="error")
+        )
+
+    # ------------------------------------------------------------------ documents and messages
+
+    def _document(self, deliver: Any) -> None:
+        detail = self.detail
+        if detail is None or detail.document is None:
+            self.notify("L'élément n'est pas un document.", timeout=4)
+            return
+        submission_id = detail.id
+
+        def query(db: Session) -> tuple[str, bytes]:
+            from regie_tui.services.bannette import document_content
+
+            return document_content(db, submission_id=submission_id)
+
+        self.load(query, deliver)
+
+    def action_open_document(self) -> None:
+        def opened(file: tuple[str, bytes]) -> None:
+            name, content = file
+            viewer = shutil.which("xdg-open") or shutil.which("open")
+            if not viewer or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+                self.notify("Pas d'affichage graphique ici : enregistrez le fichier (s).", timeout=6)
+                self.action_save_document()
+                return
+            folder = Path(tempfile.mkdtemp(prefix="regie-"))
+            path = folder / Path(name).name
+            path.write_bytes(content)
+            subprocess.Popen([viewer, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.notify(f"Ouvert : {path}", timeout=4)
+
+        self._document(opened)
+
+    def action_save_document(self) -> None:
+        def save(file: tuple[str, bytes]) -> None:
+            name, content = file
+
+            def chosen(path_text: str | None) -> None:
+                if not path_text:
+                    return
+                path = Path(path_text).expanduser()
+                if path.is_dir():
+                    path = path / Path(name).name
+                try:
+                    path.write_bytes(content)
+                except OSError as error:
+                    self.notify(f"Enregistrement impossible : {error.strerror or error}", severity="error")
+                    return
+                self.notify(f"Document enregistré : {path}", timeout=5)
+
+            self.app.push_screen(TextPrompt("Enregistrer le document sous (chemin)", str(Path.cwd() / name)), chosen)
+
+        self._document(save)
+
+    def action_reply(self) -> None:
+        detail = self.detail
+        if detail is None or detail.kind != "message":
+            self.notify("L'élément n'est pas un message.", timeout=4)
+            return
+        agent = self.regie.agent
+        assert agent is not None
+
+        def send(body: str | None) -> None:
+            if not body:
+                return
+
+            def action(db: Session) -> int:
+                from regie_tui.models import Submission
+                from regie_tui.services.messages import reply
+
+                message_id = db.get(Submission, detail.id).message_id  # type: ignore[union-attr]
+                assert message_id is not None
+                return reply(db, message_id=message_id, body=body, agent_id=agent.id)
+
+            workers.write(
+                self,
+                action,
+                lambda _: self.notify("Réponse en boîte d'envoi. Marquez le message traité (a).", timeout=6),
+                on_error=lambda m: self.notify(m, title="Réponse non envoyée", severity="error"),
+            )
+
+        self.app.push_screen(ReplyDialog(f"Réponse à la famille {detail.family_name}"), send)
+
+    def action_open_family(self) -> None:
+        if self.detail is not None:
+            self.regie.open_family(self.detail.family_id)
+
+    def action_outbox(self) -> None:
+        from regie_tui.screens.outbox import OutboxScreen
+
+        self.app.push_screen(OutboxScreen())
+
+    def action_back(self) -> None:
+        self.app.action_dashboard()  # type: ignore[attr-defined]
+
+
+_GROUPING = {"family": "par famille", "kind": "par type"}
+
+
+# ---------------------------------------------------------------------- dialogs
+
+
+class TextPrompt(ModalScreen[str | None]):
+    """One line of text; Enter confirms, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Annuler")]
+
+    def __init__(self, title: str, value: str) -> None:
+        super().__init__()
+        self.title_text, self.value = title, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Input(self.value, id="prompt-input")
+            yield Static("Entrée : valider · Échap : annuler", classes="dialog-hint")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PickOne(ModalScreen[str | None]):
+    """A choice among options (value, French label)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Annuler")]
+
+    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text, self.options = title, options
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(escape(self.title_text), classes="dialog-title")
+            yield OptionList(*(Option(label, id=value or "-") for value, label in self.options), id="pick-options")
+            yield Static("Entrée : choisir · Échap : annuler", classes="dialog-hint")
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        value = event.option.id or ""
+        self.dismiss("" if value == "-" else value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class RefuseDialog(ModalScreen[tuple[str, bool] | None]):
+    """The refusal's reason: a template picked in the list, or typed (required).
+
+    Returns (reason, keep as a template)."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Annuler"),
+        Binding("ctrl+t", "keep", "Refuser et garder comme modèle", tooltip="Le motif tapé devient un modèle"),
+    ]
+
+    def __init__(self, summary: str, templates: list[Template]) -> None:
+        super().__init__()
+        self.summary, self.templates = summary, templates
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"Refuser : {escape(self.summary)}", classes="dialog-title")
+            yield OptionList(*(Option(t.text, id=str(t.id)) for t in self.templates), id="refuse-templates")
+            yield Input(placeholder="Motif (obligatoire) : choisir un modèle ou taper", id="refuse-reason")
+            yield Static(
+                "Entrée sur un modèle : le reprendre · Entrée dans le motif : refuser · "
+                "ctrl+t : refuser et garder le motif comme modèle · Échap : annuler",
+                classes="dialog-hint",
+            )
+
+    @on(OptionList.OptionSelected)
+    def _template(self, event: OptionList.OptionSelected) -> None:
+        reason = self.query_one("#refuse-reason", Input)
+        reason.value = str(event.option.prompt)
+        reason.focus()
+
+    def _finish(self, keep: bool) -> None:
+        reason = self.query_one("#refuse-reason", Input).value.strip()
+        if not reason:
+            self.notify("Motif obligatoire pour refuser.", severity="warning")
+            return
+        self.dismiss((reason, keep))
+
+    @on(Input.Submitted)
+    def _submitted(self, _: Input.Submitted) -> None:
+        self._finish(keep=False)
+
+    def action_keep(self) -> None:
+        self._finish(keep=True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReplyDialog(ModalScreen[str | None]):
+    """A reply's text, several lines; ctrl+s sends it (through the outbox)."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Annuler"),
+        Binding("ctrl+s", "send", "Envoyer", tooltip="Mettre la réponse en boîte d'envoi"),
+    ]
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(escape(self.title_text), classes="dialog-title")
+            yield TextArea(id="reply-body")
+            yield Static("ctrl+s : envoyer · Échap : annuler", classes="dialog-hint")
+
+    def action_send(self) -> None:
+        body = self.query_one("#reply-body", TextArea).text.strip()
+        if not body:
+            self.notify("La réponse est vide.", severity="warning")
+            return
+        self.dismiss(body)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

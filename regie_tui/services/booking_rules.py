@@ -1,0 +1,753 @@
+"""The booking rules: may this child have (or give up) this unit on this day, and applying it.
+
+The one place for them: the planning grid, the bannette's portal booking requests and
+``regie booking`` all call :func:`check_cells` and :func:`apply_cells`.
+
+Rules, judged for each cell in this order (the first that fails gives the cell's French
+``rule``):
+
+- a known unit, asked once in the request;
+- ``book`` only — the opening calendar: the activity's dates; a public holiday (DayOff
+  ``public_holiday``) closes every activity; a school-holiday day (DayOff
+  ``school_holiday``, bridges included) closes the *school-time* activities
+  (périscolaire, cantine, mercredis: :data:`SCHOOL_TIME`) but not the accueils de loisirs
+  nor the multi-accueil, which open precisely then; a Closure row of the activity; a
+  period of the activity containing the day and opening on its week day;
+- ``book`` only — an ACCEPTED enrolment of the child in the unit's activity, whose own
+  start / end dates (empty: the activity's) contain the day;
+- a locked cell cannot change here: attendance recorded (present, présence spéciale,
+  absences) or a Charge produced from the booking (billed or about to be);
+- ``cancel``: a booking to cancel (not one already refused);
+- the notice deadline (délai de prévenance), judged at ``asked_at`` (default ``now``) in
+  Europe/Paris, unless ``override_notice``;
+- capacity per day × unit × age group of the child (the Capacity row of that day, else
+  the default row; no row: unlimited). Places are held by the states in :data:`HOLDING`
+  (reserved, attendance states and requested: a pending request must not overflow the
+  group when accepted); waiting_list and refused hold none. A ``book`` beyond capacity is
+  allowed onto the waiting list (``waiting_list=True``);
+- on the resulting day of the child (existing cells in :data:`ON_DAY` states — the
+  waiting list included, as the family asked for them — plus the request's allowed
+  ``book`` cells, minus its allowed ``cancel`` cells): unit combinations
+  (``requires_one_of``, ``excludes``) and no two overlapping units of different
+  activities. A failure refuses the request's cell that causes it (the ``book`` of the
+  unit, or the ``cancel`` of its partners), until the day is consistent.
+
+A ``book`` of a cell already reserved is allowed and changes nothing; a ``book`` of a
+requested or waiting cell turns it into a reservation (or keeps it waiting). A ``cancel``
+deletes the booking; when it held a place and the group has a capacity with a place now
+free, the first waiting child of that day × unit × group (oldest ``changed_at``) is
+promoted to reserved in the same transaction (:attr:`CellCheck.promoted`).
+
+Queries: a fixed handful per call (units, enrolments, periods, rules, calendar, the
+child's bookings over the days asked, charges, capacities, counts), whatever the number
+of cells.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, col, select
+
+from regie_tui.clock import PARIS
+from regie_tui.errors import NotFound
+from regie_tui.formatting import short_date
+from regie_tui.labels import ENROLLMENT_STATUS, label
+from regie_tui.models import (
+    Activity,
+    ActivityKind,
+    ActivityPeriod,
+    Booking,
+    BookingState,
+    Capacity,
+    Charge,
+    Child,
+    Closure,
+    DayOff,
+    DayOffKind,
+    Enrollment,
+    EnrollmentStatus,
+    Source,
+    Unit,
+    UnitRule,
+    UnitRuleKind,
+)
+from regie_tui.services import audit
+from regie_tui.services.sql import id_col, id_of, select_columns
+
+Action = Literal["book", "cancel"]
+
+#: Activities that follow the school calendar: closed on school-holiday days.
+SCHOOL_TIME = frozenset({ActivityKind.AFTER_SCHOOL, ActivityKind.CANTEEN, ActivityKind.WEDNESDAY})
+ATTENDANCE = frozenset(
+    {
+        BookingState.PRESENT,
+        BookingState.PRESENT_SPECIAL,
+        BookingState.ABSENT_JUSTIFIED,
+        BookingState.ABSENT_UNJUSTIFIED,
+    }
+)
+#: States holding a place of the group's capacity.
+HOLDING = ATTENDANCE | {BookingState.RESERVED, BookingState.REQUESTED}
+#: States that put the unit on the child's day (for combinations and overlaps).
+ON_DAY = HOLDING | {BookingState.WAITING_LIST}
+
+#: French words for the stored booking states (audit entries, messages).
+STATE_LABELS = {
+    BookingState.RESERVED: "réservée",
+    BookingState.PRESENT: "présent",
+    BookingState.PRESENT_SPECIAL: "présence spéciale",
+    BookingState.ABSENT_JUSTIFIED: "absence justifiée",
+    BookingState.ABSENT_UNJUSTIFIED: "absence non justifiée",
+    BookingState.REQUESTED: "en attente de validation",
+    BookingState.WAITING_LIST: "liste d'attente",
+    BookingState.REFUSED: "refusée",
+}
+FREE = "libre"
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+NO_BOOKING = "Aucune réservation à annuler"
+WAITING = "Limite de capacité atteinte : liste d'attente"
+
+
+@dataclass(frozen=True)
+class CellRequest:
+    day: date
+    unit_id: int
+    action: Action
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A waiting child given the place a cancellation freed: the caller tells the family."""
+
+    child_id: int
+    child_name: str
+    family_id: int
+    booking_id: int
+    day: date
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class CellCheck:
+    day: date
+    unit_id: int
+    unit_name: str
+    activity_name: str
+    action: str
+    allowed: bool  # can be applied as asked (possibly on the waiting list)
+    waiting_list: bool  # a "book" beyond capacity: goes to the waiting list
+    rule: str  # "" when allowed and not waiting; else the French rule
+    places_left: int | None  # for that day × unit × the child's group; None: no capacity set
+    notice_passed: bool
+    promoted: Promotion | None = None  # apply_cells: who got the place this cancel freed
+
+
+def notice_deadline(day: date, *, notice_days: int, notice_time: time, business_days: bool) -> datetime:
+    """The last instant (Europe/Paris, excluded) to book or cancel ``day``."""
+    deadline = day
+    if business_days:
+        remaining = notice_days
+        while remaining > 0:
+            deadline -= timedelta(days=1)
+            if deadline.isoweekday() <= 5:
+                remaining -= 1
+    else:
+        deadline -= timedelta(days=notice_days)
+    return datetime.combine(deadline, notice_time, PARIS)
+
+
+def notice_text(*, notice_days: int, notice_time: time, business_days: bool) -> str:
+    """'la veille à 15:00', 'J-2 ouvrés à 12:00'…"""
+    at = notice_time.strftime("%H:%M")
+    if notice_days == 0:
+        return f"le jour même à {at}"
+    if notice_days == 1:
+        return f"le jour ouvré précédent à {at}" if business_days else f"la veille à {at}"
+    return f"J-{notice_days}{' ouvrés' if business_days else ''} à {at}"
+
+
+# --------------------------------------------------------------------------------------
+# What one evaluation loads
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Unit:
+    id: int
+    name: str
+    position: int
+    start: time
+    end: time
+    activity_id: int
+    activity_name: str
+    kind: ActivityKind
+    activity_start: date
+    activity_end: date
+    notice_days: int
+    notice_time: time
+    notice_business_days: bool
+
+
+@dataclass
+class _Cell:
+    """One request cell as evaluated: the target state of an allowed ``book``, None for a cancel."""
+
+    index: int
+    request: CellRequest
+    unit: _Unit | None
+    rule: str = ""
+    allowed: bool = False
+    waiting: bool = False
+    target: BookingState | None = None
+    notice_passed: bool = False
+    group_id: int | None = None
+    places: int | None = None
+    others: int = 0
+
+
+@dataclass
+class _Plan:
+    child: Child
+    cells: list[_Cell]
+    bookings: dict[tuple[date, int], Booking]
+    enrollments: dict[int, Enrollment]
+    units: dict[int, _Unit] = field(default_factory=dict)
+
+
+def _unit_rows(db: Session, condition: ColumnElement[bool]) -> dict[int, _Unit]:
+    rows = db.exec(
+        select_columns(
+            id_col(Unit.id),
+            col(Unit.name),
+            col(Unit.position),
+            col(Unit.start_time),
+            col(Unit.end_time),
+            id_col(Activity.id),
+            col(Activity.name),
+            col(Activity.kind),
+            col(Activity.start_date),
+            col(Activity.end_date),
+            col(Activity.notice_days),
+            col(Activity.notice_time),
+            col(Activity.notice_business_days),
+        )
+        .join(Activity, col(Activity.id) == Unit.activity_id)
+        .where(condition)
+    )
+    return {
+        unit_id: _Unit(unit_id, name, position, start, end, activity_id, activity, ActivityKind(kind), *rest)
+        for unit_id, name, position, start, end, activity_id, activity, kind, *rest in rows
+    }
+
+
+def _evaluate(
+    db: Session,
+    *,
+    child_id: int,
+    cells: Sequence[CellRequest],
+    asked_at: datetime,
+    override_notice: bool,
+    lock: bool,
+) -> _Plan:
+    if asked_at.tzinfo is None:
+        raise ValueError("asked_at/now must be timezone-aware")
+    child = db.get(Child, child_id)
+    if child is None:
+        raise NotFound(f"Enfant introuvable (n° {child_id}).")
+    if not cells:
+        return _Plan(child, [], {}, {})
+    days = sorted({c.day for c in cells})
+    first, last = days[0], days[-1]
+    asked_ids = {c.unit_id for c in cells}
+
+    # Every unit of the activities asked (partners of the rules included).
+    activity_ids_of_asked = select(Unit.activity_id).where(col(Unit.id).in_(asked_ids))
+    units = _unit_rows(db, col(Unit.activity_id).in_(activity_ids_of_asked))
+    activity_ids = {u.activity_id for u in units.values()}
+
+    enrollments = {
+        e.activity_id: e
+        for e in db.exec(
+            select(Enrollment).where(Enrollment.child_id == child_id, col(Enrollment.activity_id).in_(activity_ids))
+        )
+    }
+    periods: dict[int, list[ActivityPeriod]] = defaultdict(list)
+    for period in db.exec(
+        select(ActivityPeriod).where(
+            col(ActivityPeriod.activity_id).in_(activity_ids),
+            ActivityPeriod.start_date <= last,
+            ActivityPeriod.end_date >= first,
+        )
+    ):
+        periods[period.activity_id].append(period)
+    requires: dict[int, set[int]] = defaultdict(set)
+    excludes: list[tuple[int, int]] = []
+    for rule in db.exec(select(UnitRule).where(col(UnitRule.unit_id).in_(units))):
+        if rule.kind == UnitRuleKind.REQUIRES_ONE_OF:
+            requires[rule.unit_id].add(rule.other_unit_id)
+        else:
+            excludes.append((rule.unit_id, rule.other_unit_id))
+    days_off = {d.day: d for d in db.exec(select(DayOff).where(DayOff.day >= first, DayOff.day <= last))}
+    closures = {
+        (c.activity_id, c.day): c.reason
+        for c in db.exec(
+            select(Closure).where(col(Closure.activity_id).in_(activity_ids), Closure.day >= first, Closure.day <= last)
+        )
+    }
+
+    # The child's bookings over the days asked, every activity (for overlaps).
+    booking_query = select(Booking).where(Booking.child_id == child_id, Booking.day >= first, Booking.day <= last)
+    if lock:
+        booking_query = booking_query.with_for_update()
+    day_set = set(days)
+    bookings = {(b.day, b.unit_id): b for b in db.exec(booking_query) if b.day in day_set}
+    missing = {unit_id for _, unit_id in bookings} - units.keys()
+    if missing:
+        units.update(_unit_rows(db, col(Unit.id).in_(missing)))
+    charged: set[int] = set()
+    if bookings:
+        charged = {
+            booking_id
+            for booking_id in db.exec(
+                select(col(Charge.booking_id)).where(
+                    Charge.family_id == child.family_id,
+                    Charge.day >= first,
+                    Charge.day <= last,
+                    col(Charge.booking_id).in_([id_of(b) for b in bookings.values()]),
+                )
+            )
+            if booking_id is not None
+        }
+
+    # Capacities and the places held by other children, for the child's groups.
+    groups = {e.activity_id: e.age_group_id for e in enrollments.values() if e.status == EnrollmentStatus.ACCEPTED}
+    capacities: dict[tuple[int, int, date | None], int] = {}
+    counts: dict[tuple[int, date, int], int] = {}
+    if groups:
+        capacity_query = (
+            select(Capacity)
+            .where(
+                col(Capacity.age_group_id).in_(set(groups.values())),
+                col(Capacity.unit_id).in_(asked_ids),
+                col(Capacity.day).is_(None) | ((col(Capacity.day) >= first) & (col(Capacity.day) <= last)),
+            )
+            .order_by(col(Capacity.id))
+        )
+        if lock:  # serialises agents booking the same places
+            capacity_query = capacity_query.with_for_update()
+        for capacity in db.exec(capacity_query):
+            capacities[(capacity.age_group_id, capacity.unit_id, capacity.day)] = capacity.places
+        limited_units = {unit_id for _, unit_id, _ in capacities}
+        if limited_units:
+            rows = db.exec(
+                select_columns(col(Booking.unit_id), col(Booking.day), col(Enrollment.age_group_id), func.count())
+                .join(Enrollment, col(Enrollment.id) == Booking.enrollment_id)
+                .where(
+                    col(Booking.unit_id).in_(limited_units),
+                    Booking.day >= first,
+                    Booking.day <= last,
+                    col(Booking.state).in_(HOLDING),
+                    Booking.child_id != child_id,
+                    col(Enrollment.age_group_id).in_(set(groups.values())),
+                )
+                .group_by(col(Booking.unit_id), col(Booking.day), col(Enrollment.age_group_id))
+            )
+            counts = {(unit_id, day, group_id): n for unit_id, day, group_id, n in rows}
+
+    # First pass: each cell alone.
+    evaluated: list[_Cell] = []
+    seen: set[tuple[date, int]] = set()
+    for index, request in enumerate(cells):
+        unit = units.get(request.unit_id)
+        cell = _Cell(index, request, unit)
+        evaluated.append(cell)
+        if unit is None:
+            cell.rule = f"Unité inconnue (n° {request.unit_id})"
+            continue
+        key = (request.day, request.unit_id)
+        existing = bookings.get(key)
+        cell.notice_passed = asked_at >= notice_deadline(
+            request.day,
+            notice_days=unit.notice_days,
+            notice_time=unit.notice_time,
+            business_days=unit.notice_business_days,
+        )
+        group_id = groups.get(unit.activity_id)
+        if group_id is not None:
+            cell.group_id = group_id
+            cell.places = capacities.get((group_id, unit.id, request.day), capacities.get((group_id, unit.id, None)))
+            cell.others = counts.get((unit.id, request.day, group_id), 0)
+        if key in seen:
+            cell.rule = "Cellule demandée deux fois dans la même demande"
+            continue
+        seen.add(key)
+        if request.action == "book":
+            cell.rule = _calendar_rule(request.day, unit, periods, days_off, closures) or _enrolment_rule(
+                request.day, unit, enrollments.get(unit.activity_id)
+            )
+        if not cell.rule and existing is not None:
+            if existing.state in ATTENDANCE:
+                what = (
+                    "présence" if existing.state in (BookingState.PRESENT, BookingState.PRESENT_SPECIAL) else "absence"
+                )
+                cell.rule = f"Cellule verrouillée : {what} relevée"
+            elif existing.id in charged:
+                cell.rule = "Cellule verrouillée : facturée"
+        if cell.rule:
+            continue
+        if request.action == "cancel":
+            if existing is None or existing.state == BookingState.REFUSED:
+                cell.rule = NO_BOOKING
+                continue
+        elif existing is not None and existing.state == BookingState.RESERVED:
+            cell.allowed, cell.target = True, BookingState.RESERVED  # already booked: nothing to do
+            continue
+        if cell.notice_passed and not override_notice:
+            text = notice_text(
+                notice_days=unit.notice_days, notice_time=unit.notice_time, business_days=unit.notice_business_days
+            )
+            cell.rule = f"Délai de prévenance dépassé ({text})"
+            continue
+        cell.allowed = True
+        if request.action == "book":
+            if cell.places is not None and cell.others >= cell.places:
+                cell.waiting, cell.target, cell.rule = True, BookingState.WAITING_LIST, WAITING
+            else:
+                cell.target = BookingState.RESERVED
+
+    _check_days(evaluated, bookings, units, requires, excludes)
+    return _Plan(child, evaluated, bookings, enrollments, units)
+
+
+def _calendar_rule(
+    day: date,
+    unit: _Unit,
+    periods: dict[int, list[ActivityPeriod]],
+    days_off: dict[date, DayOff],
+    closures: dict[tuple[int, date], str],
+) -> str:
+    if not unit.activity_start <= day <= unit.activity_end:
+        return (
+            f"Hors des dates de {unit.activity_name} "
+            f"(du {short_date(unit.activity_start)} au {short_date(unit.activity_end)})"
+        )
+    day_off = days_off.get(day)
+    if day_off is not None and day_off.kind == DayOffKind.PUBLIC_HOLIDAY:
+        return f"Jour férié : {day_off.name}"
+    if day_off is not None and unit.kind in SCHOOL_TIME:
+        return f"Vacances scolaires : {day_off.name}"
+    reason = closures.get((unit.activity_id, day))
+    if reason is not None:
+        return f"Jour de fermeture : {reason}"
+    containing = [p for p in periods.get(unit.activity_id, []) if p.start_date <= day <= p.end_date]
+    if not containing:
+        return f"Hors des périodes d'ouverture de {unit.activity_name}"
+    if not any(str(day.isoweekday()) in p.weekdays for p in containing):
+        return f"Pas d'accueil le {WEEKDAYS[day.weekday()]}"
+    return ""
+
+
+def _enrolment_rule(day: date, unit: _Unit, enrollment: Enrollment | None) -> str:
+    if enrollment is None:
+        return f"Aucune inscription à {unit.activity_name}"
+    if enrollment.status != EnrollmentStatus.ACCEPTED:
+        status = label(ENROLLMENT_STATUS, enrollment.status).lower()
+        return f"Inscription à {unit.activity_name} non acceptée ({status})"
+    start = enrollment.start_date or unit.activity_start
+    end = enrollment.end_date or unit.activity_end
+    if not start <= day <= end:
+        return f"Hors des dates d'inscription (du {short_date(start)} au {short_date(end)})"
+    return ""
+
+
+def _check_days(
+    cells: list[_Cell],
+    bookings: dict[tuple[date, int], Booking],
+    units: dict[int, _Unit],
+    requires: dict[int, set[int]],
+    excludes: list[tuple[int, int]],
+) -> None:
+    """Refuse the cells that would leave a day of the child inconsistent, until none does."""
+    by_day: dict[date, list[_Cell]] = defaultdict(list)
+    for cell in cells:
+        by_day[cell.request.day].append(cell)
+    existing_by_day: dict[date, set[int]] = defaultdict(set)
+    for (day, unit_id), booking in bookings.items():
+        if booking.state in ON_DAY:
+            existing_by_day[day].add(unit_id)
+    for day, day_cells in by_day.items():
+        weekday = WEEKDAYS[day.weekday()]
+        while True:
+            on_day = set(existing_by_day[day])
+            books: dict[int, _Cell] = {}
+            cancels: dict[int, _Cell] = {}
+            for cell in day_cells:
+                if not cell.allowed:
+                    continue
+                if cell.request.action == "book":
+                    on_day.add(cell.request.unit_id)
+                    books[cell.request.unit_id] = cell
+                else:
+                    on_day.discard(cell.request.unit_id)
+                    cancels[cell.request.unit_id] = cell
+            refused = _first_violation(on_day, books, cancels, units, requires, excludes, weekday)
+            if not refused:
+                break
+            for cell, rule in refused:
+                cell.allowed, cell.waiting, cell.target, cell.rule = False, False, None, rule
+
+
+def _names(unit_ids: Iterable[int], units: dict[int, _Unit]) -> list[str]:
+    known = sorted((units[u] for u in unit_ids if u in units), key=lambda u: (u.position, u.id))
+    return [u.name for u in known]
+
+
+def _first_violation(
+    on_day: set[int],
+    books: dict[int, _Cell],
+    cancels: dict[int, _Cell],
+    units: dict[int, _Unit],
+    requires: dict[int, set[int]],
+    excludes: list[tuple[int, int]],
+    weekday: str,
+) -> list[tuple[_Cell, str]]:
+    """The cells to refuse for the first rule the day breaks because of the request; [] when none."""
+    for unit_id in sorted(on_day):
+        partners = requires.get(unit_id)
+        if not partners or on_day & partners:
+            continue
+        rule = f"{units[unit_id].name} sans {' ni '.join(_names(partners, units))} le {weekday}"
+        if unit_id in books:
+            return [(books[unit_id], rule)]
+        culprits = [cancels[p] for p in sorted(partners) if p in cancels]
+        if culprits:
+            return [(cell, rule) for cell in culprits]
+    for unit_id, other_id in excludes:
+        if unit_id in on_day and other_id in on_day:
+            culprits = [books[u] for u in (unit_id, other_id) if u in books]
+            if culprits:
+                cell = max(culprits, key=lambda c: c.index)  # the later cell yields
+                other = other_id if cell.request.unit_id == unit_id else unit_id
+                return [(cell, f"{units[cell.request.unit_id].name} impossible avec {units[other].name} le même jour")]
+    ordered = sorted((units[u] for u in on_day if u in units), key=lambda u: (u.start, u.id))
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            if b.start >= a.end:
+                break
+            if a.activity_id == b.activity_id:
+                continue
+            culprits = [books[u.id] for u in (a, b) if u.id in books]
+            if culprits:
+                cell = max(culprits, key=lambda c: c.index)  # the later cell yields
+                taken = b if cell.request.unit_id == a.id else a
+                return [(cell, f"Déjà inscrit sur {taken.activity_name} – {taken.name} à la même heure")]
+    return []
+
+
+def _check(cell: _Cell, plan: _Plan, promoted: Promotion | None = None) -> CellCheck:
+    unit = cell.unit
+    places_left = None
+    if cell.places is not None:
+        existing = plan.bookings.get((cell.request.day, cell.request.unit_id))
+        holds = cell.target in HOLDING if cell.allowed else existing is not None and existing.state in HOLDING
+        places_left = max(0, cell.places - cell.others - (1 if holds else 0))
+    return CellCheck(
+        day=cell.request.day,
+        unit_id=cell.request.unit_id,
+        unit_name=unit.name if unit else "",
+        activity_name=unit.activity_name if unit else "",
+        action=cell.request.action,
+        allowed=cell.allowed,
+        waiting_list=cell.waiting,
+        rule=cell.rule,
+        places_left=places_left,
+        notice_passed=cell.notice_passed,
+        promoted=promoted,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The service's API
+# --------------------------------------------------------------------------------------
+
+
+def check_cells(
+    db: Session,
+    *,
+    child_id: int,
+    cells: Sequence[CellRequest],
+    now: datetime,
+    override_notice: bool = False,
+    asked_at: datetime | None = None,
+) -> list[CellCheck]:
+    """What the rules say of each cell, in the request's order; writes nothing.
+
+    ``asked_at``: when the family asked (a portal submission's time); the notice deadline
+    is judged at it. Default ``now``.
+    """
+    plan = _evaluate(
+        db, child_id=child_id, cells=cells, asked_at=asked_at or now, override_notice=override_notice, lock=False
+    )
+    return [_check(cell, plan) for cell in plan.cells]
+
+
+def apply_cells(
+    db: Session,
+    *,
+    child_id: int,
+    cells: Sequence[CellRequest],
+    agent_id: int | None,
+    source: Source,
+    now: datetime,
+    override_notice: bool = False,
+    asked_at: datetime | None = None,
+) -> list[CellCheck]:
+    """Check again inside the caller's transaction and write the allowed cells; refused ones are left.
+
+    Flushes, does not commit. Returns the checks, with the promoted waiting child of each
+    cancel that freed a place.
+    """
+    plan = _evaluate(
+        db, child_id=child_id, cells=cells, asked_at=asked_at or now, override_notice=override_notice, lock=True
+    )
+    child = plan.child
+    before: list[str] = []
+    after: list[str] = []
+    results: list[CellCheck] = []
+    promotions: list[tuple[Promotion, str]] = []
+    for cell in plan.cells:
+        unit = cell.unit
+        if not cell.allowed or unit is None:
+            results.append(_check(cell, plan))
+            continue
+        key = (cell.request.day, cell.request.unit_id)
+        existing = plan.bookings.get(key)
+        where = f"{short_date(cell.request.day)} {unit.name} – {unit.activity_name}"
+        promoted = None
+        if cell.request.action == "book":
+            assert cell.target is not None
+            if existing is not None and existing.state == cell.target:
+                results.append(_check(cell, plan))
+                continue
+            before.append(f"{where} : {STATE_LABELS[existing.state] if existing else FREE}")
+            after.append(f"{where} : {STATE_LABELS[cell.target]}")
+            if existing is None:
+                enrollment = plan.enrollments[unit.activity_id]
+                db.add(
+                    Booking(
+                        child_id=child_id,
+                        day=cell.request.day,
+                        unit_id=unit.id,
+                        enrollment_id=id_of(enrollment),
+                        state=cell.target,
+                        source=source,
+                        changed_by_id=agent_id,
+                        changed_at=now,
+                    )
+                )
+            else:
+                existing.state = cell.target
+                existing.source = source
+                existing.changed_by_id = agent_id
+                existing.changed_at = now
+                existing.version += 1
+                db.add(existing)
+        else:
+            assert existing is not None
+            before.append(f"{where} : {STATE_LABELS[existing.state]}")
+            after.append(f"{where} : {FREE}")
+            held = existing.state in HOLDING
+            db.delete(existing)
+            db.flush()
+            if held and cell.places is not None and cell.group_id is not None and cell.others < cell.places:
+                promoted = _promote(
+                    db, day=cell.request.day, unit_id=unit.id, group_id=cell.group_id, agent_id=agent_id, now=now
+                )
+                if promoted is not None:
+                    promotions.append((promoted, where))
+                    cell.others += 1  # the promoted child holds the place now
+        results.append(_check(cell, plan, promoted))
+    db.flush()
+    if before:
+        name = f"{child.first_name} {child.last_name}"
+        audit.record(
+            db,
+            action="update",
+            entity="booking",
+            entity_id=child_id,
+            source=source,
+            agent_id=agent_id,
+            family_id=child.family_id,
+            before={"child": name, "cells": before},
+            after={"child": name, "cells": after},
+        )
+    for promotion, where in promotions:
+        audit.record(
+            db,
+            action="update",
+            entity="booking",
+            entity_id=promotion.child_id,
+            source=Source.SYSTEM,
+            agent_id=agent_id,
+            family_id=promotion.family_id,
+            before={"child": promotion.child_name, "cells": [f"{where} : {STATE_LABELS[BookingState.WAITING_LIST]}"]},
+            after={"child": promotion.child_name, "cells": [f"{where} : {STATE_LABELS[BookingState.RESERVED]}"]},
+        )
+    db.flush()
+    return results
+
+
+def _promote(
+    db: Session, *, day: date, unit_id: int, group_id: int, agent_id: int | None, now: datetime
+) -> Promotion | None:
+    """Give the freed place to the first waiting child of that day × unit × group."""
+    row = db.exec(
+        select(Booking, Child)
+        .join(Enrollment, col(Enrollment.id) == Booking.enrollment_id)
+        .join(Child, col(Child.id) == Booking.child_id)
+        .where(
+            Booking.unit_id == unit_id,
+            Booking.day == day,
+            Booking.state == BookingState.WAITING_LIST,
+            Enrollment.age_group_id == group_id,
+        )
+        .order_by(col(Booking.changed_at), col(Booking.id))
+        .limit(1)
+        .with_for_update(of=Booking)
+    ).first()
+    if row is None:
+        return None
+    booking, child = row
+    booking.state = BookingState.RESERVED
+    booking.changed_by_id = agent_id
+    booking.changed_at = now
+    booking.version += 1
+    db.add(booking)
+    return Promotion(
+        child_id=id_of(child),
+        child_name=f"{child.first_name} {child.last_name}",
+        family_id=child.family_id,
+        booking_id=id_of(booking),
+        day=day,
+        unit_id=unit_id,
+    )
+
+
+__all__ = [
+    "HOLDING",
+    "ON_DAY",
+    "SCHOOL_TIME",
+    "STATE_LABELS",
+    "CellCheck",
+    "CellRequest",
+    "Promotion",
+    "apply_cells",
+    "check_cells",
+    "notice_deadline",
+    "notice_text",
+]

@@ -1,0 +1,648 @@
+"""The one way to change a family file: checked, versioned, audited, searchable at once.
+
+The desk forms and the bannette (a portal change accepted, a new child) call these
+functions; none commits, the caller's unit of work does. Every write, in one transaction:
+
+- values cleaned by :mod:`regie_tui.services.family_fields` (French ``InvalidValue``);
+- the entity must belong to the family; an archived family is not changed any more;
+- ``expected`` (the :class:`FamilyStamp` taken when the form opened) is checked against the
+  family's version, read under a row lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite
+  has one writer at a time): if another agent, or the portal, changed the file since, the
+  write is refused with :class:`StaleFamily`, which names who changed what and when;
+- the change, one audit entry (before/after by field name), the family's version + 1 and
+  ``updated_at``, and the family's search words rebuilt.
+
+Health notes are read and written only by roles allowed to see them (``AccessDenied``).
+Children and guardians are not deleted here: a child has bookings and invoices, and a
+guardian may be the payer or the debtor of a mandate; a guardian who is neither can be removed.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, SQLModel, col, select
+
+from regie_tui import clock
+from regie_tui.errors import AccessDenied, NotFound, RegieError
+from regie_tui.models import (
+    Agent,
+    AuditEntry,
+    AuthorizedPerson,
+    Child,
+    ChildDiet,
+    Consent,
+    ConsentKind,
+    Diet,
+    Document,
+    Family,
+    FamilyQuotient,
+    Guardian,
+    HealthNote,
+    HealthNoteKind,
+    Mandate,
+    Sex,
+    Source,
+)
+from regie_tui.services import audit
+from regie_tui.services import validation as v
+from regie_tui.services.agents import ROLES_SEEING_HEALTH
+from regie_tui.services.family_fields import ENTITY_LABELS, FIELDS, FieldSpec, shown
+from regie_tui.services.family_search import refresh_search_words
+from regie_tui.services.sql import id_col, id_of
+
+STALE_HEADER = "La famille a été modifiée depuis l'ouverture du formulaire :"
+
+#: Fields the desk may set that the shared registry does not list (civil status, kept at the desk).
+_DESK_FIELDS: dict[str, dict[str, FieldSpec]] = {
+    "child": {
+        "sex": FieldSpec("child", "sex", "Sexe", kind="choice", choices=("F", "M"), required=True, portal=False),
+    },
+}
+
+_MODELS: dict[str, type[SQLModel]] = {
+    "family": Family,
+    "guardian": Guardian,
+    "child": Child,
+    "authorized_person": AuthorizedPerson,
+    "health_note": HealthNote,
+}
+
+#: Fields each new entity must have.
+_REQUIRED_NEW = {
+    "guardian": ("last_name", "first_name"),
+    "child": ("last_name", "first_name", "birth_date", "sex"),
+    "authorized_person": ("last_name", "first_name", "phone"),
+    "health_note": ("kind", "text"),
+}
+
+#: Entities of the family file proper: their audit entries are what a stale save lists.
+FILE_ENTITIES = ("family", "guardian", "child", "authorized_person", "health_note", "quotient", "consent")
+
+QUOTIENT_SOURCES = ("CAF", "MSA", "avis d'imposition")
+
+_CONSENT_LABELS = {
+    "personal_data": "Données personnelles",
+    "health_data": "Données sanitaires",
+    "image_rights": "Droit à l'image",
+}
+_EXTRA_LABELS = {
+    "payer": "Payeur",
+    "diets": "Régimes",
+    "archived": "Archivée",
+    "value": "Quotient familial",
+    "source": "Source",
+    "valid_from": "Valable du",
+    "valid_to": "Valable au",
+    "granted": "Consentement",
+    "kind": "Type",
+    **_CONSENT_LABELS,
+}
+
+
+@dataclass(frozen=True)
+class FamilyStamp:
+    """What a form saw when it opened: the family's version and its last audit entry."""
+
+    version: int
+    last_audit_id: int
+
+
+class StaleFamily(RegieError):
+    """The family changed since the form opened; the message lists who changed what, when."""
+
+    def __init__(self, message: str, changes: list[str]) -> None:
+        super().__init__(message)
+        self.changes = changes
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def family_stamp(db: Session, *, family_id: int) -> FamilyStamp:
+    version = db.exec(select(Family.version).where(Family.id == family_id)).first()
+    if version is None:
+        raise NotFound(f"Aucune famille n° {family_id}.")
+    last = db.exec(select(func.max(AuditEntry.id)).where(AuditEntry.family_id == family_id)).one()
+    return FamilyStamp(version=version, last_audit_id=last or 0)
+
+
+def field_spec(entity: str, name: str) -> FieldSpec:
+    """The spec of a field the desk may edit, or ``InvalidValue``."""
+    if entity not in _MODELS:
+        raise v.InvalidValue(f"entité inconnue : « {entity} ».")
+    spec = _DESK_FIELDS.get(entity, {}).get(name) or FIELDS.get(entity, {}).get(name)
+    if spec is None:
+        raise v.InvalidValue(f"champ inconnu pour {ENTITY_LABELS[entity].lower()} : « {name} ».")
+    return spec
+
+
+def read_field(db: Session, *, entity: str, entity_id: int, field: str) -> Any:
+    """The stored value of one field (enums as their code), e.g. to compare with a portal's ``old``."""
+    field_spec(entity, field)
+    row = db.get(_MODELS[entity], entity_id)
+    if row is None:
+        raise NotFound(f"{ENTITY_LABELS[entity]} n° {entity_id} introuvable.")
+    return _plain(getattr(row, field))
+
+
+def diet_choices(db: Session) -> list[tuple[int, str]]:
+    """Every diet the kitchen serves: (id, label), by label."""
+    return [(id_, label) for id_, label in db.exec(select(id_col(Diet.id), col(Diet.label)).order_by(col(Diet.label)))]
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def set_fields(
+    db: Session,
+    *,
+    family_id: int,
+    entity: str,
+    entity_id: int,
+    values: Mapping[str, Any],
+    agent_id: int | None,
+    source: Source = Source.AGENT,
+    expected: FamilyStamp | None = None,
+) -> None:
+    """Change fields of the family, a guardian, child, authorized person or health note."""
+    family = _lock(db, family_id, expected, agent_id)
+    if entity == "health_note":
+        _check_health_access(db, agent_id)
+    row = _owned(db, family, entity, entity_id)
+    cleaned = _clean(entity, values)
+    if entity == "child" and "birth_date" in cleaned:
+        _check_child_birth(cleaned["birth_date"])
+    if entity == "authorized_person":
+        may_collect = cleaned.get("may_collect", getattr(row, "may_collect"))  # noqa: B009
+        emergency = cleaned.get("emergency_contact", getattr(row, "emergency_contact"))  # noqa: B009
+        _check_purpose(may_collect, emergency)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name, value in cleaned.items():
+        old = getattr(row, name)
+        if _plain(old) == _plain(value):
+            continue
+        before[name], after[name] = _json(old), _json(value)
+        setattr(row, name, _stored(entity, name, value))
+    if not after:
+        return
+    if hasattr(row, "version") and row is not family:
+        row.version += 1
+    db.add(row)
+    _done(db, family, agent_id, source, "update", entity, entity_id, before, after)
+
+
+def add_entity(
+    db: Session,
+    *,
+    family_id: int,
+    entity: str,
+    values: Mapping[str, Any],
+    agent_id: int | None,
+    source: Source = Source.AGENT,
+    expected: FamilyStamp | None = None,
+) -> int:
+    """Add a guardian, child, authorized person or health note (``values["child_id"]``); its id."""
+    if entity not in _REQUIRED_NEW:
+        raise RegieError(f"On ne peut pas ajouter : « {entity} ».")
+    family = _lock(db, family_id, expected, agent_id)
+    fields = dict(values)
+    child_id = fields.pop("child_id", None)
+    if entity == "health_note":
+        _check_health_access(db, agent_id)
+        if not isinstance(child_id, int):
+            raise v.InvalidValue("Information sanitaire : l'enfant concerné est obligatoire.")
+        _owned(db, family, "child", child_id)
+    cleaned = _clean(entity, fields)
+    missing = [field_spec(entity, name).label for name in _REQUIRED_NEW[entity] if cleaned.get(name) in (None, "")]
+    if missing:
+        raise v.InvalidValue("Champ(s) obligatoire(s) : " + ", ".join(missing) + ".")
+    if entity == "child":
+        _check_child_birth(cleaned["birth_date"])
+    if entity == "authorized_person":
+        _check_purpose(cleaned.get("may_collect", True), cleaned.get("emergency_contact", False))
+    stored = {name: _stored(entity, name, value) for name, value in cleaned.items()}
+    row: SQLModel
+    if entity == "guardian":
+        has_payer = db.exec(select(Guardian.id).where(Guardian.family_id == family_id, Guardian.is_payer)).first()
+        stored.setdefault("relationship", "")
+        row = Guardian(family_id=family_id, is_payer=has_payer is None, **stored)
+    elif entity == "child":
+        row = Child(family_id=family_id, **stored)
+    elif entity == "authorized_person":
+        row = AuthorizedPerson(family_id=family_id, **stored)
+    else:
+        assert isinstance(child_id, int)
+        row = HealthNote(child_id=child_id, **stored)
+    db.add(row)
+    db.flush()
+    new_id = id_of(row)
+    after = {name: _json(value) for name, value in cleaned.items()}
+    if entity == "health_note":
+        after["child_id"] = child_id
+    _done(db, family, agent_id, source, "create", entity, new_id, None, after)
+    return new_id
+
+
+def remove_entity(
+    db: Session,
+    *,
+    family_id: int,
+    entity: str,
+    entity_id: int,
+    agent_id: int | None,
+    source: Source = Source.AGENT,
+    expected: FamilyStamp | None = None,
+) -> None:
+    """Remove an authorized person, a health note, or a guardian who neither pays nor signed a mandate."""
+    if entity == "child":
+        raise RegieError("Un enfant ne se supprime pas : ses inscriptions et factures restent au dossier.")
+    if entity not in ("guardian", "authorized_person", "health_note"):
+        raise RegieError(f"On ne peut pas supprimer : « {entity} ».")
+    family = _lock(db, family_id, expected, agent_id)
+    if entity == "health_note":
+        _check_health_access(db, agent_id)
+    row = _owned(db, family, entity, entity_id)
+    if isinstance(row, Guardian):
+        if row.is_payer:
+            raise RegieError(
+                f"{row.first_name} {row.last_name} est le payeur de la famille : désignez d'abord un autre payeur."
+            )
+        # The debtor's name is copied on the mandate: a guardian signing one is kept.
+        name = f"{row.first_name} {row.last_name}"
+        if db.exec(select(Mandate.id).where(Mandate.family_id == family_id, Mandate.debtor_name == name)).first():
+            raise RegieError(f"{name} a signé un mandat de prélèvement : il reste au dossier.")
+    before = {name: _json(getattr(row, name)) for name in _audited_fields(entity)}
+    db.delete(row)
+    db.flush()
+    _done(db, family, agent_id, source, "delete", entity, entity_id, before, None)
+
+
+def set_payer(
+    db: Session,
+    *,
+    family_id: int,
+    guardian_id: int,
+    agent_id: int | None,
+    expected: FamilyStamp | None = None,
+    source: Source = Source.AGENT,
+) -> None:
+    """Make this guardian the family's one payer (titulaire)."""
+    family = _lock(db, family_id, expected, agent_id)
+    guardian = _owned(db, family, "guardian", guardian_id)
+    assert isinstance(guardian, Guardian)
+    if guardian.is_payer:
+        return
+    former = db.exec(select(Guardian).where(Guardian.family_id == family_id, Guardian.is_payer)).first()
+    if former is not None:
+        former.is_payer = False
+        former.version += 1
+        db.add(former)
+        db.flush()  # the one-payer unique index is checked row by row
+    guardian.is_payer = True
+    guardian.version += 1
+    db.add(guardian)
+    before = {"payer": f"{former.first_name} {former.last_name}"} if former else None
+    after = {"payer": f"{guardian.first_name} {guardian.last_name}"}
+    _done(db, family, agent_id, source, "update", "family", family_id, before, after)
+
+
+def set_diets(
+    db: Session,
+    *,
+    child_id: int,
+    diet_ids: Iterable[int],
+    agent_id: int | None,
+    expected: FamilyStamp | None = None,
+    source: Source = Source.AGENT,
+) -> None:
+    """The child's diets become exactly ``diet_ids``."""
+    child = db.get(Child, child_id)
+    if child is None:
+        raise NotFound(f"Enfant n° {child_id} introuvable.")
+    family = _lock(db, child.family_id, expected, agent_id)
+    wanted = sorted(set(diet_ids))
+    labels = dict(db.exec(select(col(Diet.id), col(Diet.label)).where(col(Diet.id).in_(wanted))).all())
+    unknown = [str(d) for d in wanted if d not in labels]
+    if unknown:
+        raise v.InvalidValue("Régime inconnu : n° " + ", ".join(unknown) + ".")
+    current = sorted(db.exec(select(ChildDiet.diet_id).where(ChildDiet.child_id == child_id)).all())
+    if current == wanted:
+        return
+    old_labels = dict(db.exec(select(col(Diet.id), col(Diet.label)).where(col(Diet.id).in_(current))).all())
+    db.exec(delete(ChildDiet).where(col(ChildDiet.child_id) == child_id))
+    for diet_id in wanted:
+        db.add(ChildDiet(child_id=child_id, diet_id=diet_id))
+    child.version += 1
+    db.add(child)
+    before = {"diets": ", ".join(sorted(old_labels.values())) or None}
+    after = {"diets": ", ".join(sorted(labels.values())) or None}
+    _done(db, family, agent_id, source, "update", "child", child_id, before, after)
+
+
+def set_consent(
+    db: Session,
+    *,
+    family_id: int,
+    kind: str,
+    granted: bool,
+    agent_id: int | None,
+    expected: FamilyStamp | None = None,
+    source: Source = Source.AGENT,
+) -> None:
+    """Record an RGPD consent given or withdrawn, dated now."""
+    try:
+        consent_kind = ConsentKind(kind)
+    except ValueError:
+        raise v.InvalidValue(f"Consentement inconnu : « {kind} ».") from None
+    if not isinstance(granted, bool):
+        raise v.InvalidValue("Consentement : oui ou non attendu.")
+    family = _lock(db, family_id, expected, agent_id)
+    consent = db.exec(select(Consent).where(Consent.family_id == family_id, Consent.kind == consent_kind)).first()
+    old = None if consent is None else consent.granted
+    if old == granted:
+        return
+    if consent is None:
+        consent = Consent(family_id=family_id, kind=consent_kind, granted=granted, at=_now())
+    else:
+        consent.granted, consent.at = granted, _now()
+    db.add(consent)
+    _done(db, family, agent_id, source, "update", "consent", family_id, {kind: old}, {kind: granted})
+
+
+def add_quotient(
+    db: Session,
+    *,
+    family_id: int,
+    value: int | str,
+    source: str,
+    valid_from: date | str,
+    valid_to: date | str,
+    document_id: int | None = None,
+    agent_id: int | None,
+    expected: FamilyStamp | None = None,
+    origin: Source = Source.AGENT,
+) -> int:
+    """A new quotient familial (``source``: CAF, MSA or avis d'imposition) over its validity; its id."""
+    amount = quotient_value(value)
+    quotient_source = next((s for s in QUOTIENT_SOURCES if s.lower() == str(source).strip().lower()), None)
+    if quotient_source is None:
+        raise v.InvalidValue("Source du quotient : CAF, MSA ou avis d'imposition.")
+    start = _date(valid_from, "Valable du")
+    end = _date(valid_to, "Valable au")
+    if end < start:
+        raise v.InvalidValue("Quotient familial : la fin de validité précède son début.")
+    family = _lock(db, family_id, expected, agent_id)
+    if document_id is not None:
+        document = db.get(Document, document_id)
+        if document is None or document.family_id != family_id:
+            raise v.InvalidValue(f"Le document n° {document_id} n'est pas un document de cette famille.")
+    quotient = FamilyQuotient(
+        family_id=family_id,
+        value=amount,
+        source=quotient_source,
+        valid_from=start,
+        valid_to=end,
+        document_id=document_id,
+    )
+    db.add(quotient)
+    db.flush()
+    after = {
+        "value": amount,
+        "source": quotient_source,
+        "valid_from": start.isoformat(),
+        "valid_to": end.isoformat(),
+    }
+    _done(db, family, agent_id, origin, "create", "quotient", id_of(quotient), None, after)
+    return id_of(quotient)
+
+
+def archive_family(
+    db: Session,
+    *,
+    family_id: int,
+    agent_id: int | None,
+    expected: FamilyStamp | None = None,
+    source: Source = Source.AGENT,
+) -> None:
+    """Archive the family: out of searches and of the portal import; its history is kept."""
+    family = _lock(db, family_id, expected, agent_id)
+    family.archived_at = _now()
+    _done(db, family, agent_id, source, "archive", "family", family_id, {"archived": False}, {"archived": True})
+
+
+# --------------------------------------------------------------------------- inside
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _lock(db: Session, family_id: int, expected: FamilyStamp | None, agent_id: int | None) -> Family:
+    """The family, locked for this transaction, after the stamp check."""
+    family = db.exec(
+        select(Family).where(Family.id == family_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
+    if family is None:
+        raise NotFound(f"Aucune famille n° {family_id}.")
+    if family.archived_at is not None:
+        raise RegieError(f"La famille {family.name} est archivée : son dossier ne se modifie plus.")
+    if expected is not None and family.version != expected.version:
+        changes = _changes_since(db, family_id, expected.last_audit_id, health=_sees_health(db, agent_id))
+        raise StaleFamily("\n".join([STALE_HEADER, *changes]), changes)
+    return family
+
+
+def _done(
+    db: Session,
+    family: Family,
+    agent_id: int | None,
+    source: Source,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """The audit entry, the family's version + 1, and its search words: with the change."""
+    family_id = id_of(family)
+    audit.record(
+        db,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        source=source,
+        agent_id=agent_id,
+        family_id=family_id,
+        before=before,
+        after=after,
+    )
+    db.flush()
+    bumped = db.exec(
+        update(Family)
+        .where(col(Family.id) == family_id, col(Family.version) == family.version)
+        .values(version=Family.version + 1, updated_at=_now())
+    )
+    if bumped.rowcount != 1:  # the row lock makes this impossible; never write over a concurrent change
+        raise StaleFamily(STALE_HEADER, [])
+    db.refresh(family)
+    refresh_search_words(db, [family_id])
+    db.flush()
+
+
+def _owned(db: Session, family: Family, entity: str, entity_id: int) -> SQLModel:
+    if entity == "family":
+        if entity_id != family.id:
+            raise RegieError(f"La famille n° {entity_id} n'est pas celle du formulaire (n° {family.id}).")
+        return family
+    if entity not in _MODELS:
+        raise v.InvalidValue(f"entité inconnue : « {entity} ».")
+    row = db.get(_MODELS[entity], entity_id)
+    owner = None
+    if row is not None:
+        if isinstance(row, HealthNote):
+            owner = db.exec(select(Child.family_id).where(Child.id == row.child_id)).first()
+        else:
+            owner = getattr(row, "family_id", None)
+    if row is None or owner != family.id:
+        raise NotFound(f"{ENTITY_LABELS[entity]} n° {entity_id} : introuvable dans la famille {family.name}.")
+    return row
+
+
+def _clean(entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for name, value in values.items():
+        spec = field_spec(entity, name)
+        if isinstance(value, Enum):
+            value = value.value
+        if isinstance(value, date):
+            value = value.isoformat()
+        cleaned[name] = spec.clean(value)
+        if spec.kind == "date" and cleaned[name] is None and name == "birth_date":
+            raise v.InvalidValue(f"{spec.label} : obligatoire.")
+    return cleaned
+
+
+def _stored(entity: str, name: str, value: Any) -> Any:
+    if entity == "child" and name == "sex":
+        return Sex(value)
+    if entity == "health_note" and name == "kind":
+        return HealthNoteKind(value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _json(value: Any) -> Any:
+    value = _plain(value)
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _audited_fields(entity: str) -> list[str]:
+    return [name for name in (*FIELDS.get(entity, {}), *_DESK_FIELDS.get(entity, {}))]
+
+
+def _check_child_birth(value: date) -> None:
+    v.check_birth_date(value, today=clock.today(), max_age=18)
+
+
+def _check_purpose(may_collect: bool, emergency: bool) -> None:
+    if not (may_collect or emergency):
+        raise v.InvalidValue("Une personne autorisée doit pouvoir récupérer l'enfant ou être à prévenir.")
+
+
+def _sees_health(db: Session, agent_id: int | None) -> bool:
+    if agent_id is None:
+        return True  # the portal or the system: the family's own data
+    role = db.exec(select(Agent.role).where(Agent.id == agent_id)).first()
+    return role in ROLES_SEEING_HEALTH
+
+
+def _check_health_access(db: Session, agent_id: int | None) -> None:
+    if not _sees_health(db, agent_id):
+        raise AccessDenied("Les informations sanitaires sont réservées aux rôles accueil et administrateur.")
+
+
+def quotient_value(value: int | str) -> int:
+    if isinstance(value, bool):
+        raise v.InvalidValue("Quotient familial : un nombre entier d'euros est attendu.")
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "").replace("\u00a0", "")
+        if not text.isdigit():
+            raise v.InvalidValue(f"Quotient familial : « {value.strip()} » n'est pas un nombre entier d'euros.")
+        value = int(text)
+    if value < 0 or value > 100_000:
+        raise v.InvalidValue("Quotient familial : entre 0 et 100 000 €.")
+    return value
+
+
+def _date(value: date | str, label: str) -> date:
+    if isinstance(value, date):
+        return value
+    if not str(value).strip():
+        raise v.InvalidValue(f"{label} : obligatoire.")
+    return v.parse_date(str(value), label)
+
+
+# --------------------------------------------------------------------------- stale message
+
+
+def _changes_since(db: Session, family_id: int, last_audit_id: int, *, health: bool) -> list[str]:
+    """One French line per field changed since ``last_audit_id``: who, when, what (before → after)."""
+    rows = db.exec(
+        select(AuditEntry, Agent.display_name)
+        .outerjoin(Agent, col(Agent.id) == AuditEntry.agent_id)
+        .where(
+            AuditEntry.family_id == family_id,
+            col(AuditEntry.id) > last_audit_id,
+            col(AuditEntry.entity).in_(FILE_ENTITIES),
+        )
+        .order_by(col(AuditEntry.id))
+    ).all()
+    lines = []
+    for entry, agent_name in rows:
+        who = agent_name or {"portal": "Portail famille", "system": "Système"}.get(entry.source, "Agent")
+        when = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
+        stamp = when.astimezone(clock.PARIS).strftime("%d/%m/%Y %H:%M")
+        subject = _subject(db, entry)
+        before, after = entry.before or {}, entry.after or {}
+        hide = entry.entity == "health_note" and not health
+        if entry.action in ("create", "delete"):
+            what = "ajout" if entry.action == "create" else "suppression"
+            lines.append(f"{who}, le {stamp} : {what} {subject}")
+            continue
+        for name in dict.fromkeys([*before, *after]):
+            label = _field_label(entry.entity, name)
+            old = "…" if hide else shown(before.get(name))
+            new = "…" if hide else shown(after.get(name))
+            lines.append(f"{who}, le {stamp} : {label}{' ' + subject if subject else ''} ({old} → {new})")
+    return lines
+
+
+def _field_label(entity: str, name: str) -> str:
+    spec = _DESK_FIELDS.get(entity, {}).get(name) or FIELDS.get(entity, {}).get(name)
+    return spec.label if spec else _EXTRA_LABELS.get(name, name)
+
+
+def _subject(db: Session, entry: AuditEntry) -> str:
+    """'de Nicole Dubois', 'de Léa' (the entity as named today), '' for the family itself."""
+    if entry.entity in ("family", "consent"):
+        return ""
+    if entry.entity == "quotient":
+        return "du quotient familial" if entry.action != "create" else "d'un quotient familial"
+    if entry.entity == "health_note":
+        return "d'une information sanitaire"
+    model = _MODELS.get(entry.entity)
+    row = db.get(model, entry.entity_id) if model is not None and entry.entity_id is not None else None
+    after = entry.after or entry.before or {}
+    first = getattr(row, "first_name", None) or after.get("first_name", "")
+    last = getattr(row, "last_name", None) or after.get("last_name", "")
+    name = f"{first} {last}".strip()
+    label = ENTITY_LABELS.get(entry.entity, entry.entity).lower()
+    return f"de {name}" if name else f"d'un(e) {label}"

@@ -1,0 +1,123 @@
+"""The bannette at the keyboard: open it, read an item, accept, refuse, clear a kind."""
+
+import pytest
+from sqlmodel import Session, select
+
+from regie_tui.models import OutboxMail, Submission, SubmissionStatus
+from regie_tui.screens.inbox import InboxScreen
+from regie_tui.services.pending import pending_counts
+
+from pilot import screen_text, settle
+
+
+async def _open(pilot, *keys: str) -> InboxScreen:
+    await settle(pilot)
+    await pilot.press("f3")
+    await settle(pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, InboxScreen)
+    return screen
+
+
+def _counts(app):
+    with Session(app.engine) as session:
+        return pending_counts(session)
+
+
+async def test_f3_shows_the_oldest_item_and_its_detail(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        inbox = await _open(pilot)
+        text = screen_text(app)
+        assert "Bannette" in text and "élément(s)" in text and "par famille" in text
+        assert inbox.page.rows and inbox.detail is not None
+        assert inbox.detail.id == inbox.page.rows[0].id
+        assert f"n° {inbox.detail.id}" in text
+        await pilot.press("down")
+        await settle(pilot)
+        assert inbox.detail.id == inbox.page.rows[1].id  # next item without leaving the screen
+        await pilot.press("g")
+        await settle(pilot)
+        assert "par type" in screen_text(app)
+
+
+async def test_clearing_the_messages_with_the_keyboard(make_fresh_app):
+    app = make_fresh_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        before = _counts(app)
+        assert before.messages > 0
+        inbox = await _open(pilot)
+        while inbox.filters.kind != "messages":
+            await pilot.press("t")
+            await settle(pilot)
+        assert "Msg" in screen_text(app)
+        for _ in range(before.messages):
+            await pilot.press("a")
+            await settle(pilot)
+        assert "La bannette est vide pour ce filtre" in screen_text(app)
+        after = _counts(app)
+        assert after.messages == 0 and after.changes == before.changes
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.query_one("#pending-messages").value == "0"  # the dashboard follows
+
+
+async def test_refusing_with_a_template(make_fresh_app):
+    app = make_fresh_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        inbox = await _open(pilot)
+        while inbox.filters.kind != "documents":
+            await pilot.press("t")
+            await settle(pilot)
+        item = inbox.detail.id
+        assert "Validité proposée" in screen_text(app)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "Refuser :" in screen_text(app)
+        await pilot.press("enter")  # the first template into the reason
+        await pilot.press("enter")  # refuse with it
+        await settle(pilot)
+        with Session(app.engine) as session:
+            decided = session.get(Submission, item)
+            assert decided.status == SubmissionStatus.REFUSED and decided.reason
+            mail = session.exec(select(OutboxMail).where(OutboxMail.submission_id == item)).one()
+            assert decided.reason in mail.body
+        assert inbox.detail is None or inbox.detail.id != item
+
+
+async def test_a_dashboard_counter_opens_the_bannette_on_its_kind(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#pending-documents").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        inbox = app.screen
+        assert isinstance(inbox, InboxScreen) and inbox.filters.kind == "documents"
+        assert {row.kind for row in inbox.page.rows} == {"document"}
+
+
+SNAPSHOT = pytest.mark.parametrize("_seeded_town", ["sqlite"], indirect=True)
+
+
+@SNAPSHOT
+def test_snapshot_bannette(snap_compare, make_app):
+    async def run(pilot):
+        await _open(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run)
+
+
+@SNAPSHOT
+@pytest.mark.parametrize("kind", ["changes", "documents"])
+def test_snapshot_item(snap_compare, make_app, kind):
+    async def run(pilot):
+        inbox = await _open(pilot)
+        while inbox.filters.kind != kind:
+            await pilot.press("t")
+            await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run)
