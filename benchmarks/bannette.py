@@ -22,7 +22,7 @@ from regie_tui.db import make_engine, parse_url, sqlite_path
 from regie_tui.models import Agent, Role
 from regie_tui.screens.inbox import InboxScreen
 from regie_tui.services.agents import resolve_agent
-from regie_tui.services.bannette import InboxFilter, inbox_page
+from regie_tui.services.bannette import AcceptChoice, InboxFilter, inbox_page
 from regie_tui.services.pending import pending_counts
 
 from _common import large_town_url, percentiles
@@ -83,7 +83,8 @@ async def screen(engine, agent) -> None:
             first = inbox.detail.id
             painted.clear()
             start = time.perf_counter()
-            inbox.action_accept()
+            document = inbox.detail.document  # the validity the dialog would propose
+            inbox.action_accept(AcceptChoice(valid_from=document.valid_from, valid_to=document.valid_to))
             while True:
                 await painted.wait()
                 painted.clear()

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from regie_tui.screens.base import RegieScreen
 from regie_tui.services.bannette import (
     AcceptChoice,
     Decision,
+    DocumentInfo,
     InboxFilter,
     InboxPage,
     ItemDetail,
@@ -354,6 +356,9 @@ class InboxScreen(RegieScreen):
         detail = self.detail
         if detail is None or detail.id != self._current_id():
             return
+        if choice is None and detail.document is not None:
+            self._ask_validity(detail)
+            return
         agent, now = self.regie.agent, clock.now()
         assert agent is not None
         submission_id = detail.id
@@ -364,6 +369,17 @@ class InboxScreen(RegieScreen):
             return accept(db, submission_id=submission_id, agent=agent, now=now, choice=choice or AcceptChoice())
 
         self._decide(action, on_choice=lambda needs: self._ask_choice(needs, submission_id))
+
+    def _ask_validity(self, detail: ItemDetail) -> None:
+        """A document is accepted with its validity: the proposed dates, which the agent may change."""
+        assert detail.document is not None
+        submission_id = detail.id
+
+        def chosen(dates: tuple[date, date] | None) -> None:
+            if dates is not None and self._current_id() == submission_id:
+                self.action_accept(AcceptChoice(valid_from=dates[0], valid_to=dates[1]))
+
+        self.app.push_screen(ValidityDialog(detail.document), chosen)
 
     def _ask_choice(self, needs: NeedsChoice, submission_id: int) -> None:
         options: list[tuple[str, str]] = []
@@ -672,6 +688,46 @@ class ReplyDialog(ModalScreen[str | None]):
             self.notify("La réponse est vide.", severity="warning")
             return
         self.dismiss(body)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ValidityDialog(ModalScreen[tuple[date, date] | None]):
+    """Accepting a document: valid from, valid to (proposed: the type's validity or the school year)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Annuler")]
+
+    def __init__(self, document: DocumentInfo) -> None:
+        super().__init__()
+        self.document = document
+
+    def compose(self) -> ComposeResult:
+        d = self.document
+        with Vertical(classes="dialog"):
+            yield Static(f"Accepter : {escape(d.type_name)} — {escape(d.person)}", classes="dialog-title")
+            yield Static("Valable du")
+            yield Input(formatting.short_date(d.valid_from), id="valid-from")
+            yield Static("au")
+            yield Input(formatting.short_date(d.valid_to), id="valid-to")
+            yield Static("", id="validity-error", classes="field-error")
+            yield Static("Entrée : accepter · Échap : annuler", classes="dialog-hint")
+
+    @on(Input.Submitted)
+    def _submitted(self, _: Input.Submitted) -> None:
+        from regie_tui.services.validation import InvalidValue, parse_date
+
+        error = self.query_one("#validity-error", Static)
+        try:
+            start = parse_date(self.query_one("#valid-from", Input).value, "Valable du")
+            end = parse_date(self.query_one("#valid-to", Input).value, "Valable au")
+        except InvalidValue as invalid:
+            error.update(invalid.message)
+            return
+        if end < start:
+            error.update("La fin de validité précède son début.")
+            return
+        self.dismiss((start, end))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

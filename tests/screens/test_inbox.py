@@ -1,9 +1,11 @@
 """The bannette at the keyboard: open it, read an item, accept, refuse, clear a kind."""
 
+from datetime import date
+
 import pytest
 from sqlmodel import Session, select
 
-from regie_tui.models import OutboxMail, Submission, SubmissionStatus
+from regie_tui.models import Document, DocumentStatus, OutboxMail, Submission, SubmissionStatus
 from regie_tui.screens.inbox import InboxScreen
 from regie_tui.services.pending import pending_counts
 
@@ -88,6 +90,28 @@ async def test_refusing_with_a_template(make_fresh_app):
         assert inbox.detail is None or inbox.detail.id != item
 
 
+async def test_accepting_a_document_asks_its_validity(make_fresh_app):
+    app = make_fresh_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        inbox = await _open(pilot)
+        while inbox.filters.kind != "documents":
+            await pilot.press("t")
+            await settle(pilot)
+        item, document_id = inbox.detail.id, inbox.detail.document.document_id
+        await pilot.press("a")
+        await settle(pilot)
+        assert "Valable du" in screen_text(app)
+        to = app.screen.query_one("#valid-to")
+        to.value = "31/12/2026"
+        to.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        with Session(app.engine) as session:
+            assert session.get(Submission, item).status == SubmissionStatus.ACCEPTED
+            document = session.get(Document, document_id)
+            assert document.status == DocumentStatus.ACCEPTED and document.valid_to == date(2026, 12, 31)
+
+
 async def test_a_dashboard_counter_opens_the_bannette_on_its_kind(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -121,3 +145,51 @@ def test_snapshot_item(snap_compare, make_app, kind):
             await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run)
+
+
+async def test_an_image_document_is_previewed_in_the_terminal(make_fresh_app):
+    import base64
+    import io
+    import json
+
+    from PIL import Image as PILImage
+    from sqlmodel import col
+
+    from regie_tui.models import DocumentScope, DocumentType, PortalAccount
+    from regie_tui.services.portal_import import import_submissions
+
+    picture = io.BytesIO()
+    PILImage.new("RGB", (40, 20), (200, 30, 30)).save(picture, format="PNG")
+    app = make_fresh_app()
+    with Session(app.engine) as session:
+        family_id, account = session.exec(
+            select(PortalAccount.family_id, PortalAccount.email).order_by(col(PortalAccount.family_id))
+        ).first()
+        doc_type = session.exec(select(DocumentType.id).where(DocumentType.scope == DocumentScope.FAMILY)).first()
+        line = {
+            "id": "t-image",
+            "kind": "document",
+            "family": family_id,
+            "account": account,
+            "submitted_at": "2026-10-01T08:00:00+02:00",  # the oldest item: first in the list
+            "document_type": doc_type,
+            "filename": "attestation.png",
+            "media_type": "image/png",
+            "content_base64": base64.b64encode(picture.getvalue()).decode(),
+        }
+        from datetime import UTC, datetime
+
+        summary = import_submissions(
+            session, data=json.dumps(line).encode(), filename="t.jsonl", agent_id=None, now=datetime.now(UTC)
+        )
+        session.commit()
+        assert summary.stored == 1
+    async with app.run_test(size=(80, 24)) as pilot:
+        inbox = await _open(pilot)
+        while inbox.filters.kind != "documents":
+            await pilot.press("t")
+            await settle(pilot)
+        assert inbox.detail.document.filename == "attestation.png"
+        await settle(pilot)
+        assert inbox.query(".inbox-image"), "the picture is shown under the detail"
+        assert "image/png" in screen_text(app)
