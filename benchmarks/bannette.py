@@ -53,8 +53,8 @@ async def screen(engine, agent) -> None:
     painted = asyncio.Event()
     show = InboxScreen._show_detail
 
-    def show_and_signal(inbox, result):
-        show(inbox, result)
+    def show_and_signal(inbox, detail):
+        show(inbox, detail)
         painted.set()
 
     InboxScreen._show_detail = show_and_signal

@@ -47,3 +47,10 @@ def age_on(birth_date: date, day: date) -> int:
     if (day.month, day.day) < (birth_date.month, birth_date.day):
         years -= 1
     return years
+
+
+def file_size(size: int) -> str:
+    """'120 ko', '2,4 Mo' (a kilo-octet is 1024 bytes)."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} ko"
+    return f"{size / 1024 / 1024:.1f} Mo".replace(".", ",")

@@ -10,7 +10,8 @@ def render_detail(detail: ItemDetail, preview: str = "") -> str:
     """The item as the agent reads it (Rich markup)."""
     at = formatting.local_datetime(detail.submitted_at)
     out = [
-        f"[b]{KIND_LABELS[detail.kind]}[/b] · n° {detail.id} · {escape(detail.family_name)} · reçu le {at}",
+        f"[b]{KIND_LABELS[detail.kind]}[/b] n° {detail.id} · {escape(detail.family_name)} "
+        f"(famille n° {detail.family_id}) · reçu le {at}",
         f"[dim]par {escape(detail.account)}[/dim]",
     ]
     if detail.decided:
@@ -49,7 +50,7 @@ def render_detail(detail: ItemDetail, preview: str = "") -> str:
         d = detail.document
         out += [
             f"Type : {escape(d.type_name)} · Pour : {escape(d.person)}",
-            f"Fichier : {escape(d.filename)} · {d.media_type} · {formatting.number(max(1, d.size // 1024))} ko",
+            f"Fichier : {escape(d.filename)} · {d.media_type} · {formatting.file_size(d.size)}",
             f"Validité proposée : du {formatting.short_date(d.valid_from)} au {formatting.short_date(d.valid_to)}",
             "o : ouvrir · s : enregistrer sous",
         ]

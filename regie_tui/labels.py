@@ -117,6 +117,16 @@ AUDIT_VALUE = {
     "pai": "PAI",
     "disability": "handicap",
     "other": "autre",
+    "recorded": "enregistrée",
+    "change": "modification",
+    "new_child": "nouvel enfant",
+    "enrolment": "inscription",
+    "booking": "réservations",
+    "document": "document",
+    "message": "message",
+    "payment": "paiement en ligne",
+    "F": "fille",
+    "M": "garçon",
 }
 AUDIT_ENTITY = {
     "family": "famille",

@@ -8,6 +8,8 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
+from regie_tui import clock
+
 # Deterministic constraint names, so that Alembic migrations can refer to them
 # on SQLite (batch mode) and PostgreSQL alike.
 SQLModel.metadata.naming_convention = {
@@ -20,7 +22,8 @@ SQLModel.metadata.naming_convention = {
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC; with REGIE_TODAY pinned (training, tests), that day at the current time."""
+    return clock.now().astimezone(UTC)
 
 
 def enum_type(enum_cls: type[StrEnum], name: str) -> SAEnum:

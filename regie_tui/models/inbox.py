@@ -40,8 +40,9 @@ class Submission(SQLModel, table=True):
     """
 
     __table_args__ = (
-        # Covering: the bannette lists and counts its pending items from this index alone.
-        partial_index("ix_submission_pending", "submitted_at", "id", "kind", "family_id", where="status = 'pending'"),
+        # Covering, in family order: the bannette groups, lists and counts its pending items
+        # from this index alone, whatever the number of decided ones.
+        partial_index("ix_submission_pending", "family_id", "submitted_at", "id", "kind", where="status = 'pending'"),
         Index("ix_submission_family_submitted", "family_id", "submitted_at"),
         CheckConstraint("length(portal_id) between 1 and 64", name="portal_id_length"),
     )

@@ -41,9 +41,9 @@ class DashboardScreen(RegieScreen):
                 yield Counter("Demandes de réservation", id="booking-requests")
                 yield Counter("Messages à traiter", id="pending-messages")
                 yield Counter("Paiements en ligne", id="pending-payments")
-                yield Counter("Impayés", id="unpaid")
+                yield Counter("Impayés", id="unpaid", selectable=False)
             yield Static(
-                "F2 familles · F3 bannette · Tab, ⏎ : ouvrir un compteur · ctrl+p commandes · F1 aide",
+                "F2 familles · F3 bannette · Tab ⏎ : un compteur · ctrl+p commandes · F1 aide",
                 id="dashboard-hint",
             )
         yield Footer()

@@ -743,6 +743,8 @@ def _value(value: object, key: str = "") -> str | None:
     """A recorded value in French (stored codes such as 'accepted' have their word)."""
     if value is None:
         return None
+    if isinstance(value, list):
+        return ", ".join(_value(item) or "" for item in value) or "(aucun)"
     if key.endswith("_cents") and isinstance(value, int):
         return formatting.money(value)
     if isinstance(value, str) and len(value) == 10 and value[4:5] == "-" and value[7:8] == "-":

@@ -47,6 +47,17 @@ WAITING_STEPS = (None, 2, 7, 30)  # the age filter cycles through these (days)
 FAMILY_WIDTH, KIND_WIDTH = 14, 13
 
 
+def _os_error(error: OSError) -> str:
+    """A file error in French."""
+    if isinstance(error, FileNotFoundError):
+        return "ce dossier n'existe pas"
+    if isinstance(error, PermissionError):
+        return "accès refusé"
+    if isinstance(error, IsADirectoryError):
+        return "c'est un dossier"
+    return "erreur d'écriture"
+
+
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -101,6 +112,11 @@ class InboxScreen(RegieScreen):
         Binding("e", "reply", "Répondre", show=False, id="inbox-reply", tooltip="Répondre au message (par courriel)"),
         Binding("f", "open_family", "Fiche", show=False, id="inbox-family", tooltip="Ouvrir la fiche de la famille"),
         Binding("m", "outbox", "Envois", show=False, id="inbox-outbox", tooltip="Boîte d'envoi des courriels"),
+        Binding("ctrl+r", "reload", "Actualiser", show=False, id="inbox-reload", tooltip="Relire la bannette"),
+        Binding(
+            "home", "first", "Premier", show=False, id="inbox-first", tooltip="Le premier élément (le plus ancien)"
+        ),
+        Binding("end", "last", "Dernier", show=False, id="inbox-last", tooltip="Le dernier élément de la liste"),
         Binding("escape", "back", "Retour", id="inbox-back", tooltip="Revenir au tableau de bord"),
     ]
 
@@ -131,6 +147,11 @@ class InboxScreen(RegieScreen):
             self.refresh_list()
         else:
             self.regie.database_opened.subscribe(self, lambda _: self.refresh_list())
+
+    def on_screen_resume(self) -> None:
+        """Back to the bannette: what other agents (or the import) did since shows."""
+        if self.page is not None and self.regie.connected:
+            self.refresh_list()
 
     # ------------------------------------------------------------------ list
 
@@ -211,26 +232,40 @@ class InboxScreen(RegieScreen):
             return
         now = clock.now()
 
-        def query(db: Session) -> tuple[ItemDetail, str]:
-            from regie_tui.services.bannette import document_content, item_detail, pdf_first_page_text
+        def query(db: Session) -> ItemDetail:
+            from regie_tui.services.bannette import item_detail
 
-            detail = item_detail(db, submission_id=submission_id, now=now)
-            preview = ""
-            if detail.document and detail.document.media_type == "application/pdf":
-                preview = pdf_first_page_text(document_content(db, submission_id=submission_id)[1])
-            return detail, preview
+            return item_detail(db, submission_id=submission_id, now=now)
 
         workers.read(self, query, self._show_detail, group="detail")
 
-    def _show_detail(self, result: tuple[ItemDetail, str]) -> None:
-        detail, preview = result
+    def _show_detail(self, detail: ItemDetail) -> None:
+        """The item at once; a document's first page or picture follows (a second read)."""
         self.detail = detail
         box = self.query_one("#inbox-detail", VerticalScroll)
         for image in box.query(".inbox-image"):
             image.remove()
-        self.query_one("#inbox-item", Static).update(render_detail(detail, preview))
-        if detail.document and detail.document.media_type in ("image/jpeg", "image/png"):
+        self.query_one("#inbox-item", Static).update(render_detail(detail))
+        if detail.document is None:
+            return
+        if detail.document.media_type == "application/pdf":
+            self._show_pdf_text(detail)
+        else:
             self._show_image(detail.id, box)
+
+    def _show_pdf_text(self, detail: ItemDetail) -> None:
+        submission_id = detail.id
+
+        def query(db: Session) -> str:
+            from regie_tui.services.bannette import document_content, pdf_first_page_text
+
+            return pdf_first_page_text(document_content(db, submission_id=submission_id)[1])
+
+        def show(text: str) -> None:
+            if self.detail is detail:
+                self.query_one("#inbox-item", Static).update(render_detail(detail, text))
+
+        workers.read(self, query, show, group="preview")
 
     def _show_image(self, submission_id: int, box: VerticalScroll) -> None:
         def query(db: Session) -> bytes:
@@ -253,9 +288,20 @@ class InboxScreen(RegieScreen):
 
     # ------------------------------------------------------------------ filters and grouping
 
+    def action_reload(self) -> None:
+        self.refresh_list()
+
+    def action_first(self) -> None:
+        self.query_one("#inbox-list", DataTable).move_cursor(row=0)
+
+    def action_last(self) -> None:
+        table = self.query_one("#inbox-list", DataTable)
+        table.move_cursor(row=max(0, table.row_count - 1))
+
     def show_kind(self, kind: str) -> None:
         """Only the items of ``kind`` (a key of pending.KINDS), as a dashboard counter asks."""
-        self.filters = replace(self.filters, kind=kind)
+        self.filters = InboxFilter(kind=kind)
+        self._activity_label = ""
         self._keep_row = 0
         if self.is_mounted and self.regie.connected:
             self.refresh_list()
@@ -343,7 +389,8 @@ class InboxScreen(RegieScreen):
             lines = [outcome.message, *outcome.details[:6]]
             if outcome.mail_id is not None:
                 lines.append("Courriel à la famille en boîte d'envoi.")
-            self.notify("\n".join(lines), title="Acceptée" if outcome.accepted else "Refusée", timeout=6)
+            title = (outcome.verdict or "acceptée").capitalize() if outcome.accepted else "Refusée"
+            self.notify("\n".join(lines), title=title, timeout=5)
             self.refresh_list()
 
         def failed(message: str) -> None:
@@ -384,7 +431,9 @@ class InboxScreen(RegieScreen):
     def _ask_choice(self, needs: NeedsChoice, submission_id: int) -> None:
         options: list[tuple[str, str]] = []
         if "force" in needs.options:
-            options.append(("force", f"Appliquer la demande ({needs.asked})"))
+            options.append(
+                ("force", f"Appliquer la demande ({needs.asked})" if needs.now else needs.asked.capitalize())
+            )
         if "waiting_list" in needs.options:
             options.append(("waiting_list", "Inscrire sur liste d'attente"))
         if "group" in needs.options and self.detail is not None and self.detail.enrolment is not None:
@@ -443,28 +492,43 @@ class InboxScreen(RegieScreen):
         self.load(query, lambda templates: self.app.push_screen(RefuseDialog(detail.summary, templates), refuse_with))
 
     def action_accept_family(self) -> None:
-        detail = self.detail
-        if detail is None:
+        detail, page = self.detail, self.page
+        if detail is None or page is None:
             return
-        agent, now, family_id = self.regie.agent, clock.now(), detail.family_id
+        agent, family_id, name = self.regie.agent, detail.family_id, detail.family_name
         assert agent is not None
 
-        def action(db: Session) -> tuple[int, list[str]]:
-            from regie_tui.services.bannette import accept_family
+        def confirmed(yes: str | None) -> None:
+            if yes != "yes":
+                return
+            now = clock.now()
 
-            decisions, left = accept_family(db, family_id=family_id, agent=agent, now=now)
-            return len(decisions), left
+            def action(db: Session) -> tuple[int, list[str]]:
+                from regie_tui.services.bannette import accept_family
 
-        def done(result: tuple[int, list[str]]) -> None:
-            accepted, left = result
-            message = f"{accepted} élément(s) accepté(s) pour la famille {detail.family_name}."
-            if left:
-                message += f"\n{len(left)} à décider un par un :\n" + "\n".join(left[:4])
-            self.notify(message, title="Famille", severity="warning" if left else "information", timeout=10)
-            self.refresh_list()
+                decisions, left = accept_family(db, family_id=family_id, agent=agent, now=now)
+                return len(decisions), left
 
-        workers.write(
-            self, action, done, on_error=lambda m: self.notify(m, title="Rien n'a été fait", severity="error")
+            def done(result: tuple[int, list[str]]) -> None:
+                accepted, left = result
+                message = f"{accepted} élément(s) accepté(s) pour la famille {name}."
+                if left:
+                    message += f"\n{len(left)} à décider un par un :\n" + "\n".join(left[:4])
+                self.notify(message, title="Famille", severity="warning" if left else "information", timeout=10)
+                self.refresh_list()
+
+            workers.write(
+                self, action, done, on_error=lambda m: self.notify(m, title="Rien n'a été fait", severity="error")
+            )
+
+        self.app.push_screen(
+            PickOne(
+                f"Accepter tous les éléments en attente de la famille {name} (n° {family_id}), tous types "
+                "confondus ? Les messages restent à traiter un par un ; les documents prennent la validité "
+                "proposée ; ce qui demande un choix est laissé.",
+                [("yes", "Oui, tout accepter"), ("no", "Non")],
+            ),
+            confirmed,
         )
 
     # ------------------------------------------------------------------ documents and messages
@@ -509,10 +573,15 @@ class InboxScreen(RegieScreen):
                 path = Path(path_text).expanduser()
                 if path.is_dir():
                     path = path / Path(name).name
+                if path.exists():
+                    self.notify(f"{path} existe déjà : choisissez un autre nom.", severity="warning", timeout=6)
+                    self.app.push_screen(TextPrompt("Enregistrer le document sous (chemin)", str(path)), chosen)
+                    return
                 try:
                     path.write_bytes(content)
                 except OSError as error:
-                    self.notify(f"Enregistrement impossible : {error.strerror or error}", severity="error")
+                    self.notify(f"Enregistrement impossible : {_os_error(error)}.", severity="error", timeout=8)
+                    self.app.push_screen(TextPrompt("Enregistrer le document sous (chemin)", str(path)), chosen)
                     return
                 self.notify(f"Document enregistré : {path}", timeout=5)
 

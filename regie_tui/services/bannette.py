@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from regie_tui import formatting
 from regie_tui.clock import PARIS
 from regie_tui.errors import NotFound, RegieError
+from regie_tui.labels import HEALTH_KIND
 from regie_tui.models import (
     Activity,
     Agent,
@@ -114,11 +115,13 @@ def _conditions(filters: InboxFilter, *, now: datetime) -> list[Any]:
 
 
 def inbox_page(
-    db: Session, *, filters: InboxFilter = InboxFilter(), grouping: Grouping = "family", now: datetime, limit: int = 500
+    db: Session, *, filters: InboxFilter = InboxFilter(), grouping: Grouping = "family", now: datetime, limit: int = 200
 ) -> InboxPage:
     """The pending items matching ``filters``, oldest first within their family or kind."""
     conditions = _conditions(filters, now=now)
-    base = sa.select(col(Submission.kind), func.count()).join(Family, col(Family.id) == Submission.family_id)
+    base = sa.select(col(Submission.kind), func.count())
+    if filters.text.strip():
+        base = base.join(Family, col(Family.id) == Submission.family_id)
     by_kind: dict[Any, int] = {
         kind: n for kind, n in db.execute(base.where(*conditions).group_by(col(Submission.kind)))
     }
@@ -127,12 +130,27 @@ def inbox_page(
     )
     if filters.kind:
         conditions.append(col(Submission.kind).in_(KINDS[filters.kind][0]))
+    # The page's ids first, from the covering index; then those rows only, with their texts.
+    text = bool(filters.text.strip())
+    page_columns = [col(Submission.id).label("id"), col(Submission.family_id), col(Submission.submitted_at)]
     if grouping == "family":
-        first = func.min(Submission.submitted_at).over(partition_by=col(Submission.family_id))
-        order = [first, col(Submission.family_id), col(Submission.submitted_at), col(Submission.id)]
+        firsts = select_columns(
+            col(Submission.family_id).label("family_id"), func.min(Submission.submitted_at).label("first")
+        )
+        if text:
+            firsts = firsts.join(Family, col(Family.id) == Submission.family_id)
+        grouped = firsts.where(*conditions).group_by(col(Submission.family_id)).cte("firsts")
+        ids = select_columns(*page_columns, grouped.c.first).join(grouped, grouped.c.family_id == Submission.family_id)
+        sort = [grouped.c.first, col(Submission.family_id), col(Submission.submitted_at), col(Submission.id)]
     else:
         kind_order = sa.case({kind: position for position, kind in enumerate(KIND_LABELS)}, value=col(Submission.kind))
-        order = [kind_order, col(Submission.submitted_at), col(Submission.id)]
+        ids = select_columns(*page_columns, kind_order.label("kind_order"))
+        sort = [kind_order, col(Submission.submitted_at), col(Submission.id)]
+    if text:
+        ids = ids.join(Family, col(Family.id) == Submission.family_id)
+    page_ids = ids.where(*conditions).order_by(*sort).limit(limit).subquery("page")
+    group_order = [page_ids.c.first, page_ids.c.family_id] if grouping == "family" else [page_ids.c.kind_order]
+    order = [*group_order, page_ids.c.submitted_at, page_ids.c.id]
     query = (
         select_columns(
             col(Submission.id),
@@ -142,10 +160,9 @@ def inbox_page(
             col(Submission.submitted_at),
             col(Submission.summary),
         )
+        .join(page_ids, page_ids.c.id == Submission.id)
         .join(Family, col(Family.id) == Submission.family_id)
-        .where(*conditions)
         .order_by(*order)
-        .limit(limit)
     )
     rows = [
         InboxRow(id=i, kind=SubmissionKind(kind).value, family_id=f, family_name=name, submitted_at=at, summary=summary)
@@ -291,8 +308,12 @@ def _change_detail(db: Session, detail: ItemDetail, payload: dict[str, Any]) -> 
     if entity_id is None:
         detail.lines.append(("Ajout", ""))
         for key, value in payload["new"].items():
+            if key == "child":
+                detail.lines.append(("Enfant", _who(db, "child", value).removeprefix(" — ") or "?"))
+                continue
             spec = field_spec(entity, key)
-            detail.lines.append((spec.label if spec else key, shown(value)))
+            text = HEALTH_KIND.get(value, value) if key == "kind" and isinstance(value, str) else value
+            detail.lines.append((spec.label if spec else key, shown(text)))
         return
     from regie_tui.services.family_edit import read_field
 
@@ -422,6 +443,23 @@ class Decision:
     message: str  # what was done, in French
     details: list[str] = field(default_factory=list)
     mail_id: int | None = None
+    verdict: str = ""  # when not a plain acceptance: "placée sur liste d'attente", "traité"
+
+
+def _pending(db: Session, submission_id: int) -> Submission:
+    """The item, if it still waits for a decision (else why not, in French)."""
+    item = _submission(db, submission_id)
+    if item.status == SubmissionStatus.RECORDED:
+        raise RegieError(f"L'élément n° {submission_id} est dans l'historique de la famille : rien à décider.")
+    if item.status != SubmissionStatus.PENDING:
+        raise AlreadyDecided(_decided_text(db, item))
+    return item
+
+
+def _decided_text(db: Session, item: Submission) -> str:
+    who = db.get(Agent, item.decided_by_id) if item.decided_by_id else None
+    when = formatting.local_datetime(item.decided_at) if item.decided_at else "?"
+    return f"Élément déjà traité par {who.display_name if who else 'un autre agent'}, le {when}."
 
 
 def _claim(
@@ -443,9 +481,8 @@ def _claim(
     if done.rowcount != 1:  # type: ignore[attr-defined]
         db.expire(item)
         fresh = db.get(Submission, item.id)
-        who = db.get(Agent, fresh.decided_by_id) if fresh and fresh.decided_by_id else None
-        when = formatting.local_datetime(fresh.decided_at) if fresh else ""
-        raise AlreadyDecided(f"Élément déjà traité par {who.display_name if who else 'un autre agent'}, le {when}.")
+        assert fresh is not None
+        raise AlreadyDecided(_decided_text(db, fresh))
     db.expire(item)
 
 
@@ -471,7 +508,14 @@ def _record(
 
 
 def _tell(
-    db: Session, item: Submission, *, agent: AgentInfo, accepted: bool, reason: str, details: Sequence[str]
+    db: Session,
+    item: Submission,
+    *,
+    agent: AgentInfo,
+    accepted: bool,
+    reason: str,
+    details: Sequence[str],
+    verdict: str = "",
 ) -> int | None:
     from regie_tui.services.outbox import decision_mail
 
@@ -484,6 +528,7 @@ def _tell(
         details=details,
         agent_id=agent.id,
         submission_id=item.id,
+        verdict=verdict,
     )
 
 
@@ -491,23 +536,27 @@ def accept(
     db: Session, *, submission_id: int, agent: AgentInfo, now: datetime, choice: AcceptChoice = AcceptChoice()
 ) -> Decision:
     """Apply the item to the file, in the caller's transaction (commit it; roll back on error)."""
-    item = _submission(db, submission_id)
+    item = _pending(db, submission_id)
     kind, payload, submitted_at = item.kind, dict(item.payload), item.submitted_at
     _claim(db, item, status=SubmissionStatus.ACCEPTED, agent=agent, reason="", now=now)
     details: list[str] = []
     message = "Demande acceptée."
+    verdict = ""
     tell = True
     if kind == SubmissionKind.CHANGE:
         message = _accept_change(db, item, payload, agent=agent, force=choice.force)
     elif kind == SubmissionKind.NEW_CHILD:
         from regie_tui.services.family_edit import add_entity
 
+        _refuse_twin(db, item.family_id, payload, force=choice.force)
         values = {key: payload.get(key, "") for key in ("first_name", "last_name", "sex", "school", "school_class")}
         values["birth_date"] = payload["birth_date"]
         add_entity(db, family_id=item.family_id, entity="child", values=values, agent_id=agent.id, source=Source.PORTAL)
         message = f"Enfant ajouté : {payload['first_name']} {payload['last_name']}."
     elif kind == SubmissionKind.ENROLMENT:
-        message, details = _accept_enrolment(db, payload, agent=agent, choice=choice, now=now)
+        message, details, verdict = _accept_enrolment(
+            db, payload, agent=agent, choice=choice, now=now, requested_at=submitted_at
+        )
     elif kind == SubmissionKind.BOOKING:
         message, details = _accept_booking(db, payload, agent=agent, now=now, asked_at=submitted_at)
     elif kind == SubmissionKind.DOCUMENT:
@@ -517,7 +566,7 @@ def accept(
 
         assert item.message_id is not None
         mark_done(db, message_id=item.message_id, agent_id=agent.id)
-        message, tell = "Message traité.", False
+        message, verdict, tell = "Message traité.", "traité", False
     elif kind == SubmissionKind.PAYMENT:
         from regie_tui.services.payments import record_online_payment
 
@@ -534,8 +583,10 @@ def accept(
     else:
         raise RegieError("Une connexion au portail ne se décide pas.")
     _record(db, item, agent=agent, accepted=True, reason="", details=details)
-    mail_id = _tell(db, item, agent=agent, accepted=True, reason="", details=details) if tell else None
-    return Decision(submission_id=submission_id, accepted=True, message=message, details=details, mail_id=mail_id)
+    mail_id = _tell(db, item, agent=agent, accepted=True, reason="", details=details, verdict=verdict) if tell else None
+    return Decision(
+        submission_id=submission_id, accepted=True, message=message, details=details, mail_id=mail_id, verdict=verdict
+    )
 
 
 def refuse(db: Session, *, submission_id: int, agent: AgentInfo, reason: str, now: datetime) -> Decision:
@@ -545,7 +596,7 @@ def refuse(db: Session, *, submission_id: int, agent: AgentInfo, reason: str, no
         raise RegieError("Motif obligatoire pour refuser.")
     if len(reason) > 500:
         raise RegieError("Motif trop long : 500 caractères au plus.")
-    item = _submission(db, submission_id)
+    item = _pending(db, submission_id)
     if item.kind == SubmissionKind.MESSAGE:
         raise RegieError("Un message ne se refuse pas : répondez-y, puis marquez-le traité.")
     _claim(db, item, status=SubmissionStatus.REFUSED, agent=agent, reason=reason, now=now)
@@ -596,9 +647,30 @@ def _accept_change(db: Session, item: Submission, payload: dict[str, Any], *, ag
     return f"{spec.label if spec else name} : {shown(payload['new'])}."
 
 
+def _refuse_twin(db: Session, family_id: int, payload: dict[str, Any], *, force: bool) -> None:
+    """A new child already in the family (same first name and birth date) is most likely a duplicate."""
+    from regie_tui.services.search_text import fold
+
+    born = date.fromisoformat(payload["birth_date"])
+    for child in db.exec(select(Child).where(Child.family_id == family_id, Child.birth_date == born)):
+        if fold(child.first_name) == fold(payload["first_name"]) and not force:
+            raise NeedsChoice(
+                f"{child.first_name} {child.last_name}, né(e) le {formatting.short_date(born)}, est déjà dans la "
+                f"famille (enfant n° {child.id}) : c'est sans doute un doublon.",
+                options=["force", "refuse"],
+                asked=f"ajouter quand même {payload['first_name']} {payload['last_name']}",
+            )
+
+
 def _accept_enrolment(
-    db: Session, payload: dict[str, Any], *, agent: AgentInfo, choice: AcceptChoice, now: datetime
-) -> tuple[str, list[str]]:
+    db: Session,
+    payload: dict[str, Any],
+    *,
+    agent: AgentInfo,
+    choice: AcceptChoice,
+    now: datetime,
+    requested_at: datetime,
+) -> tuple[str, list[str], str]:
     from regie_tui.services.enrolments import check_enrolment, enrol
 
     group_id = choice.group_id or payload["age_group"]
@@ -641,11 +713,16 @@ def _accept_enrolment(
         agent_id=agent.id,
         source=Source.PORTAL,
         now=now,
+        requested_at=requested_at,
     )
     where = f"{check.activity_name}, groupe {check.group.name}"
     if full:
-        return f"Inscription sur liste d'attente : {where}.", [f"Liste d'attente : {where}"]
-    return f"Inscription acceptée : {where}.", [f"Inscription : {where}"]
+        return (
+            f"Inscription sur liste d'attente : {where}.",
+            [f"Liste d'attente : {where}"],
+            "placée sur liste d'attente",
+        )
+    return f"Inscription acceptée : {where}.", [f"Inscription : {where}"], ""
 
 
 def _accept_booking(
@@ -655,7 +732,13 @@ def _accept_booking(
     from regie_tui.services.booking_rules import apply_cells
 
     checks = apply_cells(
-        db, child_id=payload["child"], cells=_cells(payload), agent_id=agent.id, source=Source.PORTAL, now=now
+        db,
+        child_id=payload["child"],
+        cells=_cells(payload),
+        agent_id=agent.id,
+        source=Source.PORTAL,
+        now=now,
+        asked_at=asked_at,
     )
     done = [c for c in checks if c.allowed]
     if not done:
@@ -717,10 +800,16 @@ def _accept_document(db: Session, item: Submission, *, agent: AgentInfo, choice:
 
 
 def accept_family(db: Session, *, family_id: int, agent: AgentInfo, now: datetime) -> tuple[list[Decision], list[str]]:
-    """Accept every pending item of the family that needs no choice; the others are reported."""
+    """Accept every pending item of the family that needs no choice; the others are reported.
+
+    Messages are left: each wants a reply or at least to be read before it is marked done."""
     ids = db.exec(
         select(Submission.id)
-        .where(Submission.family_id == family_id, Submission.status == SubmissionStatus.PENDING)
+        .where(
+            Submission.family_id == family_id,
+            Submission.status == SubmissionStatus.PENDING,
+            Submission.kind != SubmissionKind.MESSAGE,
+        )
         .order_by(col(Submission.submitted_at), col(Submission.id))
     ).all()
     decisions: list[Decision] = []

@@ -171,8 +171,11 @@ def enrol(
     agent_id: int | None,
     source: Source,
     now: datetime,
+    requested_at: datetime | None = None,
 ) -> int:
     """Enrol the child (accepted, or waiting when the group is full and ``waiting_list``); the enrolment's id.
+
+    ``requested_at``: when the family asked (a portal request's time), default ``now``.
 
     Creates the enrolment, or decides an existing requested / waiting / refused one. Flushes,
     does not commit.
@@ -216,7 +219,7 @@ def enrol(
             end_date=end_date,
             status=status,
             source=source,
-            requested_at=now,
+            requested_at=requested_at or now,
             decided_by_id=agent_id,
             decided_at=now,
             reason=reason,

@@ -47,6 +47,7 @@ from regie_tui.models import (
     Sex,
     Source,
 )
+from regie_tui.models.base import utc_now
 from regie_tui.services import audit
 from regie_tui.services import validation as v
 from regie_tui.services.agents import ROLES_SEEING_HEALTH
@@ -439,7 +440,7 @@ def archive_family(
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()
 
 
 def _lock(db: Session, family_id: int, expected: FamilyStamp | None, agent_id: int | None) -> Family:

@@ -206,12 +206,14 @@ def decision_body(
     accepted: bool,
     reason: str = "",
     details: Sequence[str] = (),
+    verdict: str = "",
 ) -> str:
-    """The French text of a decision mail (what was asked, the decision, why, the service)."""
+    """The French text of a decision mail (what was asked, the decision, why, the service);
+    ``verdict`` words a decision that is neither plain acceptance nor refusal ("placée sur liste d'attente")."""
     family = db.get(Family, family_id)
     if family is None:
         raise NotFound(f"Famille n° {family_id} introuvable.")
-    decision = "acceptée" if accepted else "refusée"
+    decision = verdict or ("acceptée" if accepted else "refusée")
     head = [f"Bonjour Famille {family.name},", "", "Vous nous avez adressé la demande suivante :", f"  {asked}", ""]
     head.append(f"Nous vous informons qu'elle a été {decision}.")
     if not accepted and reason.strip():
@@ -247,10 +249,13 @@ def decision_mail(
     details: Sequence[str] = (),
     agent_id: int | None,
     submission_id: int | None = None,
+    verdict: str = "",
 ) -> int | None:
     """Queue the mail telling the family its request was accepted or refused; None when no address."""
-    body = decision_body(db, family_id=family_id, asked=asked, accepted=accepted, reason=reason, details=details)
-    subject = "Votre demande a été acceptée" if accepted else "Votre demande a été refusée"
+    body = decision_body(
+        db, family_id=family_id, asked=asked, accepted=accepted, reason=reason, details=details, verdict=verdict
+    )
+    subject = f"Votre demande a été {verdict or ('acceptée' if accepted else 'refusée')}"
     return queue_mail(
         db, family_id=family_id, subject=subject, body=body, agent_id=agent_id, submission_id=submission_id
     )

@@ -521,12 +521,6 @@ def _of(name: str) -> str:
     return f"d'{name}" if name[:1].lower() in "aeiouyàâéèêëîïôûüœ" and name else f"de {name}"
 
 
-def _size(size: int) -> str:
-    if size < 1024 * 1024:
-        return f"{max(1, round(size / 1024))} ko"
-    return f"{size / 1024 / 1024:.1f} Mo".replace(".", ",")
-
-
 class Validator:
     """Checks one line against the batch's prefetched data and prepares its rows."""
 
@@ -752,7 +746,7 @@ class Validator:
         del payload["content_base64"]
         payload.update(file_sha256=sha, size=len(content))
         whose = f" {_of(child.name)}" if child else ""
-        return f"Document : {type_name}{whose} — {filename} ({_size(len(content))})"
+        return f"Document : {type_name}{whose} — {filename} ({formatting.file_size(len(content))})"
 
     def check_message(self, prepared: Prepared, obj: dict[str, Any], family: FamilyRow, at: datetime) -> str:
         subject = _text(obj["subject"], "subject", 1, 200)

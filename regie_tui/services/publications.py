@@ -320,22 +320,7 @@ def withdraw_news(db: Session, *, news_id: int, agent_id: int) -> None:
     news = db.get(News, news_id, with_for_update=True)
     if news is None:
         raise NotFound(f"Actualité n° {news_id} introuvable.")
-    if news.withdrawn_at is not None:
-        raise RegieError(
-            f"L'actualité « {news.title} » est déjà retirée (depuis le {formatting.local_datetime(news.withdrawn_at)})."
-        )
-    news.withdrawn_at = utc_now()
-    db.add(news)
-    audit.record(
-        db,
-        action="withdraw",
-        entity="news",
-        entity_id=news_id,
-        agent_id=agent_id,
-        before={"withdrawn_at": None},
-        after={"withdrawn_at": news.withdrawn_at.isoformat(), "title": news.title},
-    )
-    db.flush()
+    _withdraw(db, news, entity="news", what=f"L'actualité « {news.title} » est déjà retirée", agent_id=agent_id)
 
 
 def withdraw_document(db: Session, *, document_id: int, agent_id: int) -> None:
@@ -343,20 +328,23 @@ def withdraw_document(db: Session, *, document_id: int, agent_id: int) -> None:
     document = db.get(StructureDocument, document_id, with_for_update=True)
     if document is None:
         raise NotFound(f"Document de la structure n° {document_id} introuvable.")
-    if document.withdrawn_at is not None:
-        raise RegieError(
-            f"Le document « {document.title} » est déjà retiré "
-            f"(depuis le {formatting.local_datetime(document.withdrawn_at)})."
-        )
-    document.withdrawn_at = utc_now()
-    db.add(document)
+    what = f"Le document « {document.title} » est déjà retiré"
+    _withdraw(db, document, entity="structure_document", what=what, agent_id=agent_id)
+
+
+def _withdraw(db: Session, row: News | StructureDocument, *, entity: str, what: str, agent_id: int) -> None:
+    """Withdraw a publication now, once, audited."""
+    if row.withdrawn_at is not None:
+        raise RegieError(f"{what} (depuis le {formatting.local_datetime(row.withdrawn_at)}).")
+    row.withdrawn_at = utc_now()
+    db.add(row)
     audit.record(
         db,
         action="withdraw",
-        entity="structure_document",
-        entity_id=document_id,
+        entity=entity,
+        entity_id=row.id,
         agent_id=agent_id,
         before={"withdrawn_at": None},
-        after={"withdrawn_at": document.withdrawn_at.isoformat(), "title": document.title},
+        after={"withdrawn_at": row.withdrawn_at.isoformat(), "title": row.title},
     )
     db.flush()

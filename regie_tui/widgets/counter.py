@@ -32,16 +32,17 @@ class Counter(Vertical):
     }
     Counter > .counter--value { text-style: bold; width: 1fr; content-align: center middle; }
     Counter > .counter--label { color: $text-muted; width: 1fr; content-align: center middle; }
-    Counter:focus { border: double $accent; }
     Counter.-alert { border: round $warning; }
     Counter.-alert > .counter--value { color: $warning; }
+    Counter:focus, Counter.-alert:focus { border: double $accent; background: $boost; }
     """
 
     value: reactive[str] = reactive("…")
 
-    def __init__(self, label: str, *, id: str) -> None:
+    def __init__(self, label: str, *, id: str, selectable: bool = True) -> None:
         super().__init__(id=id)
         self._label = label
+        self.can_focus = selectable
 
     def compose(self) -> ComposeResult:
         yield Label(self.value, classes="counter--value")

@@ -2,7 +2,7 @@
 
 import json
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.models import Family, MailStatus, OutboxMail
+from regie_tui.models.base import utc_now
 from regie_tui.services.outbox import INTERRUPTED, decision_mail, family_address
 
 from helpers import ADMIN_LOGIN
@@ -110,7 +111,7 @@ def test_send_list_retry(fresh_town_url, queued, server):
     with Session(engine) as session:
         mail = session.get(OutboxMail, queued[0][0])
         mail.status = MailStatus.SENDING  # a run died while handing it over, an hour ago
-        mail.last_attempt_at = datetime.now(UTC) - timedelta(hours=1)
+        mail.last_attempt_at = utc_now() - timedelta(hours=1)  # the app's now (REGIE_TODAY)
         session.add(mail)
         session.commit()
     engine.dispose()

@@ -11,13 +11,12 @@ from regie_tui.services.agents import resolve_agent
 from helpers import ADMIN_LOGIN, TODAY
 
 
-@pytest.fixture
-def make_app(town_url):
-    """make_app(role=None): the app on the test town, as the admin or an agent of ``role``."""
+def _app_builder(url: str):
+    """build(role=None) -> the app on ``url``, as the admin or an agent of ``role``; and the engines to dispose."""
     engines = []
 
     def build(role: Role | None = None):
-        engine = make_engine(town_url)
+        engine = make_engine(url)
         engines.append(engine)
         with Session(engine) as session:
             login = ADMIN_LOGIN
@@ -26,6 +25,13 @@ def make_app(town_url):
             agent = resolve_agent(session, login)
         return create_app(engine=engine, agent=agent, today=TODAY)
 
+    return build, engines
+
+
+@pytest.fixture
+def make_app(town_url):
+    """make_app(role=None): the app on the test town, as the admin or an agent of ``role``."""
+    build, engines = _app_builder(town_url)
     yield build
     for engine in engines:
         engine.dispose()
@@ -34,18 +40,7 @@ def make_app(town_url):
 @pytest.fixture
 def make_fresh_app(fresh_town_url):
     """make_fresh_app(role=None): the app on a private copy of the test town, free to write to."""
-    engines = []
-
-    def build(role: Role | None = None):
-        engine = make_engine(fresh_town_url)
-        engines.append(engine)
-        with Session(engine) as session:
-            login = ADMIN_LOGIN
-            if role is not None:
-                login = session.exec(select(Agent.login).where(Agent.role == role)).first()
-            agent = resolve_agent(session, login)
-        return create_app(engine=engine, agent=agent, today=TODAY)
-
+    build, engines = _app_builder(fresh_town_url)
     yield build
     for engine in engines:
         engine.dispose()

@@ -177,10 +177,10 @@ async def test_an_image_document_is_previewed_in_the_terminal(make_fresh_app):
             "media_type": "image/png",
             "content_base64": base64.b64encode(picture.getvalue()).decode(),
         }
-        from datetime import UTC, datetime
+        from regie_tui.models.base import utc_now
 
         summary = import_submissions(
-            session, data=json.dumps(line).encode(), filename="t.jsonl", agent_id=None, now=datetime.now(UTC)
+            session, data=json.dumps(line).encode(), filename="t.jsonl", agent_id=None, now=utc_now()
         )
         session.commit()
         assert summary.stored == 1

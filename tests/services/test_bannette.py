@@ -368,7 +368,8 @@ def test_accept_all_of_a_family_leaves_what_needs_a_choice(town):
         decisions, left = accept_family(session, family_id=town.family_id, agent=town.agent(session), now=NOW)
         session.commit()
         decided = {d.submission_id for d in decisions}
-        assert items[0] in decided and items[1] not in decided
+        assert items[0] not in decided and items[1] not in decided  # a message waits for its reader
+        assert _status(session, items[0]) == SubmissionStatus.PENDING
         assert any("Conflit" in line for line in left)
         assert (items[2] in decided) == (family_extra == "")
 
@@ -398,3 +399,27 @@ def test_the_list_groups_filters_and_counts(town):
         assert [row.summary for row in found.rows] == ["Message : Cantine de Léa"]
         old = inbox_page(session, filters=InboxFilter(waiting_days=3), now=NOW)
         assert all(row.submitted_at <= NOW - timedelta(days=3) for row in old.rows)
+
+
+def test_the_notice_deadline_is_judged_when_the_family_asked_not_when_the_desk_decides(town):
+    from regie_tui.models import Booking, BookingState
+
+    with town.session() as session:
+        booking = session.exec(
+            select(Booking)
+            .join(Child, col(Child.id) == Booking.child_id)
+            .where(Child.family_id == town.family_id, Booking.day == NOW.date(), Booking.state == BookingState.RESERVED)
+        ).first()
+    if booking is None:
+        pytest.skip("the family has no booking today")
+    cancel = {"day": NOW.date().isoformat(), "unit": booking.unit_id, "action": "cancel"}
+    (in_time,) = town.submit(
+        {"kind": "booking", "child": booking.child_id, "cells": [cancel], "submitted_at": "2026-11-20T10:00:00+01:00"}
+    )
+    with town.session() as session:
+        detail = item_detail(session, submission_id=in_time, now=NOW)
+        assert detail.cells[0].allowed and not detail.cells[0].notice_passed
+        decision = accept(session, submission_id=in_time, agent=town.agent(session), now=NOW)
+        session.commit()
+        assert decision.details == [f"23/11/2026 {detail.cells[0].unit_name} : annulé"]
+        assert session.get(Booking, booking.id) is None

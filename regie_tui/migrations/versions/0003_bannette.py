@@ -150,7 +150,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_submission_family_submitted", ["family_id", "submitted_at"], unique=False)
         batch_op.create_index(
             "ix_submission_pending",
-            ["submitted_at", "id", "kind", "family_id"],
+            ["family_id", "submitted_at", "id", "kind"],
             unique=False,
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
