@@ -29,6 +29,7 @@ $(DEMO_DB): | $(STAMP)
 	$(BIN)/regie db upgrade --db sqlite:///$(DEMO_BUILD)
 	$(BIN)/regie seed --db sqlite:///$(DEMO_BUILD)
 	for ext in -wal -shm ''; do [ ! -e $(DEMO_BUILD)$$ext ] || mv $(DEMO_BUILD)$$ext $@$$ext; done
+	mv data/demo-build-portail-famille.jsonl data/demo-portail-famille.jsonl  # the portal file the seed imported
 
 # An existing demo database is brought to the current schema first (a no-op when it is).
 demo: $(STAMP) $(DEMO_DB)

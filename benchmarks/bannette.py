@@ -2,8 +2,9 @@
 first item painted in ≤ 200 ms; accepting an item and showing the next takes ≤ 50 ms.
 
 Works on a copy of the large town (the decisions are written). Prints the pending items,
-the SQL time of one page, F3 → first item painted (headless app, 80×24), and accept →
-next item painted for documents (accepted with their default validity).
+the SQL time of one page, F3 → first item painted (headless app, 80×24: until the first
+frame written out after the item is in place), and accept → next item painted for
+documents (accepted with their default validity).
 Usage: python benchmarks/bannette.py [sqlite-url]
 """
 
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from sqlmodel import Session, select
+from textual.app import App
 
 from regie_tui import clock
 from regie_tui.app import create_app
@@ -58,39 +60,55 @@ async def screen(engine, agent) -> None:
         painted.set()
 
     InboxScreen._show_detail = show_and_signal
+    displayed = asyncio.Event()
+    display = App._display
+
+    def display_and_signal(app, screen, renderable):
+        display(app, screen, renderable)
+        displayed.set()
+
+    App._display = display_and_signal
+
+    async def next_frame() -> None:
+        """Until the screen is written out after the new item is in place."""
+        displayed.clear()
+        await asyncio.wait_for(displayed.wait(), timeout=10)
+
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         opened = []
-        for _ in range(5):
+        for _ in range(11):
             painted.clear()
             start = time.perf_counter()
             app.action_inbox()
-            await painted.wait()
-            await pilot.pause()  # the frame is painted
+            await asyncio.wait_for(painted.wait(), timeout=10)
+            await next_frame()
             opened.append((time.perf_counter() - start) * 1000)
+            await asyncio.sleep(0.3)
             app.action_dashboard()
-            await pilot.pause()
-        print(f"F3 → first item painted: {percentiles(opened)}")
+            await asyncio.sleep(0.3)
+        print(f"F3 → first item painted, first time (screen and services imported): {opened[0]:.1f} ms")
+        print(f"F3 → first item painted, then: {percentiles(opened[1:])}")
+        painted.clear()
         app.action_inbox("documents")
+        await asyncio.wait_for(painted.wait(), timeout=10)
         await pilot.pause()
         inbox = app.screen
         assert isinstance(inbox, InboxScreen)
-        painted.clear()
-        await painted.wait()
         decided = []
         for _ in range(ACCEPTS):
-            await pilot.pause()
+            await asyncio.sleep(0.4)  # an agent reads the item before deciding
             first = inbox.detail.id
             painted.clear()
             start = time.perf_counter()
             document = inbox.detail.document  # the validity the dialog would propose
             inbox.action_accept(AcceptChoice(valid_from=document.valid_from, valid_to=document.valid_to))
             while True:
-                await painted.wait()
+                await asyncio.wait_for(painted.wait(), timeout=10)
                 painted.clear()
                 if inbox.detail is not None and inbox.detail.id != first:
                     break
-            await pilot.pause()
+            await next_frame()
             decided.append((time.perf_counter() - start) * 1000)
         print(f"Accept a document → next item painted: {percentiles(decided)}")
 

@@ -85,7 +85,7 @@ def inbox_show(item: ItemArgument, db: DbOption = None, as_json: JsonOption = Fa
         return
     from regie_tui.inbox_text import render_detail
 
-    out.print(render_detail(detail), highlight=False, soft_wrap=True)
+    out.print(render_detail(detail, keys=False), highlight=False, soft_wrap=True)
 
 
 def _detail_json(detail: "ItemDetail") -> dict[str, Any]:

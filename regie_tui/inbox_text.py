@@ -6,8 +6,8 @@ from regie_tui import formatting
 from regie_tui.services.bannette import KIND_LABELS, ItemDetail
 
 
-def render_detail(detail: ItemDetail, preview: str = "") -> str:
-    """The item as the agent reads it (Rich markup)."""
+def render_detail(detail: ItemDetail, preview: str = "", *, keys: bool = True) -> str:
+    """The item as the agent reads it (Rich markup); ``keys``: with the screen's keys for it."""
     at = formatting.local_datetime(detail.submitted_at)
     out = [
         f"[b]{KIND_LABELS[detail.kind]}[/b] n° {detail.id} · {escape(detail.family_name)} "
@@ -52,10 +52,13 @@ def render_detail(detail: ItemDetail, preview: str = "") -> str:
             f"Type : {escape(d.type_name)} · Pour : {escape(d.person)}",
             f"Fichier : {escape(d.filename)} · {d.media_type} · {formatting.file_size(d.size)}",
             f"Validité proposée : du {formatting.short_date(d.valid_from)} au {formatting.short_date(d.valid_to)}",
-            "o : ouvrir · s : enregistrer sous",
         ]
+        if keys:
+            out.append("o : ouvrir · s : enregistrer sous")
         if preview:
             out += ["[b]Première page :[/b]", escape(preview[:1500])]
     if detail.body:
-        out += ["", escape(detail.body), "", "e : répondre · a : marquer traité"]
+        out += ["", escape(detail.body)]
+        if keys:
+            out += ["", "e : répondre · a : marquer traité"]
     return "\n".join(out)

@@ -34,6 +34,7 @@ from regie_tui.services.bannette import (
     DocumentInfo,
     InboxFilter,
     InboxPage,
+    InboxRow,
     ItemDetail,
     NeedsChoice,
     Template,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 WAITING_STEPS = (None, 2, 7, 30)  # the age filter cycles through these (days)
 FAMILY_WIDTH, KIND_WIDTH = 14, 13
+PAGE_ROWS = 100  # the oldest items; filters reach the others
 
 
 def _os_error(error: OSError) -> str:
@@ -131,6 +133,10 @@ class InboxScreen(RegieScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Chargement…", id="inbox-counts")
+        yield Static(
+            "↑↓ : élément · a : accepter · r : refuser · A : toute la famille · F1 : toutes les touches",
+            id="inbox-status",
+        )
         yield DataTable(id="inbox-list", cursor_type="row", zebra_stripes=False)
         with VerticalScroll(id="inbox-detail"):
             yield Static("", id="inbox-item")
@@ -160,30 +166,32 @@ class InboxScreen(RegieScreen):
         return max(20, self.app.size.width - FAMILY_WIDTH - KIND_WIDTH - 5 - 2 * 4 - 2)
 
     def refresh_list(self) -> None:
-        filters, grouping, now = self.filters, self.grouping, clock.now()
+        filters, grouping, now, keep = self.filters, self.grouping, clock.now(), self._keep_row
 
-        def query(db: Session) -> InboxPage:
-            from regie_tui.services.bannette import inbox_page
+        def query(db: Session) -> tuple[InboxPage, ItemDetail | None]:
+            from regie_tui.services.bannette import inbox_page, item_detail
 
-            return inbox_page(db, filters=filters, grouping=grouping, now=now)  # type: ignore[arg-type]
+            page = inbox_page(db, filters=filters, grouping=grouping, now=now, limit=PAGE_ROWS)  # type: ignore[arg-type]
+            if not page.rows:
+                return page, None
+            # The item under the cursor comes with the list: one read, one paint.
+            first = page.rows[min(keep, len(page.rows) - 1)].id
+            return page, item_detail(db, submission_id=first, now=now)
 
         self.load(query, self._show_page)
 
-    def _show_page(self, page: InboxPage) -> None:
+    def _show_page(self, result: tuple[InboxPage, ItemDetail | None]) -> None:
+        page, detail = result
         self.page = page
-        counts = " · ".join(f"{SHORT_LABELS[k]} {getattr(page.counts, k)}" for k in KINDS)
-        shown = f"{page.total} élément(s)" + (
-            f" (les {len(page.rows)} plus anciens)" if page.total > len(page.rows) else ""
-        )
-        self.query_one("#inbox-counts", Static).update(
-            f"[b]{shown}[/b] · {_GROUPING[self.grouping]} · {self._filter_label()}\n{counts}"
-        )
+        self._show_counts()
+        if detail is not None:
+            self._show_detail(detail)
         table = self.query_one("#inbox-list", DataTable)
         table.clear()
         width = self._summary_width()
-        previous = None
+        previous: object = None
         for row in page.rows:
-            group = row.family_id if self.grouping == "family" else row.kind
+            group = self._group(row)
             first = group != previous
             previous = group
             table.add_row(
@@ -195,10 +203,48 @@ class InboxScreen(RegieScreen):
             )
         if page.rows:
             table.move_cursor(row=min(self._keep_row, len(page.rows) - 1))
-            self._show_current()
         else:
-            self.detail = None
-            self.query_one("#inbox-item", Static).update("La bannette est vide pour ce filtre. Bon travail !")
+            self._show_empty()
+
+    def _group(self, row: InboxRow) -> object:
+        return row.family_id if self.grouping == "family" else row.kind
+
+    def _show_empty(self) -> None:
+        self.detail = None
+        self.query_one("#inbox-item", Static).update("La bannette est vide pour ce filtre. Bon travail !")
+
+    def _show_counts(self) -> None:
+        page = self.page
+        assert page is not None
+        counts = " · ".join(f"{SHORT_LABELS[k]} {getattr(page.counts, k)}" for k in KINDS)
+        shown = f"{page.total} élément(s)" + (
+            f" (les {len(page.rows)} plus anciens)" if page.total > len(page.rows) else ""
+        )
+        self.query_one("#inbox-counts", Static).update(
+            f"[b]{shown}[/b] · {_GROUPING[self.grouping]} · {self._filter_label()}\n{counts}"
+        )
+
+    def _drop_row(self, submission_id: int, kind: str) -> None:
+        """A decided item leaves the list at once; the one that takes its place is under the cursor."""
+        page = self.page
+        assert page is not None
+        name = next(name for name, (kinds, _) in KINDS.items() if kind in kinds)
+        counts = replace(page.counts, **{name: getattr(page.counts, name) - 1})
+        position = next(i for i, row in enumerate(page.rows) if row.id == submission_id)
+        rows = [row for row in page.rows if row.id != submission_id]
+        self.page = InboxPage(rows=rows, counts=counts, total=page.total - 1)
+        table = self.query_one("#inbox-list", DataTable)
+        if position < len(rows) and (
+            position == 0 or self._group(page.rows[position - 1]) != self._group(rows[position])
+        ):
+            heir = rows[position]  # now the first of its group: it shows the group's name
+            column = "family" if self.grouping == "family" else "kind"
+            label = heir.family_name if column == "family" else heir.kind_label
+            table.update_cell(str(heir.id), column, _clip(label, FAMILY_WIDTH if column == "family" else KIND_WIDTH))
+        table.remove_row(str(submission_id))
+        self._show_counts()
+        if not rows:
+            self._show_empty()
 
     def _filter_label(self) -> str:
         f = self.filters
@@ -228,8 +274,8 @@ class InboxScreen(RegieScreen):
 
     def _show_current(self) -> None:
         submission_id = self._current_id()
-        if submission_id is None:
-            return
+        if submission_id is None or (self.detail is not None and self.detail.id == submission_id):
+            return  # already shown (it came with the list, or with the last decision)
         now = clock.now()
 
         def query(db: Session) -> ItemDetail:
@@ -341,7 +387,7 @@ class InboxScreen(RegieScreen):
             options = [("", "Toutes les activités")]
             for facility in db.exec(select(Facility).order_by(col(Facility.name))):
                 options.append((f"f{facility.id}", f"Structure : {facility.name}"))
-            for activity in db.exec(select(Activity).order_by(col(Activity.name))):
+            for activity in db.exec(select(Activity).order_by(col(Activity.start_date).desc(), col(Activity.name))):
                 options.append((f"a{activity.id}", f"Activité : {activity.name}"))
             return options
 
@@ -369,29 +415,46 @@ class InboxScreen(RegieScreen):
     # ------------------------------------------------------------------ decisions
 
     def _decide(self, action: Any, *, on_choice: Any = None) -> None:
-        """Run a decision in a worker; show its outcome, or ask for the choice it needs."""
+        """Run a decision in a worker; the next item comes back with it (one read, one paint).
+        Show the outcome, or ask for the choice the decision needs."""
+        decided = self.detail
+        assert decided is not None and self.page is not None
+        position = next(i for i, row in enumerate(self.page.rows) if row.id == decided.id)
+        after = [
+            row.id for row in self.page.rows[position + 1 : position + 2] or self.page.rows[position - 1 : position]
+        ]
+        now = clock.now()
 
-        def work(db: Session) -> Decision | NeedsChoice:
+        def work(db: Session) -> tuple[Decision | NeedsChoice, ItemDetail | None]:
+            from regie_tui.services.bannette import item_detail
+
             savepoint = db.begin_nested()
             try:
                 outcome: Decision = action(db)
             except NeedsChoice as needs:
                 savepoint.rollback()
-                return needs
+                return needs, None
             savepoint.commit()
-            return outcome
+            following = item_detail(db, submission_id=after[0], now=now) if after else None
+            return outcome, following
 
-        def done(outcome: Decision | NeedsChoice) -> None:
+        def done(result: tuple[Decision | NeedsChoice, ItemDetail | None]) -> None:
+            outcome, following = result
             if isinstance(outcome, NeedsChoice):
                 if on_choice is not None:
                     on_choice(outcome)
                 return
-            lines = [outcome.message, *outcome.details[:6]]
-            if outcome.mail_id is not None:
-                lines.append("Courriel à la famille en boîte d'envoi.")
+            if following is not None:
+                self._show_detail(following)
+            self._drop_row(decided.id, decided.kind)
             title = (outcome.verdict or "acceptée").capitalize() if outcome.accepted else "Refusée"
-            self.notify("\n".join(lines), title=title, timeout=5)
-            self.refresh_list()
+            mail = " · courriel en boîte d'envoi" if outcome.mail_id is not None else ""
+            self.query_one("#inbox-status", Static).update(
+                f"[b $success]✓ n° {decided.id} {title.lower()}[/] : {escape(outcome.message)}{mail}"
+            )
+            refused = [line for line in outcome.details if "refusé" in line]
+            if refused or outcome.verdict:  # what the agent must not miss stays in view a while
+                self.notify("\n".join([outcome.message, *refused[:6]]), title=title, timeout=8)
 
         def failed(message: str) -> None:
             self.notify(message, title="Rien n'a été fait", severity="error", timeout=10)
@@ -616,7 +679,7 @@ class InboxScreen(RegieScreen):
                 on_error=lambda m: self.notify(m, title="Réponse non envoyée", severity="error"),
             )
 
-        self.app.push_screen(ReplyDialog(f"Réponse à la famille {detail.family_name}"), send)
+        self.app.push_screen(ReplyDialog(f"Réponse à la famille {detail.family_name}", detail.body), send)
 
     def action_open_family(self) -> None:
         if self.detail is not None:
@@ -741,13 +804,14 @@ class ReplyDialog(ModalScreen[str | None]):
         Binding("ctrl+s", "send", "Envoyer", tooltip="Mettre la réponse en boîte d'envoi"),
     ]
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, original: str) -> None:
         super().__init__()
-        self.title_text = title
+        self.title_text, self.original = title, original
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(escape(self.title_text), classes="dialog-title")
+            yield Static(escape(self.original), id="reply-original")
             yield TextArea(id="reply-body")
             yield Static("ctrl+s : envoyer · Échap : annuler", classes="dialog-hint")
 

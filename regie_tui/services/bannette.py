@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import func
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from regie_tui import formatting
@@ -365,8 +366,13 @@ def _document_info(db: Session, item: Submission) -> DocumentInfo:
     document = db.get(Document, item.document_id)
     assert document is not None
     doc_type = db.get(DocumentType, document.document_type_id)
-    stored = db.get(StoredFile, document.file_sha256)
-    assert doc_type is not None and stored is not None
+    assert doc_type is not None
+    # The file's size and type, not its content (up to 10 MB).
+    media_type, size = db.execute(
+        sa.select(col(StoredFile.media_type), col(StoredFile.size)).where(
+            col(StoredFile.sha256) == document.file_sha256
+        )
+    ).one()
     person = "Famille"
     if document.child_id is not None:
         child = db.get(Child, document.child_id)
@@ -378,9 +384,9 @@ def _document_info(db: Session, item: Submission) -> DocumentInfo:
         type_name=doc_type.name,
         person=person,
         filename=document.filename,
-        media_type=stored.media_type,
-        size=stored.size,
-        sha256=stored.sha256,
+        media_type=media_type,
+        size=size,
+        sha256=document.file_sha256,
         valid_from=start,
         valid_to=end,
     )
@@ -483,7 +489,10 @@ def _claim(
         fresh = db.get(Submission, item.id)
         assert fresh is not None
         raise AlreadyDecided(_decided_text(db, fresh))
-    db.expire(item)
+    # The loaded item as the row now is, without reading it again.
+    for name, value in (("status", status), ("decided_by_id", agent.id), ("reason", reason)):
+        set_committed_value(item, name, value)
+    set_committed_value(item, "version", item.version + 1)
 
 
 def _record(

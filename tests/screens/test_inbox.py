@@ -67,6 +67,29 @@ async def test_clearing_the_messages_with_the_keyboard(make_fresh_app):
         assert app.screen.query_one("#pending-messages").value == "0"  # the dashboard follows
 
 
+async def test_replying_to_a_message_then_marking_it_done(make_fresh_app):
+    app = make_fresh_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        inbox = await _open(pilot)
+        while inbox.filters.kind != "messages":
+            await pilot.press("t")
+            await settle(pilot)
+        item, body = inbox.detail.id, inbox.detail.body
+        await pilot.press("e")
+        await settle(pilot)
+        assert body[:30] in screen_text(app)  # the family's message stays in view
+        await pilot.press(*"Bien recu, merci.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        with Session(app.engine) as session:
+            submission = session.get(Submission, item)
+            assert submission.status == SubmissionStatus.ACCEPTED
+            mail = session.exec(select(OutboxMail).where(OutboxMail.submission_id == item)).one()
+            assert "Bien recu, merci." in mail.body and mail.subject.startswith("Re : ")
+
+
 async def test_refusing_with_a_template(make_fresh_app):
     app = make_fresh_app()
     async with app.run_test(size=(80, 24)) as pilot:
