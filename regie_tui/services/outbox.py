@@ -339,9 +339,24 @@ def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
     except OSError as exc:
         _close(client)
         raise RegieError(
-            f"Impossible de joindre le serveur de courriel {where} : {exc.strerror or exc}. "
+            f"Impossible de joindre le serveur de courriel {where} : {_network_error(exc)}. "
             "Vérifiez l'adresse, le port et la sécurité (REGIE_SMTP_*)."
         ) from None
+
+
+def _network_error(error: OSError) -> str:
+    """Why the server could not be reached, in French."""
+    import socket
+
+    if isinstance(error, ConnectionRefusedError):
+        return "connexion refusée (aucun serveur n'écoute sur ce port)"
+    if isinstance(error, (TimeoutError, socket.timeout)):
+        return "pas de réponse dans le délai"
+    if isinstance(error, socket.gaierror):
+        return "nom de serveur inconnu"
+    if isinstance(error, OSError) and error.errno in (101, 113):
+        return "réseau injoignable"
+    return "erreur réseau"
 
 
 def _close(client: smtplib.SMTP | None) -> None:
