@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 from textual.dom import DOMNode
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, get_current_worker
 
-from regie_tui.errors import error_message
+from regie_tui.errors import RegieError, error_message
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -81,7 +81,7 @@ def read(
     def work() -> T:
         engine = _engine(node)
         if engine is None:
-            raise RuntimeError("the database is not open yet")
+            raise RegieError("La base n'est pas encore ouverte.")
         with session_scope(engine) as session:
             return query(session)
 
@@ -115,7 +115,7 @@ def write(
     def work() -> T:
         engine = _engine(node)
         if engine is None:
-            raise RuntimeError("the database is not open yet")
+            raise RegieError("La base n'est pas encore ouverte.")
         with session_scope(engine) as session:
             return action(session)
 

@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from regie_tui import formatting
+from regie_tui import formatting, workers
 from regie_tui.labels import (
     AUDIT_ACTION,
     AUDIT_ENTITY,
@@ -37,8 +37,8 @@ from regie_tui.labels import (
     label,
 )
 from regie_tui.screens.base import RegieScreen
+from regie_tui.screens.dialogs import ConfirmScreen
 from regie_tui.screens.family_form import (
-    ConfirmScreen,
     FamilyForm,
     FormField,
     FormResult,
@@ -46,7 +46,6 @@ from regie_tui.screens.family_form import (
     Save,
     entity_fields,
     quotient_fields,
-    write,
 )
 from regie_tui.services.family_edit import FamilyStamp
 from regie_tui.services.family_file import FamilyDetail, family_detail
@@ -283,7 +282,7 @@ class FamilyScreen(RegieScreen):
             self.notify(message, title="Modification refusée", severity="error", timeout=10)
             self.reload()
 
-        write(self, work, saved, on_error=refused)
+        workers.write(self, work, saved, on_error=refused)
 
     def action_edit(self) -> None:
         detail = self.detail
@@ -478,7 +477,7 @@ class FamilyScreen(RegieScreen):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                write(self, work, archived, on_error=refused)
+                workers.write(self, work, archived, on_error=refused)
 
         self.app.push_screen(ConfirmScreen(question, confirm="Archiver"), confirmed)
 

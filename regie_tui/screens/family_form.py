@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
@@ -270,7 +269,7 @@ class FamilyForm(ModalScreen[FormResult]):
         self.saving = True
         self._show_error("")
         save = self._save
-        write(self, lambda session: save(session, values), self._saved, on_error=self._refused)
+        workers.write(self, lambda session: save(session, values), self._saved, on_error=self._refused)
 
     def _saved(self, _result: object) -> None:
         self.saving = False
@@ -295,74 +294,6 @@ def _yes(flag: bool) -> str:
 
 def _choice_label(text: str, chosen: bool) -> str:
     return f"{text} : {_yes(chosen)}"
-
-
-def write(
-    node: DOMNode,
-    work: Callable[[Session], object],
-    deliver: Callable[[object], object],
-    *,
-    on_error: Callable[[str], object],
-) -> None:
-    """Run ``work(session)`` in its own committed unit of work in a thread; errors to ``on_error``."""
-
-    def job() -> object:
-        from regie_tui.db import session_scope
-
-        engine = getattr(node.app, "engine", None)
-        if engine is None:
-            raise RegieError("La base n'est pas encore ouverte.")
-        with session_scope(engine) as session:
-            return work(session)
-
-    workers.run_in_thread(node, job, deliver, group="save", on_error=on_error)
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """A question with « Confirmer » / « Annuler »; Échap answers no."""
-
-    DEFAULT_CSS = """
-    ConfirmScreen {
-        align: center middle;
-    }
-    ConfirmScreen #confirm-box {
-        width: 64;
-        max-width: 100%;
-        height: auto;
-        border: thick $warning;
-        background: $surface;
-        padding: 0 1;
-    }
-    ConfirmScreen #confirm-buttons {
-        height: auto;
-        align-horizontal: right;
-        margin-top: 1;
-    }
-    ConfirmScreen #confirm-buttons Button {
-        margin-left: 1;
-    }
-    """
-    BINDINGS: ClassVar = [
-        Binding("escape", "dismiss(False)", "Annuler", id="confirm-cancel"),
-    ]
-
-    def __init__(self, question: str, *, confirm: str = "Confirmer") -> None:
-        super().__init__()
-        self._question = question
-        self._confirm = confirm
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Static(self._question, id="confirm-question")
-            with Horizontal(id="confirm-buttons"):
-                yield Button(self._confirm, id="confirm-yes", variant="warning", compact=True)
-                yield Button("Annuler", id="confirm-no", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-no", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "confirm-yes")
 
 
 class MessageScreen(ModalScreen[None]):
@@ -409,11 +340,11 @@ class MessageScreen(ModalScreen[None]):
 
 def entity_fields(entity: str, names: Sequence[str], current: Any, *, today: date) -> list[FormField]:
     """Fields of ``entity`` (family, guardian, child…) filled from ``current`` (a view or a mapping)."""
-    from regie_tui.services.family_edit import field_spec
+    from regie_tui.services.family_edit import desk_field
 
     fields = []
     for name in names:
-        spec = field_spec(entity, name)
+        spec = desk_field(entity, name)
         value = current.get(name, "") if isinstance(current, dict) else getattr(current, name, "")
         check: Callable[[Any], object] = spec.clean
         if spec.kind == "date":

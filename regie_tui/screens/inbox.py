@@ -28,6 +28,7 @@ from textual.widgets.option_list import Option
 from regie_tui import clock, formatting, workers
 from regie_tui.inbox_text import render_detail
 from regie_tui.screens.base import RegieScreen
+from regie_tui.screens.dialogs import ConfirmScreen, PickOne, TextPrompt
 from regie_tui.services.bannette import (
     AcceptChoice,
     Decision,
@@ -561,8 +562,8 @@ class InboxScreen(RegieScreen):
         agent, family_id, name = self.regie.agent, detail.family_id, detail.family_name
         assert agent is not None
 
-        def confirmed(yes: str | None) -> None:
-            if yes != "yes":
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
                 return
             now = clock.now()
 
@@ -585,11 +586,11 @@ class InboxScreen(RegieScreen):
             )
 
         self.app.push_screen(
-            PickOne(
+            ConfirmScreen(
                 f"Accepter tous les éléments en attente de la famille {name} (n° {family_id}), tous types "
                 "confondus ? Les messages restent à traiter un par un ; les documents prennent la validité "
                 "proposée ; ce qui demande un choix est laissé.",
-                [("yes", "Oui, tout accepter"), ("no", "Non")],
+                confirm="Tout accepter",
             ),
             confirmed,
         )
@@ -698,53 +699,6 @@ _GROUPING = {"family": "par famille", "kind": "par type"}
 
 
 # ---------------------------------------------------------------------- dialogs
-
-
-class TextPrompt(ModalScreen[str | None]):
-    """One line of text; Enter confirms, Escape cancels."""
-
-    BINDINGS = [Binding("escape", "cancel", "Annuler")]
-
-    def __init__(self, title: str, value: str) -> None:
-        super().__init__()
-        self.title_text, self.value = title, value
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title")
-            yield Input(self.value, id="prompt-input")
-            yield Static("Entrée : valider · Échap : annuler", classes="dialog-hint")
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class PickOne(ModalScreen[str | None]):
-    """A choice among options (value, French label)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Annuler")]
-
-    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.title_text, self.options = title, options
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(escape(self.title_text), classes="dialog-title")
-            yield OptionList(*(Option(label, id=value or "-") for value, label in self.options), id="pick-options")
-            yield Static("Entrée : choisir · Échap : annuler", classes="dialog-hint")
-
-    @on(OptionList.OptionSelected)
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        value = event.option.id or ""
-        self.dismiss("" if value == "-" else value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class RefuseDialog(ModalScreen[tuple[str, bool] | None]):

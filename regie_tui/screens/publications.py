@@ -21,8 +21,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Label, Static, TextArea
 
 from regie_tui import formatting, workers
-from regie_tui.errors import RegieError
 from regie_tui.screens.base import RegieScreen
+from regie_tui.screens.dialogs import ConfirmScreen
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -43,22 +43,9 @@ class Refused:
     message: str
 
 
-def attempt(change: Callable[[Session], T]) -> Callable[[Session], T | Refused]:
-    """``change`` for a worker: a refusal comes back as :class:`Refused`, its work rolled back."""
-
-    def run(session: Session) -> T | Refused:
-        try:
-            return change(session)
-        except RegieError as exc:
-            session.rollback()
-            return Refused(exc.message)
-
-    return run
-
-
 def _write(node: DOMNode, change: Callable[[Session], T], done: Callable[[T | Refused], object]) -> None:
-    """Run ``change`` in its own unit of work in a thread; never cancelled by a newer read."""
-    workers.read(node, attempt(change), done, group="write", exclusive=False)
+    """``change`` in its own unit of work in a thread; a refusal comes back to ``done`` as :class:`Refused`."""
+    workers.write(node, change, done, on_error=lambda message: done(Refused(message)))
 
 
 # ----------------------------------------------------------------------------- forms
@@ -141,6 +128,7 @@ class FormScreen(ModalScreen[bool]):
             self.dismiss(False)
 
     def action_save(self) -> None:
+        """Each form saves its own fields through :meth:`save_with`."""
         raise NotImplementedError
 
     def save_with(self, change: Callable[[Session], object], error_field: Callable[[str], str | None]) -> None:
@@ -312,57 +300,6 @@ class DocumentForm(FormScreen):
             return "document-path"
 
         self.save_with(change, field_of)
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question: o or ⏎ on « Retirer » confirms, n or Échap cancels."""
-
-    DEFAULT_CSS = """
-    ConfirmScreen {
-        align: center middle;
-    }
-    ConfirmScreen > Vertical {
-        width: 64;
-        max-width: 100%;
-        height: auto;
-        border: thick $warning;
-        background: $surface;
-        padding: 1 2;
-    }
-    ConfirmScreen Horizontal {
-        height: auto;
-        margin-top: 1;
-        align-horizontal: right;
-    }
-    ConfirmScreen Button {
-        margin-left: 1;
-    }
-    """
-    BINDINGS: ClassVar = [
-        Binding("o", "answer(True)", "Oui", id="confirm-yes", tooltip="Confirmer"),
-        Binding("n,escape", "answer(False)", "Non", id="confirm-no", tooltip="Renoncer"),
-    ]
-
-    def __init__(self, question: str, yes: str) -> None:
-        super().__init__()
-        self.question = question
-        self.yes = yes
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.question, id="confirm-question")
-            with Horizontal():
-                yield Button(self.yes, id="confirm-ok", variant="warning", compact=True)
-                yield Button("Annuler", id="confirm-cancel", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-ok").focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "confirm-ok")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
 
 
 def _agent_id(node: DOMNode) -> int:
@@ -542,7 +479,7 @@ class PublicationsScreen(RegieScreen):
             f"Retirer {what} « {item.title} » du portail ?\n"
             f"Il restera dans la liste, marqué{'e' if is_news else ''} « retiré{'e' if is_news else ''} »."
         )
-        self.app.push_screen(ConfirmScreen(question, "Retirer"), confirmed)
+        self.app.push_screen(ConfirmScreen(question, confirm="Retirer"), confirmed)
 
 
 def _state(item: DocumentView | NewsView) -> str:

@@ -58,12 +58,6 @@ from regie_tui.services.sql import id_col, id_of
 STALE_HEADER = "La famille a été modifiée depuis l'ouverture du formulaire :"
 
 #: Fields the desk may set that the shared registry does not list (civil status, kept at the desk).
-_DESK_FIELDS: dict[str, dict[str, FieldSpec]] = {
-    "child": {
-        "sex": FieldSpec("child", "sex", "Sexe", kind="choice", choices=("F", "M"), required=True, portal=False),
-    },
-}
-
 _MODELS: dict[str, type[SQLModel]] = {
     "family": Family,
     "guardian": Guardian,
@@ -131,11 +125,11 @@ def family_stamp(db: Session, *, family_id: int) -> FamilyStamp:
     return FamilyStamp(version=version, last_audit_id=last or 0)
 
 
-def field_spec(entity: str, name: str) -> FieldSpec:
+def desk_field(entity: str, name: str) -> FieldSpec:
     """The spec of a field the desk may edit, or ``InvalidValue``."""
     if entity not in _MODELS:
         raise v.InvalidValue(f"entité inconnue : « {entity} ».")
-    spec = _DESK_FIELDS.get(entity, {}).get(name) or FIELDS.get(entity, {}).get(name)
+    spec = FIELDS.get(entity, {}).get(name)
     if spec is None:
         raise v.InvalidValue(f"champ inconnu pour {ENTITY_LABELS[entity].lower()} : « {name} ».")
     return spec
@@ -143,7 +137,7 @@ def field_spec(entity: str, name: str) -> FieldSpec:
 
 def read_field(db: Session, *, entity: str, entity_id: int, field: str) -> Any:
     """The stored value of one field (enums as their code), e.g. to compare with a portal's ``old``."""
-    field_spec(entity, field)
+    desk_field(entity, field)
     row = db.get(_MODELS[entity], entity_id)
     if row is None:
         raise NotFound(f"{ENTITY_LABELS[entity]} n° {entity_id} introuvable.")
@@ -219,7 +213,7 @@ def add_entity(
             raise v.InvalidValue("Information sanitaire : l'enfant concerné est obligatoire.")
         _owned(db, family, "child", child_id)
     cleaned = _clean(entity, fields)
-    missing = [field_spec(entity, name).label for name in _REQUIRED_NEW[entity] if cleaned.get(name) in (None, "")]
+    missing = [desk_field(entity, name).label for name in _REQUIRED_NEW[entity] if cleaned.get(name) in (None, "")]
     if missing:
         raise v.InvalidValue("Champ(s) obligatoire(s) : " + ", ".join(missing) + ".")
     if entity == "child":
@@ -517,7 +511,7 @@ def _owned(db: Session, family: Family, entity: str, entity_id: int) -> SQLModel
 def _clean(entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for name, value in values.items():
-        spec = field_spec(entity, name)
+        spec = desk_field(entity, name)
         if isinstance(value, Enum):
             value = value.value
         if isinstance(value, date):
@@ -546,7 +540,7 @@ def _json(value: Any) -> Any:
 
 
 def _audited_fields(entity: str) -> list[str]:
-    return [name for name in (*FIELDS.get(entity, {}), *_DESK_FIELDS.get(entity, {}))]
+    return list(FIELDS.get(entity, {}))
 
 
 def _check_child_birth(value: date) -> None:
@@ -627,7 +621,7 @@ def _changes_since(db: Session, family_id: int, last_audit_id: int, *, health: b
 
 
 def _field_label(entity: str, name: str) -> str:
-    spec = _DESK_FIELDS.get(entity, {}).get(name) or FIELDS.get(entity, {}).get(name)
+    spec = FIELDS.get(entity, {}).get(name)
     return spec.label if spec else _EXTRA_LABELS.get(name, name)
 
 

@@ -104,6 +104,7 @@ _register(
     FieldSpec("child", "last_name", "Nom", required=True, max_length=80, portal=False, check_text=_name("Nom")),
     FieldSpec("child", "first_name", "Prénom", required=True, max_length=80, portal=False, check_text=_name("Prénom")),
     FieldSpec("child", "birth_date", "Date de naissance", kind="date", portal=False),
+    FieldSpec("child", "sex", "Sexe", kind="choice", choices=("F", "M"), required=True, portal=False),
     FieldSpec("child", "school", "École", max_length=120),
     FieldSpec("child", "school_class", "Classe", max_length=20),
     FieldSpec("authorized_person", "last_name", "Nom", required=True, max_length=80, check_text=_name("Nom")),

@@ -384,7 +384,7 @@ def _message(mail: OutboxMail, smtp: SmtpSettings, at: datetime) -> EmailMessage
 
 
 class _ConnectionLost(Exception):
-    pass
+    """The SMTP connection dropped during a mail: that mail failed, the run stops."""
 
 
 def _deliver(client: smtplib.SMTP, message: EmailMessage, smtp: SmtpSettings, to_address: str) -> None:

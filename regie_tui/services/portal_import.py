@@ -91,14 +91,8 @@ from regie_tui.services.family_fields import ENTITY_LABELS, FieldSpec, clean_new
 from regie_tui.services.sql import id_col, select_columns
 
 NDJSON = "application/x-ndjson"
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_CELLS = 400
 BATCH_LINES = 1000  # lines validated against one prefetch, then written together
-MAGIC = {
-    "application/pdf": b"%PDF-",
-    "image/jpeg": b"\xff\xd8\xff",
-    "image/png": b"\x89PNG\r\n\x1a\n",
-}
 ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})")
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 EXAMPLE_INSTANT = "2026-11-23T08:15:00+01:00"
@@ -223,7 +217,7 @@ class Parsed:
 
 
 class _DuplicateKey(ValueError):
-    pass
+    """A key given twice in one JSON object (the line would be ambiguous)."""
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -715,18 +709,20 @@ class Validator:
         if "/" in filename or "\\" in filename or filename in (".", "..") or any(ord(c) < 32 for c in filename):
             raise Rejected(f"« filename » : le nom du fichier seul, sans chemin (« {filename} »).")
         media_type = obj["media_type"]
-        if media_type not in MAGIC:
-            raise Rejected(f"« media_type » : « {media_type} » ; PDF, JPEG ou PNG attendu ({_listing(MAGIC)}).")
+        if media_type not in v.FILE_SIGNATURES:
+            raise Rejected(
+                f"« media_type » : « {media_type} » ; PDF, JPEG ou PNG attendu ({_listing(v.FILE_SIGNATURES)})."
+            )
         encoded: str = obj["content_base64"]
-        if len(encoded) > 4 * -(-MAX_DOCUMENT_BYTES // 3):
+        if len(encoded) > 4 * -(-v.MAX_FILE_BYTES // 3):
             raise Rejected("document trop volumineux : 10 Mo au plus.")
         try:
             content = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise Rejected("« content_base64 » n'est pas du base64 valide.") from None
-        if len(content) > MAX_DOCUMENT_BYTES:
+        if len(content) > v.MAX_FILE_BYTES:
             raise Rejected("document trop volumineux : 10 Mo au plus.")
-        if not content.startswith(MAGIC[media_type]):
+        if not content.startswith(v.FILE_SIGNATURES[media_type]):
             raise Rejected(f"le contenu n'est pas un fichier {media_type.split('/')[1].upper()} (« {filename} »).")
         sha = hashlib.sha256(content).hexdigest()
         prepared.file = (sha, len(content), media_type, content)

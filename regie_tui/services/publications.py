@@ -20,14 +20,9 @@ from regie_tui.models import News, StoredFile, StructureDocument
 from regie_tui.models.base import utc_now
 from regie_tui.services import audit
 from regie_tui.services.sql import id_of
+from regie_tui.services.validation import MAX_FILE_BYTES, sniff_media_type
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
 #: First bytes of the accepted files, and their media type (as the portal import checks them).
-MAGIC_BYTES = (
-    (b"%PDF-", "application/pdf"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG", "image/png"),
-)
 MEDIA_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
 
 TITLE_MAX, DESCRIPTION_MAX, FILENAME_MAX = 200, 1000, 200
@@ -185,14 +180,6 @@ def _text(value: str, label: str, max_length: int, *, required: bool) -> str:
     if len(text) > max_length:
         raise RegieError(f"{label} : {formatting.number(max_length)} caractères au plus ({len(text)} saisis).")
     return text
-
-
-def sniff_media_type(content: bytes) -> str | None:
-    """The media type the file's first bytes say (PDF, JPEG, PNG), or None."""
-    for magic, media_type in MAGIC_BYTES:
-        if content.startswith(magic):
-            return media_type
-    return None
 
 
 def read_publishable_file(path: str | Path) -> tuple[str, bytes, str]:

@@ -16,6 +16,20 @@ POSTAL_CODE = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-8])\d{3}$")  # metropolitan Fr
 PHONE_DIGITS = re.compile(r"^0[1-9]\d{8}$")
 
 
+#: The files families send and the service publishes: their media type and first bytes.
+FILE_SIGNATURES = {
+    "application/pdf": b"%PDF-",
+    "image/jpeg": b"\xff\xd8\xff",
+    "image/png": b"\x89PNG\r\n\x1a\n",
+}
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+def sniff_media_type(content: bytes) -> str | None:
+    """The media type the file's first bytes say (PDF, JPEG, PNG), or None."""
+    return next((media for media, magic in FILE_SIGNATURES.items() if content.startswith(magic)), None)
+
+
 class InvalidValue(RegieError):
     """A value refused by a field's rule; ``message`` is French and says why."""
 

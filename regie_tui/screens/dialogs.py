@@ -1,0 +1,109 @@
+"""Dialogs every screen may use: a yes/no question, a line of text, a choice in a list."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question: o or « confirm » says yes; n, Échap or « Annuler » says no (focused first)."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen {
+        align: center middle;
+    }
+    ConfirmScreen #confirm-box {
+        width: 64;
+        max-width: 100%;
+        height: auto;
+        border: thick $warning;
+        background: $surface;
+        padding: 0 1;
+    }
+    ConfirmScreen #confirm-buttons {
+        height: auto;
+        align-horizontal: right;
+        margin-top: 1;
+    }
+    ConfirmScreen #confirm-buttons Button {
+        margin-left: 1;
+    }
+    """
+    BINDINGS: ClassVar = [
+        Binding("o", "dismiss(True)", "Oui", id="confirm-ok", tooltip="Confirmer"),
+        Binding("n,escape", "dismiss(False)", "Non", id="confirm-cancel", tooltip="Renoncer"),
+    ]
+
+    def __init__(self, question: str, *, confirm: str = "Confirmer") -> None:
+        super().__init__()
+        self._question = question
+        self._confirm = confirm
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(self._question, id="confirm-question")
+            with Horizontal(id="confirm-buttons"):
+                yield Button(self._confirm, id="confirm-yes", variant="warning", compact=True)
+                yield Button("Annuler", id="confirm-no", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes")
+
+
+class TextPrompt(ModalScreen[str | None]):
+    """One line of text; Enter confirms, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Annuler")]
+
+    def __init__(self, title: str, value: str) -> None:
+        super().__init__()
+        self.title_text, self.value = title, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Input(self.value, id="prompt-input")
+            yield Static("Entrée : valider · Échap : annuler", classes="dialog-hint")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PickOne(ModalScreen[str | None]):
+    """A choice among options (value, French label)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Annuler")]
+
+    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text, self.options = title, options
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(escape(self.title_text), classes="dialog-title")
+            yield OptionList(*(Option(label, id=value or "-") for value, label in self.options), id="pick-options")
+            yield Static("Entrée : choisir · Échap : annuler", classes="dialog-hint")
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        value = event.option.id or ""
+        self.dismiss("" if value == "-" else value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
