@@ -130,6 +130,8 @@ class InboxScreen(RegieScreen):
         self.page: InboxPage | None = None
         self.detail: ItemDetail | None = None
         self._keep_row = 0
+        self._activity_label = ""  # the activity or facility filtered on, as the header names it
+        self._activity_options: list[tuple[str, str]] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -259,8 +261,6 @@ class InboxScreen(RegieScreen):
         if f.text:
             parts.append(f"« {f.text} »")
         return "filtre : " + (", ".join(parts) if parts else "aucun")
-
-    _activity_label = ""
 
     @on(DataTable.RowHighlighted, "#inbox-list")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -410,8 +410,6 @@ class InboxScreen(RegieScreen):
             self.app.push_screen(PickOne("Filtrer par activité ou structure", options), chosen)
 
         self.load(query, ask)
-
-    _activity_options: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------------ decisions
 

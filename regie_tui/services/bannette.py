@@ -27,6 +27,7 @@ from regie_tui.models import (
     Agent,
     Child,
     Document,
+    DocumentStatus,
     DocumentType,
     Family,
     RefusalTemplate,
@@ -612,7 +613,7 @@ def refuse(db: Session, *, submission_id: int, agent: AgentInfo, reason: str, no
     if item.document_id is not None:
         document = db.get(Document, item.document_id)
         assert document is not None
-        document.status = document.status.__class__("refused")
+        document.status = DocumentStatus.REFUSED
         document.refusal_reason = reason
         document.decided_by_id = agent.id
         document.decided_at = now.astimezone(UTC)
@@ -799,7 +800,7 @@ def _accept_document(db: Session, item: Submission, *, agent: AgentInfo, choice:
         raise RegieError("La fin de validité précède son début.")
     document = db.get(Document, info.document_id)
     assert document is not None
-    document.status = document.status.__class__("accepted")
+    document.status = DocumentStatus.ACCEPTED
     document.valid_from, document.valid_to = valid_from, valid_to
     document.decided_by_id = agent.id
     document.decided_at = now.astimezone(UTC)
