@@ -44,7 +44,7 @@ of cells.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -53,13 +53,15 @@ from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from regie_tui.clock import PARIS
-from regie_tui.errors import NotFound
-from regie_tui.formatting import short_date
+from regie_tui.errors import NotFound, RegieError
+from regie_tui.formatting import local_datetime, short_date
 from regie_tui.labels import ENROLLMENT_STATUS, label
 from regie_tui.models import (
     Activity,
     ActivityKind,
     ActivityPeriod,
+    Agent,
+    AuditEntry,
     Booking,
     BookingState,
     Capacity,
@@ -78,7 +80,7 @@ from regie_tui.models import (
 from regie_tui.services import audit
 from regie_tui.services.sql import id_col, id_of, select_columns
 
-Action = Literal["book", "cancel"]
+Action = Literal["book", "cancel", "set"]
 
 #: Activities that follow the school calendar: closed on school-holiday days.
 SCHOOL_TIME = frozenset({ActivityKind.AFTER_SCHOOL, ActivityKind.CANTEEN, ActivityKind.WEDNESDAY})
@@ -115,9 +117,49 @@ WAITING = "Limite de capacité atteinte : liste d'attente"
 
 @dataclass(frozen=True)
 class CellRequest:
+    """``book`` (reserve), ``cancel`` (free) or ``set`` a stored ``state`` (attendance, waiting list)."""
+
     day: date
     unit_id: int
     action: Action
+    state: BookingState | None = None
+
+
+@dataclass(frozen=True)
+class CellStamp:
+    """A cell as a screen loaded it: its booking (None: free) and that booking's version."""
+
+    booking_id: int | None
+    version: int
+
+
+FREE_STAMP = CellStamp(None, 0)
+
+
+@dataclass(frozen=True)
+class Clash:
+    """A cell changed by someone else since it was loaded: who, when, and what it is now."""
+
+    day: date
+    unit_name: str
+    activity_name: str
+    state: BookingState | None
+    who: str
+    at: datetime | None
+
+    def text(self) -> str:
+        when = f", le {local_datetime(self.at)}" if self.at else ""
+        now = STATE_LABELS[self.state] if self.state else FREE
+        return f"{short_date(self.day)} {self.unit_name} – {self.activity_name} : {now} ({self.who}{when})"
+
+
+class StaleCells(RegieError):
+    """The save touched cells someone else changed since they were loaded: nothing was written."""
+
+    def __init__(self, clashes: list[Clash]) -> None:
+        self.clashes = clashes
+        lines = "\n".join(f"• {clash.text()}" for clash in clashes)
+        super().__init__(f"Planning modifié depuis son ouverture, rien n'a été enregistré :\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -145,6 +187,8 @@ class CellCheck:
     places_left: int | None  # for that day × unit × the child's group; None: no capacity set
     notice_passed: bool
     promoted: Promotion | None = None  # apply_cells: who got the place this cancel freed
+    state: BookingState | None = None  # the cell's state once applied (allowed), or as it is (refused)
+    overrides: tuple[str, ...] = ()  # rules set aside by the agent (notice, lock), with their reason
 
 
 def notice_deadline(day: date, *, notice_days: int, notice_time: time, business_days: bool) -> datetime:
@@ -172,6 +216,83 @@ def notice_text(*, notice_days: int, notice_time: time, business_days: bool) -> 
 
 
 # --------------------------------------------------------------------------------------
+# The opening calendar
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ActivityDates:
+    id: int
+    name: str
+    kind: ActivityKind
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class OpeningCalendar:
+    """When activities open over a date range: loaded once (four queries), asked per day."""
+
+    activities: dict[int, _ActivityDates]
+    periods: dict[int, list[ActivityPeriod]]
+    days_off: dict[date, DayOff]
+    closures: dict[tuple[int, date], str]
+
+    def closed_reason(self, day: date, activity_id: int) -> str:
+        """'' when the activity opens that day, else why not, in French."""
+        activity = self.activities[activity_id]
+        if not activity.start <= day <= activity.end:
+            return f"Hors des dates de {activity.name} (du {short_date(activity.start)} au {short_date(activity.end)})"
+        day_off = self.days_off.get(day)
+        if day_off is not None and day_off.kind == DayOffKind.PUBLIC_HOLIDAY:
+            return f"Jour férié : {day_off.name}"
+        if day_off is not None and activity.kind in SCHOOL_TIME:
+            return f"Vacances scolaires : {day_off.name}"
+        reason = self.closures.get((activity_id, day))
+        if reason is not None:
+            return f"Jour de fermeture : {reason}"
+        containing = [p for p in self.periods.get(activity_id, []) if p.start_date <= day <= p.end_date]
+        if not containing:
+            return f"Hors des périodes d'ouverture de {activity.name}"
+        if not any(str(day.isoweekday()) in p.weekdays for p in containing):
+            return f"Pas d'accueil le {WEEKDAYS[day.weekday()]}"
+        return ""
+
+
+def opening_calendar(db: Session, *, activity_ids: Collection[int], first: date, last: date) -> OpeningCalendar:
+    """The opening calendar of these activities from ``first`` to ``last`` (both included)."""
+    activities = {
+        activity_id: _ActivityDates(activity_id, name, ActivityKind(kind), start, end)
+        for activity_id, name, kind, start, end in db.exec(
+            select_columns(
+                id_col(Activity.id),
+                col(Activity.name),
+                col(Activity.kind),
+                col(Activity.start_date),
+                col(Activity.end_date),
+            ).where(col(Activity.id).in_(activity_ids))
+        )
+    }
+    periods: dict[int, list[ActivityPeriod]] = defaultdict(list)
+    for period in db.exec(
+        select(ActivityPeriod).where(
+            col(ActivityPeriod.activity_id).in_(activity_ids),
+            ActivityPeriod.start_date <= last,
+            ActivityPeriod.end_date >= first,
+        )
+    ):
+        periods[period.activity_id].append(period)
+    days_off = {d.day: d for d in db.exec(select(DayOff).where(DayOff.day >= first, DayOff.day <= last))}
+    closures = {
+        (c.activity_id, c.day): c.reason
+        for c in db.exec(
+            select(Closure).where(col(Closure.activity_id).in_(activity_ids), Closure.day >= first, Closure.day <= last)
+        )
+    }
+    return OpeningCalendar(activities, dict(periods), days_off, closures)
+
+
+# --------------------------------------------------------------------------------------
 # What one evaluation loads
 # --------------------------------------------------------------------------------------
 
@@ -195,7 +316,7 @@ class _Unit:
 
 @dataclass
 class _Cell:
-    """One request cell as evaluated: the target state of an allowed ``book``, None for a cancel."""
+    """One request cell as evaluated: the state it would get when allowed (None: freed)."""
 
     index: int
     request: CellRequest
@@ -208,6 +329,14 @@ class _Cell:
     group_id: int | None = None
     places: int | None = None
     others: int = 0
+    overrides: list[str] = field(default_factory=list)  # the rules set aside (agent's reason audited)
+
+
+@dataclass(frozen=True)
+class _Options:
+    override_notice: bool
+    may_unlock: bool
+    reason: str
 
 
 @dataclass
@@ -251,7 +380,7 @@ def _evaluate(
     child_id: int,
     cells: Sequence[CellRequest],
     asked_at: datetime,
-    override_notice: bool,
+    options: _Options,
     lock: bool,
 ) -> _Plan:
     if asked_at.tzinfo is None:
@@ -276,15 +405,6 @@ def _evaluate(
             select(Enrollment).where(Enrollment.child_id == child_id, col(Enrollment.activity_id).in_(activity_ids))
         )
     }
-    periods: dict[int, list[ActivityPeriod]] = defaultdict(list)
-    for period in db.exec(
-        select(ActivityPeriod).where(
-            col(ActivityPeriod.activity_id).in_(activity_ids),
-            ActivityPeriod.start_date <= last,
-            ActivityPeriod.end_date >= first,
-        )
-    ):
-        periods[period.activity_id].append(period)
     requires: dict[int, set[int]] = defaultdict(set)
     excludes: list[tuple[int, int]] = []
     for rule in db.exec(select(UnitRule).where(col(UnitRule.unit_id).in_(units))):
@@ -292,13 +412,7 @@ def _evaluate(
             requires[rule.unit_id].add(rule.other_unit_id)
         else:
             excludes.append((rule.unit_id, rule.other_unit_id))
-    days_off = {d.day: d for d in db.exec(select(DayOff).where(DayOff.day >= first, DayOff.day <= last))}
-    closures = {
-        (c.activity_id, c.day): c.reason
-        for c in db.exec(
-            select(Closure).where(col(Closure.activity_id).in_(activity_ids), Closure.day >= first, Closure.day <= last)
-        )
-    }
+    calendar = opening_calendar(db, activity_ids=activity_ids, first=first, last=last)
 
     # The child's bookings over the days asked, every activity (for overlaps).
     booking_query = select(Booking).where(Booking.child_id == child_id, Booking.day >= first, Booking.day <= last)
@@ -360,6 +474,7 @@ def _evaluate(
             counts = {(unit_id, day, group_id): n for unit_id, day, group_id, n in rows}
 
     # First pass: each cell alone.
+    today = asked_at.astimezone(PARIS).date()
     evaluated: list[_Cell] = []
     seen: set[tuple[date, int]] = set()
     for index, request in enumerate(cells):
@@ -386,70 +501,93 @@ def _evaluate(
             cell.rule = "Cellule demandée deux fois dans la même demande"
             continue
         seen.add(key)
-        if request.action == "book":
-            cell.rule = _calendar_rule(request.day, unit, periods, days_off, closures) or _enrolment_rule(
-                request.day, unit, enrollments.get(unit.activity_id)
-            )
-        if not cell.rule and existing is not None:
-            if existing.state in ATTENDANCE:
-                what = (
-                    "présence" if existing.state in (BookingState.PRESENT, BookingState.PRESENT_SPECIAL) else "absence"
-                )
-                cell.rule = f"Cellule verrouillée : {what} relevée"
-            elif existing.id in charged:
-                cell.rule = "Cellule verrouillée : facturée"
-        if cell.rule:
-            continue
-        if request.action == "cancel":
-            if existing is None or existing.state == BookingState.REFUSED:
-                cell.rule = NO_BOOKING
-                continue
-        elif existing is not None and existing.state == BookingState.RESERVED:
-            cell.allowed, cell.target = True, BookingState.RESERVED  # already booked: nothing to do
-            continue
-        if cell.notice_passed and not override_notice:
-            text = notice_text(
-                notice_days=unit.notice_days, notice_time=unit.notice_time, business_days=unit.notice_business_days
-            )
-            cell.rule = f"Délai de prévenance dépassé ({text})"
-            continue
-        cell.allowed = True
-        if request.action == "book":
-            if cell.places is not None and cell.others >= cell.places:
-                cell.waiting, cell.target, cell.rule = True, BookingState.WAITING_LIST, WAITING
-            else:
-                cell.target = BookingState.RESERVED
+        _judge(
+            cell,
+            existing,
+            existing is not None and existing.id in charged,
+            today,
+            options,
+            calendar.closed_reason(request.day, unit.activity_id)
+            or _enrolment_rule(request.day, unit, enrollments.get(unit.activity_id)),
+        )
 
     _check_days(evaluated, bookings, units, requires, excludes)
     return _Plan(child, evaluated, bookings, enrollments, units)
 
 
-def _calendar_rule(
-    day: date,
-    unit: _Unit,
-    periods: dict[int, list[ActivityPeriod]],
-    days_off: dict[date, DayOff],
-    closures: dict[tuple[int, date], str],
-) -> str:
-    if not unit.activity_start <= day <= unit.activity_end:
-        return (
-            f"Hors des dates de {unit.activity_name} "
-            f"(du {short_date(unit.activity_start)} au {short_date(unit.activity_end)})"
+def _judge(cell: _Cell, existing: Booking | None, charged: bool, today: date, options: _Options, closed: str) -> None:
+    """Decide one cell alone (``closed``: why the calendar or the enrolment forbids booking it)."""
+    request, unit = cell.request, cell.unit
+    assert unit is not None
+    state = existing.state if existing is not None else None
+    action, wanted = request.action, request.state
+    if action == "set":
+        if wanted is None:
+            cell.rule = "État à donner manquant"
+            return
+        if wanted in (BookingState.REQUESTED, BookingState.REFUSED):
+            cell.rule = f"« {STATE_LABELS[wanted]} » : état d'une demande du portail, décidée dans la bannette"
+            return
+        if wanted == BookingState.RESERVED:
+            action = "book"
+    attendance = action == "set" and wanted in ATTENDANCE
+    booked = state in (BookingState.RESERVED, *ATTENDANCE)
+    if (action == "book" or (action == "set" and not (attendance and booked))) and closed:
+        cell.rule = closed
+        return
+    lock = ""
+    if state in ATTENDANCE:
+        lock = (
+            "présence relevée" if state in (BookingState.PRESENT, BookingState.PRESENT_SPECIAL) else "absence relevée"
         )
-    day_off = days_off.get(day)
-    if day_off is not None and day_off.kind == DayOffKind.PUBLIC_HOLIDAY:
-        return f"Jour férié : {day_off.name}"
-    if day_off is not None and unit.kind in SCHOOL_TIME:
-        return f"Vacances scolaires : {day_off.name}"
-    reason = closures.get((unit.activity_id, day))
-    if reason is not None:
-        return f"Jour de fermeture : {reason}"
-    containing = [p for p in periods.get(unit.activity_id, []) if p.start_date <= day <= p.end_date]
-    if not containing:
-        return f"Hors des périodes d'ouverture de {unit.activity_name}"
-    if not any(str(day.isoweekday()) in p.weekdays for p in containing):
-        return f"Pas d'accueil le {WEEKDAYS[day.weekday()]}"
-    return ""
+    elif charged:
+        lock = "facturée"
+    if lock and not (attendance and state in ATTENDANCE and request.day == today and not charged):
+        if not options.may_unlock:
+            cell.rule = f"Cellule verrouillée : {lock} (modifiable par un régisseur, avec un motif)"
+            return
+        if not options.reason.strip():
+            cell.rule = f"Cellule verrouillée : {lock} ; un motif est obligatoire pour la modifier"
+            return
+        cell.overrides.append(f"cellule verrouillée ({lock})")
+    if attendance:
+        if request.day > today:
+            cell.rule = f"Pointage impossible : le {short_date(request.day)} n'est pas encore arrivé"
+            return
+        if wanted in (BookingState.ABSENT_JUSTIFIED, BookingState.ABSENT_UNJUSTIFIED) and not booked:
+            cell.rule = "Absence impossible : l'enfant n'était pas réservé ce jour-là"
+            return
+        if wanted == BookingState.PRESENT and not booked:
+            wanted = BookingState.PRESENT_SPECIAL  # came without a booking
+        elif wanted == BookingState.PRESENT and state == BookingState.PRESENT_SPECIAL:
+            wanted = state
+        cell.allowed, cell.target = True, wanted
+        return
+    if action == "cancel" and (state is None or state == BookingState.REFUSED):
+        cell.rule = NO_BOOKING
+        return
+    target = BookingState.WAITING_LIST if action == "set" else BookingState.RESERVED
+    if action != "cancel" and state == target and not lock:
+        cell.allowed, cell.target = True, target  # already so: nothing to do
+        return
+    if cell.notice_passed:
+        text = notice_text(
+            notice_days=unit.notice_days, notice_time=unit.notice_time, business_days=unit.notice_business_days
+        )
+        if not options.override_notice:
+            cell.rule = f"Délai de prévenance dépassé ({text})"
+            return
+        if not options.reason.strip():
+            cell.rule = f"Délai de prévenance dépassé ({text}) ; un motif est obligatoire pour passer outre"
+            return
+        cell.overrides.append(f"délai de prévenance dépassé ({text})")
+    cell.allowed = True
+    if action == "cancel":
+        return
+    if target == BookingState.RESERVED and cell.places is not None and cell.others >= cell.places:
+        cell.waiting, cell.target, cell.rule = True, BookingState.WAITING_LIST, WAITING
+    else:
+        cell.target = target
 
 
 def _enrolment_rule(day: date, unit: _Unit, enrollment: Enrollment | None) -> str:
@@ -489,9 +627,10 @@ def _check_days(
             for cell in day_cells:
                 if not cell.allowed:
                     continue
-                if cell.request.action == "book":
+                if cell.target in ON_DAY:
                     on_day.add(cell.request.unit_id)
-                    books[cell.request.unit_id] = cell
+                    if cell.target not in ATTENDANCE:  # what happened is recorded, whatever the day holds
+                        books[cell.request.unit_id] = cell
                 else:
                     on_day.discard(cell.request.unit_id)
                     cancels[cell.request.unit_id] = cell
@@ -552,8 +691,9 @@ def _first_violation(
 def _check(cell: _Cell, plan: _Plan, promoted: Promotion | None = None) -> CellCheck:
     unit = cell.unit
     places_left = None
+    existing = plan.bookings.get((cell.request.day, cell.request.unit_id))
+    existing_state = existing.state if existing is not None else None
     if cell.places is not None:
-        existing = plan.bookings.get((cell.request.day, cell.request.unit_id))
         holds = cell.target in HOLDING if cell.allowed else existing is not None and existing.state in HOLDING
         places_left = max(0, cell.places - cell.others - (1 if holds else 0))
     return CellCheck(
@@ -568,6 +708,8 @@ def _check(cell: _Cell, plan: _Plan, promoted: Promotion | None = None) -> CellC
         places_left=places_left,
         notice_passed=cell.notice_passed,
         promoted=promoted,
+        state=cell.target if cell.allowed else existing_state,
+        overrides=tuple(cell.overrides) if cell.allowed else (),
     )
 
 
@@ -584,15 +726,17 @@ def check_cells(
     now: datetime,
     override_notice: bool = False,
     asked_at: datetime | None = None,
+    reason: str = "",
+    may_unlock: bool = False,
 ) -> list[CellCheck]:
     """What the rules say of each cell, in the request's order; writes nothing.
 
     ``asked_at``: when the family asked (a portal submission's time); the notice deadline
-    is judged at it. Default ``now``.
+    is judged at it. Default ``now``. ``override_notice`` / ``may_unlock`` (régisseur,
+    admin) set the notice deadline / a locked cell aside, only with a ``reason``.
     """
-    plan = _evaluate(
-        db, child_id=child_id, cells=cells, asked_at=asked_at or now, override_notice=override_notice, lock=False
-    )
+    options = _Options(override_notice, may_unlock, reason)
+    plan = _evaluate(db, child_id=child_id, cells=cells, asked_at=asked_at or now, options=options, lock=False)
     return [_check(cell, plan) for cell in plan.cells]
 
 
@@ -606,18 +750,26 @@ def apply_cells(
     now: datetime,
     override_notice: bool = False,
     asked_at: datetime | None = None,
+    reason: str = "",
+    may_unlock: bool = False,
+    loaded: Mapping[tuple[date, int], CellStamp] | None = None,
 ) -> list[CellCheck]:
     """Check again inside the caller's transaction and write the allowed cells; refused ones are left.
 
-    Flushes, does not commit. Returns the checks, with the promoted waiting child of each
-    cancel that freed a place.
+    ``loaded``: the cells as the caller's screen loaded them; if any of them changed
+    since, :class:`StaleCells` is raised and nothing is written. Flushes, does not
+    commit. Returns the checks, with the promoted waiting child of each freed place.
     """
-    plan = _evaluate(
-        db, child_id=child_id, cells=cells, asked_at=asked_at or now, override_notice=override_notice, lock=True
-    )
+    options = _Options(override_notice, may_unlock, reason)
+    plan = _evaluate(db, child_id=child_id, cells=cells, asked_at=asked_at or now, options=options, lock=True)
+    if loaded:
+        clashes = _clashes(db, plan, loaded)
+        if clashes:
+            raise StaleCells(clashes)
     child = plan.child
     before: list[str] = []
     after: list[str] = []
+    overrides: list[str] = []
     results: list[CellCheck] = []
     promotions: list[tuple[Promotion, str]] = []
     for cell in plan.cells:
@@ -627,54 +779,62 @@ def apply_cells(
             continue
         key = (cell.request.day, cell.request.unit_id)
         existing = plan.bookings.get(key)
+        if existing is not None and existing.state == cell.target:
+            results.append(_check(cell, plan))
+            continue
         where = f"{short_date(cell.request.day)} {unit.name} – {unit.activity_name}"
-        promoted = None
-        if cell.request.action == "book":
-            assert cell.target is not None
-            if existing is not None and existing.state == cell.target:
-                results.append(_check(cell, plan))
-                continue
-            before.append(f"{where} : {STATE_LABELS[existing.state] if existing else FREE}")
-            after.append(f"{where} : {STATE_LABELS[cell.target]}")
-            if existing is None:
-                enrollment = plan.enrollments[unit.activity_id]
-                db.add(
-                    Booking(
-                        child_id=child_id,
-                        day=cell.request.day,
-                        unit_id=unit.id,
-                        enrollment_id=id_of(enrollment),
-                        state=cell.target,
-                        source=source,
-                        changed_by_id=agent_id,
-                        changed_at=now,
-                    )
-                )
-            else:
-                existing.state = cell.target
-                existing.source = source
-                existing.changed_by_id = agent_id
-                existing.changed_at = now
-                existing.version += 1
-                db.add(existing)
-        else:
+        overrides.extend(f"{where} : {text}" for text in cell.overrides)
+        before.append(f"{where} : {STATE_LABELS[existing.state] if existing else FREE}")
+        after.append(f"{where} : {STATE_LABELS[cell.target] if cell.target else FREE}")
+        held = existing is not None and existing.state in HOLDING
+        if cell.target is None:
             assert existing is not None
-            before.append(f"{where} : {STATE_LABELS[existing.state]}")
-            after.append(f"{where} : {FREE}")
-            held = existing.state in HOLDING
             db.delete(existing)
             db.flush()
-            if held and cell.places is not None and cell.group_id is not None and cell.others < cell.places:
-                promoted = _promote(
-                    db, day=cell.request.day, unit_id=unit.id, group_id=cell.group_id, agent_id=agent_id, now=now
+        elif existing is None:
+            enrollment = plan.enrollments[unit.activity_id]
+            db.add(
+                Booking(
+                    child_id=child_id,
+                    day=cell.request.day,
+                    unit_id=unit.id,
+                    enrollment_id=id_of(enrollment),
+                    state=cell.target,
+                    source=source,
+                    changed_by_id=agent_id,
+                    changed_at=now,
                 )
-                if promoted is not None:
-                    promotions.append((promoted, where))
-                    cell.others += 1  # the promoted child holds the place now
+            )
+        else:
+            existing.state = cell.target
+            existing.source = source
+            existing.changed_by_id = agent_id
+            existing.changed_at = now
+            existing.version += 1
+            db.add(existing)
+        promoted = None
+        frees = held and cell.target not in HOLDING
+        if frees and cell.places is not None and cell.group_id is not None and cell.others < cell.places:
+            db.flush()
+            promoted = _promote(
+                db,
+                day=cell.request.day,
+                unit_id=unit.id,
+                group_id=cell.group_id,
+                child_id=child_id,
+                agent_id=agent_id,
+                now=now,
+            )
+            if promoted is not None:
+                promotions.append((promoted, where))
+                cell.others += 1  # the promoted child holds the place now
         results.append(_check(cell, plan, promoted))
     db.flush()
     if before:
         name = f"{child.first_name} {child.last_name}"
+        changed: dict[str, object] = {"child": name, "cells": after}
+        if overrides:
+            changed |= {"overrides": overrides, "reason": reason.strip()}
         audit.record(
             db,
             action="update",
@@ -684,7 +844,7 @@ def apply_cells(
             agent_id=agent_id,
             family_id=child.family_id,
             before={"child": name, "cells": before},
-            after={"child": name, "cells": after},
+            after=changed,
         )
     for promotion, where in promotions:
         audit.record(
@@ -702,8 +862,62 @@ def apply_cells(
     return results
 
 
+def _clashes(db: Session, plan: _Plan, loaded: Mapping[tuple[date, int], CellStamp]) -> list[Clash]:
+    """The request's cells whose booking is not the one the caller loaded."""
+    changed: list[tuple[_Cell, Booking | None]] = []
+    for cell in plan.cells:
+        key = (cell.request.day, cell.request.unit_id)
+        if key not in loaded:
+            continue
+        booking = plan.bookings.get(key)
+        now = CellStamp(booking.id, booking.version) if booking is not None else FREE_STAMP
+        if now != loaded[key]:
+            changed.append((cell, booking))
+    if not changed:
+        return []
+    agent_ids = {b.changed_by_id for _, b in changed if b is not None and b.changed_by_id is not None}
+    names = {
+        agent_id: name
+        for agent_id, name in db.exec(
+            select_columns(id_col(Agent.id), col(Agent.display_name)).where(col(Agent.id).in_(agent_ids))
+        )
+    }
+    last_change = db.exec(
+        select_columns(col(AuditEntry.at), col(Agent.display_name), col(AuditEntry.source))
+        .outerjoin(Agent, col(Agent.id) == AuditEntry.agent_id)
+        .where(AuditEntry.entity == "booking", AuditEntry.entity_id == id_of(plan.child))
+        .order_by(col(AuditEntry.id).desc())
+        .limit(1)
+    ).first()
+    clashes = []
+    for cell, booking in changed:
+        unit = cell.unit
+        if booking is not None:
+            who = names.get(booking.changed_by_id or 0) or _SOURCE_WHO.get(booking.source, booking.source)
+            at: datetime | None = booking.changed_at
+        elif last_change is not None:
+            at, name, source = last_change
+            who = name or _SOURCE_WHO.get(source, source)
+        else:
+            who, at = "inconnu", None
+        clashes.append(
+            Clash(
+                day=cell.request.day,
+                unit_name=unit.name if unit else "",
+                activity_name=unit.activity_name if unit else "",
+                state=booking.state if booking is not None else None,
+                who=who,
+                at=at,
+            )
+        )
+    return clashes
+
+
+_SOURCE_WHO = {Source.PORTAL: "portail famille", Source.SYSTEM: "système", Source.AGENT: "un agent"}
+
+
 def _promote(
-    db: Session, *, day: date, unit_id: int, group_id: int, agent_id: int | None, now: datetime
+    db: Session, *, day: date, unit_id: int, group_id: int, child_id: int, agent_id: int | None, now: datetime
 ) -> Promotion | None:
     """Give the freed place to the first waiting child of that day × unit × group."""
     row = db.exec(
@@ -714,6 +928,7 @@ def _promote(
             Booking.unit_id == unit_id,
             Booking.day == day,
             Booking.state == BookingState.WAITING_LIST,
+            Booking.child_id != child_id,
             Enrollment.age_group_id == group_id,
         )
         .order_by(col(Booking.changed_at), col(Booking.id))
@@ -745,9 +960,11 @@ __all__ = [
     "STATE_LABELS",
     "CellCheck",
     "CellRequest",
+    "OpeningCalendar",
     "Promotion",
     "apply_cells",
     "check_cells",
     "notice_deadline",
     "notice_text",
+    "opening_calendar",
 ]

@@ -1,6 +1,5 @@
 """The booking rules: every rule and its French message, the waiting list and its promotion."""
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
@@ -12,220 +11,29 @@ from regie_tui.clock import PARIS
 from regie_tui.errors import NotFound
 from regie_tui.models import (
     Activity,
-    ActivityKind,
-    ActivityPeriod,
-    AgeGroup,
     Agent,
     AuditEntry,
     Booking,
     BookingState,
-    Capacity,
     Charge,
     ChargeKind,
     Child,
-    Closure,
-    DayOff,
-    DayOffKind,
     Enrollment,
-    EnrollmentStatus,
-    Facility,
-    FacilityKind,
     Role,
     Source,
-    Unit,
-    UnitRule,
-    UnitRuleKind,
 )
 from regie_tui.services.booking_rules import (
+    FREE_STAMP,
     WAITING,
     CellRequest,
+    CellStamp,
+    StaleCells,
     apply_cells,
     check_cells,
     notice_deadline,
 )
 
-from builders import add_family, add_regie
-
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)  # Monday
-WED = date(2026, 12, 9)  # a plain Wednesday, far from any notice deadline
-OVERRIDE_WED = date(2026, 12, 2)  # a Wednesday with one place only (sortie)
-
-
-@dataclass
-class World:
-    agent: int
-    mercredi: int
-    peri: int
-    stage: int
-    matin: int
-    repas: int
-    apres_midi: int
-    journee: int
-    acc_soir: int
-    atelier: int
-    mater: int
-    elem: int
-    # children: Léa, Tom, Zoé, Hugo (maternelle, enrolled everywhere), Noé (élémentaire),
-    # Ivy (no enrolment), Paul (waiting enrolment), Jade (enrolled from 2027)
-    kids: dict[str, int]
-
-
-def _activity(db: Session, regie: int, facility: int, name: str, kind: ActivityKind, **notice: object) -> int:
-    activity = Activity(
-        regie_id=regie,
-        facility_id=facility,
-        name=name,
-        kind=kind,
-        start_date=date(2026, 9, 2),
-        end_date=date(2027, 7, 9),
-        **notice,
-    )
-    db.add(activity)
-    db.flush()
-    assert activity.id is not None
-    return activity.id
-
-
-def _unit(db: Session, activity: int, name: str, start: time, end: time, position: int) -> int:
-    unit = Unit(activity_id=activity, name=name, start_time=start, end_time=end, position=position)
-    db.add(unit)
-    db.flush()
-    assert unit.id is not None
-    return unit.id
-
-
-def _group(db: Session, activity: int, name: str, min_age: int, max_age: int) -> int:
-    group = AgeGroup(activity_id=activity, name=name, min_age=min_age, max_age=max_age)
-    db.add(group)
-    db.flush()
-    assert group.id is not None
-    return group.id
-
-
-def build(engine) -> World:
-    with Session(engine) as db:
-        agent = Agent(login="jpetit", display_name="Julie Petit", role=Role.ACCUEIL)
-        db.add(agent)
-        regie = add_regie(db)
-        facility = Facility(name="Centre des Lucioles", kind=FacilityKind.LEISURE_CENTRE)
-        db.add(facility)
-        db.flush()
-        assert facility.id is not None and agent.id is not None
-        mercredi = _activity(
-            db,
-            regie,
-            facility.id,
-            "Mercredi",
-            ActivityKind.WEDNESDAY,
-            notice_days=2,
-            notice_time=time(12, 0),
-            notice_business_days=True,
-        )
-        peri = _activity(db, regie, facility.id, "Périscolaire", ActivityKind.AFTER_SCHOOL)
-        stage = _activity(db, regie, facility.id, "Stage théâtre", ActivityKind.HOLIDAYS, notice_days=0)
-        db.add(
-            ActivityPeriod(
-                activity_id=mercredi,
-                name="Année",
-                start_date=date(2026, 9, 2),
-                end_date=date(2027, 6, 30),
-                weekdays="3",
-            )
-        )
-        db.add(
-            ActivityPeriod(
-                activity_id=peri, name="Année", start_date=date(2026, 9, 2), end_date=date(2027, 7, 9), weekdays="1245"
-            )
-        )
-        db.add(
-            ActivityPeriod(
-                activity_id=stage, name="Année", start_date=date(2026, 9, 2), end_date=date(2027, 7, 9), weekdays="3"
-            )
-        )
-        matin = _unit(db, mercredi, "Matin", time(7, 30), time(11, 45), 1)
-        repas = _unit(db, mercredi, "Repas", time(12, 15), time(13, 15), 2)
-        apres_midi = _unit(db, mercredi, "Après-midi", time(13, 15), time(18, 30), 3)
-        journee = _unit(db, mercredi, "Journée", time(7, 30), time(18, 30), 4)
-        acc_soir = _unit(db, peri, "Acc soir", time(16, 30), time(19, 0), 1)
-        atelier = _unit(db, stage, "Atelier", time(11, 0), time(12, 30), 1)
-        for other in (matin, apres_midi):
-            db.add(UnitRule(unit_id=repas, other_unit_id=other, kind=UnitRuleKind.REQUIRES_ONE_OF))
-        db.add(UnitRule(unit_id=journee, other_unit_id=matin, kind=UnitRuleKind.EXCLUDES))
-        mater = _group(db, mercredi, "Maternelle", 3, 5)
-        elem = _group(db, mercredi, "Élémentaire", 6, 11)
-        db.add(Capacity(age_group_id=mater, unit_id=matin, places=2))
-        db.add(Capacity(age_group_id=mater, unit_id=matin, day=OVERRIDE_WED, places=1, reason="Sortie"))
-        peri_group = _group(db, peri, "Tous", 2, 11)
-        stage_group = _group(db, stage, "Tous", 3, 11)
-        db.add_all(
-            [
-                DayOff(day=date(2026, 11, 11), kind=DayOffKind.PUBLIC_HOLIDAY, name="Armistice"),
-                DayOff(day=date(2026, 12, 23), kind=DayOffKind.SCHOOL_HOLIDAY, name="Vacances de Noël"),
-                DayOff(day=date(2026, 12, 25), kind=DayOffKind.PUBLIC_HOLIDAY, name="Noël"),
-                Closure(activity_id=mercredi, day=date(2027, 1, 13), reason="Travaux"),
-            ]
-        )
-        births = {
-            "Léa": date(2021, 5, 10),
-            "Tom": date(2021, 3, 1),
-            "Zoé": date(2022, 1, 20),
-            "Hugo": date(2021, 8, 8),
-            "Noé": date(2018, 4, 4),
-            "Ivy": date(2021, 2, 2),
-            "Paul": date(2021, 6, 6),
-            "Jade": date(2021, 7, 7),
-        }
-        kids: dict[str, int] = {}
-        for first, birth in births.items():
-            add_family(db, f"FAMILLE {first.upper()}", children=[(first, birth)])
-            kids[first] = db.exec(select(Child.id).where(Child.first_name == first)).one()
-        for first in ("Léa", "Tom", "Zoé", "Hugo", "Noé"):
-            group = elem if first == "Noé" else mater
-            for activity, group_id in ((mercredi, group), (peri, peri_group), (stage, stage_group)):
-                db.add(
-                    Enrollment(
-                        child_id=kids[first],
-                        activity_id=activity,
-                        age_group_id=group_id,
-                        status=EnrollmentStatus.ACCEPTED,
-                        source=Source.AGENT,
-                    )
-                )
-        db.add(
-            Enrollment(
-                child_id=kids["Paul"],
-                activity_id=mercredi,
-                age_group_id=mater,
-                status=EnrollmentStatus.WAITING,
-                source=Source.PORTAL,
-            )
-        )
-        db.add(
-            Enrollment(
-                child_id=kids["Jade"],
-                activity_id=mercredi,
-                age_group_id=mater,
-                start_date=date(2027, 1, 1),
-                status=EnrollmentStatus.ACCEPTED,
-                source=Source.AGENT,
-            )
-        )
-        db.commit()
-        return World(
-            agent=agent.id,
-            mercredi=mercredi,
-            peri=peri,
-            stage=stage,
-            matin=matin,
-            repas=repas,
-            apres_midi=apres_midi,
-            journee=journee,
-            acc_soir=acc_soir,
-            atelier=atelier,
-            mater=mater,
-            elem=elem,
-            kids=kids,
-        )
+from booking_world import NOW, OVERRIDE_WED, WED, World, build
 
 
 @pytest.fixture
@@ -413,7 +221,12 @@ def test_business_days_notice_just_before_and_after(engine, world):
     assert utc[0].notice_passed
     # The régie may override it; the cell still says the deadline passed.
     forced = check(
-        engine, lea, book(day, world.matin), now=datetime(2026, 11, 23, 12, 0, tzinfo=PARIS), override_notice=True
+        engine,
+        lea,
+        book(day, world.matin),
+        now=datetime(2026, 11, 23, 12, 0, tzinfo=PARIS),
+        override_notice=True,
+        reason="Accord de la directrice",
     )
     assert (forced[0].allowed, forced[0].notice_passed, forced[0].rule) == (True, True, "")
 
@@ -641,11 +454,11 @@ def test_attendance_and_billing_lock_the_cell(engine, world):
         override_notice=True,
     )
     assert rules(checks) == [
-        "Cellule verrouillée : présence relevée",
-        "Cellule verrouillée : absence relevée",
-        "Cellule verrouillée : facturée",
+        "Cellule verrouillée : présence relevée (modifiable par un régisseur, avec un motif)",
+        "Cellule verrouillée : absence relevée (modifiable par un régisseur, avec un motif)",
+        "Cellule verrouillée : facturée (modifiable par un régisseur, avec un motif)",
     ]
-    applied = apply(engine, world, lea, cancel(past, world.matin), override_notice=True)
+    applied = apply(engine, world, lea, cancel(past, world.matin), override_notice=True, reason="Erreur")
     assert not applied[0].allowed
     assert states(engine, lea)[(past, world.matin)] == "present"
 
@@ -675,3 +488,167 @@ def test_four_hundred_cells_take_a_handful_of_queries(engine, world):
     assert len(checks) == 400
     assert len(statements) <= 12
     assert any(c.allowed for c in checks)
+
+
+# --------------------------------------------------------------------------------------
+# Overrides by the régie, audited with their reason
+# --------------------------------------------------------------------------------------
+
+
+def _last_booking_audit(engine, child: int) -> AuditEntry:
+    with Session(engine) as db:
+        return db.exec(
+            select(AuditEntry)
+            .where(AuditEntry.entity == "booking", AuditEntry.entity_id == child)
+            .order_by(col(AuditEntry.id).desc())
+        ).first()
+
+
+def test_notice_override_needs_a_reason_and_is_audited_with_it(engine, world):
+    lea = world.kids["Léa"]
+    late = datetime(2026, 12, 7, 13, 0, tzinfo=PARIS)  # past the deadline for Wednesday 9/12
+    no_reason = check(engine, lea, book(WED, world.matin), now=late, override_notice=True)
+    assert no_reason[0].rule == (
+        "Délai de prévenance dépassé (J-2 ouvrés à 12:00) ; un motif est obligatoire pour passer outre"
+    )
+    done = apply(
+        engine, world, lea, book(WED, world.matin), now=late, override_notice=True, reason="Reprise du travail"
+    )
+    assert done[0].allowed and done[0].state == BookingState.RESERVED
+    assert done[0].overrides == ("délai de prévenance dépassé (J-2 ouvrés à 12:00)",)
+    entry = _last_booking_audit(engine, lea)
+    assert entry.after["reason"] == "Reprise du travail"
+    assert entry.after["overrides"] == [
+        "09/12/2026 Matin – Mercredi : délai de prévenance dépassé (J-2 ouvrés à 12:00)"
+    ]
+
+
+def test_a_regisseur_unlocks_a_recorded_cell_with_a_reason(engine, world):
+    lea = world.kids["Léa"]
+    past = date(2026, 11, 18)
+    with Session(engine) as db:
+        _booking(db, lea, past, world.matin, world.mercredi, BookingState.PRESENT)
+        db.commit()
+    fix = CellRequest(day=past, unit_id=world.matin, action="set", state=BookingState.ABSENT_JUSTIFIED)
+    without = check(engine, lea, fix, may_unlock=True)
+    assert without[0].rule == "Cellule verrouillée : présence relevée ; un motif est obligatoire pour la modifier"
+    done = apply(engine, world, lea, fix, may_unlock=True, reason="Certificat médical reçu")
+    assert done[0].allowed, done[0].rule
+    assert states(engine, lea)[(past, world.matin)] == "absent_justified"
+    entry = _last_booking_audit(engine, lea)
+    assert entry.before["cells"] == ["18/11/2026 Matin – Mercredi : présent"]
+    assert entry.after["cells"] == ["18/11/2026 Matin – Mercredi : absence justifiée"]
+    assert entry.after["overrides"] == ["18/11/2026 Matin – Mercredi : cellule verrouillée (présence relevée)"]
+    assert entry.after["reason"] == "Certificat médical reçu"
+
+
+# --------------------------------------------------------------------------------------
+# Attendance and the other stored states
+# --------------------------------------------------------------------------------------
+
+
+def mark(day: date, unit: int, state: BookingState) -> CellRequest:
+    return CellRequest(day=day, unit_id=unit, action="set", state=state)
+
+
+def test_attendance_on_booked_and_unbooked_cells(engine, world):
+    lea = world.kids["Léa"]
+    monday = date(2026, 11, 23)  # today (NOW)
+    thursday = date(2026, 11, 19)
+    with Session(engine) as db:
+        _booking(db, lea, monday, world.acc_soir, world.peri, BookingState.RESERVED)
+        db.commit()
+    checks = check(
+        engine,
+        lea,
+        mark(monday, world.acc_soir, BookingState.PRESENT),
+        mark(thursday, world.acc_soir, BookingState.PRESENT),  # came without a booking
+        mark(date(2026, 11, 20), world.acc_soir, BookingState.ABSENT_UNJUSTIFIED),
+        mark(date(2026, 11, 24), world.acc_soir, BookingState.PRESENT),
+        mark(date(2026, 11, 11), world.acc_soir, BookingState.PRESENT_SPECIAL),  # public holiday
+    )
+    assert [(c.allowed, c.state, c.rule) for c in checks] == [
+        (True, BookingState.PRESENT, ""),
+        (True, BookingState.PRESENT_SPECIAL, ""),
+        (False, None, "Absence impossible : l'enfant n'était pas réservé ce jour-là"),
+        (False, None, "Pointage impossible : le 24/11/2026 n'est pas encore arrivé"),
+        (False, None, "Jour férié : Armistice"),
+    ]
+    apply(engine, world, lea, mark(monday, world.acc_soir, BookingState.PRESENT))
+    # Today's attendance may be corrected at once; an older one is locked.
+    again = apply(engine, world, lea, mark(monday, world.acc_soir, BookingState.ABSENT_JUSTIFIED))
+    assert again[0].allowed and states(engine, lea)[(monday, world.acc_soir)] == "absent_justified"
+    tomorrow = datetime(2026, 11, 24, 9, 0, tzinfo=PARIS)
+    later = check(engine, lea, mark(monday, world.acc_soir, BookingState.PRESENT), now=tomorrow)
+    assert later[0].rule == "Cellule verrouillée : absence relevée (modifiable par un régisseur, avec un motif)"
+
+
+def test_portal_states_are_decided_in_the_bannette(engine, world):
+    lea = world.kids["Léa"]
+    checks = check(
+        engine, lea, mark(WED, world.matin, BookingState.REQUESTED), mark(WED, world.repas, BookingState.REFUSED)
+    )
+    assert rules(checks) == [
+        "« en attente de validation » : état d'une demande du portail, décidée dans la bannette",
+        "« refusée » : état d'une demande du portail, décidée dans la bannette",
+    ]
+
+
+def test_putting_a_booked_child_on_the_waiting_list_gives_the_place_to_the_next(engine, world):
+    lea, tom, zoe = world.kids["Léa"], world.kids["Tom"], world.kids["Zoé"]
+    apply(engine, world, lea, book(WED, world.matin))
+    apply(engine, world, tom, book(WED, world.matin))
+    waiting = apply(engine, world, zoe, book(WED, world.matin))  # 2 places: Zoé waits
+    assert waiting[0].waiting_list
+    moved = apply(engine, world, lea, mark(WED, world.matin, BookingState.WAITING_LIST))
+    assert moved[0].state == BookingState.WAITING_LIST
+    assert moved[0].promoted is not None and moved[0].promoted.child_id == zoe
+    assert states(engine, zoe)[(WED, world.matin)] == "reserved"
+    assert states(engine, lea)[(WED, world.matin)] == "waiting_list"
+
+
+# --------------------------------------------------------------------------------------
+# Two agents, one child: a save on cells changed since they were loaded is refused
+# --------------------------------------------------------------------------------------
+
+
+def test_a_save_on_cells_changed_since_loaded_reports_them_and_writes_nothing(engine, world):
+    lea = world.kids["Léa"]
+    apply(engine, world, lea, book(WED, world.matin))
+    with Session(engine) as db:
+        booking = db.exec(select(Booking).where(Booking.child_id == lea)).one()
+        loaded = {
+            (WED, world.matin): CellStamp(booking.id, booking.version),
+            (WED, world.repas): FREE_STAMP,
+        }
+        other = Agent(login="mdurand", display_name="Marc Durand", role=Role.REGISSEUR)
+        db.add(other)
+        db.commit()
+        other_id = other.id
+    # Meanwhile another agent books Repas.
+    with Session(engine) as db:
+        apply_cells(
+            db,
+            child_id=lea,
+            cells=[book(WED, world.repas)],
+            agent_id=other_id,
+            source=Source.AGENT,
+            now=datetime(2026, 11, 23, 10, 30, tzinfo=PARIS),
+        )
+        db.commit()
+    with Session(engine) as db, pytest.raises(StaleCells) as raised:
+        apply_cells(
+            db,
+            child_id=lea,
+            cells=[cancel(WED, world.matin), book(WED, world.repas)],
+            agent_id=world.agent,
+            source=Source.AGENT,
+            now=NOW,
+            loaded=loaded,
+        )
+    assert [(c.unit_name, c.state, c.who) for c in raised.value.clashes] == [
+        ("Repas", BookingState.RESERVED, "Marc Durand")
+    ]
+    assert "09/12/2026 Repas – Mercredi : réservée (Marc Durand, le 23/11/2026 10:30)" in str(raised.value)
+    # Nothing was written: Matin is still booked.
+    assert states(engine, lea)[(WED, world.matin)] == "reserved"
