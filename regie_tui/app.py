@@ -59,6 +59,7 @@ class RegieApp(App[None]):
         Binding("f1", "help", "Aide", id="help", tooltip="Toutes les touches de l'écran"),
         Binding("f2", "families", "Familles", id="families", tooltip="Chercher une famille"),
         Binding("f3", "inbox", "Bannette", id="inbox", tooltip="Ce que les familles ont envoyé, à décider"),
+        Binding("f5", "roster", "Pointage", id="roster", tooltip="Les enfants attendus un jour sur une activité"),
         Binding("q", "quit", "Quitter", id="quit", tooltip="Quitter regie-tui"),
         Binding("ctrl+q", "quit", "Quitter", show=False, priority=True),
         Binding(
@@ -175,6 +176,12 @@ class RegieApp(App[None]):
 
         if self.connected:
             self.push_screen(PublicationsScreen())
+
+    def action_roster(self) -> None:
+        from regie_tui.screens.roster import RosterScreen
+
+        if self.connected:
+            self.push_screen(RosterScreen())
 
     def action_dashboard(self) -> None:
         self._go_to(DASHBOARD)

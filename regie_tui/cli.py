@@ -347,10 +347,12 @@ def _register_rooms() -> None:
     from regie_tui.cli_inbox import inbox_app
     from regie_tui.cli_mail import mail_app
     from regie_tui.cli_publish import publish_app
+    from regie_tui.cli_roster import roster_command
 
     app.add_typer(inbox_app, name="inbox")
     app.add_typer(mail_app, name="mail")
     app.add_typer(publish_app, name="publish")
+    app.command("roster")(roster_command)
 
 
 _register_rooms()

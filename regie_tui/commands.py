@@ -37,6 +37,11 @@ class RegieCommands(Provider):
             ("Tableau de bord", "Revenir au tableau de bord", partial(app.run_action, "dashboard")),
             ("Familles", "Chercher une famille et ouvrir sa fiche (F2)", partial(app.run_action, "families")),
             ("Bannette", "Décider ce que les familles ont envoyé (F3)", partial(app.run_action, "inbox")),
+            (
+                "Pointage",
+                "Les enfants attendus un jour sur une activité, présents ou absents (F5)",
+                partial(app.run_action, "roster"),
+            ),
             ("Boîte d'envoi", "Courriels aux familles : à envoyer, envoyés, échecs", partial(app.run_action, "outbox")),
             (
                 "Publications du portail",

@@ -50,7 +50,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "portal_booking",
     ),
     "activity_period": ("id", "activity_id", "name", "start_date", "end_date", "weekdays"),
-    "unit": ("id", "activity_id", "name", "start_time", "end_time", "position"),
+    "unit": ("id", "activity_id", "name", "start_time", "end_time", "position", "package"),
     "unit_rule": ("id", "unit_id", "other_unit_id", "kind"),
     "age_group": ("id", "activity_id", "name", "min_age", "max_age", "position"),
     "capacity": ("id", "age_group_id", "unit_id", "day", "places"),

@@ -351,7 +351,15 @@ def _write_activities(
                 unit_id = len(rows["unit"]) + 1
                 unit_ids[unit["name"]] = unit_id
                 rows["unit"].append(
-                    (unit_id, activity_id, unit["name"], writer.time(unit["start"]), writer.time(unit["end"]), position)
+                    (
+                        unit_id,
+                        activity_id,
+                        unit["name"],
+                        writer.time(unit["start"]),
+                        writer.time(unit["end"]),
+                        position,
+                        unit.get("package"),
+                    )
                 )
                 surcharge = unit.get("unbooked_surcharge", 0)
                 for bracket, amount in zip(brackets, unit["rates"], strict=True):

@@ -90,6 +90,9 @@ class Unit(SQLModel, table=True):
     start_time: time
     end_time: time
     position: int = Field(default=0)
+    package: str | None = Field(
+        default=None, max_length=80, description="booking it triggers this package (forfait), e.g. Forfait semaine"
+    )
 
 
 class UnitRuleKind(StrEnum):

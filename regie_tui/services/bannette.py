@@ -767,29 +767,9 @@ def _accept_booking(
             details.append(f"{formatting.short_date(c.day)} {c.unit_name} : en liste d'attente")
         else:
             details.append(f"{formatting.short_date(c.day)} {c.unit_name} : {verb}")
-    for c in checks:
-        if c.promoted is not None:
-            _tell_promotion(db, c.promoted, unit_name=c.unit_name, agent=agent)
     refused = len(checks) - len(done)
     message = f"{len(done)} journée(s) acceptée(s)" + (f", {refused} refusée(s)." if refused else ".")
     return message, details
-
-
-def _tell_promotion(db: Session, promoted: Any, *, unit_name: str, agent: AgentInfo) -> None:
-    """A cancellation freed a place: the first waiting child got it, and the family is told."""
-    from regie_tui.services.outbox import queue_mail
-
-    day = formatting.short_date(promoted.day)
-    queue_mail(
-        db,
-        family_id=promoted.family_id,
-        subject=f"Place confirmée pour {promoted.child_name} le {day}",
-        body=(
-            f"Bonjour,\n\nUne place s'est libérée : la réservation de {promoted.child_name} "
-            f"({unit_name}, le {day}) quitte la liste d'attente et est confirmée.\n"
-        ),
-        agent_id=agent.id,
-    )
 
 
 def _accept_document(db: Session, item: Submission, *, agent: AgentInfo, choice: AcceptChoice, now: datetime) -> str:

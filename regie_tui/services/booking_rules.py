@@ -189,6 +189,7 @@ class CellCheck:
     promoted: Promotion | None = None  # apply_cells: who got the place this cancel freed
     state: BookingState | None = None  # the cell's state once applied (allowed), or as it is (refused)
     overrides: tuple[str, ...] = ()  # rules set aside by the agent (notice, lock), with their reason
+    conflict: str = ""  # check_cells(each_alone=True): a rule of its day the stored booking breaks
 
 
 def notice_deadline(day: date, *, notice_days: int, notice_time: time, business_days: bool) -> datetime:
@@ -330,6 +331,7 @@ class _Cell:
     places: int | None = None
     others: int = 0
     overrides: list[str] = field(default_factory=list)  # the rules set aside (agent's reason audited)
+    conflict: str = ""  # each_alone: the rule of its day the stored booking breaks
 
 
 @dataclass(frozen=True)
@@ -382,6 +384,7 @@ def _evaluate(
     asked_at: datetime,
     options: _Options,
     lock: bool,
+    each_alone: bool = False,
 ) -> _Plan:
     if asked_at.tzinfo is None:
         raise ValueError("asked_at/now must be timezone-aware")
@@ -511,8 +514,12 @@ def _evaluate(
             or _enrolment_rule(request.day, unit, enrollments.get(unit.activity_id)),
         )
 
-    _check_days(evaluated, bookings, units, requires, excludes)
-    return _Plan(child, evaluated, bookings, enrollments, units)
+    plan = _Plan(child, evaluated, bookings, enrollments, units)
+    if each_alone:
+        _stored_conflicts(plan, requires, excludes)
+    else:
+        _check_days(evaluated, bookings, units, requires, excludes)
+    return plan
 
 
 def _judge(cell: _Cell, existing: Booking | None, charged: bool, today: date, options: _Options, closed: str) -> None:
@@ -646,6 +653,44 @@ def _names(unit_ids: Iterable[int], units: dict[int, _Unit]) -> list[str]:
     return [u.name for u in known]
 
 
+@dataclass(frozen=True)
+class _Break:
+    """A rule a child's day breaks: ``unit`` lacks its partners (requires), or clashes with ``other``."""
+
+    kind: Literal["requires", "excludes", "overlap"]
+    unit: int
+    others: tuple[int, ...]
+
+    def rule(self, yielding: int, units: dict[int, _Unit], weekday: str) -> str:
+        """The French rule, told from the side of the unit that yields."""
+        if self.kind == "requires":
+            return f"{units[self.unit].name} sans {' ni '.join(_names(self.others, units))} le {weekday}"
+        other = units[self.others[0] if yielding == self.unit else self.unit]
+        if self.kind == "excludes":
+            return f"{units[yielding].name} impossible avec {other.name} le même jour"
+        return f"Déjà inscrit sur {other.activity_name} – {other.name} à la même heure"
+
+
+def _breaks(
+    on_day: set[int], units: dict[int, _Unit], requires: dict[int, set[int]], excludes: list[tuple[int, int]]
+) -> list[_Break]:
+    """Every combination or overlap rule the units of one day break, in the order they are judged."""
+    found = [
+        _Break("requires", unit_id, tuple(sorted(requires[unit_id])))
+        for unit_id in sorted(on_day)
+        if requires.get(unit_id) and not on_day & requires[unit_id]
+    ]
+    found += [_Break("excludes", a, (b,)) for a, b in excludes if a in on_day and b in on_day]
+    ordered = sorted((units[u] for u in on_day if u in units), key=lambda u: (u.start, u.id))
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            if b.start >= a.end:
+                break
+            if a.activity_id != b.activity_id:
+                found.append(_Break("overlap", a.id, (b.id,)))
+    return found
+
+
 def _first_violation(
     on_day: set[int],
     books: dict[int, _Cell],
@@ -656,36 +701,36 @@ def _first_violation(
     weekday: str,
 ) -> list[tuple[_Cell, str]]:
     """The cells to refuse for the first rule the day breaks because of the request; [] when none."""
-    for unit_id in sorted(on_day):
-        partners = requires.get(unit_id)
-        if not partners or on_day & partners:
+    for found in _breaks(on_day, units, requires, excludes):
+        if found.kind == "requires":
+            rule = found.rule(found.unit, units, weekday)
+            if found.unit in books:
+                return [(books[found.unit], rule)]
+            culprits = [cancels[p] for p in found.others if p in cancels]
+            if culprits:
+                return [(cell, rule) for cell in culprits]
             continue
-        rule = f"{units[unit_id].name} sans {' ni '.join(_names(partners, units))} le {weekday}"
-        if unit_id in books:
-            return [(books[unit_id], rule)]
-        culprits = [cancels[p] for p in sorted(partners) if p in cancels]
+        culprits = [books[u] for u in (found.unit, *found.others) if u in books]
         if culprits:
-            return [(cell, rule) for cell in culprits]
-    for unit_id, other_id in excludes:
-        if unit_id in on_day and other_id in on_day:
-            culprits = [books[u] for u in (unit_id, other_id) if u in books]
-            if culprits:
-                cell = max(culprits, key=lambda c: c.index)  # the later cell yields
-                other = other_id if cell.request.unit_id == unit_id else unit_id
-                return [(cell, f"{units[cell.request.unit_id].name} impossible avec {units[other].name} le même jour")]
-    ordered = sorted((units[u] for u in on_day if u in units), key=lambda u: (u.start, u.id))
-    for i, a in enumerate(ordered):
-        for b in ordered[i + 1 :]:
-            if b.start >= a.end:
-                break
-            if a.activity_id == b.activity_id:
-                continue
-            culprits = [books[u.id] for u in (a, b) if u.id in books]
-            if culprits:
-                cell = max(culprits, key=lambda c: c.index)  # the later cell yields
-                taken = b if cell.request.unit_id == a.id else a
-                return [(cell, f"Déjà inscrit sur {taken.activity_name} – {taken.name} à la même heure")]
+            cell = max(culprits, key=lambda c: c.index)  # the later cell yields
+            return [(cell, found.rule(cell.request.unit_id, units, weekday))]
     return []
+
+
+def _stored_conflicts(plan: _Plan, requires: dict[int, set[int]], excludes: list[tuple[int, int]]) -> None:
+    """Mark each asked cell whose stored booking breaks a rule of its day (data from before a rule)."""
+    on_days: dict[date, set[int]] = defaultdict(set)
+    for (day, unit_id), booking in plan.bookings.items():
+        if booking.state in ON_DAY and booking.state not in ATTENDANCE:
+            on_days[day].add(unit_id)
+    conflicts: dict[tuple[date, int], str] = {}
+    for day, on_day in on_days.items():
+        weekday = WEEKDAYS[day.weekday()]
+        for found in _breaks(on_day, plan.units, requires, excludes):
+            for unit_id in (found.unit,) if found.kind == "requires" else (found.unit, *found.others):
+                conflicts.setdefault((day, unit_id), found.rule(unit_id, plan.units, weekday))
+    for cell in plan.cells:
+        cell.conflict = conflicts.get((cell.request.day, cell.request.unit_id), "")
 
 
 def _check(cell: _Cell, plan: _Plan, promoted: Promotion | None = None) -> CellCheck:
@@ -710,6 +755,7 @@ def _check(cell: _Cell, plan: _Plan, promoted: Promotion | None = None) -> CellC
         promoted=promoted,
         state=cell.target if cell.allowed else existing_state,
         overrides=tuple(cell.overrides) if cell.allowed else (),
+        conflict=cell.conflict,
     )
 
 
@@ -728,15 +774,26 @@ def check_cells(
     asked_at: datetime | None = None,
     reason: str = "",
     may_unlock: bool = False,
+    each_alone: bool = False,
 ) -> list[CellCheck]:
     """What the rules say of each cell, in the request's order; writes nothing.
 
     ``asked_at``: when the family asked (a portal submission's time); the notice deadline
     is judged at it. Default ``now``. ``override_notice`` / ``may_unlock`` (régisseur,
     admin) set the notice deadline / a locked cell aside, only with a ``reason``.
+    ``each_alone``: judge every cell as if asked on its own, the day as stored (the
+    planning's view of each cell), and tell which stored bookings break a rule of their day.
     """
     options = _Options(override_notice, may_unlock, reason)
-    plan = _evaluate(db, child_id=child_id, cells=cells, asked_at=asked_at or now, options=options, lock=False)
+    plan = _evaluate(
+        db,
+        child_id=child_id,
+        cells=cells,
+        asked_at=asked_at or now,
+        options=options,
+        lock=False,
+        each_alone=each_alone,
+    )
     return [_check(cell, plan) for cell in plan.cells]
 
 
@@ -847,6 +904,7 @@ def apply_cells(
             after=changed,
         )
     for promotion, where in promotions:
+        _tell_promotion(db, promotion, where=where, agent_id=agent_id)
         audit.record(
             db,
             action="update",
@@ -914,6 +972,23 @@ def _clashes(db: Session, plan: _Plan, loaded: Mapping[tuple[date, int], CellSta
 
 
 _SOURCE_WHO = {Source.PORTAL: "portail famille", Source.SYSTEM: "système", Source.AGENT: "un agent"}
+
+
+def _tell_promotion(db: Session, promotion: Promotion, *, where: str, agent_id: int | None) -> None:
+    """The family of a promoted child learns it by mail (the outbox sends it)."""
+    from regie_tui.services.outbox import queue_mail
+
+    day = short_date(promotion.day)
+    queue_mail(
+        db,
+        family_id=promotion.family_id,
+        subject=f"Place confirmée pour {promotion.child_name} le {day}",
+        body=(
+            f"Bonjour,\n\nUne place s'est libérée : la réservation de {promotion.child_name} "
+            f"({where}) quitte la liste d'attente et est confirmée.\n"
+        ),
+        agent_id=agent_id,
+    )
 
 
 def _promote(

@@ -1,0 +1,132 @@
+"""`regie roster DATE --activity ID [--pdf FILE]`: the pointage roster, registered on the main app by cli.py."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from regie_tui import cli  # cli.current_login looked up when called (tests replace it)
+from regie_tui.cli import DbOption, JsonOption, _url, fail, french_errors, out, print_json
+
+if TYPE_CHECKING:
+    from regie_tui.services.attendance import Roster
+
+
+@french_errors
+def roster_command(
+    day_text: Annotated[str, typer.Argument(metavar="DATE", help="Le jour (AAAA-MM-JJ ou JJ/MM/AAAA).")],
+    activity: Annotated[int, typer.Option("--activity", help="Numéro de l'activité.")],
+    pdf: Annotated[
+        Path | None, typer.Option("--pdf", help="Écrit aussi la feuille de présence en PDF dans ce fichier.")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Affiche la liste de pointage d'une activité un jour donné (et sa feuille de présence)."""
+    from regie_tui.services.validation import parse_date
+
+    day = parse_date(day_text, "Date")
+    if pdf is not None and pdf.exists():
+        fail(f"Le fichier « {pdf} » existe déjà : choisissez un autre nom.")
+
+    from regie_tui import clock
+    from regie_tui.db import open_database, session_scope
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.attendance import roster, town_name
+
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        agent = resolve_agent(session, cli.current_login())
+        sheet = roster(session, activity_id=activity, day=day, sees_health=agent.sees_health)
+        town = town_name(session)
+    if pdf is not None:
+        from regie_tui.reports.roster_pdf import roster_pdf
+
+        data = roster_pdf(sheet, town_name=town, printed_at=clock.now())
+        try:
+            with pdf.open("xb") as file:
+                file.write(data)
+        except FileExistsError:
+            fail(f"Le fichier « {pdf} » existe déjà : choisissez un autre nom.")
+        except OSError as exc:
+            fail(f"Impossible d'écrire « {pdf} » : {exc.strerror or exc}.")
+    if as_json:
+        print_json(_as_json(sheet))
+    else:
+        _print(sheet)
+    if pdf is not None and not as_json:
+        out.print(f"Feuille de présence écrite dans « {pdf} ».", highlight=False, markup=False)
+
+
+def _as_json(sheet: "Roster") -> dict[str, Any]:
+    return {
+        "activity_id": sheet.activity_id,
+        "activity": sheet.activity_name,
+        "facility": sheet.facility_name,
+        "day": sheet.day.isoformat(),
+        "closed_reason": sheet.closed_reason,
+        "units": [
+            {
+                "id": unit.id,
+                "name": unit.name,
+                "hours": unit.hours,
+                "totals": {
+                    "booked": unit.totals.booked,
+                    "present": unit.totals.present,
+                    "special": unit.totals.special,
+                    "absent_justified": unit.totals.absent_justified,
+                    "absent_unjustified": unit.totals.absent_unjustified,
+                    "not_pointed": unit.totals.not_pointed,
+                },
+                "lines": [
+                    {
+                        "child_id": line.child_id,
+                        "first_name": line.first_name,
+                        "last_name": line.last_name,
+                        "family_id": line.family_id,
+                        "family": line.family_name,
+                        "group": line.group_name,
+                        "state": line.state.value,
+                        "diets": list(line.diets),
+                        "health": list(line.health),
+                        "collectors": list(line.collectors),
+                    }
+                    for line in unit.lines
+                ],
+            }
+            for unit in sheet.units
+        ],
+    }
+
+
+def _print(sheet: "Roster") -> None:
+    from regie_tui import formatting
+    from regie_tui.services.booking_rules import STATE_LABELS
+
+    out.print(
+        f"[bold]{sheet.activity_name}[/] — {sheet.facility_name} — {formatting.long_date(sheet.day)}",
+        highlight=False,
+    )
+    if sheet.closed_reason:
+        out.print(f"Attention : {sheet.closed_reason}", highlight=False, markup=False)
+    for unit in sheet.units:
+        table = Table(
+            "Enfant",
+            "Groupe",
+            "Pointage",
+            "Régime / santé",
+            "Peut le chercher",
+            title=f"{unit.name} ({unit.hours})",
+            title_justify="left",
+        )
+        for line in unit.lines:
+            table.add_row(
+                line.child_name,
+                line.group_name,
+                STATE_LABELS[line.state],
+                ", ".join(line.diets + line.health),
+                ", ".join(line.collectors),
+            )
+        out.print(table)
+        out.print(f"Totaux : {unit.totals.text()}", highlight=False, markup=False)

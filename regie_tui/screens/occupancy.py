@@ -1,0 +1,290 @@
+"""Occupation: an activity's month, places booked against capacity per day, unit and group.
+
+Left (top at 80 columns): a table of the days × units, each cell the groups' "booked/capacity"
+("∞": no limit), "+N" on the waiting list, "■" and reverse video when a group is full;
+closed days dimmed with their reason. Right (below at 80 columns): a bar plot of the month,
+full days marked "■" under their bar, closed days "·".
+Keys: ← → or PageUp PageDown the month before / after, t this month, a another activity.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.widgets import DataTable, Footer, Header, Static
+
+from regie_tui.screens.base import RegieScreen
+from regie_tui.screens.dialogs import PickOne
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from regie_tui.services.occupancy import OccupancyActivity, OccupancyDay, OccupancyMonth, UnitCount
+
+WEEKDAYS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
+BLOCKS = " ▁▂▃▄▅▆▇█"
+CHART_ROWS = 5  # bar height, in lines
+FULL = "■"
+WIDE = 130  # from this width, the plot sits beside the table
+
+
+def _places(booked: int, capacity: int | None) -> str:
+    return f"{booked}/{'∞' if capacity is None else capacity}"
+
+
+def unit_cell(unit: UnitCount) -> Text:
+    """'■12/12+3 · 8/20': each group, full ones marked and reversed."""
+    text = Text()
+    for index, count in enumerate(unit.groups):
+        if index:
+            text.append(" · ", "dim")
+        part = ("■" if count.full else "") + _places(count.booked, count.capacity)
+        if count.waiting:
+            part += f"+{count.waiting}"
+        text.append(part, "bold reverse" if count.full else "")
+    return text
+
+
+def day_label(day: OccupancyDay) -> Text:
+    label = f"{WEEKDAYS[day.day.weekday()]} {day.day:%d/%m}"
+    if day.closed:
+        return Text(label, "dim")
+    return Text(label + (f" {FULL}" if day.some_full else "  "), "bold" if day.some_full else "")
+
+
+def day_detail(month: OccupancyMonth, day: OccupancyDay) -> str:
+    """The status line for the day under the cursor: every unit × group in words."""
+    from regie_tui.formatting import long_date
+
+    when = long_date(day.day).rsplit(" ", 1)[0].capitalize()
+    if day.closed:
+        return f"{when} : fermé — {day.closed}"
+    parts = []
+    for unit in day.units:
+        groups = []
+        for count in unit.groups:
+            name = month.group(count.group_id).name
+            if count.capacity is None:
+                groups.append(f"{name} {count.booked} (sans limite)")
+            else:
+                groups.append(f"{name} {count.booked}/{count.capacity}" + (" complet" if count.full else ""))
+            if count.waiting:
+                groups[-1] += f" +{count.waiting} en attente"
+        parts.append(f"{month.unit(unit.unit_id).name} : {', '.join(groups) or 'aucun groupe'}")
+    return f"{when} — " + " ; ".join(parts)
+
+
+def month_chart(month: OccupancyMonth) -> Text:
+    """A vertical bar per day: its places held against its capacity (or against the month's
+    busiest day when a group has no limit); under it ■ for a day with a full group, · closed."""
+    from regie_tui.services.occupancy import month_label
+
+    opened = month.open_days
+    rated = bool(opened) and all(d.capacity for d in opened)
+    busiest = max((d.booked for d in opened), default=0)
+    if rated:
+        title = f"Taux d'occupation — {month_label(month.month)}"
+    else:
+        title = f"Places réservées (plus haut : {busiest}) — {month_label(month.month)}"
+
+    def share(day: OccupancyDay) -> float:
+        if day.closed:
+            return 0.0
+        if rated:
+            return min(1.0, day.booked / (day.capacity or 1))
+        return day.booked / busiest if busiest else 0.0
+
+    eighths = [round(share(d) * CHART_ROWS * 8) for d in month.days]
+    text = Text(title + "\n", "bold")
+    for row in range(CHART_ROWS, 0, -1):
+        if rated:
+            text.append({CHART_ROWS: "100%", 1: "  0%"}.get(row, "    ") + " ", "dim")
+        else:
+            text.append("     ")
+        for day, height in zip(month.days, eighths, strict=True):
+            filled = max(0, min(8, height - (row - 1) * 8))
+            style = "bold reverse" if day.some_full else ""
+            text.append(BLOCKS[filled], style if filled else "")
+            text.append(" ")
+        text.append("\n")
+    text.append("     ")
+    for day in month.days:
+        mark = FULL if day.some_full else ("·" if day.closed else " ")
+        text.append(mark + " ", "bold" if day.some_full else "dim")
+    text.append("\n     ")
+    text.append(" ".join(f"{d.day.day:02d}"[0] for d in month.days), "dim")
+    text.append("\n     ")
+    text.append(" ".join(f"{d.day.day:02d}"[1] for d in month.days), "dim")
+    return text
+
+
+class OccupancyScreen(RegieScreen):
+    """The month of one activity: a table of days × units and a bar plot; ← → change month."""
+
+    HELP_TITLE = "Occupation"
+    BINDINGS: ClassVar = [
+        # priority: the table would otherwise take these keys to scroll
+        Binding(
+            "left,pageup",
+            "month(-1)",
+            "Mois préc.",
+            id="occupancy-previous",
+            tooltip="Le mois précédent",
+            priority=True,
+        ),
+        Binding(
+            "right,pagedown", "month(1)", "Mois suiv.", id="occupancy-next", tooltip="Le mois suivant", priority=True
+        ),
+        Binding("t", "this_month", "Ce mois", id="occupancy-today", tooltip="Revenir au mois d'aujourd'hui"),
+        Binding("a", "pick_activity", "Activité", id="occupancy-activity", tooltip="Choisir une autre activité"),
+        Binding("r", "reload", "Relire", id="occupancy-reload", show=False, tooltip="Relire les réservations"),
+        Binding("escape", "back", "Retour", id="occupancy-back", tooltip="Revenir à l'écran précédent"),
+    ]
+    DEFAULT_CSS = """
+    #occupancy-title { height: 1; padding: 0 1; text-style: bold; }
+    #occupancy-body { layout: vertical; height: 1fr; }
+    #occupancy-body.wide { layout: horizontal; }
+    #occupancy-table { height: 1fr; }
+    #occupancy-body.wide #occupancy-table { width: 1fr; height: 1fr; }
+    #occupancy-chart { height: auto; padding: 0 1; }
+    #occupancy-body.wide #occupancy-chart { width: auto; height: auto; }
+    #occupancy-status { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, activity_id: int | None = None, month: date | None = None) -> None:
+        super().__init__()
+        self.activity_id = activity_id
+        self.month = month.replace(day=1) if month is not None else None
+        self.shown: OccupancyMonth | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="occupancy-title", markup=False)
+        with Container(id="occupancy-body"):
+            yield DataTable(id="occupancy-table", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="occupancy-chart"):
+                yield Static("", id="occupancy-plot")
+        yield Static("", id="occupancy-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Occupation"
+        if self.month is None:
+            self.month = self.regie.today.replace(day=1)
+        self.table.focus()
+        if self.activity_id is None:
+            self.action_pick_activity()
+        else:
+            self.refresh_month()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one("#occupancy-body").set_class(event.size.width >= WIDE, "wide")
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#occupancy-table", DataTable)
+
+    def status(self, text: str) -> None:
+        self.query_one("#occupancy-status", Static).update(text)
+
+    # ------------------------------------------------------------------ reading
+
+    def refresh_month(self) -> None:
+        activity_id, month = self.activity_id, self.month
+        if activity_id is None or month is None:
+            return
+        self.status("Lecture…")
+
+        def query(session: Session) -> OccupancyMonth:
+            from regie_tui.services.occupancy import occupancy_month
+
+            return occupancy_month(session, activity_id=activity_id, month=month)
+
+        self.load(query, self._show)
+
+    def _show(self, month: OccupancyMonth) -> None:
+        from regie_tui.services.occupancy import month_label
+
+        if month.activity.id != self.activity_id or month.month != self.month:
+            return  # the agent moved on meanwhile
+        self.shown = month
+        full, on_list = len(month.full_days), sum(d.waiting for d in month.days)
+        self.query_one("#occupancy-title", Static).update(
+            f"{month.activity.name} — {month_label(month.month)} · {full} j. complet(s) {FULL} · "
+            f"{on_list} en attente · {len(month.open_days)} j. ouverts"
+        )
+        table = self.table
+        table.clear(columns=True)
+        table.add_column("Jour", key="day")
+        for unit in month.units:
+            table.add_column(unit.name, key=f"unit-{unit.id}")
+        table.add_column("Attente", key="waiting")
+        rows = [[unit_cell(u) for u in day.units] for day in month.days]
+        # A closed day's reason fits the first unit's column (the status line tells it whole).
+        width = max([len(month.units[0].name) if month.units else 0, 14, *(len(r[0]) for r in rows if r)])
+        for day, cells in zip(month.days, rows, strict=True):
+            if day.closed:
+                reason = Text(day.closed, "dim italic")
+                reason.truncate(width, overflow="ellipsis")
+                cells = [reason] + [Text("") for _ in month.units[1:]]
+            waiting = Text(f"+{day.waiting}" if day.waiting else "", "bold")
+            table.add_row(day_label(day), *cells[: len(month.units)], waiting, key=day.day.isoformat())
+        self.query_one("#occupancy-plot", Static).update(month_chart(month))
+        self.status(day_detail(month, month.days[0]) if month.days else "")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        month = self.shown
+        if month is None or event.row_key.value is None:
+            return
+        day = next((d for d in month.days if d.day.isoformat() == event.row_key.value), None)
+        if day is not None:
+            self.status(day_detail(month, day))
+
+    # ------------------------------------------------------------------ actions
+
+    def action_month(self, step: int) -> None:
+        from regie_tui.services.occupancy import shift_month
+
+        if self.month is None:
+            return
+        self.month = shift_month(self.month, step)
+        self.refresh_month()
+
+    def action_this_month(self) -> None:
+        self.month = self.regie.today.replace(day=1)
+        self.refresh_month()
+
+    def action_reload(self) -> None:
+        self.refresh_month()
+
+    def action_pick_activity(self) -> None:
+        def query(session: Session) -> list[OccupancyActivity]:
+            from regie_tui.services.occupancy import activity_choices
+
+            return activity_choices(session)
+
+        self.load(query, self._ask_activity)
+
+    def _ask_activity(self, activities: list[OccupancyActivity]) -> None:
+        if not activities:
+            self.status("Aucune activité dans la base.")
+            return
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self.activity_id = int(value)
+                self.refresh_month()
+            elif self.activity_id is None:
+                self.status("Aucune activité choisie — a : choisir une activité.")
+
+        options = [(str(a.id), a.name) for a in activities]
+        self.app.push_screen(PickOne("Occupation de quelle activité ?", options), chosen)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,172 @@
+"""`regie occupancy --activity ID --month YYYY-MM [--json]`: a small activity added to the test town."""
+
+import json
+from datetime import UTC, date, datetime, time
+
+import pytest
+import typer
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from regie_tui import cli
+from regie_tui.cli_occupancy import occupancy
+from regie_tui.db import make_engine
+from regie_tui.models import (
+    Activity,
+    ActivityKind,
+    ActivityPeriod,
+    AgeGroup,
+    Booking,
+    BookingState,
+    Capacity,
+    Child,
+    Enrollment,
+    EnrollmentStatus,
+    Facility,
+    Regie,
+    Source,
+    Unit,
+)
+
+from builders import add_family
+from helpers import ADMIN_LOGIN
+
+runner = CliRunner()
+FULL_WED = date(2026, 12, 9)
+
+
+@pytest.fixture(autouse=True)
+def login(monkeypatch):
+    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+
+
+def _app() -> typer.Typer:
+    """The main app once `occupancy` is registered there; until then the same command alone."""
+    if any(c.name == "occupancy" for c in cli.app.registered_commands):
+        return cli.app
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    app.command("occupancy")(occupancy)
+    return app
+
+
+def regie(*args: str):
+    return runner.invoke(_app(), ["occupancy", *args])
+
+
+@pytest.fixture
+def small_activity(fresh_town_url):
+    """'Mercredis Lucioles' added to the town: Matin; Maternelle 2 places (full on 9 December, one
+    child waiting), Élémentaire unlimited. Returns (url, activity id)."""
+    engine = make_engine(fresh_town_url)
+    with Session(engine) as db:
+        regie_id = db.exec(select(Regie.id)).first()
+        facility_id = db.exec(select(Facility.id)).first()
+        activity = Activity(
+            regie_id=regie_id,
+            facility_id=facility_id,
+            name="Mercredis Lucioles",
+            kind=ActivityKind.HOLIDAYS,
+            start_date=date(2026, 9, 2),
+            end_date=date(2027, 7, 7),
+        )
+        db.add(activity)
+        db.flush()
+        db.add(
+            ActivityPeriod(
+                activity_id=activity.id,
+                name="Année",
+                start_date=date(2026, 9, 2),
+                end_date=date(2027, 7, 7),
+                weekdays="3",
+            )
+        )
+        unit = Unit(activity_id=activity.id, name="Matin", start_time=time(8), end_time=time(12))
+        mater = AgeGroup(activity_id=activity.id, name="Maternelle", min_age=3, max_age=5, position=1)
+        elem = AgeGroup(activity_id=activity.id, name="Élémentaire", min_age=6, max_age=11, position=2)
+        db.add_all([unit, mater, elem])
+        db.flush()
+        db.add(Capacity(age_group_id=mater.id, unit_id=unit.id, places=2))
+        add_family(
+            db, "LUCIOLES", children=[("Léa", date(2021, 5, 1)), ("Tom", date(2021, 6, 1)), ("Zoé", date(2021, 7, 1))]
+        )
+        children = db.exec(select(Child.id).where(Child.last_name == "Lucioles").order_by(Child.id)).all()
+        for child, state in zip(
+            children, (BookingState.RESERVED, BookingState.PRESENT, BookingState.WAITING_LIST), strict=True
+        ):
+            enrolment = Enrollment(
+                child_id=child,
+                activity_id=activity.id,
+                age_group_id=mater.id,
+                status=EnrollmentStatus.ACCEPTED,
+                source=Source.AGENT,
+            )
+            db.add(enrolment)
+            db.flush()
+            db.add(
+                Booking(
+                    child_id=child,
+                    day=FULL_WED,
+                    unit_id=unit.id,
+                    enrollment_id=enrolment.id,
+                    state=state,
+                    source=Source.AGENT,
+                    changed_at=datetime(2026, 11, 20, tzinfo=UTC),
+                )
+            )
+        db.commit()
+        activity_id = activity.id
+    engine.dispose()
+    return fresh_town_url, activity_id
+
+
+def test_json_gives_each_day_unit_and_group(small_activity):
+    url, activity_id = small_activity
+    result = regie("--activity", str(activity_id), "--month", "2026-12", "--db", url, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["activity"] == {"id": activity_id, "name": "Mercredis Lucioles"}
+    assert data["month"] == "2026-12"
+    assert len(data["days"]) == 31
+    days = {d["day"]: d for d in data["days"]}
+    assert days["2026-12-01"]["closed"] == "Pas d'accueil le mardi"
+    assert days["2026-12-01"]["units"] == []
+    full = days["2026-12-09"]
+    assert full["closed"] is None
+    (matin,) = full["units"]
+    assert (matin["unit"], matin["booked"], matin["waiting"], matin["capacity"]) == ("Matin", 2, 1, None)
+    mater, elem = matin["groups"]
+    assert mater == {
+        "group_id": mater["group_id"],
+        "group": "Maternelle",
+        "capacity": 2,
+        "booked": 2,
+        "waiting": 1,
+        "left": 0,
+        "full": True,
+    }
+    assert (elem["group"], elem["capacity"], elem["booked"], elem["full"]) == ("Élémentaire", None, 0, False)
+    quiet = days["2026-12-02"]["units"][0]["groups"][0]
+    assert (quiet["booked"], quiet["left"], quiet["full"]) == (0, 2, False)
+
+
+def test_plain_table_marks_the_full_group_and_lists_closed_days(small_activity):
+    url, activity_id = small_activity
+    result = regie("--activity", str(activity_id), "--month", "2026-12", "--db", url)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Mercredis Lucioles" in out and "décembre 2026" in out
+    line = next(row for row in out.splitlines() if "09/12" in row)
+    assert "2/2 +1 ■" in line and "0/∞" in line
+    assert "Fermé les 01, 08, 15" in out and "Pas d'accueil le mardi" in out
+    assert "1 avec un groupe complet (■)" in out
+
+
+def test_bad_month_and_unknown_activity_are_told_in_french(small_activity):
+    url, activity_id = small_activity
+    bad = regie("--activity", str(activity_id), "--month", "décembre", "--db", url)
+    assert bad.exit_code == 1
+    assert "Mois invalide : « décembre »" in bad.output and "Traceback" not in bad.output
+    unknown = regie("--activity", "999999", "--month", "2026-12", "--db", url)
+    assert unknown.exit_code == 1
+    assert "Activité inconnue (n° 999999)" in unknown.output

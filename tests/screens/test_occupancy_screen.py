@@ -1,0 +1,176 @@
+"""Occupation: the agent opens an activity's month, moves month by month and sees a full day marked."""
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+from sqlmodel import Session, select
+
+from regie_tui.app import create_app
+from regie_tui.db import make_engine
+from regie_tui.models import (
+    Activity,
+    ActivityKind,
+    ActivityPeriod,
+    AgeGroup,
+    Booking,
+    BookingState,
+    Capacity,
+    Child,
+    Enrollment,
+    EnrollmentStatus,
+    Facility,
+    Regie,
+    Source,
+    Unit,
+)
+from regie_tui.screens.dialogs import PickOne
+from regie_tui.screens.occupancy import OccupancyScreen
+from regie_tui.services.agents import resolve_agent
+
+from builders import add_family
+from helpers import ADMIN_LOGIN, TODAY
+from pilot import screen_text, settle
+
+FULL_WED = date(2026, 12, 9)
+NAME = "Mercredis Lucioles"
+
+
+@pytest.fixture
+def lucioles(fresh_town_url):
+    """The test town plus 'Mercredis Lucioles' (Matin; Maternelle 2 places, full on 9 December with one
+    child waiting; Élémentaire unlimited); the app on it and the activity's id."""
+    engine = make_engine(fresh_town_url)
+    with Session(engine) as db:
+        activity = Activity(
+            regie_id=db.exec(select(Regie.id)).first(),
+            facility_id=db.exec(select(Facility.id)).first(),
+            name=NAME,
+            kind=ActivityKind.HOLIDAYS,
+            start_date=date(2026, 9, 2),
+            end_date=date(2027, 7, 7),
+        )
+        db.add(activity)
+        db.flush()
+        db.add(
+            ActivityPeriod(
+                activity_id=activity.id,
+                name="Année",
+                start_date=date(2026, 9, 2),
+                end_date=date(2027, 7, 7),
+                weekdays="3",
+            )
+        )
+        unit = Unit(activity_id=activity.id, name="Matin", start_time=time(8), end_time=time(12))
+        mater = AgeGroup(activity_id=activity.id, name="Maternelle", min_age=3, max_age=5, position=1)
+        elem = AgeGroup(activity_id=activity.id, name="Élémentaire", min_age=6, max_age=11, position=2)
+        db.add_all([unit, mater, elem])
+        db.flush()
+        db.add(Capacity(age_group_id=mater.id, unit_id=unit.id, places=2))
+        add_family(
+            db, "LUCIOLES", children=[("Léa", date(2021, 5, 1)), ("Tom", date(2021, 6, 1)), ("Zoé", date(2021, 7, 1))]
+        )
+        children = db.exec(select(Child.id).where(Child.last_name == "Lucioles").order_by(Child.id)).all()
+        states = (BookingState.RESERVED, BookingState.REQUESTED, BookingState.WAITING_LIST)
+        for child, state in zip(children, states, strict=True):
+            enrolment = Enrollment(
+                child_id=child,
+                activity_id=activity.id,
+                age_group_id=mater.id,
+                status=EnrollmentStatus.ACCEPTED,
+                source=Source.AGENT,
+            )
+            db.add(enrolment)
+            db.flush()
+            db.add(
+                Booking(
+                    child_id=child,
+                    day=FULL_WED,
+                    unit_id=unit.id,
+                    enrollment_id=enrolment.id,
+                    state=state,
+                    source=Source.AGENT,
+                    changed_at=datetime(2026, 11, 20, tzinfo=UTC),
+                )
+            )
+        db.commit()
+        activity_id = activity.id
+        agent = resolve_agent(db, ADMIN_LOGIN)
+    app = create_app(engine=engine, agent=agent, today=TODAY)
+    yield app, activity_id
+    engine.dispose()
+
+
+def row_of(text: str, day: str) -> str:
+    return next(line for line in text.splitlines() if day in line)
+
+
+async def test_open_move_month_and_see_the_full_day(lucioles):
+    app, activity_id = lucioles
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(OccupancyScreen(activity_id))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, OccupancyScreen)
+        text = screen_text(app)
+        assert f"{NAME} — novembre 2026" in text  # today's month
+        assert "Pas d'accueil…" in row_of(text, "lun 02/11")  # cut to the column; whole below
+        assert "Dimanche 1 novembre : fermé — Jour férié : Toussaint" in text
+
+        await pilot.press("right")
+        await settle(pilot)
+        text = screen_text(app)
+        assert f"{NAME} — décembre 2026" in text
+        full = row_of(text, "mer 09/12")
+        assert "■" in full and "■2/2+1" in full and "0/∞" in full
+        assert "■" not in row_of(text, "mer 02/12") and "0/2 · 0/∞" in row_of(text, "mer 02/12")
+        assert "1 j. complet(s) ■ · 1 en attente" in text
+        assert "Taux d'occupation" not in text and "Places réservées (plus haut : 2)" in text
+        await pilot.press(*["down"] * 8)  # the cursor on 9 December: the status line says it in words
+        await settle(pilot)
+        assert "Mercredi 9 décembre — Matin : Maternelle 2/2 complet +1 en attente" in screen_text(app)
+        day = next(d for d in screen.shown.days if d.day == FULL_WED)
+        mater = day.units[0].groups[0]
+        assert (mater.booked, mater.capacity, mater.waiting, mater.full) == (2, 2, 1, True)
+
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert f"{NAME} — janvier 2027" in screen_text(app)
+        await pilot.press("t")
+        await settle(pilot)
+        assert screen.month == date(2026, 11, 1)
+        await pilot.press("left")
+        await settle(pilot)
+        assert f"{NAME} — octobre 2026" in screen_text(app)
+
+
+async def test_choose_the_activity_first(lucioles):
+    app, activity_id = lucioles
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(OccupancyScreen(month=date(2026, 12, 1)))
+        await settle(pilot)
+        assert isinstance(app.screen, PickOne)
+        options = dict(app.screen.options)
+        assert options[str(activity_id)] == NAME
+        app.screen.dismiss(str(activity_id))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, OccupancyScreen)
+        assert "■2/2+1" in row_of(screen_text(app), "mer 09/12")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, OccupancyScreen)
+
+
+@pytest.mark.parametrize("_seeded_town", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("size", [pytest.param((80, 24), id="80x24"), pytest.param((140, 40), id="140x40")])
+def test_snapshot(snap_compare, make_app, size):
+    """The seeded town's first activity in December 2026."""
+
+    async def open_month(pilot):
+        await settle(pilot)
+        pilot.app.push_screen(OccupancyScreen(1, date(2026, 12, 1)))
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=open_month)
