@@ -60,6 +60,7 @@ class RegieApp(App[None]):
         Binding("f2", "families", "Familles", id="families", tooltip="Chercher une famille"),
         Binding("f3", "inbox", "Bannette", id="inbox", tooltip="Ce que les familles ont envoyé, à décider"),
         Binding("f5", "roster", "Pointage", id="roster", tooltip="Les enfants attendus un jour sur une activité"),
+        Binding("f6", "occupancy", "Occupation", id="occupancy", tooltip="Places réservées d'une activité sur un mois"),
         Binding("q", "quit", "Quitter", id="quit", tooltip="Quitter regie-tui"),
         Binding("ctrl+q", "quit", "Quitter", show=False, priority=True),
         Binding(
@@ -182,6 +183,12 @@ class RegieApp(App[None]):
 
         if self.connected:
             self.push_screen(RosterScreen())
+
+    def action_occupancy(self) -> None:
+        from regie_tui.screens.occupancy import OccupancyScreen
+
+        if self.connected:
+            self.push_screen(OccupancyScreen())
 
     def action_dashboard(self) -> None:
         self._go_to(DASHBOARD)

@@ -344,15 +344,19 @@ def _print_family(detail: "FamilyDetail") -> None:
 def _register_rooms() -> None:
     """The commands of each room live in their own module (they import this one)."""
     from regie_tui import cli_bannette  # noqa: F401  (adds its commands to inbox_app)
+    from regie_tui.cli_booking import booking_app
     from regie_tui.cli_inbox import inbox_app
     from regie_tui.cli_mail import mail_app
+    from regie_tui.cli_occupancy import occupancy
     from regie_tui.cli_publish import publish_app
     from regie_tui.cli_roster import roster_command
 
     app.add_typer(inbox_app, name="inbox")
     app.add_typer(mail_app, name="mail")
     app.add_typer(publish_app, name="publish")
+    app.add_typer(booking_app, name="booking")
     app.command("roster")(roster_command)
+    app.command("occupancy")(occupancy)
 
 
 _register_rooms()

@@ -42,6 +42,11 @@ class RegieCommands(Provider):
                 "Les enfants attendus un jour sur une activité, présents ou absents (F5)",
                 partial(app.run_action, "roster"),
             ),
+            (
+                "Occupation d'une activité",
+                "Places réservées contre capacité, jour par jour, sur un mois (F6)",
+                partial(app.run_action, "occupancy"),
+            ),
             ("Boîte d'envoi", "Courriels aux familles : à envoyer, envoyés, échecs", partial(app.run_action, "outbox")),
             (
                 "Publications du portail",

@@ -58,7 +58,8 @@ class Booking(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("child_id", "day", "unit_id"),
-        Index("ix_booking_unit_day", "unit_id", "day"),
+        # Covering for the rosters, occupancy and capacity counts: a unit's days read from the index alone.
+        Index("ix_booking_unit_day", "unit_id", "day", "state", "enrollment_id"),
         partial_index("ix_booking_requested", "state", where="state = 'requested'"),
     )
 

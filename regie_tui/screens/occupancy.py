@@ -153,7 +153,7 @@ class OccupancyScreen(RegieScreen):
     #occupancy-table { height: 1fr; }
     #occupancy-body.wide #occupancy-table { width: 1fr; height: 1fr; }
     #occupancy-chart { height: auto; padding: 0 1; }
-    #occupancy-body.wide #occupancy-chart { width: auto; height: auto; }
+    #occupancy-body.wide #occupancy-chart { width: 70; height: 1fr; }
     #occupancy-status { height: 1; padding: 0 1; color: $text-muted; }
     """
 
@@ -175,6 +175,7 @@ class OccupancyScreen(RegieScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Occupation"
+        self.query_one("#occupancy-body").set_class(self.app.size.width >= WIDE, "wide")
         if self.month is None:
             self.month = self.regie.today.replace(day=1)
         self.table.focus()

@@ -537,6 +537,9 @@ def _judge(cell: _Cell, existing: Booking | None, charged: bool, today: date, op
             return
         if wanted == BookingState.RESERVED:
             action = "book"
+    if state is not None and state == (BookingState.RESERVED if action == "book" else wanted):
+        cell.allowed, cell.target = True, state  # already so: nothing to do
+        return
     attendance = action == "set" and wanted in ATTENDANCE
     booked = state in (BookingState.RESERVED, *ATTENDANCE)
     if (action == "book" or (action == "set" and not (attendance and booked))) and closed:
@@ -574,9 +577,6 @@ def _judge(cell: _Cell, existing: Booking | None, charged: bool, today: date, op
         cell.rule = NO_BOOKING
         return
     target = BookingState.WAITING_LIST if action == "set" else BookingState.RESERVED
-    if action != "cancel" and state == target and not lock:
-        cell.allowed, cell.target = True, target  # already so: nothing to do
-        return
     if cell.notice_passed:
         text = notice_text(
             notice_days=unit.notice_days, notice_time=unit.notice_time, business_days=unit.notice_business_days

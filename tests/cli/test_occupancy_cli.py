@@ -4,12 +4,10 @@ import json
 from datetime import UTC, date, datetime, time
 
 import pytest
-import typer
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from regie_tui import cli
-from regie_tui.cli_occupancy import occupancy
 from regie_tui.db import make_engine
 from regie_tui.models import (
     Activity,
@@ -40,18 +38,8 @@ def login(monkeypatch):
     monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
 
 
-def _app() -> typer.Typer:
-    """The main app once `occupancy` is registered there; until then the same command alone."""
-    if any(c.name == "occupancy" for c in cli.app.registered_commands):
-        return cli.app
-    app = typer.Typer()
-    app.callback()(lambda: None)
-    app.command("occupancy")(occupancy)
-    return app
-
-
 def regie(*args: str):
-    return runner.invoke(_app(), ["occupancy", *args])
+    return runner.invoke(cli.app, ["occupancy", *args])
 
 
 @pytest.fixture
