@@ -60,11 +60,18 @@ def explain_connection_error(exc: BaseException, url: URL) -> DatabaseError:
     return DatabaseError(f"Base de données inutilisable ({where}) : {original}")
 
 
+#: Another desk holds the (SQLite) database's write lock: this write was given up whole.
+BUSY = "Un autre poste enregistre sur cette base en ce moment : rien n'a été enregistré, réessayez."
+
+
 def error_message(error: BaseException, url: URL | None = None) -> str:
     """The French line to show for ``error``, raised while working on the database at ``url``."""
     if isinstance(error, RegieError):
         return error.message
     sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
-    if sqlalchemy_errors is not None and isinstance(error, sqlalchemy_errors.OperationalError) and url is not None:
-        return explain_connection_error(error, url).message
+    if sqlalchemy_errors is not None and isinstance(error, sqlalchemy_errors.OperationalError):
+        if "database is locked" in str(error):
+            return BUSY
+        if url is not None:
+            return explain_connection_error(error, url).message
     return f"Erreur inattendue : {error}"

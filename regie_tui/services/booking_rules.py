@@ -388,7 +388,9 @@ def _evaluate(
 ) -> _Plan:
     if asked_at.tzinfo is None:
         raise ValueError("asked_at/now must be timezone-aware")
-    child = db.get(Child, child_id)
+    # Writing locks the child's row first: two desks saving the same child's cells queue up,
+    # and the second one judges (and compares its loaded stamps with) what the first wrote.
+    child = db.get(Child, child_id, with_for_update=lock)
     if child is None:
         raise NotFound(f"Enfant introuvable (n° {child_id}).")
     if not cells:
