@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
 from regie_tui.clock import PARIS
@@ -461,22 +461,7 @@ def _evaluate(
             capacity_query = capacity_query.with_for_update()
         for capacity in db.exec(capacity_query):
             capacities[(capacity.age_group_id, capacity.unit_id, capacity.day)] = capacity.places
-        limited_units = {unit_id for _, unit_id, _ in capacities}
-        if limited_units:
-            rows = db.exec(
-                select_columns(col(Booking.unit_id), col(Booking.day), col(Enrollment.age_group_id), func.count())
-                .join(Enrollment, col(Enrollment.id) == Booking.enrollment_id)
-                .where(
-                    col(Booking.unit_id).in_(limited_units),
-                    Booking.day >= first,
-                    Booking.day <= last,
-                    col(Booking.state).in_(HOLDING),
-                    Booking.child_id != child_id,
-                    col(Enrollment.age_group_id).in_(set(groups.values())),
-                )
-                .group_by(col(Booking.unit_id), col(Booking.day), col(Enrollment.age_group_id))
-            )
-            counts = {(unit_id, day, group_id): n for unit_id, day, group_id, n in rows}
+        counts = _held_places(db, cells, capacities, units, groups, bookings, lock=lock)
 
     # First pass: each cell alone.
     today = asked_at.astimezone(PARIS).date()
@@ -522,6 +507,68 @@ def _evaluate(
     else:
         _check_days(evaluated, bookings, units, requires, excludes)
     return plan
+
+
+def _held_places(
+    db: Session,
+    cells: Sequence[CellRequest],
+    capacities: dict[tuple[int, int, date | None], int],
+    units: dict[int, _Unit],
+    groups: dict[int, int],
+    bookings: dict[tuple[date, int], Booking],
+    *,
+    lock: bool,
+) -> dict[tuple[int, date, int], int]:
+    """Places held by other children of the child's group, for the cells where it matters.
+
+    Counted on the covering index (unit, day, state, enrollment) alone: the group is told by
+    the enrollment (an enrollment of one of the child's groups can only book that group's
+    activity), and the child's own booking is taken off afterwards. A cancellation needs
+    the count only when applied, and only on a day with a waiting child to promote.
+    """
+    limited = {unit_id for _, unit_id, _ in capacities}
+    days_by_unit: dict[int, set[date]] = defaultdict(set)
+    for request in cells:
+        if request.unit_id in limited and request.action != "cancel":
+            days_by_unit[request.unit_id].add(request.day)
+    cancels = {(r.day, r.unit_id) for r in cells if r.unit_id in limited and r.action == "cancel"}
+    if lock and cancels:  # a freed place goes to a waiting child, if the group has room: count those days
+        waiting = db.exec(
+            select_columns(col(Booking.unit_id), col(Booking.day))
+            .where(
+                col(Booking.unit_id).in_({unit_id for _, unit_id in cancels}),
+                col(Booking.day).in_({day for day, _ in cancels}),
+                Booking.state == BookingState.WAITING_LIST,
+            )
+            .distinct()
+        )
+        for unit_id, day in waiting:
+            if (day, unit_id) in cancels:
+                days_by_unit[unit_id].add(day)
+    if not days_by_unit:
+        return {}
+    group_enrollments = select(Enrollment.id).where(col(Enrollment.age_group_id).in_(set(groups.values())))
+    rows = db.exec(
+        select_columns(col(Booking.unit_id), col(Booking.day), func.count())
+        .where(
+            or_(
+                *(
+                    (col(Booking.unit_id) == unit_id) & col(Booking.day).in_(sorted(days))
+                    for unit_id, days in days_by_unit.items()
+                )
+            ),
+            col(Booking.state).in_(HOLDING),
+            col(Booking.enrollment_id).in_(group_enrollments),
+        )
+        .group_by(col(Booking.unit_id), col(Booking.day))
+    )
+    counts = {}
+    for unit_id, day, held in rows:
+        own = bookings.get((day, unit_id))
+        if own is not None and own.state in HOLDING:
+            held -= 1
+        counts[(unit_id, day, groups[units[unit_id].activity_id])] = held
+    return counts
 
 
 def _judge(cell: _Cell, existing: Booking | None, charged: bool, today: date, options: _Options, closed: str) -> None:

@@ -266,21 +266,35 @@ def child_grid(db: Session, *, child_id: int, first: date, last: date, now: date
     }
     activity_ids = {row.activity_id for row in rows}
     opening = opening_calendar(db, activity_ids=activity_ids, first=first, last=last)
+    closed_by_row = {(day, row.unit_id): opening.closed_reason(day, row.activity_id) for day in days for row in rows}
+    # The rules judge each booked cell (may it be freed?) and each free cell of an open day.
     requests = []
     for day in days:
         for row in rows:
             stored = bookings.get((day, row.unit_id))
             held = stored is not None and stored[0].state != BookingState.REFUSED
-            requests.append(CellRequest(day=day, unit_id=row.unit_id, action="cancel" if held else "book"))
+            if held or not closed_by_row[(day, row.unit_id)]:
+                requests.append(CellRequest(day=day, unit_id=row.unit_id, action="cancel" if held else "book"))
     checks = check_cells(db, child_id=child_id, cells=requests, now=now, each_alone=True) if requests else []
-    closed_by_row = {(day, row.unit_id): opening.closed_reason(day, row.activity_id) for day in days for row in rows}
+    judged = {(check.day, check.unit_id): check for check in checks}
     cells: dict[tuple[date, int], GridCell] = {}
-    by_unit = {row.unit_id: row for row in rows}
-    for check in checks:
-        key = (check.day, check.unit_id)
-        row = by_unit[check.unit_id]
-        found_booking, who = bookings.get(key, (None, None))
-        cells[key] = _cell(check, row, found_booking, who, charges, closed_by_row[key])
+    for day in days:
+        for row in rows:
+            key = (day, row.unit_id)
+            found_booking, who = bookings.get(key, (None, None))
+            check = judged.get(key)
+            if check is None:
+                cells[key] = GridCell(
+                    day,
+                    row.unit_id,
+                    None,
+                    Appearance.IMPOSSIBLE,
+                    CLOSED_GLYPH,
+                    CellStamp(found_booking.id, found_booking.version) if found_booking else FREE_STAMP,
+                    f"Réservation impossible : {closed_by_row[key]}",
+                )
+            else:
+                cells[key] = _cell(check, row, found_booking, who, charges, closed_by_row[key])
     closed_days = frozenset(day for day in days if rows and all(closed_by_row[(day, r.unit_id)] for r in rows))
     return ChildGrid(
         child_id=child_id,
