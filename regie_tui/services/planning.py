@@ -381,6 +381,51 @@ def _deadline_text(check: CellCheck, row: GridRow, *, verb: str = "réservable")
     return f" — {verb} avant le {short_date(deadline.date())} à {deadline:%H:%M}"
 
 
+@dataclass(frozen=True)
+class ChildChoice:
+    child_id: int
+    first_name: str
+    last_name: str
+    birth_date: date
+    family_id: int
+    family_name: str
+
+
+def find_children(db: Session, text: str, *, limit: int = 30) -> list[ChildChoice]:
+    """Children of the families the search finds (each word starts a word of the family's file:
+    names, phones, e-mail…), by family then birth date; a child whose own name matches first."""
+    from regie_tui.services.family_search import search_families
+    from regie_tui.services.search_text import search_terms
+
+    terms = search_terms(text)
+    if not terms:
+        return []
+    families = search_families(db, text, limit=limit)
+    if not families.rows:
+        return []
+    order = {row.id: i for i, row in enumerate(families.rows)}
+    found = db.exec(
+        select_columns(
+            id_col(Child.id),
+            col(Child.first_name),
+            col(Child.last_name),
+            col(Child.birth_date),
+            col(Child.family_id),
+            col(Family.name),
+        )
+        .join(Family, col(Family.id) == Child.family_id)
+        .where(col(Child.family_id).in_(order))
+    ).all()
+    choices = [ChildChoice(*row) for row in found]
+
+    def named(choice: ChildChoice) -> bool:
+        words = set(search_terms(f"{choice.first_name} {choice.last_name}"))
+        return any(any(word.startswith(term) for word in words) for term in terms)
+
+    choices.sort(key=lambda c: (not named(c), order[c.family_id], c.birth_date, c.child_id))
+    return choices[:limit]
+
+
 def check_edits(
     db: Session,
     *,
@@ -434,11 +479,13 @@ __all__ = [
     "NEXT_VIEW",
     "VIEW_LABELS",
     "Appearance",
+    "ChildChoice",
     "ChildGrid",
     "GridCell",
     "GridRow",
     "View",
     "check_edits",
+    "find_children",
     "child_grid",
     "period_of",
     "save_edits",

@@ -31,6 +31,7 @@ from regie_tui.services.planning import (
     View,
     check_edits,
     child_grid,
+    find_children,
     period_of,
     save_edits,
     shift,
@@ -277,3 +278,11 @@ def test_a_freed_place_goes_to_the_first_waiting_child_whose_family_is_told(engi
     assert [(m.to_address, m.subject) for m in mails] == [
         ("ines.hugo@example.fr", "Place confirmée pour Hugo Famille Hugo le 16/12/2026")
     ]
+
+
+def test_find_children_by_a_word_of_the_family_file(engine, world):
+    with Session(engine) as db:
+        found = find_children(db, "famille lea")
+        assert [(c.first_name, c.family_name) for c in found][:1] == [("Léa", "FAMILLE LÉA")]
+        assert find_children(db, "   ") == []
+        assert find_children(db, "zzzz") == []
