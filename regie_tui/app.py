@@ -59,6 +59,7 @@ class RegieApp(App[None]):
         Binding("f1", "help", "Aide", id="help", tooltip="Toutes les touches de l'écran"),
         Binding("f2", "families", "Familles", id="families", tooltip="Chercher une famille"),
         Binding("f3", "inbox", "Bannette", id="inbox", tooltip="Ce que les familles ont envoyé, à décider"),
+        Binding("f4", "planning", "Planning", id="planning", tooltip="Le planning d'un enfant (chercher par nom)"),
         Binding("f5", "roster", "Pointage", id="roster", tooltip="Les enfants attendus un jour sur une activité"),
         Binding("f6", "occupancy", "Occupation", id="occupancy", tooltip="Places réservées d'une activité sur un mois"),
         Binding("q", "quit", "Quitter", id="quit", tooltip="Quitter regie-tui"),
@@ -178,6 +179,16 @@ class RegieApp(App[None]):
         if self.connected:
             self.push_screen(PublicationsScreen())
 
+    def action_planning(self) -> None:
+        from regie_tui.screens.planning import ChildPickerScreen, PlanningScreen
+
+        def chosen(child_id: int | None) -> None:
+            if child_id is not None:
+                self.push_screen(PlanningScreen(child_id))
+
+        if self.connected:
+            self.push_screen(ChildPickerScreen(), chosen)
+
     def action_roster(self) -> None:
         from regie_tui.screens.roster import RosterScreen
 
@@ -189,6 +200,27 @@ class RegieApp(App[None]):
 
         if self.connected:
             self.push_screen(OccupancyScreen())
+
+    async def action_quit(self) -> None:
+        """Quit; first ask when a planning holds changes not saved yet (whichever mode it is in)."""
+        import sys
+
+        if "regie_tui.screens.planning" in sys.modules:
+            from regie_tui.screens.dialogs import ConfirmScreen
+            from regie_tui.screens.planning import unsaved_plannings
+
+            waiting = unsaved_plannings()
+            if waiting:
+                names = ", ".join(screen.title_text() for screen in waiting)
+                question = f"Modifications non enregistrées ({names}). Quitter sans les enregistrer ?"
+
+                def answered(yes: bool | None) -> None:
+                    if yes:
+                        self.exit()
+
+                self.push_screen(ConfirmScreen(question, confirm="Quitter sans enregistrer"), answered)
+                return
+        self.exit()
 
     def action_dashboard(self) -> None:
         self._go_to(DASHBOARD)

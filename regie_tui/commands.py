@@ -38,6 +38,11 @@ class RegieCommands(Provider):
             ("Familles", "Chercher une famille et ouvrir sa fiche (F2)", partial(app.run_action, "families")),
             ("Bannette", "Décider ce que les familles ont envoyé (F3)", partial(app.run_action, "inbox")),
             (
+                "Planning d'un enfant",
+                "Ses réservations à la semaine ou au mois (F4)",
+                partial(app.run_action, "planning"),
+            ),
+            (
                 "Pointage",
                 "Les enfants attendus un jour sur une activité, présents ou absents (F5)",
                 partial(app.run_action, "roster"),

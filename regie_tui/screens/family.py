@@ -8,7 +8,8 @@ entry) of the file as this screen loaded it: a save over a newer file is refused
 Keys on Foyer: e modifies the responsable or personne autorisée under the cursor, n adds
 one (the list in focus says which), a the address and notes, p makes the responsable the
 payer, f adds a quotient familial, c the consents, suppr removes the selected person, x
-archives the family. On Enfants: e, n, h (a health note, for roles allowed to see them).
+archives the family. On Enfants: ⏎ opens the child's planning; e, n, h (a health note, for
+roles allowed to see them).
 On Historique: t the kind of entries, d the period. On Messages: ⏎ reads the message.
 """
 
@@ -519,6 +520,13 @@ class FamilyScreen(RegieScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         detail = self.detail
+        if detail is not None and event.data_table.id == "children":
+            child = self._selected("children", detail.children)
+            if child is not None:
+                from regie_tui.screens.planning import PlanningScreen
+
+                self.app.push_screen(PlanningScreen(child.id))
+            return
         if event.data_table.id != "family-messages" or detail is None:
             return
         index = event.cursor_row
