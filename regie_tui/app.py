@@ -59,9 +59,25 @@ class RegieApp(App[None]):
         Binding("f1", "help", "Aide", id="help", tooltip="Toutes les touches de l'écran"),
         Binding("f2", "families", "Familles", id="families", tooltip="Chercher une famille"),
         Binding("f3", "inbox", "Bannette", id="inbox", tooltip="Ce que les familles ont envoyé, à décider"),
-        Binding("f4", "planning", "Planning", id="planning", tooltip="Le planning d'un enfant (chercher par nom)"),
-        Binding("f5", "roster", "Pointage", id="roster", tooltip="Les enfants attendus un jour sur une activité"),
-        Binding("f6", "occupancy", "Occupation", id="occupancy", tooltip="Places réservées d'une activité sur un mois"),
+        Binding(
+            "f4",
+            "planning",
+            "Planning",
+            id="planning",
+            tooltip="Le planning d'un enfant (chercher par nom)",
+            show=False,
+        ),
+        Binding(
+            "f5", "roster", "Pointage", id="roster", tooltip="Les enfants attendus un jour sur une activité", show=False
+        ),
+        Binding(
+            "f6",
+            "occupancy",
+            "Occupation",
+            id="occupancy",
+            tooltip="Places réservées d'une activité sur un mois",
+            show=False,
+        ),
         Binding("q", "quit", "Quitter", id="quit", tooltip="Quitter regie-tui"),
         Binding("ctrl+q", "quit", "Quitter", show=False, priority=True),
         Binding(

@@ -43,7 +43,7 @@ class DashboardScreen(RegieScreen):
                 yield Counter("Paiements en ligne", id="pending-payments")
                 yield Counter("Impayés", id="unpaid", selectable=False)
             yield Static(
-                "F2 familles · F3 bannette · Tab ⏎ : un compteur · ctrl+p commandes · F1 aide",
+                "F2 familles · F3 bannette · F4 planning · F5 pointage · F6 occupation · F1 aide",
                 id="dashboard-hint",
             )
         yield Footer()

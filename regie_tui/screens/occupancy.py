@@ -220,22 +220,27 @@ class OccupancyScreen(RegieScreen):
             f"{month.activity.name} — {month_label(month.month)} · {full} j. complet(s) {FULL} · "
             f"{on_list} en attente · {len(month.open_days)} j. ouverts"
         )
-        table = self.table
-        table.clear(columns=True)
-        table.add_column("Jour", key="day")
-        for unit in month.units:
-            table.add_column(unit.name, key=f"unit-{unit.id}")
-        table.add_column("Attente", key="waiting")
         rows = [[unit_cell(u) for u in day.units] for day in month.days]
         # A closed day's reason fits the first unit's column (the status line tells it whole).
         width = max([len(month.units[0].name) if month.units else 0, 14, *(len(r[0]) for r in rows if r)])
+        lines = []
         for day, cells in zip(month.days, rows, strict=True):
             if day.closed:
                 reason = Text(day.closed, "dim italic")
                 reason.truncate(width, overflow="ellipsis")
                 cells = [reason] + [Text("") for _ in month.units[1:]]
             waiting = Text(f"+{day.waiting}" if day.waiting else "", "bold")
-            table.add_row(day_label(day), *cells[: len(month.units)], waiting, key=day.day.isoformat())
+            lines.append((day, [day_label(day), *cells[: len(month.units)], waiting]))
+        # Widths given, not measured by the table later: the month shows whole at once.
+        labels = ["Jour", *(unit.name for unit in month.units), "Attente"]
+        keys = ["day", *(f"unit-{unit.id}" for unit in month.units), "waiting"]
+        widths = [max([len(label), *(line[i].cell_len for _, line in lines)]) for i, label in enumerate(labels)]
+        table = self.table
+        table.clear(columns=True)
+        for label, key, column_width in zip(labels, keys, widths, strict=True):
+            table.add_column(label, key=key, width=column_width)
+        for day, line in lines:
+            table.add_row(*line, key=day.day.isoformat())
         self.query_one("#occupancy-plot", Static).update(month_chart(month))
         self.status(day_detail(month, month.days[0]) if month.days else "")
 

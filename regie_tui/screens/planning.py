@@ -25,7 +25,7 @@ from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from regie_tui import clock, formatting, workers
-from regie_tui.models import BookingState, Role
+from regie_tui.models import BookingState
 from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import ConfirmScreen, TextPrompt
 from regie_tui.services.booking_rules import STATE_LABELS, Action, CellRequest, StaleCells
@@ -448,18 +448,9 @@ class PlanningScreen(RegieScreen):
             return
         asked = {(r.day, r.unit_id) for r in new}
         kept = [r for k, r in self.unsaved.requests.items() if k not in asked and k not in drops]
-        edits = kept + new
-        child_id, agent, now = self.child_id, self.regie.agent, clock.now()
-        override, reason = self.override_notice, self.reason
-        if agent is None:
+        query = self._checking(kept + new)
+        if query is None:
             return
-
-        def query(db: Session) -> list[CellCheck]:
-            from regie_tui.services.planning import check_edits
-
-            return check_edits(
-                db, child_id=child_id, edits=edits, agent=agent, now=now, override_notice=override, reason=reason
-            )
 
         def judged(checks: list[CellCheck]) -> None:
             self._busy = False
@@ -471,6 +462,22 @@ class PlanningScreen(RegieScreen):
 
         self._busy = True
         workers.run_in_thread(self, lambda: self._check_now(query), judged, group="planning-check", on_error=failed)
+
+    def _checking(self, edits: list[CellRequest]) -> Callable[[Session], list[CellCheck]] | None:
+        """The rules' judgement of these pending edits, as a query for a worker (None: no agent)."""
+        child_id, agent, now = self.child_id, self.regie.agent, clock.now()
+        override, reason = self.override_notice, self.reason
+        if agent is None:
+            return None
+
+        def query(db: Session) -> list[CellCheck]:
+            from regie_tui.services.planning import check_edits
+
+            return check_edits(
+                db, child_id=child_id, edits=edits, agent=agent, now=now, override_notice=override, reason=reason
+            )
+
+        return query
 
     def _check_now(self, query: Callable[[Session], list[CellCheck]]) -> list[CellCheck]:
         from regie_tui.db import session_scope
@@ -507,7 +514,7 @@ class PlanningScreen(RegieScreen):
         """A notice deadline, or a lock for a régisseur: ask (and a reason), then judge again."""
         agent = self.regie.agent
         notice = all(c.notice_passed and c.rule.startswith(NOTICE) for c in refused)
-        unlocks = agent is not None and agent.role in (Role.REGISSEUR, Role.ADMIN)
+        unlocks = agent is not None and agent.may_unlock
         locked = unlocks and all(LOCKED in c.rule for c in refused)
         if not (notice and not (self.override_notice and self.reason)) and not (locked and not self.reason):
             return False
@@ -809,17 +816,9 @@ class PlanningScreen(RegieScreen):
     def _recheck(self, report: str) -> None:
         """Judge the kept edits on the fresh state; drop those now refused, with their rules."""
         requests = list(self.unsaved.requests.values())
-        child_id, agent, now = self.child_id, self.regie.agent, clock.now()
-        override, reason = self.override_notice, self.reason
-        if agent is None:
+        query = self._checking(requests)
+        if query is None:
             return
-
-        def query(db: Session) -> list[CellCheck]:
-            from regie_tui.services.planning import check_edits
-
-            return check_edits(
-                db, child_id=child_id, edits=requests, agent=agent, now=now, override_notice=override, reason=reason
-            )
 
         def judged(checks: list[CellCheck]) -> None:
             dropped = [c for c in checks if not c.allowed]

@@ -15,6 +15,9 @@ ROLE_LABELS = {Role.ACCUEIL: "Accueil", Role.REGISSEUR: "Régisseur", Role.ADMIN
 # Health data is seen by those who care for the child's reception (desk and admin), not
 # by those who only handle money (CNIL NS-058: health data only to who needs it).
 ROLES_SEEING_HEALTH = frozenset({Role.ACCUEIL, Role.ADMIN})
+# A cell whose attendance is recorded or that is billed is changed by the régie's accountable
+# agents only, with a reason.
+ROLES_UNLOCKING = frozenset({Role.REGISSEUR, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,11 @@ class AgentInfo:
     @property
     def sees_health(self) -> bool:
         return self.role in ROLES_SEEING_HEALTH
+
+    @property
+    def may_unlock(self) -> bool:
+        """May change a locked booking cell (attendance recorded, billed), with a reason."""
+        return self.role in ROLES_UNLOCKING
 
 
 def _info(agent: Agent) -> AgentInfo:

@@ -42,7 +42,6 @@ from regie_tui.models import (
     FamilySearchWord,
     Guardian,
     HealthNote,
-    Role,
     Source,
     Town,
     Unit,
@@ -72,7 +71,6 @@ MARKS = frozenset(
 #: The one health marker shown to roles that may not read health notes.
 HEALTH_HIDDEN = "alerte santé (accès réservé)"
 #: Roles that may change an older recorded attendance or a billed cell (with a reason).
-UNLOCKING_ROLES = frozenset({Role.REGISSEUR, Role.ADMIN})
 WALK_IN_LIMIT = 20
 
 
@@ -403,7 +401,7 @@ def mark(
         source=Source.AGENT,
         now=now,
         reason=reason.strip(),
-        may_unlock=agent.role in UNLOCKING_ROLES,
+        may_unlock=agent.may_unlock,
     )
     return checks[0]
 

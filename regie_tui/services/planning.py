@@ -35,7 +35,6 @@ from regie_tui.models import (
     Family,
     Invoice,
     InvoiceLine,
-    Role,
     Source,
     Unit,
 )
@@ -52,9 +51,6 @@ from regie_tui.services.booking_rules import (
     opening_calendar,
 )
 from regie_tui.services.sql import id_col, select_columns
-
-#: Roles that may change a locked cell (attendance recorded, billed), with a reason.
-ROLES_UNLOCKING = frozenset({Role.REGISSEUR, Role.ADMIN})
 
 
 class View(StrEnum):
@@ -444,7 +440,7 @@ def check_edits(
         now=now,
         override_notice=override_notice,
         reason=reason,
-        may_unlock=agent.role in ROLES_UNLOCKING,
+        may_unlock=agent.may_unlock,
     )
 
 
@@ -469,7 +465,7 @@ def save_edits(
         now=now,
         override_notice=override_notice,
         reason=reason,
-        may_unlock=agent.role in ROLES_UNLOCKING,
+        may_unlock=agent.may_unlock,
         loaded=loaded,
     )
 
