@@ -31,6 +31,7 @@ from regie_tui.screens.families import FamiliesScreen
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from regie_tui.screens.planning import PlanningScreen
     from regie_tui.services.agents import AgentInfo
     from regie_tui.services.dashboard import DashboardCounts
 
@@ -155,33 +156,65 @@ class RegieApp(App[None]):
         else:
             self.push_screen(HelpScreen(self.screen))
 
-    def _go_to(self, mode: str) -> None:
-        """The place's own screen, whatever was opened above it."""
+    def _go_to(self, mode: str, then: Callable[[], object] | None = None) -> None:
+        """The place's own screen, whatever was opened above it (asking first before a planning
+        with unsaved changes is closed; if the agent says no, that planning stays in view)."""
         self.switch_mode(mode)
-        while len(self.screen_stack) > 1:
-            self.pop_screen()
+
+        def close_above(confirmed: bool | None = True) -> None:
+            if not confirmed:
+                return
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            if then is not None:
+                then()
+
+        unsaved = [screen for screen in self._unsaved_plannings() if screen in self.screen_stack[1:]]
+        if not unsaved:
+            close_above()
+            return
+        from regie_tui.screens.dialogs import ConfirmScreen
+
+        names = ", ".join(screen.title_text() for screen in unsaved)
+        question = f"Modifications non enregistrées ({names}). Les abandonner ?"
+        self.push_screen(ConfirmScreen(question, confirm="Abandonner"), close_above)
+
+    def _unsaved_plannings(self) -> list[PlanningScreen]:
+        """Open plannings holding unsaved changes (none when no planning was ever opened)."""
+        import sys
+
+        if "regie_tui.screens.planning" not in sys.modules:
+            return []
+        from regie_tui.screens.planning import unsaved_plannings
+
+        return unsaved_plannings()
 
     def action_families(self) -> None:
         if not self.connected:
             self.notify("Ouverture de la base en cours…", timeout=3)
             return
-        self._go_to(FAMILIES)
-        screen = self.screen
-        if isinstance(screen, FamiliesScreen) and screen.is_mounted:
-            screen.focus_search()
+
+        def focus_search() -> None:
+            screen = self.screen
+            if isinstance(screen, FamiliesScreen) and screen.is_mounted:
+                screen.focus_search()
+
+        self._go_to(FAMILIES, focus_search)
 
     def action_inbox(self, kind: str | None = None) -> None:
         """The bannette; ``kind`` (a key of pending.KINDS) filters it, as a dashboard counter does."""
         if not self.connected:
             self.notify("Ouverture de la base en cours…", timeout=3)
             return
-        self._go_to(INBOX)
-        if kind is not None:
+
+        def filter_kind() -> None:
             from regie_tui.screens.inbox import InboxScreen
 
             screen = self.screen
-            if isinstance(screen, InboxScreen):
+            if kind is not None and isinstance(screen, InboxScreen):
                 screen.show_kind(kind)
+
+        self._go_to(INBOX, filter_kind)
 
     def action_outbox(self) -> None:
         from regie_tui.screens.outbox import OutboxScreen
@@ -219,24 +252,20 @@ class RegieApp(App[None]):
 
     async def action_quit(self) -> None:
         """Quit; first ask when a planning holds changes not saved yet (whichever mode it is in)."""
-        import sys
+        waiting = self._unsaved_plannings()
+        if not waiting:
+            self.exit()
+            return
+        from regie_tui.screens.dialogs import ConfirmScreen
 
-        if "regie_tui.screens.planning" in sys.modules:
-            from regie_tui.screens.dialogs import ConfirmScreen
-            from regie_tui.screens.planning import unsaved_plannings
+        names = ", ".join(screen.title_text() for screen in waiting)
+        question = f"Modifications non enregistrées ({names}). Quitter sans les enregistrer ?"
 
-            waiting = unsaved_plannings()
-            if waiting:
-                names = ", ".join(screen.title_text() for screen in waiting)
-                question = f"Modifications non enregistrées ({names}). Quitter sans les enregistrer ?"
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
 
-                def answered(yes: bool | None) -> None:
-                    if yes:
-                        self.exit()
-
-                self.push_screen(ConfirmScreen(question, confirm="Quitter sans enregistrer"), answered)
-                return
-        self.exit()
+        self.push_screen(ConfirmScreen(question, confirm="Quitter sans enregistrer"), answered)
 
     def action_dashboard(self) -> None:
         self._go_to(DASHBOARD)

@@ -54,8 +54,12 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les scripts).")]
 
 
+#: `regie --db URL <command>`: the URL given before the command, for commands given none.
+_given_before: str | None = None
+
+
 def _url(db: str | None) -> str:
-    return db or settings().database_url
+    return db or _given_before or settings().database_url
 
 
 def current_login() -> str:
@@ -117,6 +121,8 @@ def print_json(data: Any) -> None:
 @french_errors
 def run(ctx: typer.Context, db: DbOption = None) -> None:
     """Sans commande : ouvre l'application sur la base."""
+    global _given_before
+    _given_before = db
     if ctx.invoked_subcommand is not None:
         return
     import textual_image.widget  # noqa: F401  (asks the terminal what images it can show: before Textual starts)

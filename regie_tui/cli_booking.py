@@ -89,7 +89,8 @@ def booking_set(
             override_notice=force,
             reason=reason,
         )
-    where = f"{check.day:%d/%m/%Y} {check.unit_name} – {check.activity_name}"
+    place = f"{check.unit_name} – {check.activity_name}" if check.unit_name else f"unité n° {check.unit_id}"
+    where = f"{check.day:%d/%m/%Y} {place}"
     now_state = STATE_LABELS[check.state] if check.state else "libre"
     if as_json:
         print_json(
@@ -105,7 +106,7 @@ def booking_set(
             }
         )
     elif check.allowed:
-        out.print(f"{where} : {now_state}.", highlight=False, markup=False)
+        out.print(f"{where} : {now_state}.", highlight=False, markup=False, soft_wrap=True)
         if check.waiting_list:
             out.print("Limite de capacité atteinte : l'enfant est en liste d'attente.", highlight=False)
         if check.promoted is not None:
@@ -159,15 +160,15 @@ def booking_list(
             ]
         )
         return
-    out.print(
-        f"{grid.child_name} (famille {grid.family_name}) : du {start:%d/%m/%Y} au {end:%d/%m/%Y}", highlight=False
-    )
+    title = f"{grid.child_name} (famille {grid.family_name}) : du {start:%d/%m/%Y} au {end:%d/%m/%Y}"
+    out.print(title, highlight=False, markup=False, soft_wrap=True)
     for day, row, cell in cells:
         if cell.glyph == "-":
             continue  # closed that day
         out.print(
-            f"{day:%d/%m/%Y}  {row.unit_id:>4} {row.unit_name[:14]:<14} {row.activity_name[:24]:<24} "
-            f"{cell.glyph} {labels[cell.appearance]}",
+            f"{day:%d/%m/%Y} {row.unit_id:>4} {row.unit_name} – {row.activity_name} : {cell.glyph} "
+            f"{labels[cell.appearance]}",
             highlight=False,
             markup=False,
+            soft_wrap=True,
         )

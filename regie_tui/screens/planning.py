@@ -29,7 +29,7 @@ from regie_tui.models import BookingState
 from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import ConfirmScreen, TextPrompt
 from regie_tui.services.booking_rules import STATE_LABELS, Action, CellRequest, StaleCells
-from regie_tui.services.planning import LEGEND, NEXT_VIEW, VIEW_LABELS, View, period_of, shift
+from regie_tui.services.planning import CLOSED_GLYPH, LEGEND, NEXT_VIEW, View, period_of, shift
 from regie_tui.widgets.reservation_grid import PENDING_MARK, ReservationGrid
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def plural(count: int, word: str, words: str | None = None) -> str:
 def pending_text(count: int) -> str:
     if not count:
         return ""
-    return f"{count} modification{'s' if count > 1 else ''} non enregistrée{'s' if count > 1 else ''}"
+    return f"° {count} à enregistrer (ctrl+s)"
 
 
 def _where(check: CellCheck) -> str:
@@ -195,6 +195,7 @@ class PlanningScreen(RegieScreen):
             "Réserver/libérer",
             id="planning-toggle",
             tooltip="Réserver ou libérer la sélection",
+            key_display="espace",
         ),
         Binding("p", "set('present')", "Présent", show=False, id="planning-present", tooltip="Pointer présent"),
         Binding(
@@ -224,13 +225,13 @@ class PlanningScreen(RegieScreen):
         Binding("ctrl+y", "redo", "Rétablir", show=False, id="planning-redo", tooltip="Rétablir la modification"),
         Binding("ctrl+s", "save", "Enregistrer", id="planning-save", tooltip="Enregistrer toutes les modifications"),
         Binding("v", "cycle_view", "Vue", id="planning-view", tooltip="Semaine → Mois → Jour"),
-        Binding("pageup", "period(-1)", "Période préc.", show=False, id="planning-previous"),
-        Binding("pagedown", "period(1)", "Période suiv.", show=False, id="planning-next"),
+        Binding("pageup", "period(-1)", "Période préc.", show=False, id="planning-previous", key_display="pg préc"),
+        Binding("pagedown", "period(1)", "Période suiv.", show=False, id="planning-next", key_display="pg suiv"),
         Binding("t", "today", "Aujourd'hui", show=False, id="planning-today", tooltip="Aller à aujourd'hui"),
         Binding("g", "go_to", "Aller au…", show=False, id="planning-go", tooltip="Aller à une date (JJ/MM/AAAA)"),
         Binding("l,question_mark", "legend", "Légende", id="planning-legend", tooltip="Les 13 aspects d'une cellule"),
         Binding("ctrl+r", "reload", "Relire", show=False, id="planning-reload", tooltip="Relire le planning"),
-        Binding("escape", "back", "Retour", id="planning-back", tooltip="Quitter le planning"),
+        Binding("escape", "back", "Retour", id="planning-back", tooltip="Quitter le planning", key_display="échap"),
         Binding("q", "quit_app", "Quitter", show=False, id="planning-quit", tooltip="Quitter regie-tui"),
     ]
     DEFAULT_CSS = """
@@ -310,10 +311,8 @@ class PlanningScreen(RegieScreen):
         self.known.update(grid.cells)
         widget.show(grid, self.view, today=self.regie.today, pending=self.unsaved.states, day=self.day, unit_id=unit)
         period = self._period_text(grid)
-        self.query_one("#planning-title", Static).update(
-            escape(f"{grid.child_name} · famille {grid.family_name} · {VIEW_LABELS[self.view]} {period}")
-        )
-        self.sub_title = f"Planning — {grid.child_name}"
+        self.query_one("#planning-title", Static).update(escape(f"{grid.child_name} · {period}"))
+        self.sub_title = f"Planning — {grid.child_name} (famille {grid.family_name})"
         self._show_count()
         if not grid.rows:
             self._status("Aucune inscription acceptée sur cette période.")
@@ -323,7 +322,7 @@ class PlanningScreen(RegieScreen):
             return formatting.long_date(grid.first)
         if self.view == View.MONTH:
             return f"{formatting.long_date(grid.first).split(' ', 2)[2]}"
-        return f"du {formatting.short_date(grid.first)} au {formatting.short_date(grid.last)}"
+        return f"semaine du {grid.first:%d/%m} au {formatting.short_date(grid.last)}"
 
     def _show_count(self) -> None:
         self.query_one("#planning-count", Static).update(pending_text(len(self.unsaved.requests)))
@@ -407,12 +406,18 @@ class PlanningScreen(RegieScreen):
         cell = self.known.get(key)
         return cell.state if cell else None
 
+    def _closed_day(self, key: Key) -> bool:
+        cell = self.known.get(key)
+        return cell is not None and cell.state is None and cell.glyph == CLOSED_GLYPH
+
     def _stored(self, key: Key) -> BookingState | None:
         cell = self.known.get(key)
         return cell.state if cell else None
 
     def action_book_or_free(self) -> None:
         keys = self.grid_widget.selected()
+        if len(keys) > 1:  # a range: its closed days are left out, they can be neither booked nor freed
+            keys = [k for k in keys if not self._closed_day(k)] or keys
         if not keys:
             return
         held = [k for k in keys if self._effective(k) is not None]
@@ -583,7 +588,7 @@ class PlanningScreen(RegieScreen):
         self.redo_stack.append(self.unsaved)
         self.unsaved = self.undo_stack.pop()
         self._show_count()
-        self._status(f"Modification annulée. {pending_text(len(self.unsaved.requests))}".strip())
+        self._status("Modification annulée.")
 
     def action_redo(self) -> None:
         if not self.redo_stack:
@@ -592,7 +597,7 @@ class PlanningScreen(RegieScreen):
         self.undo_stack.append(self.unsaved)
         self.unsaved = self.redo_stack.pop()
         self._show_count()
-        self._status(f"Modification rétablie. {pending_text(len(self.unsaved.requests))}".strip())
+        self._status("Modification rétablie.")
 
     # ------------------------------------------------------- week patterns
 
@@ -852,7 +857,8 @@ class PlanningScreen(RegieScreen):
             if leave:
                 then()
 
-        question = f"{pending_text(count).capitalize()} : elles seront perdues. Quitter le planning quand même ?"
+        changes = f"{count} modification{'s' if count > 1 else ''} non enregistrée{'s' if count > 1 else ''}"
+        question = f"{changes} : elles seront perdues. Quitter le planning quand même ?"
         self.app.push_screen(ConfirmScreen(question, confirm="Quitter sans enregistrer"), answered)
 
     def action_back(self) -> None:

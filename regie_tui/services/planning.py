@@ -59,7 +59,6 @@ class View(StrEnum):
     MONTH = "month"
 
 
-VIEW_LABELS = {View.DAY: "Jour", View.WEEK: "Semaine", View.MONTH: "Mois"}
 NEXT_VIEW = {View.WEEK: View.MONTH, View.MONTH: View.DAY, View.DAY: View.WEEK}
 
 
@@ -471,9 +470,9 @@ def save_edits(
 
 
 __all__ = [
+    "CLOSED_GLYPH",
     "LEGEND",
     "NEXT_VIEW",
-    "VIEW_LABELS",
     "Appearance",
     "ChildChoice",
     "ChildGrid",

@@ -78,7 +78,6 @@ APPEARANCE_CLASS = {
     Appearance.PAYABLE: "reservation-grid--billed",
     Appearance.BILLED: "reservation-grid--billed",
 }
-HEADER_LINES = 2
 MONTH_LABEL = 12
 GAP = " "
 
@@ -133,12 +132,12 @@ class ReservationGrid(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("right", "move(0, 1)", "Jour suivant", show=False),
         Binding("up", "move(-1, 0)", "Unité précédente", show=False),
         Binding("down", "move(1, 0)", "Unité suivante", show=False),
-        Binding("shift+left", "extend(0, -1)", "Étendre la sélection", show=False),
-        Binding("shift+right", "extend(0, 1)", "Étendre la sélection", show=False),
-        Binding("shift+up", "extend(-1, 0)", "Étendre la sélection", show=False),
-        Binding("shift+down", "extend(1, 0)", "Étendre la sélection", show=False),
-        Binding("home", "edge(-1)", "Premier jour", show=False),
-        Binding("end", "edge(1)", "Dernier jour", show=False),
+        Binding("shift+left", "extend(0, -1)", "Étendre la sélection", show=False, key_display="maj+←"),
+        Binding("shift+right", "extend(0, 1)", "Étendre la sélection", show=False, key_display="maj+→"),
+        Binding("shift+up", "extend(-1, 0)", "Étendre la sélection", show=False, key_display="maj+↑"),
+        Binding("shift+down", "extend(1, 0)", "Étendre la sélection", show=False, key_display="maj+↓"),
+        Binding("home", "edge(-1)", "Premier jour", show=False, key_display="début"),
+        Binding("end", "edge(1)", "Dernier jour", show=False, key_display="fin"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "reservation-grid--header",
@@ -296,7 +295,7 @@ class ReservationGrid(ScrollView, can_focus=True, inherit_bindings=False):
             self.refresh()
 
     def _resized(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self._lines) + HEADER_LINES)
+        self.virtual_size = Size(self.size.width, len(self._lines) + self.header_lines)
         self.refresh()
 
     def on_resize(self, _event: events.Resize) -> None:
@@ -314,6 +313,11 @@ class ReservationGrid(ScrollView, can_focus=True, inherit_bindings=False):
         self._styles = {}
         super().notify_style_update()
 
+    @property
+    def header_lines(self) -> int:
+        """Weekday and date; the month view spells the day number down two lines (tens, units)."""
+        return 3 if self.view == View.MONTH else 2
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         grid = self.grid
@@ -321,9 +325,9 @@ class ReservationGrid(ScrollView, can_focus=True, inherit_bindings=False):
         if grid is None:
             return Strip.blank(width, base)
         layout = layout_for(self.view, width, len(grid.days))
-        if y < HEADER_LINES:
+        if y < self.header_lines:
             return self._header(y, layout, width)
-        index = self.scroll_offset.y + y - HEADER_LINES
+        index = self.scroll_offset.y + y - self.header_lines
         if index >= len(self._lines):
             return Strip.blank(width, base)
         line = self._lines[index]
@@ -341,7 +345,8 @@ class ReservationGrid(ScrollView, can_focus=True, inherit_bindings=False):
         segments = [Segment(" " * (layout.label_width + len(GAP)), header)]
         for index, day in enumerate(grid.days):
             if self.view == View.MONTH:
-                text = WEEKDAY_INITIAL[day.weekday()] if y == 0 else f"{day.day:>2}"
+                number = f"{day.day:02d}"
+                text = (WEEKDAY_INITIAL[day.weekday()], number[0].replace("0", " "), number[1])[y]
             elif self.view == View.WEEK:
                 text = WEEKDAY_SHORT[day.weekday()] if y == 0 else f"{day:%d/%m}"
             else:
@@ -407,7 +412,7 @@ class ReservationGrid(ScrollView, can_focus=True, inherit_bindings=False):
             return
         line = self._line_of_row[self.row]
         top = self.scroll_offset.y
-        page = max(1, self.size.height - HEADER_LINES)
+        page = max(1, self.size.height - self.header_lines)
         if self.row == 0:
             self.scroll_to(y=0, animate=False)
         elif line < top:
@@ -417,8 +422,8 @@ class ReservationGrid(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _refresh_row(self, row: int) -> None:
         if 0 <= row < len(self._line_of_row):
-            y = self._line_of_row[row] - self.scroll_offset.y + HEADER_LINES
-            if y >= HEADER_LINES:
+            y = self._line_of_row[row] - self.scroll_offset.y + self.header_lines
+            if y >= self.header_lines:
                 self.refresh_line(y)
 
     def _announce(self) -> None:
@@ -448,7 +453,7 @@ class ReservationGrid(ScrollView, can_focus=True, inherit_bindings=False):
             self._refresh_row(old_row)
             self._refresh_row(row)
             if old_col != col:
-                self.refresh_lines(0, HEADER_LINES)
+                self.refresh_lines(0, self.header_lines)
         if (old_row, old_col) != (row, col):
             self._announce()
 
@@ -464,9 +469,9 @@ class ReservationGrid(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_click(self, event: events.Click) -> None:
         grid = self.grid
-        if grid is None or event.y < HEADER_LINES:
+        if grid is None or event.y < self.header_lines:
             return
-        index = self.scroll_offset.y + event.y - HEADER_LINES
+        index = self.scroll_offset.y + event.y - self.header_lines
         if index >= len(self._lines) or self._lines[index].row is None:
             return
         row = self._lines[index].row

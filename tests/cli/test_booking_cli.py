@@ -75,6 +75,15 @@ def test_list_gives_each_cell_its_state_and_appearance(db_url, world):
     assert cells[("2026-12-09", "Journée")]["state"] is None
     assert cells[("2026-12-09", "Acc soir")]["appearance"] == "impossible"  # no périscolaire on Wednesdays
     plain = regie(db_url, "booking", "list", lea, "--from", "09/12/2026", "--to", "09/12/2026")
-    assert "09/12/2026" in plain.output and "● Présence (réservée)" in plain.output
+    assert f"09/12/2026 {world.matin:>4} Matin – Mercredi : ● Présence (réservée)" in plain.output
     backwards = regie(db_url, "booking", "list", lea, "--from", "10/12/2026", "--to", "09/12/2026")
     assert backwards.exit_code == 1 and "--to précède --from" in backwards.output
+
+
+def test_the_database_may_be_given_before_the_command(db_url, world):
+    lea = str(world.kids["Léa"])
+    result = runner.invoke(
+        cli.app, ["--db", db_url, "booking", "list", lea, "--from", "09/12/2026", "--to", "09/12/2026"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Léa" in result.output

@@ -56,7 +56,7 @@ async def test_select_book_repeat_until_holidays_and_save(engine):
         screen = await open_planning(pilot, lea)
         grid = screen.grid_widget
         text = screen_text(app)
-        assert "Léa" in text and "Semaine du 30/11/2026 au 06/12/2026" in text
+        assert "Léa" in text and "semaine du 30/11 au 06/12/2026" in text
         assert "Mercredi" in text and "Matin 07:30-11:45" in text and "lun" in text
         assert [r.unit_name for r in screen.grid.rows] == [
             "Acc soir",
@@ -73,7 +73,7 @@ async def test_select_book_repeat_until_holidays_and_save(engine):
         # select Matin and Repas, book both at once
         await press(pilot, "shift+down", "space")
         assert grid.selected() == [(date(2026, 12, 2), world.matin), (date(2026, 12, 2), world.repas)]
-        assert "2 modifications non enregistrées" in screen_text(app)
+        assert "° 2 à enregistrer" in screen_text(app)
         assert "●°" in screen_text(app)  # pending cells show their target and a mark, colour aside
         # repeat the week's pattern of the selected rows every week until the holidays
         await pilot.press("r")
@@ -82,7 +82,7 @@ async def test_select_book_repeat_until_holidays_and_save(engine):
         assert isinstance(prompt, TextPrompt)
         assert prompt.value == "22/12/2026"  # the eve of the Christmas holidays (23/12)
         await press(pilot, "enter")
-        assert "6 modifications non enregistrées" in screen_text(app)
+        assert "° 6 à enregistrer" in screen_text(app)
         assert bookings(engine, lea) == {}
         await press(pilot, "ctrl+s")
         assert status(screen) == "6 cellules enregistrées"
@@ -104,7 +104,7 @@ async def test_refused_key_press_shows_the_rule_and_changes_nothing(engine):
         await press(pilot, "space")
         assert "Repas sans Matin ni Après-midi le mercredi" in status(screen)
         assert screen.unsaved.requests == {}
-        assert "non enregistrée" not in screen_text(app)
+        assert "à enregistrer" not in screen_text(app)
         # a closed day: the Christmas holidays close the Wednesdays
         await press(pilot, "g")
         await press(pilot, *["backspace"] * 10, *"23/12/2026", "enter")
@@ -181,7 +181,7 @@ async def test_views_cycle_and_periods_move(engine):
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_planning(pilot, world.kids["Léa"])
         await press(pilot, "v")
-        assert "Mois décembre 2026" in screen_text(app) or "Mois novembre 2026" in screen_text(app)
+        assert "· décembre 2026" in screen_text(app) or "· novembre 2026" in screen_text(app)
         assert len(screen.grid.days) in (30, 31)
         await press(pilot, "pagedown")
         assert screen.grid.first.day == 1
@@ -240,3 +240,29 @@ async def test_quitting_from_another_place_asks_when_a_planning_is_unsaved(engin
         assert app.is_running
         await press(pilot, "ctrl+q", "o")
         assert not app.is_running
+
+
+async def test_going_back_to_a_place_asks_before_closing_an_unsaved_planning(engine):
+    world, app = world_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_planning(pilot, world.kids["Léa"])  # opened from the tableau de bord
+        await press(pilot, "right", "right", "down", "space")
+        await press(pilot, "f2", "escape")  # Familles, then back to the tableau de bord
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "n")
+        assert app.screen is screen and len(screen.unsaved.requests) == 1
+        await press(pilot, "f2", "escape", "o")
+        assert not isinstance(app.screen, PlanningScreen)
+        assert screen not in app.screen_stack
+
+
+async def test_a_range_over_a_closed_day_books_then_frees_the_open_days(engine):
+    world, app = world_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_planning(pilot, world.kids["Léa"])
+        assert screen.grid_widget.cursor_unit == world.acc_soir  # périscolaire: closed on Wednesdays
+        await press(pilot, *["shift+right"] * 4, "space")  # Monday to Friday
+        pending = sorted(day for day, _ in screen.unsaved.requests)
+        assert pending == [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 3), date(2026, 12, 4)]
+        await press(pilot, "space")
+        assert screen.unsaved.requests == {}
