@@ -359,6 +359,8 @@ class PlanningScreen(RegieScreen):
     @on(ReservationGrid.EdgeReached)
     def _edge(self, event: ReservationGrid.EdgeReached) -> None:
         day = self.grid_widget.cursor_day or self.day or self.regie.today
+        if self.grid is not None and self.day is not None and self.day not in self.grid.days:
+            day = self.day  # the next period is still loading: keep counting the keys from where they lead
         self._go_to(day + timedelta(days=event.direction))
 
     # ------------------------------------------------------------ moving around

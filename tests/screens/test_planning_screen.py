@@ -266,3 +266,13 @@ async def test_a_range_over_a_closed_day_books_then_frees_the_open_days(engine):
         assert pending == [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 3), date(2026, 12, 4)]
         await press(pilot, "space")
         assert screen.unsaved.requests == {}
+
+
+async def test_keys_typed_ahead_across_weeks_are_all_counted(engine):
+    world, app = world_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_planning(pilot, world.kids["Léa"])  # Monday 30/11
+        for _ in range(20):  # typed ahead: all before the next week has loaded
+            screen.grid_widget.action_move(0, 1)
+        await settle(pilot)
+        assert screen.grid_widget.cursor_day == date(2026, 12, 20)
