@@ -1,5 +1,6 @@
 """`regie occupancy`: places booked against capacity for an activity over a month (registered by cli.py)."""
 
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -60,6 +61,35 @@ def occupancy_json(month: "OccupancyMonth") -> dict[str, Any]:
     }
 
 
+def _group_parts(month: "OccupancyMonth") -> dict[tuple[date, int], list[tuple[str, bool]]]:
+    """Per open day × unit: each group's "booked/capacity" ("■" before a full one), right-aligned
+    to the widest of that group over the month, so that the groups line up in columns."""
+    parts = {
+        (day.day, unit.unit_id): [
+            (("■" if g.full else "") + _places(g.booked, g.capacity), g.full) for g in unit.groups
+        ]
+        for day in month.open_days
+        for unit in day.units
+    }
+    widths = [max((len(cells[i][0]) for cells in parts.values()), default=0) for i in range(len(month.groups))]
+    return {
+        key: [(text.rjust(width), full) for (text, full), width in zip(cells, widths, strict=True)]
+        for key, cells in parts.items()
+    }
+
+
+def _names_lines(head: str, names: list[str], width: int = 80) -> list[str]:
+    """'head a · b · c' cut between names into lines of ``width`` at most (a long name alone on its line)."""
+    lines = [head + names[0]]
+    for name in names[1:]:
+        if len(lines[-1]) + 3 + len(name) <= width:
+            lines[-1] += f" · {name}"
+        else:
+            lines[-1] += " ·"
+            lines.append(" " * len(head) + name)
+    return lines
+
+
 @french_errors
 def occupancy(
     activity: Annotated[int, typer.Option("--activity", help="Numéro de l'activité.")],
@@ -68,8 +98,6 @@ def occupancy(
     as_json: JsonOption = False,
 ) -> None:
     """Occupation d'une activité sur un mois : places réservées, capacité et liste d'attente par jour."""
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     from regie_tui.db import open_database, session_scope
@@ -85,36 +113,38 @@ def occupancy(
         print_json(occupancy_json(result))
         return
 
-    out.print(
-        Text(f"{result.activity.name} (n° {result.activity.id}) — occupation de {month_label(result.month)}", "bold")
-    )
-    table = Table("Jour", box=box.SIMPLE_HEAD)
-    for header in result.units:
-        for group in result.groups:
-            table.add_column(f"{header.name}\n{group.name}", justify="right", no_wrap=True)
-    table.add_column("Attente", justify="right", no_wrap=True)
+    def say(text: Text) -> None:
+        out.print(text, soft_wrap=True, highlight=False)
+
+    say(Text(f"{result.activity.name} (n° {result.activity.id}) — occupation de {month_label(result.month)}", "bold"))
+    # One line per open day × unit: "mer 02/12  Matin       46/52 · ■32/32 · 3/∞  +2".
+    unit_width = max([len("Unité"), *(len(u.name) for u in result.units)])
+    parts = _group_parts(result)
+    places_width = max([len(" · ".join(p for p, _ in cells)) for cells in parts.values()] or [0])
+    if result.open_days and result.units:
+        for names in _names_lines("Groupes, dans l'ordre : ", [g.name for g in result.groups] or ["aucun"]):
+            say(Text(names))
+        heading = f"{'Jour':<9}  {'Unité':<{unit_width}}  {'Places':<{places_width}}  Attente"
+        say(Text(heading.rstrip(), "bold"))
     closed: dict[str, list[str]] = {}
     for day in result.days:
-        label = f"{WEEKDAYS[day.day.weekday()]} {day.day:%d/%m}"
         if day.closed:
             closed.setdefault(day.closed, []).append(f"{day.day:%d}")
             continue
-        cells: list[Text] = []
+        label = f"{WEEKDAYS[day.day.weekday()]} {day.day:%d/%m}"
         for unit in day.units:
-            for count in unit.groups:
-                text = _places(count.booked, count.capacity)
-                if count.waiting:
-                    text += f" +{count.waiting}"
-                if count.full:
-                    text += " ■"
-                cells.append(Text(text, "bold reverse" if count.full else ""))
-        table.add_row(Text(label, no_wrap=True), *cells, str(day.waiting or ""))
-    if result.open_days:
-        out.print(table)
+            line = Text(f"{label}  {result.unit(unit.unit_id).name:<{unit_width}}  ")
+            cells = parts[(day.day, unit.unit_id)]
+            for index, (text, full) in enumerate(cells):
+                if index:
+                    line.append(" · ", "dim")
+                line.append(text, "bold reverse" if full else "")
+            line.append(" " * (places_width - len(" · ".join(p for p, _ in cells))))
+            if unit.waiting:
+                line.append(f"  +{unit.waiting}", "bold")
+            line.rstrip()
+            say(line)
     for reason, days in closed.items():
-        out.print(Text(f"Fermé les {', '.join(days)} : {reason}", "dim"))
-    out.print(
-        f"{len(result.open_days)} jour(s) d'ouverture, {len(result.full_days)} avec un groupe complet (■). "
-        "Places réservées/capacité (∞ : sans limite) ; +N : en liste d'attente.",
-        highlight=False,
-    )
+        say(Text(f"Fermé {'les' if len(days) > 1 else 'le'} {', '.join(days)} : {reason}", "dim"))
+    say(Text(f"{len(result.open_days)} jour(s) d'ouverture, {len(result.full_days)} avec un groupe complet (■)."))
+    say(Text("Places : réservées/capacité par groupe (∞ : sans limite) ; +N : en attente."))

@@ -101,32 +101,55 @@ def _as_json(sheet: "Roster") -> dict[str, Any]:
 
 
 def _print(sheet: "Roster") -> None:
-    from regie_tui import formatting
-    from regie_tui.services.booking_rules import STATE_LABELS
+    """One line per child, long cells cut with "…" to the terminal's width (80 columns when piped)."""
+    from rich import box
+    from rich.text import Text
 
-    out.print(
-        f"[bold]{sheet.activity_name}[/] — {sheet.facility_name} — {formatting.long_date(sheet.day)}",
-        highlight=False,
-    )
+    from regie_tui import formatting
+    from regie_tui.models import BookingState
+
+    STATE_WORDS = {  # short, as the Pointage screen says them
+        BookingState.RESERVED: "à pointer",
+        BookingState.PRESENT: "présent",
+        BookingState.PRESENT_SPECIAL: "prés. spéciale",
+        BookingState.ABSENT_JUSTIFIED: "abs. justifiée",
+        BookingState.ABSENT_UNJUSTIFIED: "abs. non just.",
+    }
+
+    def say(text: str, style: str = "") -> None:
+        out.print(Text(text, style), soft_wrap=True, highlight=False)
+
+    say(f"{sheet.activity_name} — {sheet.facility_name} — {formatting.long_date(sheet.day)}", "bold")
     if sheet.closed_reason:
-        out.print(f"Attention : {sheet.closed_reason}", highlight=False, markup=False)
+        say(f"Attention : {sheet.closed_reason}")
     for unit in sheet.units:
-        table = Table(
-            "Enfant",
-            "Groupe",
-            "Pointage",
-            "Régime / santé",
-            "Peut le chercher",
-            title=f"{unit.name} ({unit.hours})",
-            title_justify="left",
-        )
-        for line in unit.lines:
-            table.add_row(
+        say("")
+        say(f"{unit.name} ({unit.hours})", "bold")
+        rows = [
+            (
                 line.child_name,
                 line.group_name,
-                STATE_LABELS[line.state],
+                STATE_WORDS.get(line.state, line.state.value),
                 ", ".join(line.diets + line.health),
                 ", ".join(line.collectors),
             )
-        out.print(table)
-        out.print(f"Totaux : {unit.totals.text()}", highlight=False, markup=False)
+            for line in unit.lines
+        ]
+        # Widths from the content, capped; the notes and the collectors share what is left of
+        # the line (3 columns between two columns), the collectors the larger part.
+        heads = ("Enfant", "Groupe", "Pointage", "Régime / santé", "Peut le chercher")
+        natural = [max([len(head), *(len(row[i]) for row in rows)]) for i, head in enumerate(heads)]
+        widths = [min(natural[0], 20), min(natural[1], 11), natural[2]]
+        rest = out.width - sum(widths) - 3 * (len(heads) - 1)
+        notes = min(natural[3], max(10, rest // 3, rest - natural[4]))
+        widths += [notes, max(10, min(natural[4], rest - notes))]
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        for head, width in zip(heads, widths, strict=True):
+            table.add_column(head, no_wrap=True, overflow="ellipsis", width=width)
+        for row in rows:
+            table.add_row(*row)
+        if unit.lines:
+            out.print(table)
+        else:
+            say("Aucun enfant réservé.")
+        say(f"Totaux : {unit.totals.text()}")

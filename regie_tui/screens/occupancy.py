@@ -1,10 +1,12 @@
 """Occupation: an activity's month, places booked against capacity per day, unit and group.
 
-Left (top at 80 columns): a table of the days × units, each cell the groups' "booked/capacity"
-("∞": no limit), "+N" on the waiting list, "■" and reverse video when a group is full;
-closed days dimmed with their reason. Right (below at 80 columns): a bar plot of the month,
-full days marked "■" under their bar, closed days "·".
-Keys: ← → or PageUp PageDown the month before / after, t this month, a another activity.
+Left (top at 80 columns): a table with one row per open day × unit, its groups'
+"booked/capacity" side by side in the order the line above the table names them ("∞": no
+limit; "■" and reverse video: the group is full), the unit's waiting list "+N"; a closed day
+is one dimmed row with its reason. Right (below at 80 columns): a bar plot of the month, full
+days marked "■" under their bar, closed days "·". The status lines spell out the cursor's row.
+Keys: PageUp PageDown or [ ] the month before / after, t this month, a another activity;
+← → scroll the table sideways when it is wider than the screen.
 """
 
 from __future__ import annotations
@@ -25,59 +27,75 @@ from regie_tui.screens.dialogs import PickOne
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.occupancy import OccupancyActivity, OccupancyDay, OccupancyMonth, UnitCount
+    from regie_tui.services.occupancy import OccupancyActivity, OccupancyDay, OccupancyMonth
 
 WEEKDAYS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
 BLOCKS = " ▁▂▃▄▅▆▇█"
 CHART_ROWS = 5  # bar height, in lines
 FULL = "■"
 WIDE = 130  # from this width, the plot sits beside the table
+CLOSED_WIDTH = 34  # a closed day's reason widens the table up to this, then is cut
 
 
 def _places(booked: int, capacity: int | None) -> str:
     return f"{booked}/{'∞' if capacity is None else capacity}"
 
 
-def unit_cell(unit: UnitCount) -> Text:
-    """'■12/12+3 · 8/20': each group, full ones marked and reversed."""
-    text = Text()
-    for index, count in enumerate(unit.groups):
-        if index:
-            text.append(" · ", "dim")
-        part = ("■" if count.full else "") + _places(count.booked, count.capacity)
-        if count.waiting:
-            part += f"+{count.waiting}"
-        text.append(part, "bold reverse" if count.full else "")
-    return text
+def group_cells(month: OccupancyMonth) -> dict[tuple[date, int], Text]:
+    """Per open day × unit: '■12/12 ·  8/20 · 3/∞', each group right-aligned to its widest
+    over the month (the groups line up in columns), a full one marked and reversed."""
+    parts = {
+        (day.day, unit.unit_id): [
+            (("■" if g.full else "") + _places(g.booked, g.capacity), g.full) for g in unit.groups
+        ]
+        for day in month.open_days
+        for unit in day.units
+    }
+    widths = [max((len(cells[i][0]) for cells in parts.values()), default=0) for i in range(len(month.groups))]
+    texts = {}
+    for key, cells in parts.items():
+        text = Text()
+        for index, ((part, full), width) in enumerate(zip(cells, widths, strict=True)):
+            if index:
+                text.append(" · ", "dim")
+            text.append(part.rjust(width), "bold reverse" if full else "")
+        texts[key] = text
+    return texts
 
 
-def day_label(day: OccupancyDay) -> Text:
+def day_label(day: OccupancyDay, *, first: bool = True) -> Text:
+    """'mer 09/12 ■'; dimmed on a closed day and on a day's second and later units."""
     label = f"{WEEKDAYS[day.day.weekday()]} {day.day:%d/%m}"
-    if day.closed:
-        return Text(label, "dim")
+    if day.closed or not first:
+        return Text(label + "  ", "dim")
     return Text(label + (f" {FULL}" if day.some_full else "  "), "bold" if day.some_full else "")
 
 
-def day_detail(month: OccupancyMonth, day: OccupancyDay) -> str:
-    """The status line for the day under the cursor: every unit × group in words."""
+def row_detail(month: OccupancyMonth, day: OccupancyDay, unit_id: int | None = None) -> str:
+    """The status lines for the cursor's row: its day × unit, every group in words, then the day's totals."""
     from regie_tui.formatting import long_date
 
     when = long_date(day.day).rsplit(" ", 1)[0].capitalize()
     if day.closed:
         return f"{when} : fermé — {day.closed}"
-    parts = []
-    for unit in day.units:
-        groups = []
-        for count in unit.groups:
-            name = month.group(count.group_id).name
-            if count.capacity is None:
-                groups.append(f"{name} {count.booked} (sans limite)")
-            else:
-                groups.append(f"{name} {count.booked}/{count.capacity}" + (" complet" if count.full else ""))
-            if count.waiting:
-                groups[-1] += f" +{count.waiting} en attente"
-        parts.append(f"{month.unit(unit.unit_id).name} : {', '.join(groups) or 'aucun groupe'}")
-    return f"{when} — " + " ; ".join(parts)
+    unit = next((u for u in day.units if u.unit_id == unit_id), day.units[0] if day.units else None)
+    if unit is None:
+        return f"{when} : aucune unité"
+    groups = []
+    for count in unit.groups:
+        name = month.group(count.group_id).name
+        if count.capacity is None:
+            groups.append(f"{name} {count.booked} (sans limite)")
+        else:
+            groups.append(f"{name} {count.booked}/{count.capacity}" + (" complet" if count.full else ""))
+        if count.waiting:
+            groups[-1] += f" +{count.waiting} en attente"
+    head = f"{when}, {month.unit(unit.unit_id).name} : {', '.join(groups) or 'aucun groupe'}"
+    if len(day.units) < 2:
+        return head
+    capacity = f" sur {day.capacity}" if day.capacity is not None else ""
+    waiting = f", {day.waiting} en attente" if day.waiting else ""
+    return f"{head}\nToute la journée : {day.booked} place(s) réservée(s){capacity}{waiting}."
 
 
 def month_chart(month: OccupancyMonth) -> Text:
@@ -129,9 +147,9 @@ class OccupancyScreen(RegieScreen):
 
     HELP_TITLE = "Occupation"
     BINDINGS: ClassVar = [
-        # priority: the table would otherwise take these keys to scroll
+        # priority: the table would otherwise take PageUp / PageDown to scroll; ← → are left to it
         Binding(
-            "left,pageup",
+            "pageup,left_square_bracket",
             "month(-1)",
             "Mois préc.",
             id="occupancy-previous",
@@ -139,7 +157,12 @@ class OccupancyScreen(RegieScreen):
             priority=True,
         ),
         Binding(
-            "right,pagedown", "month(1)", "Mois suiv.", id="occupancy-next", tooltip="Le mois suivant", priority=True
+            "pagedown,right_square_bracket",
+            "month(1)",
+            "Mois suiv.",
+            id="occupancy-next",
+            tooltip="Le mois suivant",
+            priority=True,
         ),
         Binding("t", "this_month", "Ce mois", id="occupancy-today", tooltip="Revenir au mois d'aujourd'hui"),
         Binding("a", "pick_activity", "Activité", id="occupancy-activity", tooltip="Choisir une autre activité"),
@@ -148,13 +171,14 @@ class OccupancyScreen(RegieScreen):
     ]
     DEFAULT_CSS = """
     #occupancy-title { height: 1; padding: 0 1; text-style: bold; }
+    #occupancy-groups { height: auto; max-height: 2; padding: 0 1; }
     #occupancy-body { layout: vertical; height: 1fr; }
     #occupancy-body.wide { layout: horizontal; }
     #occupancy-table { height: 1fr; }
     #occupancy-body.wide #occupancy-table { width: 1fr; height: 1fr; }
     #occupancy-chart { height: auto; padding: 0 1; }
     #occupancy-body.wide #occupancy-chart { width: 70; height: 1fr; }
-    #occupancy-status { height: 1; padding: 0 1; color: $text-muted; }
+    #occupancy-status { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
     """
 
     def __init__(self, activity_id: int | None = None, month: date | None = None) -> None:
@@ -166,6 +190,7 @@ class OccupancyScreen(RegieScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="occupancy-title", markup=False)
+        yield Static("", id="occupancy-groups", markup=False)
         with Container(id="occupancy-body"):
             yield DataTable(id="occupancy-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="occupancy-chart"):
@@ -220,37 +245,58 @@ class OccupancyScreen(RegieScreen):
             f"{month.activity.name} — {month_label(month.month)} · {full} j. complet(s) {FULL} · "
             f"{on_list} en attente · {len(month.open_days)} j. ouverts"
         )
-        rows = [[unit_cell(u) for u in day.units] for day in month.days]
-        # A closed day's reason fits the first unit's column (the status line tells it whole).
-        width = max([len(month.units[0].name) if month.units else 0, 14, *(len(r[0]) for r in rows if r)])
-        lines = []
-        for day, cells in zip(month.days, rows, strict=True):
-            if day.closed:
-                reason = Text(day.closed, "dim italic")
-                reason.truncate(width, overflow="ellipsis")
-                cells = [reason] + [Text("") for _ in month.units[1:]]
-            waiting = Text(f"+{day.waiting}" if day.waiting else "", "bold")
-            lines.append((day, [day_label(day), *cells[: len(month.units)], waiting]))
+        names = " · ".join(g.name for g in month.groups) or "aucun groupe"
+        self.query_one("#occupancy-groups", Static).update(Text.assemble(("Groupes, dans l'ordre : ", "dim"), names))
+        cells = group_cells(month)
+        # One row per open day × unit; a closed day: one row, its reason where the places go.
+        lines: list[tuple[str, list[Text]]] = []
+        for day in month.days:
+            if day.closed or not day.units:
+                reason = Text(day.closed or "aucune unité", "dim italic")
+                lines.append((day.day.isoformat(), [day_label(day), Text(""), reason, Text("")]))
+                continue
+            for index, unit in enumerate(day.units):
+                waiting = Text(f"+{unit.waiting}" if unit.waiting else "", "bold")
+                name = Text(month.unit(unit.unit_id).name)
+                key = f"{day.day.isoformat()}|{unit.unit_id}"
+                lines.append((key, [day_label(day, first=not index), name, cells[(day.day, unit.unit_id)], waiting]))
         # Widths given, not measured by the table later: the month shows whole at once.
-        labels = ["Jour", *(unit.name for unit in month.units), "Attente"]
-        keys = ["day", *(f"unit-{unit.id}" for unit in month.units), "waiting"]
-        widths = [max([len(label), *(line[i].cell_len for _, line in lines)]) for i, label in enumerate(labels)]
+        # A closed day's reason widens the places up to CLOSED_WIDTH, beyond it is cut (the
+        # status line tells it whole).
+        labels = ["Jour", "Unité", "Places par groupe", "Attente"]
+        keys = ["day", "unit", "places", "waiting"]
+        widths = [
+            max(
+                [
+                    len(label),
+                    *(
+                        min(line[i].cell_len, CLOSED_WIDTH) if "|" not in key else line[i].cell_len
+                        for key, line in lines
+                    ),
+                ]
+            )
+            for i, label in enumerate(labels)
+        ]
+        for key, line in lines:
+            if "|" not in key:
+                line[2].truncate(widths[2], overflow="ellipsis")
         table = self.table
         table.clear(columns=True)
         for label, key, column_width in zip(labels, keys, widths, strict=True):
             table.add_column(label, key=key, width=column_width)
-        for day, line in lines:
-            table.add_row(*line, key=day.day.isoformat())
+        for key, line in lines:
+            table.add_row(*line, key=key)
         self.query_one("#occupancy-plot", Static).update(month_chart(month))
-        self.status(day_detail(month, month.days[0]) if month.days else "")
+        self.status(row_detail(month, month.days[0]) if month.days else "")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         month = self.shown
         if month is None or event.row_key.value is None:
             return
-        day = next((d for d in month.days if d.day.isoformat() == event.row_key.value), None)
+        day_text, _, unit_text = event.row_key.value.partition("|")
+        day = next((d for d in month.days if d.day.isoformat() == day_text), None)
         if day is not None:
-            self.status(day_detail(month, day))
+            self.status(row_detail(month, day, int(unit_text) if unit_text else None))
 
     # ------------------------------------------------------------------ actions
 

@@ -1,4 +1,7 @@
-"""Pointage: the roster of one activity on one day; p / j / n mark the child under the cursor."""
+"""Pointage: the roster of one activity on one day; p / j / n mark the child under the cursor.
+
+Absences show as the planning's legend has them: "a" justified, "A" unjustified.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +33,8 @@ STATE_TEXT = {
     BookingState.RESERVED: ("·", "à pointer", ""),
     BookingState.PRESENT: ("✓", "présent", "green"),
     BookingState.PRESENT_SPECIAL: ("+", "prés. spéciale", "green"),
-    BookingState.ABSENT_JUSTIFIED: ("J", "abs. justifiée", "yellow"),
-    BookingState.ABSENT_UNJUSTIFIED: ("N", "abs. non just.", "red"),
+    BookingState.ABSENT_JUSTIFIED: ("a", "abs. justifiée", "yellow"),
+    BookingState.ABSENT_UNJUSTIFIED: ("A", "abs. non just.", "red"),
 }
 NEEDS_REASON = "motif est obligatoire"
 
@@ -49,7 +52,8 @@ def _short_totals(name: str, totals: UnitTotals) -> str:
     special = f" (dont {totals.special} spéc.)" if totals.special else ""
     return (
         f"{name} : {totals.booked} rés. · {totals.present} prés.{special} · "
-        f"{totals.absent_justified} abs. J · {totals.absent_unjustified} abs. NJ · {totals.not_pointed} à pointer"
+        f"{totals.absent_justified} abs. just. · {totals.absent_unjustified} abs. non just. · "
+        f"{totals.not_pointed} à pointer"
     )
 
 
@@ -103,6 +107,7 @@ class RosterScreen(RegieScreen):
         self.day = day
         self.roster: Roster | None = None
         self.rows: list[RosterLine | None] = []  # per table row: the child's line, None on a unit's title
+        self.row_units: list[int] = []  # per table row: its unit's id
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -149,6 +154,7 @@ class RosterScreen(RegieScreen):
         table = self.table
         table.clear()
         self.rows = []
+        self.row_units = []
         for unit in roster.units:
             table.add_row(
                 Text(f"{unit.name} {unit.hours}", style="bold"),
@@ -159,6 +165,7 @@ class RosterScreen(RegieScreen):
                 key=f"unit-{unit.id}",
             )
             self.rows.append(None)
+            self.row_units.append(unit.id)
             for line in unit.lines:
                 table.add_row(
                     _clip(line.child_name, 20),
@@ -169,6 +176,7 @@ class RosterScreen(RegieScreen):
                     key=f"{line.unit_id}-{line.child_id}",
                 )
                 self.rows.append(line)
+                self.row_units.append(unit.id)
         self.sub_title = f"Pointage — {roster.facility_name}"
         head = escape(f"{formatting.long_date(roster.day)} · {roster.activity_name}")
         if roster.closed_reason:
@@ -199,26 +207,39 @@ class RosterScreen(RegieScreen):
         row = self.table.cursor_row
         return self.rows[row] if 0 <= row < len(self.rows) else None
 
+    def cursor_unit(self) -> int | None:
+        """The unit of the cursor's row (a child's line or a unit's title)."""
+        row = self.table.cursor_row
+        return self.row_units[row] if 0 <= row < len(self.row_units) else None
+
     # ------------------------------------------------------------ day, activity
 
     def action_choose_activity(self) -> None:
         day = self.day or self.regie.today
 
-        def query(db: Session) -> list[ActivityChoice]:
+        def query(db: Session) -> list[tuple[ActivityChoice, str]]:
+            """The day's activities, the open ones first, each with why it is closed ('' when open)."""
             from regie_tui.services.attendance import activities_on
+            from regie_tui.services.booking_rules import opening_calendar
 
-            return activities_on(db, day=day)
+            choices = activities_on(db, day=day)
+            opening = opening_calendar(db, activity_ids=[c.id for c in choices], first=day, last=day)
+            closed = [(c, opening.closed_reason(day, c.id)) for c in choices]
+            return sorted(closed, key=lambda pair: bool(pair[1]))  # stable: by facility and name within
 
         def chosen(value: str | None) -> None:
             if value:
                 self.activity_id = int(value)
                 self.refresh_roster()
 
-        def ask(choices: list[ActivityChoice]) -> None:
+        def ask(choices: list[tuple[ActivityChoice, str]]) -> None:
             if not choices:
                 self.notify(f"Aucune activité le {formatting.short_date(day)}.", severity="warning", timeout=5)
                 return
-            options = [(str(c.id), f"{c.name} — {c.facility_name}") for c in choices]
+            options = [
+                (str(c.id), f"{c.name} — {c.facility_name}" + (f" (fermé : {closed})" if closed else ""))
+                for c, closed in choices
+            ]
             self.app.push_screen(PickOne(f"Activité à pointer le {formatting.short_date(day)}", options), chosen)
 
         self.load(query, ask)
@@ -338,6 +359,7 @@ class RosterScreen(RegieScreen):
         if roster is None or day is None:
             return
         activity_id = roster.activity_id
+        cursor_unit = self.cursor_unit()
 
         def typed(text: str | None) -> None:
             if not text or not text.strip():
@@ -370,7 +392,9 @@ class RosterScreen(RegieScreen):
             if len(walk_in.free_units) == 1:
                 add(walk_in, walk_in.free_units[0][0])
                 return
-            options = [(str(unit_id), name) for unit_id, name in walk_in.free_units]
+            # The cursor's unit first: Entrée takes it; another is a move of the cursor away.
+            units = sorted(walk_in.free_units, key=lambda unit: unit[0] != cursor_unit)
+            options = [(str(unit_id), name) for unit_id, name in units]
 
             def picked(value: str | None) -> None:
                 if value:

@@ -289,11 +289,11 @@ def occupancy_month(db: Session, *, activity_id: int, month: date) -> OccupancyM
 
 
 def activity_choices(db: Session) -> list[OccupancyActivity]:
-    """Every activity, by name (for choosing one)."""
-    return [
-        OccupancyActivity(activity_id, name)
-        for activity_id, name in db.exec(select(id_col(Activity.id), col(Activity.name)).order_by(col(Activity.name)))
-    ]
+    """Every activity by start date, then name (the school year's, then each holiday in turn)."""
+    rows = db.exec(
+        select(id_col(Activity.id), col(Activity.name)).order_by(col(Activity.start_date), col(Activity.name))
+    )
+    return [OccupancyActivity(activity_id, name) for activity_id, name in rows]
 
 
 __all__ = [

@@ -1,6 +1,7 @@
 """`regie occupancy --activity ID --month YYYY-MM [--json]`: a small activity added to the test town."""
 
 import json
+import re
 from datetime import UTC, date, datetime, time
 
 import pytest
@@ -138,16 +139,45 @@ def test_json_gives_each_day_unit_and_group(small_activity):
     assert (quiet["booked"], quiet["left"], quiet["full"]) == (0, 2, False)
 
 
-def test_plain_table_marks_the_full_group_and_lists_closed_days(small_activity):
+def test_plain_list_marks_the_full_group_and_lists_closed_days(small_activity):
     url, activity_id = small_activity
     result = regie("--activity", str(activity_id), "--month", "2026-12", "--db", url)
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Mercredis Lucioles" in out and "décembre 2026" in out
+    assert "Groupes, dans l'ordre : Maternelle · Élémentaire" in out
     line = next(row for row in out.splitlines() if "09/12" in row)
-    assert "2/2 +1 ■" in line and "0/∞" in line
-    assert "Fermé les 01, 08, 15" in out and "Pas d'accueil le mardi" in out
+    assert line.split() == ["mer", "09/12", "Matin", "■2/2", "·", "0/∞", "+1"]
+    quiet = next(row for row in out.splitlines() if "02/12" in row)
+    assert quiet.split() == ["mer", "02/12", "Matin", "0/2", "·", "0/∞"]
+    assert line.index("0/∞") == quiet.index("0/∞")  # the groups line up
+    assert "Fermé les 01, 08, 15, 22, 29 : Pas d'accueil le mardi" in out
+    assert "Fermé le 25 : Jour férié : Noël" in out
     assert "1 avec un groupe complet (■)" in out
+
+
+def test_three_units_of_five_groups_read_at_80_columns(town_url):
+    """The seeded Mercredi: one line per open day × unit, never wider than 80 columns, nothing cut."""
+    engine = make_engine(town_url)
+    with Session(engine) as db:
+        mercredi = db.exec(select(Activity.id).where(Activity.name == "Mercredi")).one()
+    engine.dispose()
+    result = regie("--activity", str(mercredi), "--month", "2026-12", "--db", town_url)
+    assert result.exit_code == 0, result.output
+    data = json.loads(regie("--activity", str(mercredi), "--month", "2026-12", "--db", town_url, "--json").output)
+    lines = result.output.splitlines()
+    heading = next(i for i, row in enumerate(lines) if row.startswith("Jour"))
+    assert lines[heading].split() == ["Jour", "Unité", "Places", "Attente"]
+    named = " ".join(" ".join(lines[1:heading]).split())  # the group names, cut into lines of 80 columns
+    assert named == "Groupes, dans l'ordre : " + " · ".join(g["group"] for g in data["days"][1]["units"][0]["groups"])
+    for day in (d for d in data["days"] if not d["closed"]):
+        rows = [row for row in lines if row.startswith(f"mer {day['day'][8:10]}/12 ")]
+        assert [row.split()[2] for row in rows] == [u["unit"].split()[0] for u in day["units"]]
+        for row, unit in zip(rows, day["units"], strict=True):
+            places = [f"{'■' if g['full'] else ''}{g['booked']}/{g['capacity']}" for g in unit["groups"]]
+            assert re.findall(r"■?\d+/\d+", row[len("mer 02/12") :]) == places
+            assert row.endswith(f" +{unit['waiting']}" if unit["waiting"] else places[-1])
+    assert all(len(row) <= 80 for row in lines if not row.startswith("Fermé"))
 
 
 def test_bad_month_and_unknown_activity_are_told_in_french(small_activity):

@@ -51,6 +51,29 @@ def test_table_and_json(town_url):
     assert [line["last_name"] for line in data["units"][0]["lines"]] == ["Mace", "Robin", "Robin"]
 
 
+def test_plain_table_is_one_line_per_child_at_80_columns(town_url):
+    """Piped (80 columns): each child on one line, long cells cut with "…", the child's name whole."""
+    result = regie("roster", "2026-11-23", "--activity", "1", "--db", town_url)
+    assert result.exit_code == 0, result.output
+    data = json.loads(regie("roster", "2026-11-23", "--activity", "1", "--json", "--db", town_url).stdout)
+    lines = result.output.splitlines()
+    assert lines[0] == "Périscolaire Jules Ferry — Groupe scolaire Jules Ferry — lundi 23 novembre 2026"
+    for unit in data["units"]:
+        title = lines.index(f"{unit['name']} ({unit['hours']})")
+        assert lines[title + 1].split()[:3] == ["Enfant", "Groupe", "Pointage"]
+        rows = lines[title + 3 : title + 3 + len(unit["lines"])]
+        for row, child in zip(rows, unit["lines"], strict=True):
+            assert row.startswith(f"{child['last_name']} {child['first_name']} ")
+            assert child["group"] in row
+            collectors = ", ".join(child["collectors"])
+            assert collectors[:8] in row
+            if len(collectors) > 20:
+                assert row.endswith("…")
+        assert lines[title + 3 + len(unit["lines"])].startswith("Totaux : ")
+    assert all(len(row) <= 80 for row in lines if not row.startswith("Totaux"))
+    assert "… " in result.output or "…\n" in result.output  # something was cut
+
+
 def test_bad_date_is_a_french_error(town_url):
     result = regie("roster", "31/02/2026", "--activity", "1", "--db", town_url)
     assert result.exit_code == 1

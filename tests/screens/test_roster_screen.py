@@ -4,7 +4,8 @@ import pytest
 from sqlmodel import Session, select
 
 from regie_tui.db import make_engine
-from regie_tui.models import Booking, BookingState, Child, Role, Unit
+from regie_tui.models import Booking, BookingState, Charge, Child, Role, Unit
+from regie_tui.screens.dialogs import PickOne
 from regie_tui.screens.roster import RosterScreen
 
 from helpers import TODAY
@@ -54,8 +55,9 @@ async def test_mark_present_justified_unjustified(make_fresh_app, fresh_town_url
             "Aurélie": BookingState.ABSENT_UNJUSTIFIED,
         }
         text = screen_text(app)
-        assert "✓ présent" in text and "J abs. justifiée" in text and "N abs. non just." in text
-        assert "Acc matin : 3 rés. · 1 prés. · 1 abs. J · 1 abs. NJ · 0 à pointer" in text
+        # absences with the planning legend's glyphs: a justified, A unjustified
+        assert "✓ présent" in text and "a abs. justifiée" in text and "A abs. non just." in text
+        assert "Acc matin : 3 rés. · 1 prés. · 1 abs. just. · 1 abs. non just. · 0 à pointer" in text
         # the cursor went down a line per mark, past the unit's title, to the next unit's first child
         assert screen.current().unit_id != screen.rows[1].unit_id
 
@@ -89,6 +91,67 @@ async def test_walk_in_added_as_presence_speciale(make_fresh_app, fresh_town_url
         await settle(pilot)
         assert states(fresh_town_url)["Agathe"] == BookingState.PRESENT_SPECIAL
         assert "+ prés. spéciale" in screen_text(app)
+
+
+async def test_walk_in_offers_the_cursors_unit_first(make_fresh_app, fresh_town_url):
+    """Agathe, free on both units once her evening booking is gone: the cursor on Acc soir, Entrée takes it."""
+    engine = make_engine(fresh_town_url)
+    with Session(engine) as db:
+        booking = db.exec(
+            select(Booking)
+            .join(Child, Child.id == Booking.child_id)
+            .join(Unit, Unit.id == Booking.unit_id)
+            .where(Child.first_name == "Agathe", Unit.activity_id == PERI, Booking.day == TODAY)
+        ).one()
+        for charge in db.exec(select(Charge).where(Charge.booking_id == booking.id)):
+            db.delete(charge)
+        db.delete(booking)
+        db.commit()
+    engine.dispose()
+    app = make_fresh_app(Role.ACCUEIL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_roster(pilot, activity_id=PERI, day=TODAY)
+        evening = next(i for i, line in enumerate(screen.rows) if line is None and i > 0)  # Acc soir's title
+        screen.table.move_cursor(row=evening + 1)
+        await settle(pilot)
+        await pilot.press("plus")
+        await settle(pilot)
+        await pilot.press(*"agathe", "enter")
+        await settle(pilot)
+        await pilot.press("enter")  # the one child found
+        await settle(pilot)
+        assert isinstance(app.screen, PickOne)
+        assert [label for _, label in app.screen.options] == ["Acc soir", "Acc matin"]
+        await pilot.press("enter")
+        await settle(pilot)
+        engine = make_engine(fresh_town_url)
+        try:
+            with Session(engine) as db:
+                unit, state = db.exec(
+                    select(Unit.name, Booking.state)
+                    .join(Unit, Unit.id == Booking.unit_id)
+                    .join(Child, Child.id == Booking.child_id)
+                    .where(Child.first_name == "Agathe", Unit.activity_id == PERI, Booking.day == TODAY)
+                ).one()
+        finally:
+            engine.dispose()
+        assert (unit, state) == ("Acc soir", BookingState.PRESENT_SPECIAL)
+
+
+async def test_activity_picker_lists_the_open_ones_first(make_fresh_app):
+    """Monday 23 November: Mercredi (closed on Mondays) comes after the day's open activities, with why."""
+    app = make_fresh_app(Role.ACCUEIL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(RosterScreen(day=TODAY))  # no activity yet: the picker opens
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, PickOne)
+        labels = [label for _, label in picker.options]
+        assert labels[0].startswith("Périscolaire Jules Ferry — ") and "fermé" not in labels[0]
+        mercredi = next(label for label in labels if label.startswith("Mercredi"))
+        assert mercredi == labels[-1] and mercredi.endswith("(fermé : Pas d'accueil le lundi)")
+        assert all("fermé" not in label for label in labels[:-1])
 
 
 @pytest.mark.parametrize("_seeded_town", ["sqlite"], indirect=True)
