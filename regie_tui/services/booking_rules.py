@@ -896,7 +896,6 @@ def apply_cells(
         if cell.target is None:
             assert existing is not None
             db.delete(existing)
-            db.flush()
         elif existing is None:
             enrollment = plan.enrollments[unit.activity_id]
             db.add(
