@@ -289,11 +289,6 @@ class ReservationGrid(ScrollView, can_focus=True, inherit_bindings=False):
         left, right = sorted((self.selection_start[1], self.col))
         return range(top, bottom + 1), range(left, right + 1)
 
-    def clear_selection(self) -> None:
-        if self.selection_start is not None:
-            self.selection_start = None
-            self.refresh()
-
     def _resized(self) -> None:
         self.virtual_size = Size(self.size.width, len(self._lines) + self.header_lines)
         self.refresh()
