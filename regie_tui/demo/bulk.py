@@ -247,6 +247,25 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def rebuilt_after_load(table: str) -> tuple[str, ...]:
+    """What the triggers of ``table`` maintain, rebuilt from scratch (BulkWriter.load_deferred).
+
+    A table with triggers must be listed here: loading it without them would leave their
+    derived rows wrong.
+    """
+    if table != "booking":
+        raise ValueError(f"{table}: triggers without a rebuild after a bulk load")
+    from regie_tui.services.booking_rules import HOLDING
+
+    states = ", ".join(f"'{state.value}'" for state in sorted(HOLDING))
+    return (
+        "DELETE FROM place_count",
+        "INSERT INTO place_count (unit_id, day, age_group_id, held) "
+        "SELECT b.unit_id, b.day, e.age_group_id, count(*) FROM booking b JOIN enrollment e ON e.id = b.enrollment_id "
+        f"WHERE b.state IN ({states}) GROUP BY b.unit_id, b.day, e.age_group_id",
+    )
+
+
 # A batch: rows for several tables, in foreign-key order; ``checked`` as in BulkWriter.insert.
 Batch = list[tuple[str, list[Row], bool]]
 
@@ -325,8 +344,10 @@ class BulkWriter(Formats):
         On PostgreSQL the foreign keys are dropped too and added back at the end, where
         PostgreSQL checks them in one pass instead of one trigger call per row (SQLite
         loads with foreign keys off, see ``demo.seed._sqlite_bulk_mode``). Keys (primary,
-        unique) stay, so duplicates are still refused. DDL is transactional on both
-        engines: a failed load leaves the table as it was.
+        unique) stay, so duplicates are still refused. The table's own triggers are off
+        for the load too (SQLite: dropped and created again; PostgreSQL: disabled), and
+        what they maintain is rebuilt in one statement at the end (:func:`rebuilt_after_load`).
+        DDL is transactional on both engines: a failed load leaves the table as it was.
         """
         if self.postgresql:
             regclass = f"'\"{table}\"'::regclass"
@@ -339,19 +360,38 @@ class BulkWriter(Formats):
                 f"AND tablename = '{table}' AND indexname NOT IN "
                 f"(SELECT conname FROM pg_constraint WHERE conrelid = {regclass}) ORDER BY indexname"
             )
+            triggers = self._query(
+                f"SELECT tgname, '' FROM pg_trigger WHERE tgrelid = {regclass} AND NOT tgisinternal ORDER BY tgname"
+            )
         else:
             foreign_keys = []
             indexes = self._query(
                 f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}' "
                 "AND sql IS NOT NULL ORDER BY name"
             )
+            triggers = self._query(
+                f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = '{table}' ORDER BY name"
+            )
         for name, _ in foreign_keys:
             self._execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
         for name, _ in indexes:
             self._execute(f'DROP INDEX "{name}"')
+        for name, _ in triggers:
+            if self.postgresql:
+                self._execute(f'ALTER TABLE "{table}" DISABLE TRIGGER "{name}"')
+            else:
+                self._execute(f'DROP TRIGGER "{name}"')
         yield
         for _, sql in indexes:
             self._execute(sql)
+        if triggers:
+            for sql in rebuilt_after_load(table):
+                self._execute(sql)
+        for name, sql in triggers:
+            if self.postgresql:
+                self._execute(f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"')
+            else:
+                self._execute(sql)
         for name, definition in foreign_keys:
             self._execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
 

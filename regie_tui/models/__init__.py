@@ -29,7 +29,7 @@ from regie_tui.models.billing import (
     QfBracket,
     Rate,
 )
-from regie_tui.models.booking import Booking, BookingState, Enrollment, EnrollmentStatus
+from regie_tui.models.booking import Booking, BookingState, Enrollment, EnrollmentStatus, PlaceCount
 from regie_tui.models.document import (
     Document,
     DocumentScope,
@@ -126,6 +126,7 @@ __all__ = [
     "NumberSequence",
     "Payment",
     "PaymentMode",
+    "PlaceCount",
     "PortalAccount",
     "PortalLogin",
     "QfBracket",

@@ -73,3 +73,19 @@ class Booking(SQLModel, table=True):
     changed_by_id: int | None = Field(default=None, foreign_key="agent.id")
     changed_at: datetime
     version: int = version_field()
+
+
+class PlaceCount(SQLModel, table=True):
+    """Places held per unit × day × age group (bookings in a holding state), for the capacity rules.
+
+    Derived data, kept exact by the database's triggers on booking and enrollment
+    (migration 0005): never written by the application. Rows fall to 0, they are not deleted.
+    """
+
+    __tablename__ = "place_count"
+    __table_args__ = (CheckConstraint("held >= 0", name="held"),)
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True, ondelete="CASCADE")
+    day: date = Field(primary_key=True)
+    age_group_id: int = Field(foreign_key="age_group.id", primary_key=True, ondelete="CASCADE")
+    held: int = Field(default=0)

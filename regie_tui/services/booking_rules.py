@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from regie_tui.clock import PARIS
@@ -72,6 +72,7 @@ from regie_tui.models import (
     DayOffKind,
     Enrollment,
     EnrollmentStatus,
+    PlaceCount,
     Source,
     Unit,
     UnitRule,
@@ -348,6 +349,7 @@ class _Plan:
     bookings: dict[tuple[date, int], Booking]
     enrollments: dict[int, Enrollment]
     units: dict[int, _Unit] = field(default_factory=dict)
+    waiting: set[tuple[date, int]] = field(default_factory=set)  # cancelled cells where a child waits
 
 
 def _unit_rows(db: Session, condition: ColumnElement[bool]) -> dict[int, _Unit]:
@@ -447,6 +449,7 @@ def _evaluate(
     groups = {e.activity_id: e.age_group_id for e in enrollments.values() if e.status == EnrollmentStatus.ACCEPTED}
     capacities: dict[tuple[int, int, date | None], int] = {}
     counts: dict[tuple[int, date, int], int] = {}
+    waiting: set[tuple[date, int]] = set()
     if groups:
         capacity_query = (
             select(Capacity)
@@ -461,7 +464,9 @@ def _evaluate(
             capacity_query = capacity_query.with_for_update()
         for capacity in db.exec(capacity_query):
             capacities[(capacity.age_group_id, capacity.unit_id, capacity.day)] = capacity.places
-        counts = _held_places(db, cells, capacities, units, groups, bookings, lock=lock)
+        counts = _held_places(db, cells, capacities, units, groups, bookings)
+        if lock:
+            waiting = _waiting_children(db, cells, capacities)
 
     # First pass: each cell alone.
     today = asked_at.astimezone(PARIS).date()
@@ -501,7 +506,7 @@ def _evaluate(
             or _enrolment_rule(request.day, unit, enrollments.get(unit.activity_id)),
         )
 
-    plan = _Plan(child, evaluated, bookings, enrollments, units)
+    plan = _Plan(child, evaluated, bookings, enrollments, units, waiting)
     if each_alone:
         _stored_conflicts(plan, requires, excludes)
     else:
@@ -516,59 +521,59 @@ def _held_places(
     units: dict[int, _Unit],
     groups: dict[int, int],
     bookings: dict[tuple[date, int], Booking],
-    *,
-    lock: bool,
 ) -> dict[tuple[int, date, int], int]:
     """Places held by other children of the child's group, for the cells where it matters.
 
-    Counted on the covering index (unit, day, state, enrollment) alone: the group is told by
-    the enrollment (an enrollment of one of the child's groups can only book that group's
-    activity), and the child's own booking is taken off afterwards. A cancellation needs
-    the count only when applied, and only on a day with a waiting child to promote.
+    Read from ``place_count`` (one row per unit × day × age group, kept exact by the
+    database's triggers on booking and enrollment), one query for all the cells; the
+    child's own holding booking is taken off afterwards.
     """
     limited = {unit_id for _, unit_id, _ in capacities}
     days_by_unit: dict[int, set[date]] = defaultdict(set)
     for request in cells:
-        if request.unit_id in limited and request.action != "cancel":
+        if request.unit_id in limited:
             days_by_unit[request.unit_id].add(request.day)
-    cancels = {(r.day, r.unit_id) for r in cells if r.unit_id in limited and r.action == "cancel"}
-    if lock and cancels:  # a freed place goes to a waiting child, if the group has room: count those days
-        waiting = db.exec(
-            select_columns(col(Booking.unit_id), col(Booking.day))
-            .where(
-                col(Booking.unit_id).in_({unit_id for _, unit_id in cancels}),
-                col(Booking.day).in_({day for day, _ in cancels}),
-                Booking.state == BookingState.WAITING_LIST,
-            )
-            .distinct()
-        )
-        for unit_id, day in waiting:
-            if (day, unit_id) in cancels:
-                days_by_unit[unit_id].add(day)
-    if not days_by_unit:
+    group_of = {u: groups[units[u].activity_id] for u in days_by_unit if units[u].activity_id in groups}
+    if not group_of:
         return {}
-    group_enrollments = select(Enrollment.id).where(col(Enrollment.age_group_id).in_(set(groups.values())))
     rows = db.exec(
-        select_columns(col(Booking.unit_id), col(Booking.day), func.count())
-        .where(
-            or_(
-                *(
-                    (col(Booking.unit_id) == unit_id) & col(Booking.day).in_(sorted(days))
-                    for unit_id, days in days_by_unit.items()
-                )
-            ),
-            col(Booking.state).in_(HOLDING),
-            col(Booking.enrollment_id).in_(group_enrollments),
+        select_columns(
+            col(PlaceCount.unit_id), col(PlaceCount.day), col(PlaceCount.age_group_id), col(PlaceCount.held)
+        ).where(
+            col(PlaceCount.unit_id).in_(sorted(group_of)),
+            col(PlaceCount.day).in_(sorted(set().union(*(days_by_unit[u] for u in group_of)))),
+            col(PlaceCount.age_group_id).in_(sorted(set(group_of.values()))),
         )
-        .group_by(col(Booking.unit_id), col(Booking.day))
     )
     counts = {}
-    for unit_id, day, held in rows:
+    for unit_id, day, group_id, held in rows:
+        if group_id != group_of.get(unit_id) or day not in days_by_unit[unit_id]:
+            continue
         own = bookings.get((day, unit_id))
         if own is not None and own.state in HOLDING:
             held -= 1
-        counts[(unit_id, day, groups[units[unit_id].activity_id])] = held
+        counts[(unit_id, day, group_id)] = held
     return counts
+
+
+def _waiting_children(
+    db: Session, cells: Sequence[CellRequest], capacities: dict[tuple[int, int, date | None], int]
+) -> set[tuple[date, int]]:
+    """The cancelled cells of limited units where some child waits: a freed place may go to one."""
+    limited = {unit_id for _, unit_id, _ in capacities}
+    cancels = {(r.day, r.unit_id) for r in cells if r.unit_id in limited and r.action != "book"}
+    if not cancels:
+        return set()
+    rows = db.exec(
+        select_columns(col(Booking.day), col(Booking.unit_id))
+        .where(
+            col(Booking.unit_id).in_({unit_id for _, unit_id in cancels}),
+            col(Booking.day).in_({day for day, _ in cancels}),
+            Booking.state == BookingState.WAITING_LIST,
+        )
+        .distinct()
+    )
+    return {(day, unit_id) for day, unit_id in rows} & cancels
 
 
 def _judge(cell: _Cell, existing: Booking | None, charged: bool, today: date, options: _Options, closed: str) -> None:
@@ -919,7 +924,8 @@ def apply_cells(
             db.add(existing)
         promoted = None
         frees = held and cell.target not in HOLDING
-        if frees and cell.places is not None and cell.group_id is not None and cell.others < cell.places:
+        room = cell.places is not None and cell.others < cell.places
+        if frees and room and key in plan.waiting and cell.group_id is not None:
             db.flush()
             promoted = _promote(
                 db,

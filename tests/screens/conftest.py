@@ -2,6 +2,8 @@
 
 import pytest
 from sqlmodel import Session, select
+from textual.reactive import reactive
+from textual.widgets import Input
 
 from regie_tui.app import create_app
 from regie_tui.db import make_engine
@@ -9,6 +11,14 @@ from regie_tui.models import Agent, Role
 from regie_tui.services.agents import resolve_agent
 
 from helpers import ADMIN_LOGIN, TODAY
+
+
+@pytest.fixture(autouse=True)
+def steady_cursor(monkeypatch):
+    """Text cursors do not blink in tests: a snapshot must not depend on when it is taken."""
+    steady = reactive(False, init=False)
+    steady.__set_name__(Input, "cursor_blink")
+    monkeypatch.setattr(Input, "cursor_blink", steady)
 
 
 def _app_builder(url: str):
