@@ -1,13 +1,23 @@
 """Small hand-made records for service tests (the seeded town covers the realistic case)."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from regie_tui.models import (
+    Activity,
+    ActivityKind,
+    ActivityPeriod,
+    AgeGroup,
     Allocation,
+    Booking,
+    BookingState,
+    Capacity,
     Child,
     CreditNote,
+    Enrollment,
+    EnrollmentStatus,
+    Facility,
     Family,
     Guardian,
     Invoice,
@@ -16,6 +26,8 @@ from regie_tui.models import (
     PaymentMode,
     Regie,
     Sex,
+    Source,
+    Unit,
 )
 from regie_tui.services.family_search import refresh_search_words
 
@@ -107,3 +119,63 @@ def credit(session: Session, invoice_id: int, cents: int, number: str) -> None:
             reason="Erreur de pointage",
         )
     )
+
+
+#: The Wednesday 'Mercredis Lucioles' is full for Maternelle (see add_lucioles).
+LUCIOLES_FULL_WED = date(2026, 12, 9)
+
+
+def add_lucioles(db: Session, *, second_state: BookingState = BookingState.RESERVED) -> int:
+    """A small activity added to a town: 'Mercredis Lucioles', unit Matin; Maternelle 2 places,
+    full on 9 December (the first child reserved, the second in ``second_state``, the third
+    waiting), Élémentaire without a limit. Returns the activity's id (flushed, not committed)."""
+    activity = Activity(
+        regie_id=db.exec(select(Regie.id)).first(),
+        facility_id=db.exec(select(Facility.id)).first(),
+        name="Mercredis Lucioles",
+        kind=ActivityKind.HOLIDAYS,
+        start_date=date(2026, 9, 2),
+        end_date=date(2027, 7, 7),
+    )
+    db.add(activity)
+    db.flush()
+    db.add(
+        ActivityPeriod(
+            activity_id=activity.id, name="Année", start_date=date(2026, 9, 2), end_date=date(2027, 7, 7), weekdays="3"
+        )
+    )
+    unit = Unit(activity_id=activity.id, name="Matin", start_time=time(8), end_time=time(12))
+    mater = AgeGroup(activity_id=activity.id, name="Maternelle", min_age=3, max_age=5, position=1)
+    elem = AgeGroup(activity_id=activity.id, name="Élémentaire", min_age=6, max_age=11, position=2)
+    db.add_all([unit, mater, elem])
+    db.flush()
+    db.add(Capacity(age_group_id=mater.id, unit_id=unit.id, places=2))
+    add_family(
+        db, "LUCIOLES", children=[("Léa", date(2021, 5, 1)), ("Tom", date(2021, 6, 1)), ("Zoé", date(2021, 7, 1))]
+    )
+    children = db.exec(select(Child.id).where(Child.last_name == "Lucioles").order_by(Child.id)).all()
+    states = (BookingState.RESERVED, second_state, BookingState.WAITING_LIST)
+    for child, state in zip(children, states, strict=True):
+        enrolment = Enrollment(
+            child_id=child,
+            activity_id=activity.id,
+            age_group_id=mater.id,
+            status=EnrollmentStatus.ACCEPTED,
+            source=Source.AGENT,
+        )
+        db.add(enrolment)
+        db.flush()
+        db.add(
+            Booking(
+                child_id=child,
+                day=LUCIOLES_FULL_WED,
+                unit_id=unit.id,
+                enrollment_id=enrolment.id,
+                state=state,
+                source=Source.AGENT,
+                changed_at=datetime(2026, 11, 20, tzinfo=UTC),
+            )
+        )
+    db.flush()
+    assert activity.id is not None
+    return activity.id

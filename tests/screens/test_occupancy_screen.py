@@ -1,6 +1,6 @@
 """Occupation: the agent opens an activity's month, moves month by month and sees a full day marked."""
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 
 import pytest
 from sqlmodel import Session, select
@@ -9,29 +9,19 @@ from regie_tui.app import create_app
 from regie_tui.db import make_engine
 from regie_tui.models import (
     Activity,
-    ActivityKind,
-    ActivityPeriod,
     AgeGroup,
-    Booking,
     BookingState,
-    Capacity,
-    Child,
-    Enrollment,
-    EnrollmentStatus,
-    Facility,
-    Regie,
-    Source,
     Unit,
 )
 from regie_tui.screens.dialogs import PickOne
 from regie_tui.screens.occupancy import OccupancyScreen
 from regie_tui.services.agents import resolve_agent
 
-from builders import add_family
+from builders import LUCIOLES_FULL_WED, add_lucioles
 from helpers import ADMIN_LOGIN, TODAY
 from pilot import screen_text, settle
 
-FULL_WED = date(2026, 12, 9)
+FULL_WED = LUCIOLES_FULL_WED
 NAME = "Mercredis Lucioles"
 
 
@@ -41,59 +31,8 @@ def lucioles(fresh_town_url):
     child waiting; Élémentaire unlimited); the app on it and the activity's id."""
     engine = make_engine(fresh_town_url)
     with Session(engine) as db:
-        activity = Activity(
-            regie_id=db.exec(select(Regie.id)).first(),
-            facility_id=db.exec(select(Facility.id)).first(),
-            name=NAME,
-            kind=ActivityKind.HOLIDAYS,
-            start_date=date(2026, 9, 2),
-            end_date=date(2027, 7, 7),
-        )
-        db.add(activity)
-        db.flush()
-        db.add(
-            ActivityPeriod(
-                activity_id=activity.id,
-                name="Année",
-                start_date=date(2026, 9, 2),
-                end_date=date(2027, 7, 7),
-                weekdays="3",
-            )
-        )
-        unit = Unit(activity_id=activity.id, name="Matin", start_time=time(8), end_time=time(12))
-        mater = AgeGroup(activity_id=activity.id, name="Maternelle", min_age=3, max_age=5, position=1)
-        elem = AgeGroup(activity_id=activity.id, name="Élémentaire", min_age=6, max_age=11, position=2)
-        db.add_all([unit, mater, elem])
-        db.flush()
-        db.add(Capacity(age_group_id=mater.id, unit_id=unit.id, places=2))
-        add_family(
-            db, "LUCIOLES", children=[("Léa", date(2021, 5, 1)), ("Tom", date(2021, 6, 1)), ("Zoé", date(2021, 7, 1))]
-        )
-        children = db.exec(select(Child.id).where(Child.last_name == "Lucioles").order_by(Child.id)).all()
-        states = (BookingState.RESERVED, BookingState.REQUESTED, BookingState.WAITING_LIST)
-        for child, state in zip(children, states, strict=True):
-            enrolment = Enrollment(
-                child_id=child,
-                activity_id=activity.id,
-                age_group_id=mater.id,
-                status=EnrollmentStatus.ACCEPTED,
-                source=Source.AGENT,
-            )
-            db.add(enrolment)
-            db.flush()
-            db.add(
-                Booking(
-                    child_id=child,
-                    day=FULL_WED,
-                    unit_id=unit.id,
-                    enrollment_id=enrolment.id,
-                    state=state,
-                    source=Source.AGENT,
-                    changed_at=datetime(2026, 11, 20, tzinfo=UTC),
-                )
-            )
+        activity_id = add_lucioles(db, second_state=BookingState.REQUESTED)
         db.commit()
-        activity_id = activity.id
         agent = resolve_agent(db, ADMIN_LOGIN)
     app = create_app(engine=engine, agent=agent, today=TODAY)
     yield app, activity_id
