@@ -60,7 +60,8 @@ def explain_connection_error(exc: BaseException, url: URL) -> DatabaseError:
     return DatabaseError(f"Base de données inutilisable ({where}) : {original}")
 
 
-#: Another desk holds the (SQLite) database's write lock: this write was given up whole.
+#: Another desk holds the SQLite database's write lock, or PostgreSQL broke a deadlock between
+#: two desks by aborting this one: this write was given up whole.
 BUSY = "Un autre poste enregistre sur cette base en ce moment : rien n'a été enregistré, réessayez."
 
 
@@ -70,7 +71,7 @@ def error_message(error: BaseException, url: URL | None = None) -> str:
         return error.message
     sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
     if sqlalchemy_errors is not None and isinstance(error, sqlalchemy_errors.OperationalError):
-        if "database is locked" in str(error):
+        if any(sign in str(error) for sign in ("database is locked", "deadlock detected")):
             return BUSY
         if url is not None:
             return explain_connection_error(error, url).message

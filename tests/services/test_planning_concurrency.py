@@ -79,3 +79,8 @@ def test_two_sessions_saving_the_same_child(engine, db_url):
     with Session(engine) as db:
         after = child_grid(db, child_id=lea, first=WED, last=WED, now=NOW)
     assert after.cell(WED, world.matin).explanation.startswith("Réservée — par Marc Durand")
+
+
+def test_a_deadlock_broken_by_postgresql_reads_as_a_busy_base():
+    aborted = OperationalError("UPDATE place_count …", {}, Exception("deadlock detected"))
+    assert error_message(aborted) == BUSY
