@@ -1,29 +1,38 @@
 """The booking rules: may this child have (or give up) this unit on this day, and applying it.
 
-The one place for them: the planning grid, the bannette's portal booking requests and
+The one place for them: the planning grid, the roster, the bannette's portal booking requests and
 ``regie booking`` all call :func:`check_cells` and :func:`apply_cells`.
 
 Rules, judged for each cell in this order (the first that fails gives the cell's French
 ``rule``):
 
 - a known unit, asked once in the request;
-- ``book`` only — the opening calendar: the activity's dates; a public holiday (DayOff
+- ``set`` of ``requested`` / ``refused``: refused, those are the portal's states, decided
+  in the bannette; ``set`` of ``reserved`` is a ``book``;
+- the opening calendar, for what puts the unit on the day (``book``, ``set`` waiting list,
+  attendance on an unbooked cell): the activity's dates; a public holiday (DayOff
   ``public_holiday``) closes every activity; a school-holiday day (DayOff
   ``school_holiday``, bridges included) closes the *school-time* activities
   (périscolaire, cantine, mercredis: :data:`SCHOOL_TIME`) but not the accueils de loisirs
   nor the multi-accueil, which open precisely then; a Closure row of the activity; a
-  period of the activity containing the day and opening on its week day;
-- ``book`` only — an ACCEPTED enrolment of the child in the unit's activity, whose own
-  start / end dates (empty: the activity's) contain the day;
-- a locked cell cannot change here: attendance recorded (present, présence spéciale,
-  absences) or a Charge produced from the booking (billed or about to be);
+  period of the activity containing the day and opening on its week day
+  (:class:`OpeningCalendar`); then an ACCEPTED enrolment of the child in the unit's
+  activity, whose own start / end dates (empty: the activity's) contain the day;
+- a locked cell: attendance recorded on a past day or today, or a Charge produced from
+  the booking (billed or about to be). Only ``may_unlock`` (régisseur, admin) with a
+  ``reason`` changes it (audited); today's attendance may be corrected by anyone;
+- attendance (``set`` present, présence spéciale, absences): no notice, no capacity, no
+  combination rule (what happened is recorded); a presence not on a future day, and on an
+  unbooked cell it is stored as présence spéciale; an absence needs a booking and may be
+  announced ahead;
 - ``cancel``: a booking to cancel (not one already refused);
 - the notice deadline (délai de prévenance), judged at ``asked_at`` (default ``now``) in
-  Europe/Paris, unless ``override_notice``;
+  Europe/Paris, unless ``override_notice`` with a ``reason`` (audited);
 - capacity per day × unit × age group of the child (the Capacity row of that day, else
   the default row; no row: unlimited). Places are held by the states in :data:`HOLDING`
   (reserved, attendance states and requested: a pending request must not overflow the
-  group when accepted); waiting_list and refused hold none. A ``book`` beyond capacity is
+  group when accepted); waiting_list and refused hold none; they are read from
+  ``place_count``, kept by database triggers (migration 0005). A ``book`` beyond capacity is
   allowed onto the waiting list (``waiting_list=True``);
 - on the resulting day of the child (existing cells in :data:`ON_DAY` states — the
   waiting list included, as the family asked for them — plus the request's allowed
@@ -34,13 +43,18 @@ Rules, judged for each cell in this order (the first that fails gives the cell's
 
 A ``book`` of a cell already reserved is allowed and changes nothing; a ``book`` of a
 requested or waiting cell turns it into a reservation (or keeps it waiting). A ``cancel``
-deletes the booking; when it held a place and the group has a capacity with a place now
-free, the first waiting child of that day × unit × group (oldest ``changed_at``) is
-promoted to reserved in the same transaction (:attr:`CellCheck.promoted`).
+deletes the booking; when it held a place (a cancel, or a booked child put on the waiting
+list) and the group has a capacity with a place now free, the first waiting child of that
+day × unit × group (oldest ``changed_at``) is promoted to reserved in the same transaction
+(:attr:`CellCheck.promoted`) and the family told through the outbox.
+
+Writing (:func:`apply_cells`) locks the child's row first, so two desks saving one child
+queue up; with ``loaded`` stamps, a cell changed since the caller loaded it raises
+:class:`StaleCells` (who, when, what) and nothing is written.
 
 Queries: a fixed handful per call (units, enrolments, periods, rules, calendar, the
-child's bookings over the days asked, charges, capacities, counts), whatever the number
-of cells.
+child's bookings over the days asked, charges, capacities, place counts), whatever the
+number of cells.
 """
 
 from collections import defaultdict
@@ -600,7 +614,7 @@ def _judge(cell: _Cell, existing: Booking | None, charged: bool, today: date, op
         cell.rule = closed
         return
     lock = ""
-    if state in ATTENDANCE:
+    if state in ATTENDANCE and request.day <= today:  # an absence announced ahead is not yet a fact
         lock = (
             "présence relevée" if state in (BookingState.PRESENT, BookingState.PRESENT_SPECIAL) else "absence relevée"
         )
@@ -615,10 +629,11 @@ def _judge(cell: _Cell, existing: Booking | None, charged: bool, today: date, op
             return
         cell.overrides.append(f"cellule verrouillée ({lock})")
     if attendance:
-        if request.day > today:
+        absence = wanted in (BookingState.ABSENT_JUSTIFIED, BookingState.ABSENT_UNJUSTIFIED)
+        if request.day > today and not absence:  # an absence may be announced ahead, a presence not
             cell.rule = f"Pointage impossible : le {short_date(request.day)} n'est pas encore arrivé"
             return
-        if wanted in (BookingState.ABSENT_JUSTIFIED, BookingState.ABSENT_UNJUSTIFIED) and not booked:
+        if absence and not booked:
             cell.rule = "Absence impossible : l'enfant n'était pas réservé ce jour-là"
             return
         if wanted == BookingState.PRESENT and not booked:

@@ -574,6 +574,12 @@ def test_attendance_on_booked_and_unbooked_cells(engine, world):
         (False, None, "Pointage impossible : le 24/11/2026 n'est pas encore arrivé"),
         (False, None, "Jour férié : Armistice"),
     ]
+    # An absence may be announced ahead, on a booked day.
+    thursday_ahead = date(2026, 11, 26)
+    apply(engine, world, lea, book(thursday_ahead, world.acc_soir))
+    ahead = apply(engine, world, lea, mark(thursday_ahead, world.acc_soir, BookingState.ABSENT_JUSTIFIED))
+    assert ahead[0].allowed and states(engine, lea)[(thursday_ahead, world.acc_soir)] == "absent_justified"
+    assert check(engine, lea, cancel(thursday_ahead, world.acc_soir))[0].allowed  # not locked before the day
     apply(engine, world, lea, mark(monday, world.acc_soir, BookingState.PRESENT))
     # Today's attendance may be corrected at once; an older one is locked.
     again = apply(engine, world, lea, mark(monday, world.acc_soir, BookingState.ABSENT_JUSTIFIED))
