@@ -167,7 +167,7 @@ def booking_list(
             continue  # closed that day
         out.print(
             f"{day:%d/%m/%Y} {row.unit_id:>4} {row.unit_name} – {row.activity_name} : {cell.glyph} "
-            f"{labels[cell.appearance]}",
+            f"{labels[cell.appearance].split(' (')[0]}",  # the legend's hint in brackets is for the screen
             highlight=False,
             markup=False,
             soft_wrap=True,

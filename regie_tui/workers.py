@@ -8,6 +8,7 @@ Results are plain data (services never hand out live ORM objects).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -116,7 +117,13 @@ def write(
         engine = _engine(node)
         if engine is None:
             raise RegieError("La base n'est pas encore ouverte.")
-        with session_scope(engine) as session:
+        with _ONE_WRITER, session_scope(engine) as session:
             return action(session)
 
     return run_in_thread(node, work, deliver, group=group, on_error=on_error, exclusive=False)
+
+
+#: This desk's writes run one after the other (keys typed
+#: quickly: two marks of the roster). SQLite refuses a second writer at once rather than
+#: queue it; PostgreSQL would queue them anyway.
+_ONE_WRITER = threading.Lock()

@@ -9,6 +9,7 @@ and when, keeps the edits and reloads the fresh state to re-apply them on.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -256,7 +257,8 @@ class PlanningScreen(RegieScreen):
         self.reason = ""
         self.clipboard: dict[tuple[int, int], bool] | None = None  # (weekday, unit) -> held
         self.message = ""
-        self._busy = False
+        self._busy = False  # an edit is being judged, or a save written: keys typed meanwhile wait in _queued
+        self._queued: deque[Callable[[], object]] = deque()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -416,8 +418,23 @@ class PlanningScreen(RegieScreen):
         cell = self.known.get(key)
         return cell.state if cell else None
 
+    def _when_idle(self, step: Callable[[], object]) -> None:
+        """Run a key's step now, or once the edit being judged is done: keys typed ahead all count, in order."""
+        if self._busy:
+            self._queued.append(step)
+        else:
+            step()
+
+    def _idle(self) -> None:
+        self._busy = False
+        if self._queued:
+            self._queued.popleft()()
+
     def action_book_or_free(self) -> None:
-        keys = self.grid_widget.selected()
+        keys = self.grid_widget.selected()  # the cells under the cursor when the key was pressed
+        self._when_idle(lambda: self._book_or_free(keys))
+
+    def _book_or_free(self, keys: list[Key]) -> None:
         if len(keys) > 1:  # a range: its closed days are left out, they can be neither booked nor freed
             keys = [k for k in keys if not self._closed_day(k)] or keys
         if not keys:
@@ -430,11 +447,15 @@ class PlanningScreen(RegieScreen):
 
     def action_set(self, state_name: str) -> None:
         state = BookingState(state_name)
-        self._edit([(k, "set", state) for k in self.grid_widget.selected()])
+        keys = self.grid_widget.selected()
+        self._when_idle(lambda: self._edit([(k, "set", state) for k in keys]))
 
     def _edit(self, wanted: Sequence[Wanted], *, quiet_closed: bool = False) -> None:
         """Judge ``wanted`` (cell, action, target) with the pending edits; keep the allowed ones."""
-        if self._busy or self.grid is None:
+        if self._busy:
+            self._queued.append(lambda: self._edit(wanted, quiet_closed=quiet_closed))
+            return
+        if self.grid is None:
             return
         if quiet_closed:
             wanted = [w for w in wanted if not (self.known.get(w[0]) and self.known[w[0]].glyph == "-")]
@@ -460,12 +481,12 @@ class PlanningScreen(RegieScreen):
             return
 
         def judged(checks: list[CellCheck]) -> None:
-            self._busy = False
             self._judged(wanted, drops, kept, new, checks, quiet_closed=quiet_closed)
+            self._idle()
 
         def failed(message: str) -> None:
-            self._busy = False
             self._status(message, refused=True)
+            self._idle()
 
         self._busy = True
         workers.run_in_thread(self, lambda: self._check_now(query), judged, group="planning-check", on_error=failed)
@@ -737,10 +758,11 @@ class PlanningScreen(RegieScreen):
     # ---------------------------------------------------------------- saving
 
     def action_save(self) -> None:
+        self._when_idle(self._save)
+
+    def _save(self) -> None:
         if not self.unsaved.requests:
             self._status("Aucune modification à enregistrer.")
-            return
-        if self._busy:
             return
         agent, child_id, now = self.regie.agent, self.child_id, clock.now()
         if agent is None:
@@ -767,16 +789,17 @@ class PlanningScreen(RegieScreen):
                 return stale  # nothing was written
 
         def failed(message: str) -> None:
-            self._busy = False
             self._status(f"Rien n'a été enregistré : {message}", refused=True)
+            self._idle()
 
         self._busy = True
         self._status("Enregistrement…")
         workers.write(self, action, self._saved, on_error=failed, group="planning-save")
 
     def _saved(self, result: list[CellCheck] | StaleCells) -> None:
-        self._busy = False
         if isinstance(result, StaleCells):
+            self._busy = False
+            self._queued.clear()  # keys typed after a refused save are not applied blindly
             self._stale(result)
             return
         changed = [c for c in result if c.allowed]
@@ -799,7 +822,12 @@ class PlanningScreen(RegieScreen):
         self.redo_stack.clear()
         self.override_notice, self.reason = False, ""
         message = " · ".join(parts)
-        self.refresh_grid(then=lambda: self._status(message, refused=bool(refused)))
+
+        def reloaded() -> None:
+            self._status(message, refused=bool(refused))
+            self._idle()  # keys typed after ctrl+s apply to the grid as saved
+
+        self.refresh_grid(then=reloaded)
 
     def _stale(self, stale: StaleCells) -> None:
         """Keep the edits, read the fresh state of their cells, judge them on it again."""

@@ -276,3 +276,19 @@ async def test_keys_typed_ahead_across_weeks_are_all_counted(engine):
             screen.grid_widget.action_move(0, 1)
         await settle(pilot)
         assert screen.grid_widget.cursor_day == date(2026, 12, 20)
+
+
+async def test_edit_keys_typed_ahead_all_count(engine):
+    world, app = world_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_planning(pilot, world.kids["Léa"])  # Monday 30/11, Acc soir
+        grid = screen.grid_widget
+        screen.action_book_or_free()  # Monday, then Tuesday before Monday's check is back
+        grid.action_move(0, 1)
+        screen.action_book_or_free()
+        screen.action_save()
+        await settle(pilot)
+        assert bookings(engine, world.kids["Léa"]) == {
+            (date(2026, 11, 30), world.acc_soir): BookingState.RESERVED,
+            (date(2026, 12, 1), world.acc_soir): BookingState.RESERVED,
+        }

@@ -162,3 +162,17 @@ def test_snapshot(snap_compare, make_app):
         await settle(pilot)
 
     assert snap_compare(make_app(Role.ACCUEIL), terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_marks_typed_quickly_are_all_saved(make_fresh_app, fresh_town_url):
+    app = make_fresh_app(Role.ACCUEIL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_roster(pilot, activity_id=PERI, day=TODAY)
+        for _ in range(3):  # p p p, faster than each mark is written
+            screen.action_mark("present")
+        await settle(pilot)
+        assert states(fresh_town_url) == {
+            "Marguerite": BookingState.PRESENT,
+            "Alix": BookingState.PRESENT,
+            "Aurélie": BookingState.PRESENT,
+        }
