@@ -75,8 +75,10 @@ def read(
     *,
     group: str = "read",
     exclusive: bool = True,
+    on_error: Callable[[str], object] | None = None,
 ) -> Worker[None]:
-    """Run ``query(session)`` in a thread, in its own unit of work, and deliver its result."""
+    """Run ``query(session)`` in a thread, in its own unit of work, and deliver its result
+    (a failure: ``on_error(message)``, by default a notification)."""
     from regie_tui.db import session_scope
 
     def work() -> T:
@@ -86,7 +88,7 @@ def read(
         with session_scope(engine) as session:
             return query(session)
 
-    return run_in_thread(node, work, deliver, group=group, exclusive=exclusive)
+    return run_in_thread(node, work, deliver, group=group, on_error=on_error, exclusive=exclusive)
 
 
 async def fetch(node: DOMNode, query: Callable[[Session], T], *, group: str = "fetch") -> T | None:

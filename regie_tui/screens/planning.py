@@ -43,8 +43,6 @@ Key = tuple[date, int]
 Wanted = tuple[Key, Action, BookingState | None]  # a cell, what to do, the state wanted
 #: States that hold the cell for the family (a booking to free with space, to copy or repeat).
 HELD = frozenset({BookingState.RESERVED, BookingState.WAITING_LIST, BookingState.REQUESTED})
-NOTICE = "Délai de prévenance dépassé"
-LOCKED = "Cellule verrouillée"
 MAX_REFUSALS_SHOWN = 3
 
 
@@ -489,7 +487,7 @@ class PlanningScreen(RegieScreen):
             self._idle()
 
         self._busy = True
-        workers.run_in_thread(self, lambda: self._check_now(query), judged, group="planning-check", on_error=failed)
+        workers.read(self, query, judged, group="planning-check", on_error=failed)
 
     def _checking(self, edits: list[CellRequest]) -> Callable[[Session], list[CellCheck]] | None:
         """The rules' judgement of these pending edits, as a query for a worker (None: no agent)."""
@@ -506,16 +504,6 @@ class PlanningScreen(RegieScreen):
             )
 
         return query
-
-    def _check_now(self, query: Callable[[Session], list[CellCheck]]) -> list[CellCheck]:
-        from regie_tui.db import session_scope
-        from regie_tui.errors import RegieError
-
-        engine = self.regie.engine
-        if engine is None:
-            raise RegieError("La base n'est pas encore ouverte.")
-        with session_scope(engine) as session:
-            return query(session)
 
     def _judged(
         self,
@@ -540,11 +528,9 @@ class PlanningScreen(RegieScreen):
 
     def _offer_override(self, refused: list[CellCheck], wanted: Sequence[Wanted], *, quiet_closed: bool) -> bool:
         """A notice deadline, or a lock for a régisseur: ask (and a reason), then judge again."""
-        agent = self.regie.agent
-        notice = all(c.notice_passed and c.rule.startswith(NOTICE) for c in refused)
-        unlocks = agent is not None and agent.may_unlock
-        locked = unlocks and all(LOCKED in c.rule for c in refused)
-        if not (notice and not (self.override_notice and self.reason)) and not (locked and not self.reason):
+        notice = all(c.overridable == "notice" for c in refused)
+        locked = all(c.overridable == "lock" for c in refused)
+        if not (notice or locked):
             return False
         first = refused[0]
         self._status(f"{_where(first)} : {first.rule}", refused=True)

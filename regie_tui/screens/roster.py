@@ -36,7 +36,6 @@ STATE_TEXT = {
     BookingState.ABSENT_JUSTIFIED: ("a", "abs. justifiée", "yellow"),
     BookingState.ABSENT_UNJUSTIFIED: ("A", "abs. non just.", "red"),
 }
-NEEDS_REASON = "motif est obligatoire"
 
 
 def _clip(text: str, width: int) -> str:
@@ -302,7 +301,7 @@ class RosterScreen(RegieScreen):
             )
 
         def done(check: CellCheck) -> None:
-            if not check.allowed and NEEDS_REASON in check.rule and not reason:
+            if check.overridable == "lock" and not reason:
                 self._ask_reason(
                     check.rule,
                     lambda text: self._write_mark(

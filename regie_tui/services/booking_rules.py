@@ -205,6 +205,9 @@ class CellCheck:
     state: BookingState | None = None  # the cell's state once applied (allowed), or as it is (refused)
     overrides: tuple[str, ...] = ()  # rules set aside by the agent (notice, lock), with their reason
     conflict: str = ""  # check_cells(each_alone=True): a rule of its day the stored booking breaks
+    # Refused, but this agent may set the rule aside with a reason: "notice" (override_notice)
+    # or "lock" (may_unlock); "" otherwise.
+    overridable: str = ""
 
 
 def notice_deadline(day: date, *, notice_days: int, notice_time: time, business_days: bool) -> datetime:
@@ -347,6 +350,7 @@ class _Cell:
     others: int = 0
     overrides: list[str] = field(default_factory=list)  # the rules set aside (agent's reason audited)
     conflict: str = ""  # each_alone: the rule of its day the stored booking breaks
+    overridable: str = ""  # see CellCheck.overridable
 
 
 @dataclass(frozen=True)
@@ -626,6 +630,7 @@ def _judge(cell: _Cell, existing: Booking | None, charged: bool, today: date, op
             return
         if not options.reason.strip():
             cell.rule = f"Cellule verrouillée : {lock} ; un motif est obligatoire pour la modifier"
+            cell.overridable = "lock"
             return
         cell.overrides.append(f"cellule verrouillée ({lock})")
     if attendance:
@@ -652,9 +657,11 @@ def _judge(cell: _Cell, existing: Booking | None, charged: bool, today: date, op
         )
         if not options.override_notice:
             cell.rule = f"Délai de prévenance dépassé ({text})"
+            cell.overridable = "notice"
             return
         if not options.reason.strip():
             cell.rule = f"Délai de prévenance dépassé ({text}) ; un motif est obligatoire pour passer outre"
+            cell.overridable = "notice"
             return
         cell.overrides.append(f"délai de prévenance dépassé ({text})")
     cell.allowed = True
@@ -825,6 +832,7 @@ def _check(cell: _Cell, plan: _Plan, promoted: Promotion | None = None) -> CellC
         state=cell.target if cell.allowed else existing_state,
         overrides=tuple(cell.overrides) if cell.allowed else (),
         conflict=cell.conflict,
+        overridable="" if cell.allowed else cell.overridable,
     )
 
 

@@ -5,7 +5,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from regie_tui.app import create_app
-from regie_tui.models import Booking, BookingState, Child, Source
+from regie_tui.models import AuditEntry, Booking, BookingState, Child, Source
 from regie_tui.screens.dialogs import ConfirmScreen, TextPrompt
 from regie_tui.screens.planning import LegendScreen, PlanningScreen
 from regie_tui.services.agents import resolve_agent
@@ -292,3 +292,21 @@ async def test_edit_keys_typed_ahead_all_count(engine):
             (date(2026, 11, 30), world.acc_soir): BookingState.RESERVED,
             (date(2026, 12, 1), world.acc_soir): BookingState.RESERVED,
         }
+
+
+async def test_a_passed_notice_is_overridden_after_a_confirmation_and_a_reason(engine):
+    world, app = world_app(engine)
+    lea = world.kids["Léa"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_planning(pilot, lea, TODAY)  # Monday 23/11, Acc soir: notice passed the day before
+        await press(pilot, "space")
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "o")
+        assert isinstance(app.screen, TextPrompt)
+        await press(pilot, *"Accord de la directrice", "enter")
+        assert len(screen.unsaved.requests) == 1
+        await press(pilot, "ctrl+s")
+    assert bookings(engine, lea) == {(TODAY, world.acc_soir): BookingState.RESERVED}
+    with Session(engine) as db:
+        entry = db.exec(select(AuditEntry).where(AuditEntry.entity == "booking")).one()
+    assert entry.after["reason"] == "Accord de la directrice"

@@ -508,6 +508,7 @@ def test_notice_override_needs_a_reason_and_is_audited_with_it(engine, world):
     lea = world.kids["Léa"]
     late = datetime(2026, 12, 7, 13, 0, tzinfo=PARIS)  # past the deadline for Wednesday 9/12
     no_reason = check(engine, lea, book(WED, world.matin), now=late, override_notice=True)
+    assert no_reason[0].overridable == "notice"
     assert no_reason[0].rule == (
         "Délai de prévenance dépassé (J-2 ouvrés à 12:00) ; un motif est obligatoire pour passer outre"
     )
@@ -532,6 +533,8 @@ def test_a_regisseur_unlocks_a_recorded_cell_with_a_reason(engine, world):
     fix = CellRequest(day=past, unit_id=world.matin, action="set", state=BookingState.ABSENT_JUSTIFIED)
     without = check(engine, lea, fix, may_unlock=True)
     assert without[0].rule == "Cellule verrouillée : présence relevée ; un motif est obligatoire pour la modifier"
+    assert without[0].overridable == "lock"
+    assert check(engine, lea, fix)[0].overridable == ""  # the desk may not: no reason is asked
     done = apply(engine, world, lea, fix, may_unlock=True, reason="Certificat médical reçu")
     assert done[0].allowed, done[0].rule
     assert states(engine, lea)[(past, world.matin)] == "absent_justified"
