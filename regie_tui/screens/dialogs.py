@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import ClassVar
 
 from rich.markup import escape
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from regie_tui.formatting import short_date
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -107,3 +111,28 @@ class PickOne(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def ask_date(
+    app: App[object],
+    title: str,
+    shown: date | None,
+    chosen: Callable[[date], object],
+    refused: Callable[[str], object],
+) -> None:
+    """A day typed JJ/MM/AAAA (or AAAA-MM-JJ) in a TextPrompt: ``chosen(day)``, or the French
+    reason a bad one is refused given to ``refused``; nothing when the agent cancels."""
+
+    def typed(text: str | None) -> None:
+        if not text:
+            return
+        from regie_tui.services.validation import InvalidValue, parse_date
+
+        try:
+            day = parse_date(text, "Date")
+        except InvalidValue as error:
+            refused(error.message)
+            return
+        chosen(day)
+
+    app.push_screen(TextPrompt(title, short_date(shown)), typed)

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 from weakref import WeakSet
 
@@ -28,7 +29,7 @@ from textual.widgets.option_list import Option
 from regie_tui import clock, formatting, workers
 from regie_tui.models import BookingState
 from regie_tui.screens.base import RegieScreen
-from regie_tui.screens.dialogs import ConfirmScreen, TextPrompt
+from regie_tui.screens.dialogs import ConfirmScreen, TextPrompt, ask_date
 from regie_tui.services.booking_rules import STATE_LABELS, Action, CellRequest, StaleCells
 from regie_tui.services.planning import CLOSED_GLYPH, LEGEND, NEXT_VIEW, View, period_of, shift
 from regie_tui.widgets.reservation_grid import PENDING_MARK, ReservationGrid
@@ -380,19 +381,8 @@ class PlanningScreen(RegieScreen):
         self._go_to(self.regie.today)
 
     def action_go_to(self) -> None:
-        def typed(text: str | None) -> None:
-            if not text:
-                return
-            from regie_tui.services.validation import InvalidValue, parse_date
-
-            try:
-                day = parse_date(text, "Date")
-            except InvalidValue as error:
-                self._status(error.message, refused=True)
-                return
-            self._go_to(day)
-
-        self.app.push_screen(TextPrompt("Aller au (JJ/MM/AAAA)", formatting.short_date(self.day)), typed)
+        refused = partial(self._status, refused=True)
+        ask_date(self.app, "Aller au (JJ/MM/AAAA)", self.day, self._go_to, refused)
 
     def action_legend(self) -> None:
         self.app.push_screen(LegendScreen())

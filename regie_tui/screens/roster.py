@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -20,7 +21,7 @@ from regie_tui import clock, formatting, workers
 from regie_tui.errors import RegieError
 from regie_tui.models import BookingState
 from regie_tui.screens.base import RegieScreen
-from regie_tui.screens.dialogs import PickOne, TextPrompt
+from regie_tui.screens.dialogs import PickOne, TextPrompt, ask_date
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -257,19 +258,8 @@ class RosterScreen(RegieScreen):
         self._go_to(self.regie.today)
 
     def action_type_day(self) -> None:
-        def typed(text: str | None) -> None:
-            if not text:
-                return
-            from regie_tui.services.validation import InvalidValue, parse_date
-
-            try:
-                day = parse_date(text, "Date")
-            except InvalidValue as error:
-                self.notify(error.message, severity="error", timeout=6)
-                return
-            self._go_to(day)
-
-        self.app.push_screen(TextPrompt("Jour à pointer (JJ/MM/AAAA)", formatting.short_date(self.day)), typed)
+        refused = partial(self.notify, severity="error", timeout=6)
+        ask_date(self.app, "Jour à pointer (JJ/MM/AAAA)", self.day, self._go_to, refused)
 
     def action_reload(self) -> None:
         line = self.current()

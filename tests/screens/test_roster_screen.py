@@ -176,3 +176,16 @@ async def test_marks_typed_quickly_are_all_saved(make_fresh_app, fresh_town_url)
             "Alix": BookingState.PRESENT,
             "Aurélie": BookingState.PRESENT,
         }
+
+
+async def test_a_typed_day_opens_its_roster_and_a_bad_one_is_refused(make_fresh_app):
+    app = make_fresh_app(Role.ACCUEIL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_roster(pilot, activity_id=PERI, day=TODAY)
+        await pilot.press("d", *["backspace"] * 10, *"20/11/2026", "enter")
+        await settle(pilot)
+        assert screen.day.isoformat() == "2026-11-20"
+        await pilot.press("d", *["backspace"] * 10, *"31/02/2026", "enter")
+        await settle(pilot)
+        assert screen.day.isoformat() == "2026-11-20"
+        assert any("n'est pas une date valide" in str(n.message) for n in app._notifications)
