@@ -16,10 +16,14 @@ async def workers_done(app) -> None:
 
 
 async def settle(pilot) -> None:
-    """Let the screen's database workers finish and the screen repaint."""
+    """Let the screen's database workers finish and the screen repaint, including the workers
+    that a dialog's answer or a delivered result starts meanwhile."""
     await pilot.pause()
     await workers_done(pilot.app)
     await pilot.pause()
+    while pilot.app.workers:
+        await workers_done(pilot.app)
+        await pilot.pause()
 
 
 def screen_text(app) -> str:
