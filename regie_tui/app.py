@@ -79,6 +79,28 @@ class RegieApp(App[None]):
             tooltip="Places réservées d'une activité sur un mois",
             show=False,
         ),
+        Binding(
+            "f7",
+            "billing",
+            "Facturation",
+            id="billing",
+            tooltip="Le lancement mensuel des factures d'une régie",
+            show=False,
+        ),
+        Binding(
+            "f8",
+            "payments",
+            "Encaissements",
+            id="payments",
+            tooltip="Les règlements du jour, le journal de caisse",
+            show=False,
+        ),
+        Binding(
+            "f9", "reminders", "Relances", id="reminders", tooltip="Les factures impayées par ancienneté", show=False
+        ),
+        Binding(
+            "f10", "rates", "Tarifs", id="rates", tooltip="Les tarifs par tranche de quotient familial", show=False
+        ),
         Binding("q", "quit", "Quitter", id="quit", tooltip="Quitter regie-tui"),
         Binding("ctrl+q", "quit", "Quitter", show=False, priority=True),
         Binding(
@@ -249,6 +271,30 @@ class RegieApp(App[None]):
 
         if self.connected:
             self.push_screen(OccupancyScreen())
+
+    def action_billing(self) -> None:
+        from regie_tui.screens.billing import BillingScreen
+
+        if self.connected:
+            self.push_screen(BillingScreen())
+
+    def action_payments(self) -> None:
+        from regie_tui.screens.payments import PaymentsScreen
+
+        if self.connected:
+            self.push_screen(PaymentsScreen())
+
+    def action_reminders(self) -> None:
+        from regie_tui.screens.reminders import RemindersScreen
+
+        if self.connected:
+            self.push_screen(RemindersScreen())
+
+    def action_rates(self) -> None:
+        from regie_tui.screens.rates import RatesScreen
+
+        if self.connected:
+            self.push_screen(RatesScreen())
 
     async def action_quit(self) -> None:
         """Quit; first ask when a planning holds changes not saved yet (whichever mode it is in)."""

@@ -350,19 +350,30 @@ def _print_family(detail: "FamilyDetail") -> None:
 def _register_rooms() -> None:
     """The commands of each room live in their own module (they import this one)."""
     from regie_tui import cli_bannette  # noqa: F401  (adds its commands to inbox_app)
+    from regie_tui.cli_billing_admin import rates_app, reminders_app
     from regie_tui.cli_booking import booking_app
     from regie_tui.cli_inbox import inbox_app
+    from regie_tui.cli_invoices import invoices_app
     from regie_tui.cli_mail import mail_app
     from regie_tui.cli_occupancy import occupancy
+    from regie_tui.cli_payments import payments_app
     from regie_tui.cli_publish import publish_app
     from regie_tui.cli_roster import roster_command
+    from regie_tui.cli_sepa import sepa_app
 
     app.add_typer(inbox_app, name="inbox")
     app.add_typer(mail_app, name="mail")
     app.add_typer(publish_app, name="publish")
     app.add_typer(booking_app, name="booking")
+    app.add_typer(invoices_app, name="invoices")
     app.command("roster")(roster_command)
     app.command("occupancy")(occupancy)
+    app.add_typer(payments_app, name="payments")
+    app.add_typer(rates_app, name="rates")
+    app.add_typer(reminders_app, name="reminders")
+    app.add_typer(sepa_app, name="sepa")
+
+    from regie_tui import cli_invoice_print  # noqa: F401  (adds show and pdf to invoices_app)
 
 
 _register_rooms()

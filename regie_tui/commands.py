@@ -52,6 +52,22 @@ class RegieCommands(Provider):
                 "Places réservées contre capacité, jour par jour, sur un mois (F6)",
                 partial(app.run_action, "occupancy"),
             ),
+            (
+                "Facturation",
+                "Le lancement mensuel d'une régie : aperçu, anomalies, émission (F7)",
+                partial(app.run_action, "billing"),
+            ),
+            (
+                "Encaissements",
+                "Enregistrer un règlement, le journal de caisse du jour, sa clôture (F8)",
+                partial(app.run_action, "payments"),
+            ),
+            (
+                "Relances",
+                "Les factures impayées à 30, 60, 90 jours ; les lettres de relance (F9)",
+                partial(app.run_action, "reminders"),
+            ),
+            ("Tarifs", "Les tarifs par unité et tranche de QF, à une date (F10)", partial(app.run_action, "rates")),
             ("Boîte d'envoi", "Courriels aux familles : à envoyer, envoyés, échecs", partial(app.run_action, "outbox")),
             (
                 "Publications du portail",

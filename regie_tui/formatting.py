@@ -35,6 +35,11 @@ def long_date(day: date) -> str:
     return format_date(day, format="full", locale=LOCALE)
 
 
+def month_name(day: date) -> str:
+    """'novembre 2026'."""
+    return format_date(day, format="LLLL yyyy", locale=LOCALE)
+
+
 def local_datetime(instant: datetime | None) -> str:
     """An aware UTC instant shown in Europe/Paris: '23/11/2026 14:05'."""
     if instant is None:

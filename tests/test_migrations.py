@@ -296,3 +296,24 @@ def test_head_read_from_file_names_is_alembics_head() -> None:
     assert db._known_revisions() == sorted(rev.revision for rev in script.walk_revisions())
     for path in db.VERSIONS_DIR.glob("[0-9]*_*.py"):
         assert script.get_revision(path.name.split("_", 1)[0]).path == str(path)
+
+
+def test_a_populated_town_goes_down_to_0005_and_up_again(fresh_town_url: str) -> None:
+    """0006 rebuilds tables other rows point to (invoice, payment): a real town's data must pass both ways."""
+    engine = db.make_engine(fresh_town_url)
+    try:
+        with engine.connect() as conn:
+            invoices = conn.exec_driver_sql("SELECT count(*) FROM invoice").scalar()
+            allocations = conn.exec_driver_sql("SELECT count(*) FROM allocation").scalar()
+        assert invoices and allocations
+        command.downgrade(db.alembic_config(engine), "0005")
+        assert db.current_revision(engine) == "0005"
+        command.upgrade(db.alembic_config(engine), "head")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM invoice").scalar() == invoices
+            assert conn.exec_driver_sql("SELECT count(*) FROM allocation").scalar() == allocations
+            if conn.dialect.name == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        engine.dispose()

@@ -3,9 +3,12 @@
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import Connection, text
+
 from regie_tui.demo.generator import ChildDraft, GeneratorBase, Quotient
 from regie_tui.demo.reference import MonthInfo
 from regie_tui.models import CASH_LIMIT_CENTS
+from regie_tui.services.invoicing import BILLED_STATES, basis_text, days_text, week_of
 from regie_tui.services.numbering import NumberKind
 from regie_tui.services.pricing import bracket_for, line_amount_cents, quotient_on
 from regie_tui.services.sepa import new_rum, next_sequence
@@ -20,6 +23,17 @@ BANKS = [
     ("13807", "CCBPFRPPNAN"),
     ("16006", "AGRIFRPP847"),
 ]
+
+CHEQUE_BANKS = (
+    "BNP Paribas",
+    "Société générale",
+    "LCL",
+    "La Banque postale",
+    "Crédit mutuel",
+    "Caisse d'épargne",
+    "Banque populaire",
+    "Crédit agricole",
+)
 
 
 class Billing(GeneratorBase):
@@ -57,34 +71,42 @@ class Billing(GeneratorBase):
     ) -> list[tuple[int, str, int, MonthInfo, int]]:
         """One invoice per régie and billed month, lines per child × unit; (id, number, régie, month, total)."""
         ref = self.ref
-        grouped: dict[tuple[int, int], list[tuple[int, int, list[int], list[int]]]] = {}
+        grouped: dict[tuple[int, int], list[tuple[int, int, list[int], list[int], list[int]]]] = {}
         for child in children:
-            for (month, unit_id), (days, specials) in sorted(child.tally.items()):
-                grouped.setdefault((month, self.unit_regie[unit_id]), []).append((child.id, unit_id, days, specials))
+            for (month, unit_id), (days, specials, unjustified) in sorted(child.tally.items()):
+                grouped.setdefault((month, self.unit_regie[unit_id]), []).append(
+                    (child.id, unit_id, days, specials, unjustified)
+                )
         invoices = []
         for (month, regie_index), items in sorted(grouped.items()):
             info = ref.billed_months[month]
             rate_index = self.rate_index(quotients, resident, info.first)
+            bracket = ref.brackets[rate_index]
+            quotient = quotient_on(((value, start, end) for value, start, end, _ in quotients), info.first)
+            basis = basis_text(bracket, quotient)
             invoice_id = self.next_id("invoice")
             lines = []
-            for child_id, unit_id, days, specials in items:
+            for child_id, unit_id, days, specials, unjustified in items:
                 unit = self.units[unit_id]
-                price = unit.rates[rate_index]
-                lines.append((child_id, unit_id, "service", unit.label, days, price))
+                if unit.packages:  # one package per week booked
+                    weeks = len({week_of(info.first.replace(day=d)) for d in days})
+                    lines.append((child_id, unit_id, "package", unit.label, days, weeks, unit.packages[rate_index]))
+                else:
+                    lines.append((child_id, unit_id, "service", unit.label, days, len(days), unit.rates[rate_index]))
                 if specials and unit.surcharge:
+                    label = f"Majoration sans réservation – {unit.label}"
                     lines.append(
-                        (
-                            child_id,
-                            unit_id,
-                            "unbooked_surcharge",
-                            f"Majoration sans réservation – {unit.label}",
-                            specials,
-                            unit.surcharge,
-                        )
+                        (child_id, unit_id, "unbooked_surcharge", label, specials, len(specials), unit.surcharge)
+                    )
+                if unjustified and unit.penalty:
+                    label = f"Pénalité absence non justifiée – {unit.label}"
+                    lines.append(
+                        (child_id, unit_id, "absence_penalty", label, unjustified, len(unjustified), unit.penalty)
                     )
             total = 0
-            for position, (child_id, unit_id, kind, label, days, price) in enumerate(lines, start=1):
-                amount = line_amount_cents(len(days), price)
+            for position, (child_id, unit_id, kind, label, days, quantity, price) in enumerate(lines, start=1):
+                rate_id = self.units[unit_id].rate_ids[rate_index]
+                amount = line_amount_cents(quantity, price)
                 total += amount
                 self.add(
                     "invoice_line",
@@ -96,10 +118,13 @@ class Billing(GeneratorBase):
                         unit_id,
                         kind,
                         label,
-                        ", ".join(map(str, days)),
-                        len(days),
+                        days_text(days),
+                        quantity,
                         price,
                         amount,
+                        rate_id,
+                        bracket.id,
+                        basis,
                     ),
                 )
             regie = ref.regies[regie_index]
@@ -293,3 +318,46 @@ class Billing(GeneratorBase):
         bban = f"{bank}{branch}{account}{key:02d}"
         check = 98 - int(bban + "152700") % 97  # "FR00" moved to the end, F=15, R=27
         return f"FR{check:02d}{bban}", bic
+
+
+def charge_seeded_invoices(conn: Connection) -> None:
+    """The charges of the seed's invoices: each billed booking points to its line, as after a run.
+
+    So the grid shows those cells "Facturé" and the invoicing run finds nothing left to
+    bill in the months the seed billed. A package line's charge carries its price on the
+    week's first day, as the run does.
+    """
+    postgresql = conn.dialect.name == "postgresql"
+    week = "date_trunc('week', b.day)" if postgresql else "date(b.day, '-6 days', 'weekday 1')"
+    billed = ", ".join(f"'{state.value}'" for state in BILLED_STATES)
+    columns = (
+        "INSERT INTO charge (family_id, child_id, booking_id, regie_id, kind, day, label, quantity, "
+        "unit_price_cents, amount_cents, invoice_line_id, unit_id, rate_id, bracket_id)"
+    )
+    # "+b.unit_id": SQLite then seeks each line's bookings by child and day (not all the unit's month).
+    joined = """FROM invoice_line l JOIN invoice i ON i.id = l.invoice_id
+JOIN booking b ON b.child_id = l.child_id AND +b.unit_id = l.unit_id
+    AND b.day BETWEEN i.period_start AND i.period_end"""
+    conn.execute(
+        text(
+            f"""{columns}
+SELECT i.family_id, b.child_id, b.id, i.regie_id, l.kind, b.day, l.label, 1, l.unit_price_cents, l.unit_price_cents,
+    l.id, l.unit_id, l.rate_id, l.bracket_id
+{joined}
+WHERE (l.kind = 'service' AND b.state IN ({billed}))
+    OR (l.kind = 'unbooked_surcharge' AND b.state = 'present_special')
+    OR (l.kind = 'absence_penalty' AND b.state = 'absent_unjustified')"""
+        )
+    )
+    first_of_week = f"row_number() OVER (PARTITION BY l.id, {week} ORDER BY b.day) = 1"
+    conn.execute(
+        text(
+            f"""{columns}
+SELECT i.family_id, b.child_id, b.id, i.regie_id, l.kind, b.day, l.label, 1,
+    CASE WHEN {first_of_week} THEN l.unit_price_cents ELSE 0 END,
+    CASE WHEN {first_of_week} THEN l.unit_price_cents ELSE 0 END,
+    l.id, l.unit_id, l.rate_id, l.bracket_id
+{joined}
+WHERE l.kind = 'package' AND b.state IN ({billed})"""
+        )
+    )

@@ -246,10 +246,12 @@ class Bookings(GeneratorBase):
             if month >= 0 and state != "absent_justified":
                 entry = tally.get((month, unit_id))
                 if entry is None:
-                    entry = tally[(month, unit_id)] = ([], [])
+                    entry = tally[(month, unit_id)] = ([], [], [])
                 entry[0].append(day_of_month)
                 if not booked:
                     entry[1].append(day_of_month)
+                elif state == "absent_unjustified":
+                    entry[2].append(day_of_month)
 
     def _day_cells(
         self,
@@ -310,5 +312,7 @@ class Bookings(GeneratorBase):
                 if month >= 0 and state != "absent_justified":
                     entry = tally.get((month, u))
                     if entry is None:
-                        entry = tally[(month, u)] = ([], [])
+                        entry = tally[(month, u)] = ([], [], [])
                     entry[0].append(day_of_month)
+                    if state == "absent_unjustified":
+                        entry[2].append(day_of_month)

@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from regie_tui.demo.bannette import Bannette
-from regie_tui.demo.billing import Billing
+from regie_tui.demo.billing import CHEQUE_BANKS, Billing
 from regie_tui.demo.bookings import Bookings
 from regie_tui.demo.bulk import Batch, Formats, Row
 from regie_tui.demo.households import Households
@@ -103,6 +103,7 @@ class FamilyGenerator(Households, Bookings, Billing, Bannette, Portal):
                     payer,
                     self.ref.regisseur_id,
                     self.w.instant(created_at),
+                    self.rng.choice(CHEQUE_BANKS) if mode == "cheque" else "",
                 )
             )
             for invoice_id, part in parts:

@@ -44,7 +44,8 @@ class ChildDraft:
     pai: bool = False
     enrolled: bool = False
     # billed cells: (month index, unit id) -> (days of month, days without booking)
-    tally: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
+    # (billed month, unit) -> (days billed, days present without booking, days of unjustified absence)
+    tally: dict[tuple[int, int], tuple[list[int], list[int], list[int]]] = field(default_factory=dict)
 
 
 # A portal line before it is numbered: (submitted at, order of generation, keys after "id").

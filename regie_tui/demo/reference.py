@@ -23,12 +23,12 @@ from regie_tui.clock import PARIS
 from regie_tui.demo.bulk import BulkWriter, Row
 from regie_tui.models import Agent, Role
 from regie_tui.services.calendar import Period, SchoolYear, school_year
+from regie_tui.services.invoicing import PAYMENT_DELAY_DAYS
 from regie_tui.services.pricing import Bracket
 
 TOWN_FILE = "town.toml"  # beside this module, in the installed package
 REFERENCE_FAMILIES = 300  # the town size the capacities of town.toml are written for
 INVOICE_DAY = 5  # invoices of a month are issued on the 5th of the next (or the next weekday)
-PAYMENT_DELAY_DAYS = 30
 ATTENDANCE_TIME = time(18, 45)  # when the day's attendance is recorded
 
 
@@ -42,9 +42,12 @@ def load_town_settings() -> dict[str, Any]:
 class UnitInfo:
     id: int
     name: str
-    label: str  # invoice line label: "Acc soir – Périscolaire Jules Ferry"
+    label: str  # invoice line label, as the invoicing run writes it: "Périscolaire Jules Ferry – Acc soir"
     rates: tuple[int, ...]  # cents, in the order of Reference.brackets
     surcharge: int  # unbooked surcharge, cents
+    penalty: int  # unjustified absence penalty, cents
+    packages: tuple[int, ...] | None  # package (forfait) price per week, by bracket, for a unit with a package
+    rate_ids: tuple[int, ...]  # the rate rows, in the order of Reference.brackets
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,16 @@ def write_reference(
     writer.insert(
         "regie",
         [
-            (r["id"], r["code"], r["name"], r["invoice_prefix"], r["sepa_creditor_id"], r["payfip_client_number"])
+            (
+                r["id"],
+                r["code"],
+                r["name"],
+                r["invoice_prefix"],
+                r["sepa_creditor_id"],
+                r["payfip_client_number"],
+                r["sepa_iban"],
+                r["sepa_bic"],
+            )
             for r in regies
         ],
     )
@@ -362,12 +374,34 @@ def _write_activities(
                     )
                 )
                 surcharge = unit.get("unbooked_surcharge", 0)
-                for bracket, amount in zip(brackets, unit["rates"], strict=True):
+                penalty = unit.get("absence_penalty", 0)
+                packages = unit.get("package_rates")
+                rate_ids = []
+                for i, (bracket, amount) in enumerate(zip(brackets, unit["rates"], strict=True)):
+                    rate_ids.append(len(rows["rate"]) + 1)
                     rows["rate"].append(
-                        (len(rows["rate"]) + 1, unit_id, bracket.id, writer.day(year.start), amount, surcharge, 0)
+                        (
+                            rate_ids[-1],
+                            unit_id,
+                            bracket.id,
+                            writer.day(year.start),
+                            amount,
+                            surcharge,
+                            penalty,
+                            packages[i] if packages else None,
+                        )
                     )
                 units.append(
-                    UnitInfo(unit_id, unit["name"], f"{unit['name']} – {name}", tuple(unit["rates"]), surcharge)
+                    UnitInfo(
+                        unit_id,
+                        unit["name"],
+                        f"{unit['package']} – {name}" if unit.get("package") else f"{name} – {unit['name']}",
+                        tuple(unit["rates"]),
+                        surcharge,
+                        penalty,
+                        tuple(packages) if packages else None,
+                        tuple(rate_ids),
+                    )
                 )
             rule_units = []
             for unit in spec["unit"]:

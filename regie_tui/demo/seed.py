@@ -30,6 +30,7 @@ from babel.numbers import format_decimal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from regie_tui.demo.billing import charge_seeded_invoices
 from regie_tui.demo.bulk import BulkWriter
 from regie_tui.demo.families import FamilyGenerator, generate_into
 from regie_tui.demo.generator import seed_now
@@ -113,6 +114,7 @@ def seed_demo_town(
         writer.restart_ids("booking")
         with writer.load_deferred("booking"):
             counts, portal_data = _generate(writer, reference, seed=seed, families=families)
+        charge_seeded_invoices(conn)
         writer.sync_sequences()  # the import numbers its rows from the sequences
         path = portal_file_path(engine)
         path.write_bytes(portal_data)

@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import created_at_field, enum_type
+from regie_tui.models.base import created_at_field, enum_type, partial_index
 
 
 class QfBracket(SQLModel, table=True):
@@ -32,6 +32,7 @@ class Rate(SQLModel, table=True):
         CheckConstraint("amount_cents >= 0", name="amount_positive"),
         CheckConstraint("unbooked_surcharge_cents >= 0", name="surcharge_positive"),
         CheckConstraint("absence_penalty_cents >= 0", name="penalty_positive"),
+        CheckConstraint("package_cents IS NULL OR package_cents >= 0", name="package_positive"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -41,6 +42,9 @@ class Rate(SQLModel, table=True):
     amount_cents: int
     unbooked_surcharge_cents: int = Field(default=0, description="majoration sans réservation")
     absence_penalty_cents: int = Field(default=0, description="absence non justifiée")
+    package_cents: int | None = Field(
+        default=None, description="price of the package (forfait) a unit's booking triggers, per week"
+    )
 
 
 class ChargeKind(StrEnum):
@@ -48,14 +52,19 @@ class ChargeKind(StrEnum):
     UNBOOKED_SURCHARGE = "unbooked_surcharge"
     ABSENCE_PENALTY = "absence_penalty"
     ADJUSTMENT = "adjustment"
+    PACKAGE = "package"  # forfait semaine: the week's first billed day carries the price
 
 
 class Charge(SQLModel, table=True):
-    """One billable line produced from a booking or entered by an agent."""
+    """One billable item produced from a booking (or entered by an agent), then put on an invoice line.
+
+    A booking is billed once per kind: the unique index refuses a second run's copy.
+    """
 
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         Index("ix_charge_family_day", "family_id", "day"),
+        partial_index("uq_charge_booking_kind", "booking_id", "kind", where="booking_id IS NOT NULL", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -70,6 +79,27 @@ class Charge(SQLModel, table=True):
     unit_price_cents: int
     amount_cents: int
     invoice_line_id: int | None = Field(default=None, foreign_key="invoice_line.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    rate_id: int | None = Field(default=None, foreign_key="rate.id")
+    bracket_id: int | None = Field(default=None, foreign_key="qf_bracket.id")
+
+
+class BillingRun(SQLModel, table=True):
+    """One invoicing run of a régie for a month: what it issued, when and by whom."""
+
+    __tablename__ = "billing_run"
+    __table_args__ = (Index("ix_billing_run_regie_month", "regie_id", "month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    regie_id: int = Field(foreign_key="regie.id")
+    month: date = Field(description="first day of the month billed")
+    issue_date: date
+    invoice_count: int = Field(default=0)
+    total_cents: int = Field(default=0)
+    first_number: str | None = Field(default=None, max_length=30)
+    last_number: str | None = Field(default=None, max_length=30)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    created_at: datetime = created_at_field()
 
 
 class InvoiceStatus(StrEnum):
@@ -107,6 +137,7 @@ class Invoice(SQLModel, table=True):
     debtor_address: str = Field(max_length=400)
     created_by_id: int | None = Field(default=None, foreign_key="agent.id")
     created_at: datetime = created_at_field()
+    run_id: int | None = Field(default=None, foreign_key="billing_run.id")
 
 
 class InvoiceLine(SQLModel, table=True):
@@ -129,6 +160,9 @@ class InvoiceLine(SQLModel, table=True):
     quantity: Decimal = Field(sa_type=Numeric(10, 2))
     unit_price_cents: int
     amount_cents: int
+    rate_id: int | None = Field(default=None, foreign_key="rate.id")
+    bracket_id: int | None = Field(default=None, foreign_key="qf_bracket.id")
+    basis: str = Field(default="", max_length=200, description="why this price: bracket and quotient used")
 
 
 class CreditNote(SQLModel, table=True):
@@ -143,6 +177,35 @@ class CreditNote(SQLModel, table=True):
     issue_date: date
     amount_cents: int
     reason: str = Field(max_length=500)
+    created_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    created_at: datetime = created_at_field()
+
+
+class CreditNoteLine(SQLModel, table=True):
+    """An invoice line a credit note gives back: its charges are dropped, its days can be billed again."""
+
+    __tablename__ = "credit_note_line"
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    credit_note_id: int = Field(foreign_key="credit_note.id", index=True, ondelete="CASCADE")
+    invoice_line_id: int = Field(foreign_key="invoice_line.id", unique=True)
+    amount_cents: int
+
+
+class Reminder(SQLModel, table=True):
+    """A relance sent for an overdue invoice: level 1, 2, 3 at 30, 60, 90 days."""
+
+    __table_args__ = (
+        CheckConstraint("level between 1 and 3", name="level_range"),
+        UniqueConstraint("invoice_id", "level"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id")
+    level: int
+    sent_on: date
+    balance_cents: int = Field(description="balance due written on the letter")
     created_by_id: int | None = Field(default=None, foreign_key="agent.id")
     created_at: datetime = created_at_field()
 

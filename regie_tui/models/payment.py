@@ -46,6 +46,10 @@ class Payment(SQLModel, table=True):
     rejection_reason: str | None = Field(default=None, max_length=200)
     created_by_id: int | None = Field(default=None, foreign_key="agent.id")
     created_at: datetime = created_at_field()
+    bank: str = Field(default="", max_length=80, description="the cheque's bank")
+    cancelled_on: date | None = Field(default=None, description="cancelled at the desk (error of entry)")
+    cancel_reason: str | None = Field(default=None, max_length=200)
+    cancelled_by_id: int | None = Field(default=None, foreign_key="agent.id")
 
 
 class Allocation(SQLModel, table=True):
@@ -93,3 +97,55 @@ class Mandate(SQLModel, table=True):
     last_used_on: date | None = None
     revoked_on: date | None = None
     created_at: datetime = created_at_field()
+
+
+class CashDay(SQLModel, table=True):
+    """A day of a régie's cash journal, closed by the régisseur: its payments are then locked."""
+
+    __tablename__ = "cash_day"
+    __table_args__ = (UniqueConstraint("regie_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    regie_id: int = Field(foreign_key="regie.id")
+    day: date
+    payment_count: int
+    total_cents: int
+    closed_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    closed_at: datetime = created_at_field()
+
+
+class DebitBatch(SQLModel, table=True):
+    """A SEPA direct-debit file (pain.008) exported for a régie."""
+
+    __tablename__ = "debit_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    regie_id: int = Field(foreign_key="regie.id")
+    message_id: str = Field(max_length=35, unique=True)
+    collection_date: date
+    transaction_count: int
+    total_cents: int
+    created_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    created_at: datetime = created_at_field()
+
+
+class DirectDebit(SQLModel, table=True):
+    """One invoice collected by direct debit in a batch; a rejected one reopens the invoice."""
+
+    __tablename__ = "direct_debit"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        # An invoice is in one live collection at most; a rejected one may be presented again.
+        partial_index("uq_direct_debit_invoice_live", "invoice_id", where="rejected_on IS NULL", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="debit_batch.id", index=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    mandate_id: int = Field(foreign_key="mandate.id", index=True)
+    payment_id: int | None = Field(default=None, foreign_key="payment.id")
+    amount_cents: int
+    sequence: MandateSequence = Field(sa_type=enum_type(MandateSequence, "debit_sequence"))
+    end_to_end_id: str = Field(max_length=35, unique=True)
+    rejected_on: date | None = None
+    rejection_reason: str | None = Field(default=None, max_length=200)

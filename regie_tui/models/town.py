@@ -32,3 +32,5 @@ class Regie(SQLModel, table=True):
     invoice_prefix: str = Field(max_length=8, unique=True)
     sepa_creditor_id: str | None = Field(default=None, max_length=35)
     payfip_client_number: str | None = Field(default=None, max_length=6)
+    sepa_iban: str | None = Field(default=None, max_length=34, description="the account direct debits go to")
+    sepa_bic: str | None = Field(default=None, max_length=11)

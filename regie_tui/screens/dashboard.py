@@ -43,7 +43,8 @@ class DashboardScreen(RegieScreen):
                 yield Counter("Paiements en ligne", id="pending-payments")
                 yield Counter("Impayés", id="unpaid", selectable=False)
             yield Static(
-                "F2 familles · F3 bannette · F4 planning · F5 pointage · F6 occupation · F1 aide",
+                "F2 familles · F3 bannette · F4 planning · F5 pointage · F6 occupation\n"
+                "F7 facturation · F8 encaissements · F9 relances · F10 tarifs · F1 aide",
                 id="dashboard-hint",
             )
         yield Footer()

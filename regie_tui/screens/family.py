@@ -48,9 +48,11 @@ from regie_tui.screens.family_form import (
     entity_fields,
     quotient_fields,
 )
+from regie_tui.services.accounts import InvoiceRow
 from regie_tui.services.family_edit import FamilyStamp
 from regie_tui.services.family_file import FamilyDetail, family_detail
 from regie_tui.services.history import HISTORY_KINDS, HISTORY_PERIODS, HistoryEntry, family_history
+from regie_tui.services.sepa import collection_text
 
 TABS = [
     ("foyer", "Foyer"),
@@ -86,6 +88,9 @@ TAB_ACTIONS = {
     "remove": ("foyer",),
     "archive": ("foyer",),
     "health": ("enfants",),
+    "payment": ("factures",),
+    "situation": ("factures",),
+    "mandates": ("factures",),
     "history_kind": ("historique",),
     "history_period": ("historique",),
 }
@@ -117,6 +122,9 @@ class FamilyScreen(RegieScreen):
         Binding("delete", "remove", "Supprimer", id="family-remove", show=False, tooltip="Retirer la personne"),
         Binding("x", "archive", "Archiver", id="family-archive", show=False, tooltip="Archiver la famille"),
         Binding("h", "health", "Santé", id="family-health", tooltip="Ajouter une information sanitaire"),
+        Binding("r", "payment", "Règlement", id="family-payment", tooltip="Enregistrer un règlement de la famille"),
+        Binding("s", "situation", "Situation", id="family-situation", tooltip="Situation financière à une date"),
+        Binding("m", "mandates", "Mandats", id="family-mandates", tooltip="Mandats de prélèvement SEPA"),
         Binding("t", "history_kind", "Type", id="history-kind", tooltip="Filtrer l'historique par type"),
         Binding("d", "history_period", "Période", id="history-period", tooltip="Filtrer l'historique par période"),
     ]
@@ -484,6 +492,26 @@ class FamilyScreen(RegieScreen):
 
     # ----------------------------------------------------------------- history and messages
 
+    def action_payment(self) -> None:
+        from regie_tui.screens.payments import PaymentDialog, recorded_message
+
+        def done(recorded: Any) -> None:
+            if recorded is not None:
+                self.notify(recorded_message(recorded), timeout=8)
+                self.reload()
+
+        self.app.push_screen(PaymentDialog(self.family_id), done)
+
+    def action_situation(self) -> None:
+        from regie_tui.screens.payments import FinancialSituationScreen
+
+        self.app.push_screen(FinancialSituationScreen(self.family_id), lambda _: self.reload())
+
+    def action_mandates(self) -> None:
+        from regie_tui.screens.mandates import MandatesScreen
+
+        self.app.push_screen(MandatesScreen(self.family_id), lambda _: self.reload())
+
     def action_history_kind(self) -> None:
         kinds = list(HISTORY_KINDS)
         self.history_kind = kinds[(kinds.index(self.history_kind) + 1) % len(kinds)]
@@ -520,6 +548,13 @@ class FamilyScreen(RegieScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         detail = self.detail
+        if detail is not None and event.data_table.id == "invoices":
+            invoice = self._selected("invoices", detail.invoices)
+            if invoice is not None:
+                from regie_tui.screens.invoice_view import InvoiceScreen
+
+                self.app.push_screen(InvoiceScreen(invoice.number), lambda _: self.reload())
+            return
         if detail is not None and event.data_table.id == "children":
             child = self._selected("children", detail.children)
             if child is not None:
@@ -711,12 +746,20 @@ class FamilyScreen(RegieScreen):
                     Text(money(i.total_cents), justify="right"),
                     Text(money(i.paid_cents), justify="right"),
                     Text(money(i.balance_cents), justify="right"),
-                    label(INVOICE_STATUS, i.status) if i.balance_cents or i.status != "issued" else "Soldée",
+                    self._invoice_state(detail, i),
                     i.regie,
                 )
                 for i in detail.invoices
             ],
             empty="Aucune facture.",
+        )
+
+    def _invoice_state(self, detail: FamilyDetail, invoice: InvoiceRow) -> str:
+        collected = detail.collections.get(invoice.id)
+        if collected is not None and invoice.status == "issued":
+            return collection_text(collected, self.regie.today)
+        return (
+            label(INVOICE_STATUS, invoice.status) if invoice.balance_cents or invoice.status != "issued" else "Soldée"
         )
 
     def _fill(self, selector: str, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]], *, empty: str) -> None:

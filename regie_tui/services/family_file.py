@@ -37,6 +37,7 @@ from regie_tui.services.agents import AgentInfo
 from regie_tui.services.history import HistoryEntry, MessageLine, family_history, family_message_list
 from regie_tui.services.pending import pending_counts
 from regie_tui.services.pricing import bracket_for, load_brackets
+from regie_tui.services.sepa import collection_dates
 from regie_tui.services.sql import id_of, select_columns
 
 
@@ -147,6 +148,7 @@ class FamilyDetail:
     portal_last_login: datetime | None
     enrollments: list[EnrollmentView]
     invoices: list[InvoiceRow]
+    collections: dict[int, date]  # invoice id → the day of its live direct debit
     documents: list[DocumentView]
     history: list[HistoryEntry]
     messages: list[MessageLine]
@@ -295,6 +297,7 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
         portal_last_login=last_login,
         enrollments=enrollments,
         invoices=invoices,
+        collections=collection_dates(session, invoice_ids=[i.id for i in invoices]),
         documents=documents,
         history=history,
         messages=family_message_list(session, family_id=family_id),

@@ -45,21 +45,28 @@ def format_number(prefix: str, value: int) -> str:
 
 
 def take_number(db: Session, *, kind: NumberKind, regie_prefix: str, month: date) -> str:
-    """The next number of the series, taken inside the caller's transaction.
+    """The next number of the series, taken inside the caller's transaction (see take_numbers)."""
+    return take_numbers(db, kind=kind, regie_prefix=regie_prefix, month=month, count=1)[0]
 
-    One upsert (insert the series at 1, or add 1 to its last value) returning the value:
-    a concurrent agent waits on the row lock until this transaction ends, so numbers are
-    continuous and never reused; a rolled-back transaction gives its number back.
+
+def take_numbers(db: Session, *, kind: NumberKind, regie_prefix: str, month: date, count: int) -> list[str]:
+    """The next ``count`` numbers of the series, taken inside the caller's transaction.
+
+    One upsert (insert the series at ``count``, or add ``count`` to its last value) returning
+    the last value: a concurrent agent waits on the row lock until this transaction ends, so
+    numbers are continuous and never reused; a rolled-back transaction gives them back.
     """
+    if count < 1:
+        return []
     prefix = number_prefix(kind, regie_prefix, month)
     series = series_name(kind, prefix)
     table = cast("Table", NumberSequence.__table__)  # type: ignore[attr-defined]
     insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(table)
-        .values(series=series, last_value=1)
-        .on_conflict_do_update(index_elements=["series"], set_={"last_value": table.c.last_value + 1})
+        .values(series=series, last_value=count)
+        .on_conflict_do_update(index_elements=["series"], set_={"last_value": table.c.last_value + count})
         .returning(table.c.last_value)
     )
-    value = db.connection().execute(statement).scalar_one()
-    return format_number(prefix, value)
+    last = db.connection().execute(statement).scalar_one()
+    return [format_number(prefix, value) for value in range(last - count + 1, last + 1)]

@@ -97,6 +97,20 @@ def parse_date(value: str, label: str = "Date") -> date:
     raise InvalidValue(f"{label} : « {text} » n'est pas une date valide (JJ/MM/AAAA).")
 
 
+def parse_money(value: str, label: str = "Montant", *, positive: bool = True) -> int:
+    """An amount typed French style ('12,50', '12.50', '1 234,5', '12 €') in cents.
+
+    ``positive``: zero is refused (a payment, a credit note); a rate may be free."""
+    text = re.sub(r"[\s\u00a0\u202f€]", "", value)
+    match = re.fullmatch(r"(\d{1,9})(?:[,.](\d{1,2}))?", text)
+    if not match:
+        raise InvalidValue(f"{label} : « {value.strip()} » n'est pas un montant (par exemple 12,50).")
+    cents = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+    if positive and cents <= 0:
+        raise InvalidValue(f"{label} : le montant doit être supérieur à zéro.")
+    return cents
+
+
 def check_birth_date(value: date, *, today: date, max_age: int | None = None) -> date:
     """A birth date in the past; for a child (``max_age=18``), under that age today."""
     if value >= today:

@@ -26,6 +26,7 @@ from regie_tui.models import (
     Allocation,
     AuditEntry,
     Booking,
+    ChargeKind,
     Child,
     Document,
     Enrollment,
@@ -43,6 +44,7 @@ from regie_tui.models import (
     Submission,
 )
 from regie_tui.services.calendar import school_year
+from regie_tui.services.invoicing import week_of
 from regie_tui.services.pending import pending_counts
 
 from helpers import ADMIN_LOGIN, TODAY, TOWN_FAMILIES, TOWN_SEED
@@ -236,7 +238,15 @@ def test_invoices_are_numbered_without_gaps_and_add_up(town):
     with Session(town) as session:
         lines = session.exec(select(InvoiceLine)).all()
     assert lines and all(line.amount_cents == line.quantity * line.unit_price_cents for line in lines)
-    assert all(len(line.dates.split(", ")) == line.quantity for line in lines)
+    for line in lines:
+        days = [int(d) for d in line.dates.split(", ")]
+        if line.kind == ChargeKind.PACKAGE:  # one package per week with a day billed
+            invoice_month = _day(_all(town, f"SELECT period_start FROM invoice WHERE id = {line.invoice_id}")[0][0])
+            weeks = {week_of(invoice_month.replace(day=d)) for d in days}
+            assert line.quantity == len(weeks)
+        else:
+            assert len(days) == line.quantity
+    assert {line.kind for line in lines} >= {ChargeKind.SERVICE, ChargeKind.PACKAGE, ChargeKind.UNBOOKED_SURCHARGE}
 
 
 def test_payments_never_exceed_what_is_due(town):

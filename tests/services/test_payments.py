@@ -1,4 +1,4 @@
-"""Online payments (PayFiP) and the receipt numbers they take."""
+"""Payments: online (PayFiP) and at the desk, their allocation, credit, cancelling, the cash journal."""
 
 import threading
 from datetime import UTC, date, datetime
@@ -8,11 +8,45 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from regie_tui.db import make_engine
-from regie_tui.errors import RegieError
-from regie_tui.models import AuditEntry, Family, Invoice, InvoiceStatus, NumberSequence, Payment, PaymentMode, Source
+from regie_tui.errors import AccessDenied, RegieError
+from regie_tui.formatting import age_on
+from regie_tui.models import (
+    CASH_LIMIT_CENTS,
+    Activity,
+    ActivityKind,
+    Agent,
+    AuditEntry,
+    CashDay,
+    Child,
+    Family,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    NumberSequence,
+    Payment,
+    PaymentMode,
+    Regie,
+    Role,
+    Source,
+    Unit,
+)
 from regie_tui.services.accounts import family_balances, family_invoices
 from regie_tui.services.numbering import NumberKind, take_number
-from regie_tui.services.payments import record_online_payment
+from regie_tui.services.payments import (
+    Allocated,
+    PaymentRecorded,
+    cancel_payment,
+    cash_journal,
+    close_cash_day,
+    family_credit,
+    family_situation,
+    open_invoices,
+    parse_mode,
+    record_online_payment,
+    record_payment,
+    reject_payment,
+)
+from regie_tui.services.validation import parse_money
 
 from builders import pay
 
@@ -213,3 +247,345 @@ def test_agents_taking_numbers_at_once_get_each_number_once(db_url):
     engine.dispose()
     assert not errors
     assert sorted(taken) == [f"alsh-R2701{n:05d}" for n in range(1, 41)]
+
+
+# ------------------------------------------------------------- payments at the desk
+
+DAY = date(2026, 11, 23)
+
+
+def agent_id(session: Session, role: Role) -> int:
+    return session.exec(select(Agent.id).where(Agent.role == role)).first()
+
+
+def regie_id_of(session: Session, code: str) -> int:
+    return session.exec(select(Regie.id).where(Regie.code == code)).one()
+
+
+def family_with_open(session: Session, code: str, at_least: int = 1) -> tuple[int, list]:
+    """A family with open invoices in the régie ``code``, and those invoices, oldest first."""
+    regie_id = regie_id_of(session, code)
+    for family_id in session.exec(select(Family.id).order_by(Family.id)).all():
+        found = open_invoices(session, family_id=family_id, regie_id=regie_id)
+        if len(found) >= at_least:
+            return family_id, found
+    raise AssertionError(f"no family with {at_least} open invoices in {code}")
+
+
+def balance_of(session: Session, family_id: int, number: str) -> int:
+    return next(i for i in family_invoices(session, family_id) if i.number == number).balance_cents
+
+
+def desk(session: Session, family_id: int, code: str = "pop", **changes) -> PaymentRecorded:
+    arguments = {
+        "family_id": family_id,
+        "regie_id": regie_id_of(session, code),
+        "mode": PaymentMode.CARD,
+        "amount_cents": 1000,
+        "received_on": DAY,
+        "agent_id": agent_id(session, Role.ACCUEIL),
+    } | changes
+    return record_payment(session, **arguments)
+
+
+def test_parse_amount_and_mode_as_typed_in_french():
+    assert [parse_money(t) for t in ("12,50", "12.50", "12", "12,5", "1 234,56 €", "0,01")] == [
+        1250,
+        1250,
+        1200,
+        1250,
+        123456,
+        1,
+    ]
+    for bad in ("", "abc", "12,505", "-3", "0", "12,50,1"):
+        with pytest.raises(RegieError):
+            parse_money(bad)
+    assert parse_mode("Espèces") == PaymentMode.CASH
+    assert parse_mode("chèque") == PaymentMode.CHEQUE
+    assert parse_mode("prelevement") == PaymentMode.DIRECT_DEBIT
+    assert parse_mode("Chèques vacances") == PaymentMode.ANCV
+    with pytest.raises(RegieError, match="Mode de règlement inconnu"):
+        parse_mode("bitcoin")
+
+
+def test_payment_goes_to_the_oldest_invoices_then_to_credit_which_the_next_payment_uses_first(town):
+    with Session(town) as session:
+        family_id, found = family_with_open(session, "pop")
+        due = sum(i.balance_cents for i in found)
+        done = desk(session, family_id, amount_cents=due + 500)
+        session.commit()
+        # every open invoice settled, oldest first, the 5 € left as the family's credit
+        assert [(a.invoice_number, a.amount_cents, a.balance_after_cents) for a in done.allocations] == [
+            (i.number, i.balance_cents, 0) for i in found
+        ]
+        assert done.credit_left_cents == 500
+        assert family_credit(session, family_id=family_id, regie_id=regie_id_of(session, "pop")) == 500
+        assert open_invoices(session, family_id=family_id, regie_id=regie_id_of(session, "pop")) == []
+
+        # An older payment entered by mistake is cancelled: its invoice reopens …
+        older = session.exec(
+            select(Payment)
+            .where(Payment.family_id == family_id, Payment.regie_id == regie_id_of(session, "pop"))
+            .where(Payment.receipt_number != done.receipt_number)
+            .order_by(Payment.received_on)
+        ).first()
+        assert older is not None
+        undone = cancel_payment(session, receipt_number=older.receipt_number, reason="Saisie en double", agent_id=None)
+        session.commit()
+        reopened_number, reopened_cents = undone.reopened[0]
+        assert balance_of(session, family_id, reopened_number) == reopened_cents
+
+        # … and the next payment puts the credit on it first, then its own money.
+        second = desk(session, family_id, mode=PaymentMode.CHEQUE, amount_cents=1000, reference="1234567", bank="CIC")
+        session.commit()
+        assert second.credit_used_cents == 500
+        assert second.allocations[0] == Allocated(reopened_number, 500, reopened_cents - 500, from_credit=True)
+        assert second.allocations[1].invoice_number == reopened_number
+        assert second.allocations[1].amount_cents == min(1000, reopened_cents - 500)
+        assert family_credit(session, family_id=family_id, regie_id=regie_id_of(session, "pop")) == max(
+            0, 1500 - reopened_cents
+        )
+        assert balance_of(session, family_id, reopened_number) == max(0, reopened_cents - 1500)
+        entry = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "payment", AuditEntry.entity_id == second.payment_id)
+        ).one()
+        assert entry.after["credit_used"] == [
+            {"receipt": done.receipt_number, "invoice": reopened_number, "amount_cents": 500}
+        ]
+        assert entry.after["mode"] == "cheque" and entry.after["bank"] == "CIC"
+
+
+def test_payment_of_chosen_invoices_stays_on_them(town):
+    with Session(town) as session:
+        family_id, found = family_with_open(session, "pop")
+        newest = found[-1]
+        done = desk(session, family_id, amount_cents=newest.balance_cents + 700, invoice_numbers=[newest.number])
+        session.commit()
+        assert [(a.invoice_number, a.amount_cents) for a in done.allocations] == [(newest.number, newest.balance_cents)]
+        assert done.credit_left_cents == 700  # not spread over the other invoices
+        for other in found[:-1]:
+            assert balance_of(session, family_id, other.number) == other.balance_cents
+        with pytest.raises(RegieError, match="déjà réglée"):
+            desk(session, family_id, invoice_numbers=[newest.number])
+        other_family = session.exec(select(Family.id).where(Family.id != family_id)).first()
+        with pytest.raises(RegieError, match="n'est pas une facture de cette famille"):
+            desk(session, other_family, invoice_numbers=[newest.number])
+        with pytest.raises(RegieError, match="n'est pas de cette régie"):
+            desk(session, family_id, "alsh", invoice_numbers=[newest.number])
+        with pytest.raises(RegieError, match="introuvable"):
+            desk(session, family_id, invoice_numbers=["pop-F999900001"])
+
+
+def test_mode_rules_refuse_and_write_nothing(town):
+    with Session(town) as session:
+        family_id, found = family_with_open(session, "pop")
+        count = session.exec(select(func.count()).select_from(Payment)).one()
+        with pytest.raises(RegieError, match="espèces est limité à 300,00"):
+            desk(session, family_id, mode=PaymentMode.CASH, amount_cents=CASH_LIMIT_CENTS + 1)
+        with pytest.raises(RegieError, match="numéro et sa banque"):
+            desk(session, family_id, mode=PaymentMode.CHEQUE, reference="1234567")
+        with pytest.raises(RegieError, match="numéro et sa banque"):
+            desk(session, family_id, mode=PaymentMode.CHEQUE, bank="CIC")
+        with pytest.raises(RegieError, match="supérieur à zéro"):
+            desk(session, family_id, amount_cents=0)
+        with pytest.raises(RegieError, match="une seule facture"):
+            desk(session, family_id, mode=PaymentMode.PAYFIP, reference="PF-1")
+        with pytest.raises(RegieError, match="une seule facture"):
+            desk(session, family_id, mode=PaymentMode.DIRECT_DEBIT)
+        with pytest.raises(RegieError, match="paiement partiel n'est pas admis"):
+            desk(
+                session,
+                family_id,
+                mode=PaymentMode.PAYFIP,
+                reference="PF-1",
+                amount_cents=found[0].balance_cents - 1,
+                invoice_numbers=[found[0].number],
+            )
+        session.rollback()
+        assert session.exec(select(func.count()).select_from(Payment)).one() == count
+        # exactly 300 € in cash is fine
+        done = desk(session, family_id, mode=PaymentMode.CASH, amount_cents=CASH_LIMIT_CENTS)
+        assert done.receipt_number.startswith("pop-R2611")
+
+
+def cesu_payable(session: Session, invoice_number: str) -> int:
+    """The plain way: lines that are not meals, of a child under 6 on every day billed."""
+    invoice = session.exec(select(Invoice).where(Invoice.number == invoice_number)).one()
+    total = 0
+    for line in session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)):
+        if line.unit_id is None or line.child_id is None:
+            continue
+        unit = session.get(Unit, line.unit_id)
+        kind = session.get(Activity, unit.activity_id).kind
+        if unit.name.startswith("Repas") or kind == ActivityKind.CANTEEN:
+            continue
+        birth = session.get(Child, line.child_id).birth_date
+        days = [invoice.period_start.replace(day=int(d)) for d in line.dates.split(",")]
+        if all(age_on(birth, d) < 6 for d in days):
+            total += line.amount_cents
+    return total
+
+
+def test_cesu_pays_only_childcare_of_children_under_six_never_meals(town):
+    with Session(town) as session:
+        candidates = []
+        for family_id in session.exec(select(Family.id).order_by(Family.id)).all():
+            for invoice in open_invoices(session, family_id=family_id, regie_id=regie_id_of(session, "pop")):
+                if invoice.balance_cents == invoice.total_cents:
+                    candidates.append((family_id, invoice, cesu_payable(session, invoice.number)))
+        family_id, invoice, payable = next(c for c in candidates if 0 < c[2] < c[1].total_cents)
+        with pytest.raises(RegieError, match="CESU ne règle que l'accueil"):
+            desk(session, family_id, mode=PaymentMode.CESU, amount_cents=payable + 1, invoice_numbers=[invoice.number])
+        done = desk(session, family_id, mode=PaymentMode.CESU, amount_cents=payable, invoice_numbers=[invoice.number])
+        assert done.allocations[0].amount_cents == payable and done.credit_left_cents == 0
+        # paid by CESU once: nothing more is eligible on it
+        with pytest.raises(RegieError, match=r"0,00\s€ au plus"):
+            desk(session, family_id, mode=PaymentMode.CESU, amount_cents=100, invoice_numbers=[invoice.number])
+        # an invoice of meals only, or of older children only, takes no CESU
+        none = next((c for c in candidates if c[2] == 0), None)
+        if none is not None:
+            with pytest.raises(RegieError, match="CESU ne règle que l'accueil"):
+                desk(session, none[0], mode=PaymentMode.CESU, amount_cents=100, invoice_numbers=[none[1].number])
+
+
+def test_cancel_and_reject_need_a_reason_reopen_the_invoices_and_are_audited(town):
+    with Session(town) as session:
+        family_id, found = family_with_open(session, "pop")
+        first = found[0]
+        cheque = desk(
+            session,
+            family_id,
+            mode=PaymentMode.CHEQUE,
+            amount_cents=first.balance_cents,
+            reference="7654321",
+            bank="La Banque Postale",
+        )
+        cash = desk(session, family_id, mode=PaymentMode.CASH, amount_cents=100)
+        session.commit()
+        assert balance_of(session, family_id, first.number) == 0
+        with pytest.raises(RegieError, match="Motif obligatoire"):
+            reject_payment(session, receipt_number=cheque.receipt_number, rejected_on=DAY, reason=" ", agent_id=None)
+        with pytest.raises(RegieError, match="ne revient pas impayé"):
+            reject_payment(session, receipt_number=cash.receipt_number, rejected_on=DAY, reason="x", agent_id=None)
+        with pytest.raises(RegieError, match="antérieure"):
+            reject_payment(
+                session, receipt_number=cheque.receipt_number, rejected_on=date(2026, 11, 1), reason="x", agent_id=None
+            )
+        regisseur = agent_id(session, Role.REGISSEUR)
+        done = reject_payment(
+            session,
+            receipt_number=cheque.receipt_number,
+            rejected_on=date(2026, 11, 30),
+            reason="Chèque sans provision",
+            agent_id=regisseur,
+        )
+        session.commit()
+        assert done.reopened == ((first.number, first.balance_cents),)
+        assert balance_of(session, family_id, first.number) == first.balance_cents
+        payment = session.exec(select(Payment).where(Payment.receipt_number == cheque.receipt_number)).one()
+        assert (payment.rejected_on, payment.rejection_reason) == (date(2026, 11, 30), "Chèque sans provision")
+        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "payment_reject")).one()
+        assert entry.agent_id == regisseur and entry.family_id == family_id
+        assert entry.before == {"allocations": [{"invoice": first.number, "amount_cents": first.balance_cents}]}
+        # the rejected cheque's money counts nothing; the 1 € in cash (nothing left to pay) is credit
+        assert family_credit(session, family_id=family_id, regie_id=regie_id_of(session, "pop")) == 100
+
+        with pytest.raises(RegieError, match="déjà rejeté"):
+            cancel_payment(session, receipt_number=cheque.receipt_number, reason="x", agent_id=None)
+        with pytest.raises(RegieError, match="Motif obligatoire"):
+            cancel_payment(session, receipt_number=cash.receipt_number, reason="", agent_id=None)
+        cancel_payment(session, receipt_number=cash.receipt_number, reason="Erreur de famille", agent_id=regisseur)
+        session.commit()
+        payment = session.exec(select(Payment).where(Payment.receipt_number == cash.receipt_number)).one()
+        assert (payment.cancelled_on, payment.cancel_reason, payment.cancelled_by_id) == (
+            DAY,
+            "Erreur de famille",
+            regisseur,
+        )
+        assert balance_of(session, family_id, first.number) == first.balance_cents
+        assert family_credit(session, family_id=family_id, regie_id=regie_id_of(session, "pop")) == 0
+        with pytest.raises(RegieError, match="déjà annulé"):
+            cancel_payment(session, receipt_number=cash.receipt_number, reason="x", agent_id=None)
+        with pytest.raises(RegieError, match="introuvable"):
+            cancel_payment(session, receipt_number="pop-R999900001", reason="x", agent_id=None)
+
+
+def test_journal_totals_per_mode_and_a_closed_day_is_locked(town):
+    with Session(town) as session:
+        before = cash_journal(session, day=DAY, regie_id=regie_id_of(session, "pop")).regies[0]
+        family_id, _ = family_with_open(session, "pop")
+        desk(session, family_id, mode=PaymentMode.CASH, amount_cents=2000)
+        desk(session, family_id, mode=PaymentMode.CASH, amount_cents=1550)
+        desk(session, family_id, mode=PaymentMode.CHEQUE, amount_cents=5000, reference="1111111", bank="CIC")
+        wrong = desk(session, family_id, mode=PaymentMode.CARD, amount_cents=999)
+        cancel_payment(session, receipt_number=wrong.receipt_number, reason="Mauvais montant", agent_id=None)
+        session.commit()
+
+        journal = cash_journal(session, day=DAY, regie_id=regie_id_of(session, "pop"))
+        pop = journal.regies[0]
+        totals = {t.mode: (t.count, t.total_cents) for t in pop.totals}
+        old = {t.mode: (t.count, t.total_cents) for t in before.totals}
+        assert totals[PaymentMode.CASH] == (
+            old.get(PaymentMode.CASH, (0, 0))[0] + 2,
+            old.get(PaymentMode.CASH, (0, 0))[1] + 3550,
+        )
+        assert totals[PaymentMode.CHEQUE][1] == old.get(PaymentMode.CHEQUE, (0, 0))[1] + 5000
+        assert totals.get(PaymentMode.CARD, (0, 0)) == old.get(
+            PaymentMode.CARD, (0, 0)
+        )  # the cancelled one counts nothing
+        assert pop.count == before.count + 3 and pop.total_cents == before.total_cents + 8550
+        assert pop.lines[-1].state == "annulé" and pop.lines[-1].state_reason == "Mauvais montant"
+        assert pop.lines[-1].running_cents == pop.total_cents
+        assert not pop.closed
+
+        with pytest.raises(AccessDenied, match="régisseur"):
+            close_cash_day(session, regie_id=pop.regie_id, day=DAY, agent_id=agent_id(session, Role.ACCUEIL))
+        with pytest.raises(RegieError, match="pas encore passé"):
+            close_cash_day(
+                session, regie_id=pop.regie_id, day=date(2026, 11, 24), agent_id=agent_id(session, Role.REGISSEUR)
+            )
+        closed = close_cash_day(session, regie_id=pop.regie_id, day=DAY, agent_id=agent_id(session, Role.REGISSEUR))
+        session.commit()
+        assert (closed.payment_count, closed.total_cents) == (pop.count, pop.total_cents)
+        again = cash_journal(session, day=DAY, regie_id=pop.regie_id).regies[0]
+        assert again.closed and again.closed_by == session.get(Agent, agent_id(session, Role.REGISSEUR)).display_name
+        row = session.exec(select(CashDay).where(CashDay.regie_id == pop.regie_id, CashDay.day == DAY)).one()
+        assert (row.payment_count, row.total_cents) == (pop.count, pop.total_cents)
+
+        with pytest.raises(RegieError, match="est close"):
+            desk(session, family_id, mode=PaymentMode.CASH, amount_cents=100)
+        cheque = next(line for line in again.lines if line.reference == "1111111")
+        with pytest.raises(RegieError, match="ne peut plus être annulé"):
+            cancel_payment(session, receipt_number=cheque.receipt_number, reason="x", agent_id=None)
+        with pytest.raises(RegieError, match="déjà close"):
+            close_cash_day(session, regie_id=pop.regie_id, day=DAY, agent_id=agent_id(session, Role.REGISSEUR))
+        # a returned cheque is still recorded after the closing; the day's totals stay
+        reject_payment(session, receipt_number=cheque.receipt_number, rejected_on=DAY, reason="Impayé", agent_id=None)
+        session.commit()
+        assert cash_journal(session, day=DAY, regie_id=pop.regie_id).regies[0].total_cents == pop.total_cents
+        # the other régie's day is still open
+        desk(session, family_id, "alsh", mode=PaymentMode.CASH, amount_cents=100)
+
+
+def test_family_situation_at_a_date(town):
+    with Session(town) as session:
+        family_id, found = family_with_open(session, "pop")
+        first = found[0]
+        before = family_situation(session, family_id=family_id, on=DAY)
+        later = date(2026, 11, 25)
+        desk(session, family_id, amount_cents=first.balance_cents + 300, received_on=later)
+        session.commit()
+        now = family_situation(session, family_id=family_id, on=later)
+        then = family_situation(session, family_id=family_id, on=DAY)
+        assert then == before  # the payment of the 25th does not exist on the 23rd
+        row = next(i for i in now.invoices if i.number == first.number)
+        assert (row.paid_cents, row.balance_cents) == (row.total_cents - row.credited_cents, 0)
+        assert now.due_cents == before.due_cents - first.balance_cents
+        assert now.unpaid_count == before.unpaid_count - 1
+        assert now.credit_cents == before.credit_cents + 300
+        assert now.net_due_cents == now.due_cents - now.credit_cents
+        assert now.payments[0].received_on == later and now.payments[0].amount_cents == first.balance_cents + 300
+        # as the family file and the portal count it
+        assert now.due_cents == sum(
+            i.balance_cents for i in family_invoices(session, family_id) if i.issue_date <= later
+        )

@@ -1,0 +1,298 @@
+"""`regie rates …` (tarifs) and `regie reminders …` (relances), registered on the main app by cli.py."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from regie_tui import cli  # cli.current_login looked up when called (tests replace it)
+from regie_tui.cli import DbOption, JsonOption, _url, fail, french_errors, out, print_json
+
+if TYPE_CHECKING:
+    from regie_tui.services.rates import RateGrid, RateValue
+    from regie_tui.services.reminders import OverdueReport
+
+rates_app = typer.Typer(help="Tarifs : grille par unité et tranche de quotient, changements (administrateurs).")
+reminders_app = typer.Typer(help="Relances des factures impayées (30, 60, 90 jours) et lettres en PDF.")
+
+DateOption = Annotated[
+    str | None, typer.Option("--on", help="Date de la situation (JJ/MM/AAAA ou AAAA-MM-JJ ; défaut : aujourd'hui).")
+]
+ServiceOption = Annotated[
+    str | None, typer.Option("--service", help="Code de la régie (par exemple pop ou alsh) ; défaut : toutes.")
+]
+
+
+def _day(text: str | None, label: str = "Date") -> Any:
+    from regie_tui import clock
+    from regie_tui.services.validation import parse_date
+
+    return parse_date(text, label) if text else clock.today()
+
+
+# ---------------------------------------------------------------------- rates
+
+
+def _cell_json(cell: "RateValue | None") -> dict[str, Any] | None:
+    if cell is None:
+        return None
+    return {
+        "rate_id": cell.id,
+        "valid_from": cell.valid_from,
+        "amount_cents": cell.amount_cents,
+        "unbooked_surcharge_cents": cell.unbooked_surcharge_cents,
+        "absence_penalty_cents": cell.absence_penalty_cents,
+        "package_cents": cell.package_cents,
+        "next_change": cell.next_from,
+    }
+
+
+def _grid_json(grid: "RateGrid") -> dict[str, Any]:
+    return {
+        "on": grid.on,
+        "brackets": [{"id": b.id, "name": b.name} for b in grid.brackets],
+        "units": [
+            {
+                "activity_id": row.activity_id,
+                "activity": row.activity_name,
+                "service": row.regie_code,
+                "unit_id": row.unit_id,
+                "unit": row.unit_name,
+                "package": row.package,
+                "invoiced_until": grid.locked_until.get(row.unit_id),
+                "rates": {
+                    bracket.name: _cell_json(cell) for bracket, cell in zip(grid.brackets, row.cells, strict=True)
+                },
+            }
+            for row in grid.rows
+        ],
+    }
+
+
+@rates_app.command("list")
+@french_errors
+def rates_list(on: DateOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Affiche la grille des tarifs en vigueur à une date (unités × tranches de quotient)."""
+    day = _day(on)
+    from regie_tui import formatting
+    from regie_tui.db import open_database, session_scope
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.rates import rate_grid
+
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        resolve_agent(session, cli.current_login())
+        grid = rate_grid(session, on=day)
+    if as_json:
+        print_json(_grid_json(grid))
+        return
+    out.print(f"Tarifs en vigueur le {formatting.short_date(day)}", highlight=False)
+    table = Table("N°", "Activité / unité", *(b.name for b in grid.brackets), "Maj. / pén. / forfait")
+    for row in grid.rows:
+        cells = [formatting.money(c.amount_cents) if c else "—" for c in row.cells]
+        first = next((c for c in row.cells if c is not None), None)
+        extra = ""
+        if first is not None:
+            extra = (
+                f"{formatting.money(first.unbooked_surcharge_cents)} / {formatting.money(first.absence_penalty_cents)}"
+            )
+            if first.package_cents is not None:
+                extra += f" / {formatting.money(first.package_cents)}"
+        table.add_row(str(row.unit_id), f"{row.activity_name} — {row.unit_name}", *cells, extra)
+    out.print(table)
+
+
+@rates_app.command("set")
+@french_errors
+def rates_set(
+    unit_id: Annotated[int, typer.Argument(metavar="UNITE", help="Numéro de l'unité (voir regie rates list).")],
+    bracket: Annotated[str, typer.Argument(metavar="TRANCHE", help="Tranche : son numéro ou son nom exact.")],
+    valid_from: Annotated[str, typer.Option("--from", help="Date d'effet (JJ/MM/AAAA).")],
+    amount: Annotated[str, typer.Option("--amount", help="Tarif, par exemple 4,15.")],
+    surcharge: Annotated[
+        str | None, typer.Option("--surcharge", help="Majoration sans réservation (défaut : inchangée, ou 0).")
+    ] = None,
+    penalty: Annotated[
+        str | None, typer.Option("--penalty", help="Pénalité d'absence non justifiée (défaut : inchangée, ou 0).")
+    ] = None,
+    package: Annotated[
+        str | None, typer.Option("--package", help="Prix du forfait par semaine (unités à forfait).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Fixe un tarif à partir d'une date, ou corrige celui qui commence ce jour-là (administrateurs)."""
+    from regie_tui.services.validation import parse_date, parse_money
+
+    day = parse_date(valid_from, "Date d'effet")
+    amount_cents = parse_money(amount, "Tarif", positive=False)
+    surcharge_cents = parse_money(surcharge, "Majoration", positive=False) if surcharge is not None else None
+    penalty_cents = parse_money(penalty, "Pénalité", positive=False) if penalty is not None else None
+    package_cents = parse_money(package, "Forfait", positive=False) if package is not None else None
+
+    from regie_tui import formatting
+    from regie_tui.db import open_database, session_scope
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.rates import find_bracket, rate_on, set_rate
+
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        agent = resolve_agent(session, cli.current_login())
+        bracket_id = find_bracket(session, bracket)
+        current = rate_on(session, unit_id=unit_id, bracket_id=bracket_id, day=day)
+        if surcharge_cents is None:
+            surcharge_cents = current.unbooked_surcharge_cents if current else 0
+        if penalty_cents is None:
+            penalty_cents = current.absence_penalty_cents if current else 0
+        if package_cents is None and current is not None:
+            package_cents = current.package_cents
+        result = set_rate(
+            session,
+            unit_id=unit_id,
+            bracket_id=bracket_id,
+            valid_from=day,
+            amount_cents=amount_cents,
+            unbooked_surcharge_cents=surcharge_cents,
+            absence_penalty_cents=penalty_cents,
+            package_cents=package_cents,
+            agent_id=agent.id,
+        )
+    rate = result.rate
+    what = "Nouveau tarif" if result.created else "Tarif corrigé" if result.changed else "Tarif inchangé"
+    until = f" jusqu'au changement du {formatting.short_date(rate.next_from)}" if rate.next_from else ""
+    out.print(
+        f"{what} : {result.unit_name} (unité {unit_id}), tranche {result.bracket_name}, "
+        f"{formatting.money(rate.amount_cents)} à partir du {formatting.short_date(rate.valid_from)}{until}.",
+        highlight=False,
+        markup=False,
+    )
+
+
+# ------------------------------------------------------------------ reminders
+
+
+def _report_json(report: "OverdueReport") -> dict[str, Any]:
+    return {
+        "on": report.on,
+        "buckets": [
+            {"code": b.code, "label": b.label, "count": b.count, "total_cents": b.total_cents} for b in report.buckets
+        ],
+        "invoices": [
+            {
+                "number": i.number,
+                "service": i.regie_code,
+                "family_id": i.family_id,
+                "family": i.family_name,
+                "debtor": i.debtor_name,
+                "due_date": i.due_date,
+                "age_days": i.age_days,
+                "total_cents": i.total_cents,
+                "paid_cents": i.paid_cents,
+                "balance_cents": i.balance_cents,
+                "level_due": i.level_due,
+                "last_level": i.last_level,
+                "last_sent_on": i.last_sent_on,
+                "to_send": i.to_send,
+            }
+            for i in report.invoices
+        ],
+    }
+
+
+@reminders_app.command("list")
+@french_errors
+def reminders_list(
+    on: DateOption = None, service: ServiceOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
+    """Liste les factures échues depuis 30 jours ou plus, par ancienneté, avec la relance due."""
+    day = _day(on)
+    from regie_tui import formatting
+    from regie_tui.db import open_database, session_scope
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.reminders import overdue_invoices
+
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        resolve_agent(session, cli.current_login())
+        report = overdue_invoices(session, on=day, regie_code=service)
+    if as_json:
+        print_json(_report_json(report))
+        return
+    out.print(f"Factures impayées au {formatting.short_date(day)}", highlight=False)
+    for bucket in report.buckets:
+        out.print(
+            f"  {bucket.label} : {bucket.count} facture{'s' if bucket.count > 1 else ''}, "
+            f"{formatting.money(bucket.total_cents)}",
+            highlight=False,
+        )
+    if not report.invoices:
+        out.print("Aucune facture à relancer.", highlight=False)
+        return
+    table = Table("Facture", "Famille", "Échéance", "Jours", "Solde dû", "Due", "Dernière")
+    for i in report.invoices:
+        last = f"n° {i.last_level} le {formatting.short_date(i.last_sent_on)}" if i.last_level else "—"
+        table.add_row(
+            i.number,
+            i.family_name,
+            formatting.short_date(i.due_date),
+            str(i.age_days),
+            formatting.money(i.balance_cents),
+            f"n° {i.level_due}" if i.to_send else f"n° {i.level_due} (envoyée)",
+            last,
+        )
+    out.print(table)
+
+
+@reminders_app.command("send")
+@french_errors
+def reminders_send(
+    out_file: Annotated[Path, typer.Option("--out", help="Fichier PDF des lettres (nouveau fichier).")],
+    invoices: Annotated[
+        list[str] | None, typer.Option("--invoice", help="Numéro de facture (option répétable).")
+    ] = None,
+    level: Annotated[
+        int | None, typer.Option("--level", min=1, max=3, help="Toutes les factures dont la relance due est ce niveau.")
+    ] = None,
+    service: ServiceOption = None,
+    db: DbOption = None,
+) -> None:
+    """Enregistre les relances dues et écrit leurs lettres en PDF (une page par facture)."""
+    if bool(invoices) == (level is not None):
+        fail("Indiquez soit des factures (--invoice), soit un niveau de relance (--level).")
+    if out_file.exists():
+        fail(f"Le fichier « {out_file} » existe déjà : choisissez un autre nom.")
+
+    from regie_tui import clock
+    from regie_tui.db import open_database, session_scope
+    from regie_tui.errors import RegieError
+    from regie_tui.reports.reminder_pdf import write_reminders_pdf
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.reminders import numbers_at_level, overdue_invoices, send_reminders
+
+    day = clock.today()
+    engine = open_database(_url(db))
+    with session_scope(engine) as session:
+        agent = resolve_agent(session, cli.current_login())
+        if level is not None:
+            numbers = numbers_at_level(overdue_invoices(session, on=day, regie_code=service), level)
+            if not numbers:
+                fail(f"Aucune relance n° {level} à envoyer.")
+        else:
+            numbers = list(invoices or [])
+        sent = send_reminders(session, invoice_numbers=numbers, on=day, agent_id=agent.id)
+        if not sent.letters:
+            fail(f"Relances déjà envoyées pour {', '.join(sent.skipped)} : rien à imprimer.")
+        try:
+            write_reminders_pdf(sent.letters, out_file)  # in the transaction: no letter, no reminder recorded
+        except FileExistsError:
+            raise RegieError(f"Le fichier « {out_file} » existe déjà : choisissez un autre nom.") from None
+        except OSError as exc:
+            raise RegieError(f"Impossible d'écrire « {out_file} » : {exc.strerror or exc}.") from None
+    count = len(sent.letters)
+    out.print(
+        f"{count} lettre{'s' if count > 1 else ''} de relance écrite{'s' if count > 1 else ''} dans « {out_file} ».",
+        highlight=False,
+        markup=False,
+    )
+    if sent.skipped:
+        out.print(f"Déjà envoyées (ignorées) : {', '.join(sent.skipped)}.", highlight=False, markup=False)

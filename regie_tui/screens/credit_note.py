@@ -1,0 +1,141 @@
+"""The credit note (avoir) dialog: cancel an invoice, give some of its lines back, or reduce it.
+
+Space ticks the lines to give back (their days can be billed again); an amount reduces
+the invoice without giving anything back; neither cancels what is left of it. A reason
+is required. Ctrl+S (or ⏎ in the reason) issues it; only a régisseur or an administrator
+may (the service refuses the others, in French).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, SelectionList, Static
+
+from regie_tui import formatting, workers
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from regie_tui.screens.base import Desk
+    from regie_tui.services.invoicing import CreditNoteIssued
+
+
+class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
+    """Issue a credit note on one invoice; dismissed with what was issued (None: given up)."""
+
+    DEFAULT_CSS = """
+    CreditNoteDialog { align: center middle; }
+    CreditNoteDialog SelectionList { height: auto; max-height: 10; }
+    CreditNoteDialog #credit-error { color: $error; height: auto; }
+    """
+    BINDINGS: ClassVar = [
+        Binding("escape", "cancel", "Annuler"),
+        Binding("ctrl+s", "issue", "Établir l'avoir", priority=True),
+    ]
+
+    def __init__(self, invoice_number: str) -> None:
+        super().__init__()
+        self.invoice_number = invoice_number
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"Avoir sur la facture {self.invoice_number}", classes="dialog-title")
+            yield Static("Lignes rendues (espace) — leurs jours pourront être refacturés :")
+            yield SelectionList[int](id="credit-lines")
+            yield Static("Ou montant de la réduction (vide : annule tout ce qui reste de la facture) :")
+            yield Input(placeholder="par exemple 12,50", id="credit-amount")
+            yield Static("Motif (obligatoire) :")
+            yield Input(id="credit-reason")
+            yield Static("", id="credit-error")
+            yield Static("ctrl+s ou ⏎ dans le motif : établir · Échap : annuler", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        number = self.invoice_number
+
+        def lines(session: Session) -> list[tuple[int, str]]:
+            from sqlmodel import col, select
+
+            from regie_tui.models import CreditNoteLine, Invoice, InvoiceLine
+
+            rows = session.exec(
+                select(InvoiceLine)
+                .join(Invoice, col(Invoice.id) == InvoiceLine.invoice_id)
+                .where(Invoice.number == number)
+                .order_by(col(InvoiceLine.position))
+            ).all()
+            given_back = set(session.exec(select(CreditNoteLine.invoice_line_id)).all()) if rows else set()
+            return [
+                (
+                    line.id or 0,
+                    f"{line.position}. {line.label[:44]} × {line.quantity:g} {formatting.money(line.amount_cents)}",
+                )
+                for line in rows
+                if line.id not in given_back and line.amount_cents > 0
+            ]
+
+        workers.read(self, lines, self._show_lines)
+
+    def _show_lines(self, lines: list[tuple[int, str]]) -> None:
+        selection = self.query_one(SelectionList)
+        selection.add_options([(label, line_id) for line_id, label in lines])
+        selection.focus()
+
+    @on(Input.Submitted, "#credit-reason")
+    def _reason_given(self) -> None:
+        self.action_issue()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_issue(self) -> None:
+        if self.busy:
+            return
+        from regie_tui.errors import RegieError
+        from regie_tui.services.validation import parse_money
+
+        line_ids = list(self.query_one(SelectionList).selected)
+        amount_text = self.query_one("#credit-amount", Input).value.strip()
+        reason = self.query_one("#credit-reason", Input).value
+        try:
+            amount = parse_money(amount_text) if amount_text else None
+        except RegieError as error:
+            self._error(error.message)
+            return
+        desk: Desk = self.app  # type: ignore[assignment]
+        agent, today, number = desk.agent, desk.today, self.invoice_number
+
+        def issue(session: Session) -> CreditNoteIssued:
+            from regie_tui.services.invoicing import credit_invoice
+
+            return credit_invoice(
+                session,
+                invoice_number=number,
+                reason=reason,
+                today=today,
+                agent_id=agent.id if agent else None,
+                line_ids=line_ids,
+                amount_cents=amount,
+                may_credit=bool(agent and agent.may_unlock),
+            )
+
+        self.busy = True
+        workers.write(self, issue, self._issued, on_error=self._error)
+
+    def _issued(self, note: CreditNoteIssued) -> None:
+        self.busy = False
+        text = f"Avoir {note.number} de {formatting.money(note.amount_cents)} établi"
+        if note.invoice_cancelled:
+            text += " : la facture est annulée"
+        self.app.notify(text + ".", timeout=8)
+        self.dismiss(note)
+
+    def _error(self, message: str) -> None:
+        self.busy = False
+        self.query_one("#credit-error", Static).update(message)

@@ -1,0 +1,286 @@
+"""Relances: overdue invoices by age (30 / 60 / 90 days); select some, print their letters and record them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static
+
+from regie_tui import formatting, workers
+from regie_tui.errors import RegieError
+from regie_tui.screens.base import RegieScreen
+from regie_tui.screens.dialogs import PickOne, TextPrompt
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from regie_tui.services.reminders import OverdueInvoice, OverdueReport, RemindersSent
+
+SELECTED = "■"
+SHORT_BUCKETS = {"30": "30-59 j", "60": "60-89 j", "90": "≥ 90 j"}
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _short(day: object) -> str:
+    """'04/11/26': the table is read at 80 columns."""
+    from datetime import date
+
+    return day.strftime("%d/%m/%y") if isinstance(day, date) else ""
+
+
+class RemindersScreen(RegieScreen):
+    """Overdue invoices, oldest due date first; espace selects, a selects a bucket, i prints."""
+
+    HELP_TITLE = "Relances"
+    BINDINGS: ClassVar = [
+        Binding(
+            "space",
+            "choose",
+            "Choisir",
+            key_display="espace",
+            id="reminders-toggle",
+            tooltip="Choisir ou retirer la facture",
+        ),
+        Binding(
+            "a",
+            "select_bucket",
+            "Tranche",
+            id="reminders-bucket",
+            tooltip="Choisir toutes les factures d'une tranche d'âge",
+        ),
+        Binding(
+            "i",
+            "print",
+            "Imprimer",
+            id="reminders-print",
+            tooltip="Imprimer les lettres de relance choisies (PDF) et les enregistrer",
+        ),
+        Binding("ctrl+r", "reload", "Actualiser", show=False, id="reminders-reload", tooltip="Relire la liste"),
+        Binding("escape", "back", "Retour", id="reminders-back", tooltip="Revenir à l'écran précédent"),
+    ]
+    DEFAULT_CSS = """
+    #reminders-head { height: auto; padding: 0 1; }
+    #reminders-table { height: 1fr; }
+    #reminders-status { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.report: OverdueReport | None = None
+        self.selected: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="reminders-head")
+        yield DataTable(id="reminders-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="reminders-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Relances"
+        self.table.add_column(" ", width=1, key="sel")
+        self.table.add_column("Famille", width=12, key="family")
+        self.table.add_column("Facture", width=15, key="number")
+        self.table.add_column("Échéance", width=8, key="due")
+        self.table.add_column("Jours", width=5, key="age")
+        self.table.add_column("Solde dû", width=10, key="balance")
+        self.table.add_column("Due", width=3, key="level")
+        self.table.add_column("Envoyée", width=9, key="last")
+        self.table.focus()
+        self.refresh_report()
+
+    @property
+    def table(self) -> DataTable[str | Text]:
+        return self.query_one("#reminders-table", DataTable)
+
+    # ---------------------------------------------------------------- reading
+
+    def refresh_report(self) -> None:
+        day = self.regie.today
+
+        def query(db: Session) -> OverdueReport:
+            from regie_tui.services.reminders import overdue_invoices
+
+            return overdue_invoices(db, on=day)
+
+        self.load(query, self._show)
+
+    def _show(self, report: OverdueReport) -> None:
+        self.report = report
+        known = {i.number for i in report.invoices}
+        self.selected &= known
+        table = self.table
+        row_before = table.cursor_row
+        table.clear()
+        for invoice in report.invoices:
+            table.add_row(*self._cells(invoice), key=invoice.number)
+        buckets = " · ".join(
+            f"{SHORT_BUCKETS.get(b.code, b.label)} : {b.count} ({formatting.money(b.total_cents)})"
+            for b in report.buckets
+        )
+        self.query_one("#reminders-head", Static).update(
+            Text.assemble(
+                (f"Factures impayées au {formatting.short_date(report.on)}", "bold"),
+                f" — {formatting.money(report.total_cents)}\n{buckets}",
+            )
+        )
+        if report.invoices:
+            table.move_cursor(row=min(max(row_before, 0), len(report.invoices) - 1))
+        self._show_status()
+
+    def _cells(self, invoice: OverdueInvoice) -> list[str | Text]:
+        level = Text(str(invoice.level_due), justify="center")
+        if not invoice.to_send:
+            level = Text(f"{invoice.level_due}✓", justify="center", style="dim")
+        last = (
+            f"{invoice.last_level} {invoice.last_sent_on:%d/%m}" if invoice.last_level and invoice.last_sent_on else "—"
+        )
+        return [
+            SELECTED if invoice.number in self.selected else "",
+            _clip(invoice.family_name, 12),
+            invoice.number,
+            _short(invoice.due_date),
+            Text(str(invoice.age_days), justify="right"),
+            Text(formatting.money(invoice.balance_cents), justify="right"),
+            level,
+            last,
+        ]
+
+    def _show_status(self) -> None:
+        report = self.report
+        status = self.query_one("#reminders-status", Static)
+        if report is None:
+            return
+        if not report.invoices:
+            status.update("Aucune facture échue depuis 30 jours ou plus.")
+            return
+        chosen = [i for i in report.invoices if i.number in self.selected]
+        total = sum(i.balance_cents for i in chosen)
+        text = f"{len(chosen)} choisie{'s' if len(chosen) > 1 else ''} ({formatting.money(total)})"
+        current = self.current()
+        if current is not None:
+            text += f" · {current.debtor_name}"
+            if not current.to_send:
+                text += f" · relance n° {current.level_due} déjà envoyée"
+        status.update(Text(text + "\nespace : choisir · a : une tranche d'âge · i : imprimer les lettres"))
+
+    def current(self) -> OverdueInvoice | None:
+        report = self.report
+        row = self.table.cursor_row
+        if report is None or not 0 <= row < len(report.invoices):
+            return None
+        return report.invoices[row]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_status()
+
+    # -------------------------------------------------------------- selection
+
+    def _mark(self, number: str) -> None:
+        self.table.update_cell(number, "sel", SELECTED if number in self.selected else "")
+
+    def action_choose(self) -> None:
+        invoice = self.current()
+        if invoice is None:
+            return
+        self.selected.symmetric_difference_update({invoice.number})
+        self._mark(invoice.number)
+        row = self.table.cursor_row
+        if row + 1 < self.table.row_count:
+            self.table.move_cursor(row=row + 1)
+        self._show_status()
+
+    def action_select_bucket(self) -> None:
+        report = self.report
+        if report is None or not report.invoices:
+            return
+        options = [(b.code, f"{b.label} : {b.count} facture{'s' if b.count > 1 else ''}") for b in report.buckets]
+
+        def chosen(code: str | None) -> None:
+            if not code or self.report is None:
+                return
+            numbers = [i.number for i in self.report.invoices if i.bucket == code and i.to_send]
+            if not numbers:
+                self.notify("Aucune relance à envoyer dans cette tranche.", severity="warning", timeout=5)
+                return
+            self.selected.update(numbers)
+            for number in numbers:
+                self._mark(number)
+            self._show_status()
+
+        self.app.push_screen(PickOne("Choisir toutes les factures à relancer de la tranche", options), chosen)
+
+    # ---------------------------------------------------------------- printing
+
+    def action_print(self) -> None:
+        report, agent = self.report, self.regie.agent
+        if report is None or agent is None:
+            return
+        numbers = [i.number for i in report.invoices if i.number in self.selected]
+        if not numbers:
+            self.notify(
+                "Choisissez d'abord des factures (espace, ou a pour une tranche).", severity="warning", timeout=6
+            )
+            return
+        day = self.regie.today
+        name = f"relances-{day.isoformat()}.pdf"
+
+        def chosen(path_text: str | None) -> None:
+            if not path_text:
+                return
+            path = Path(path_text).expanduser()
+            if path.is_dir():
+                path = path / name
+            if path.exists():
+                self.notify(f"{path} existe déjà : choisissez un autre nom.", severity="warning", timeout=6)
+                ask(str(path))
+                return
+
+            def work(db: Session) -> RemindersSent:
+                from regie_tui.reports.reminder_pdf import write_reminders_pdf
+                from regie_tui.services.reminders import send_reminders
+
+                sent = send_reminders(db, invoice_numbers=numbers, on=day, agent_id=agent.id)
+                if not sent.letters:
+                    raise RegieError("Ces relances sont déjà envoyées : rien à imprimer.")
+                try:  # in the transaction: no letter written, no reminder recorded
+                    write_reminders_pdf(sent.letters, path)
+                except FileExistsError:
+                    raise RegieError(f"{path} existe déjà : choisissez un autre nom.") from None
+                except OSError as error:
+                    raise RegieError(f"Écriture de {path} impossible : {error.strerror or error}.") from None
+                return sent
+
+            def done(sent: RemindersSent) -> None:
+                count = len(sent.letters)
+                message = (
+                    f"{count} lettre{'s' if count > 1 else ''} de relance écrite{'s' if count > 1 else ''} : {path}"
+                )
+                if sent.skipped:
+                    message += f" (déjà envoyées : {', '.join(sent.skipped)})"
+                self.notify(message, timeout=8)
+                self.selected.clear()
+                self.refresh_report()
+
+            def failed(message: str) -> None:
+                self.notify(message, title="Impression impossible", severity="error", timeout=8)
+
+            workers.write(self, work, done, on_error=failed, group="reminders-print")
+
+        def ask(value: str) -> None:
+            self.app.push_screen(TextPrompt("Écrire les lettres de relance (chemin du PDF)", value), chosen)
+
+        ask(str(Path.cwd() / name))
+
+    def action_reload(self) -> None:
+        self.refresh_report()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,575 @@
+"""An invoice as a document: everything its PDF, its screen and ``regie invoices show`` print.
+
+Read in a handful of set-based queries, for one invoice or a whole month of a régie
+(18,000 invoices feed the PDF writer without one query per invoice).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_
+from sqlmodel import Session, col, select
+
+from regie_tui import formatting
+from regie_tui.errors import NotFound, RegieError
+from regie_tui.models import (
+    Allocation,
+    Child,
+    CreditNote,
+    DebitBatch,
+    DirectDebit,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Mandate,
+    Payment,
+    Regie,
+    Town,
+)
+from regie_tui.services import sepa
+from regie_tui.services.sql import id_col, select_columns
+
+#: What a line is, in the words printed beside its label when the label does not say it.
+LINE_KIND = {
+    "service": "Prestation",
+    "unbooked_surcharge": "Majoration sans réservation",
+    "absence_penalty": "Pénalité d'absence non justifiée",
+    "adjustment": "Régularisation",
+    "package": "Forfait semaine",
+}
+PAYMENT_MODE = {
+    "cash": "espèces",
+    "cheque": "chèque",
+    "card": "carte bancaire",
+    "transfer": "virement",
+    "cesu": "CESU",
+    "ancv": "chèques vacances ANCV",
+    "payfip": "paiement en ligne PayFiP",
+    "direct_debit": "prélèvement SEPA",
+}
+OTHER_LINES = "Autres lignes"
+DESK_PAYMENT = "À la régie : espèces (300 € au plus), chèque, carte bancaire, chèques vacances ANCV."
+
+
+@dataclass(frozen=True)
+class Issuer:
+    town: str
+    service: str
+    address: str
+    postal_code: str
+    city: str
+    phone: str
+    email: str
+    regie_code: str
+    regie_name: str
+    creditor_id: str  # ICS, '' when the régie has none
+
+
+@dataclass(frozen=True)
+class DocLine:
+    position: int
+    label: str
+    dates: str  # days of the month: '1, 2, 4'
+    quantity: Decimal
+    unit_price_cents: int
+    amount_cents: int
+    kind: str
+    basis: str  # why this price (bracket, quotient); '' when not stored
+
+    @property
+    def kind_text(self) -> str:
+        return LINE_KIND.get(self.kind, self.kind)
+
+    @property
+    def text(self) -> str:
+        """The label, with what the line is when the label does not already say it."""
+        if self.kind == "service" or self.kind_text.lower().split()[0] in self.label.lower():
+            return self.label
+        return f"{self.kind_text} – {self.label}"
+
+
+@dataclass(frozen=True)
+class ChildLines:
+    child_id: int | None
+    name: str
+    lines: tuple[DocLine, ...]
+
+    @property
+    def subtotal_cents(self) -> int:
+        return sum(line.amount_cents for line in self.lines)
+
+
+@dataclass(frozen=True)
+class CreditNoteRef:
+    number: str
+    issue_date: date
+    amount_cents: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class PaidRef:
+    receipt_number: str
+    received_on: date
+    mode: str
+    amount_cents: int  # the part put on this invoice
+
+    @property
+    def mode_text(self) -> str:
+        return PAYMENT_MODE.get(self.mode, self.mode)
+
+
+@dataclass(frozen=True)
+class PayFip:
+    numcli: str
+    refdet: str
+    exer: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class DebitNotice:
+    """SEPA pre-notification: the debit's date and amount, the mandate's RUM and the masked IBAN."""
+
+    debit_date: date
+    amount_cents: int
+    rum: str
+    iban_masked: str
+    creditor_id: str
+    in_progress: bool  # already in a debit batch not rejected
+
+
+@dataclass(frozen=True)
+class InvoiceDocument:
+    id: int
+    number: str
+    family_id: int
+    issuer: Issuer
+    debtor_name: str
+    debtor_address: str
+    issue_date: date
+    period_start: date
+    period_end: date
+    due_date: date
+    children: tuple[ChildLines, ...]
+    total_cents: int
+    credit_notes: tuple[CreditNoteRef, ...]
+    payments: tuple[PaidRef, ...]
+    status: str  # 'issued' / 'cancelled'
+    in_direct_debit: bool
+    payfip: PayFip | None
+    debit: DebitNotice | None
+    appeal_notice: str
+
+    @property
+    def paid_cents(self) -> int:
+        return sum(p.amount_cents for p in self.payments)
+
+    @property
+    def credited_cents(self) -> int:
+        return sum(c.amount_cents for c in self.credit_notes)
+
+    @property
+    def balance_cents(self) -> int:
+        """As the family's account computes it: nothing is due on a cancelled invoice."""
+        if self.status != InvoiceStatus.ISSUED:
+            return 0
+        return self.total_cents - self.paid_cents - self.credited_cents
+
+    @property
+    def lines(self) -> tuple[DocLine, ...]:
+        return tuple(line for child in self.children for line in child.lines)
+
+    @property
+    def status_text(self) -> str:
+        if self.status == InvoiceStatus.CANCELLED:
+            return "Annulée"
+        if self.balance_cents <= 0:
+            return "Soldée"
+        return "En prélèvement" if self.in_direct_debit else "À régler"
+
+    @property
+    def period_text(self) -> str:
+        return f"du {formatting.short_date(self.period_start)} au {formatting.short_date(self.period_end)}"
+
+    @property
+    def how_to_pay(self) -> tuple[str, ...]:
+        """What the family reads under « Comment régler »."""
+        if self.status == InvoiceStatus.CANCELLED:
+            return ("Facture annulée par avoir : rien à régler.",)
+        if self.balance_cents <= 0:
+            return ("Facture soldée : rien à régler.",)
+        money = formatting.money
+        if self.debit is not None:
+            debit = self.debit
+            return (
+                f"Prélèvement SEPA de {money(debit.amount_cents)} le {formatting.short_date(debit.debit_date)}"
+                f" sur le compte {debit.iban_masked}.",
+                f"Mandat (RUM) : {debit.rum}"
+                + (f" – créancier (ICS) : {debit.creditor_id}" if debit.creditor_id else ""),
+                "Ce document vaut pré-notification du prélèvement : vous n'avez rien à faire.",
+            )
+        texts = []
+        if self.payfip is not None:
+            texts.append(
+                f"En ligne, par carte bancaire (PayFiP), sur l'espace famille : référence {self.payfip.refdet},"
+                f" {money(self.payfip.amount_cents)}."
+            )
+        texts.append(DESK_PAYMENT)
+        texts.append(f"À régler avant le {formatting.short_date(self.due_date)}, en rappelant le n° {self.number}.")
+        return tuple(texts)
+
+
+def mask_iban(iban: str) -> str:
+    """'FR7630004000031234567890143' -> 'FR76 **** **** **** **** ***0 143': the country, check and 4 last."""
+    compact = iban.replace(" ", "")
+    hidden = compact[:4] + "*" * max(0, len(compact) - 8) + compact[-4:]
+    return " ".join(hidden[i : i + 4] for i in range(0, len(hidden), 4))
+
+
+def invoice_document(db: Session, *, number: str) -> InvoiceDocument:
+    """The invoice numbered ``number`` (with or without spaces around it)."""
+    wanted = number.strip()
+    documents = _documents(db, col(Invoice.number) == wanted, single=True)
+    if not documents:
+        raise NotFound(f"Aucune facture n° « {wanted} ».")
+    return documents[0]
+
+
+def month_documents(db: Session, *, regie_code: str, month: date) -> list[InvoiceDocument]:
+    """Every invoice of the régie for the month of ``month``, by number."""
+    regie_id = db.exec(select(Regie.id).where(Regie.code == regie_code)).first()
+    if regie_id is None:
+        codes = ", ".join(db.exec(select(Regie.code).order_by(Regie.code)).all())
+        raise RegieError(f"Service « {regie_code} » inconnu (services : {codes}).")
+    first = month.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    where = and_(col(Invoice.regie_id) == regie_id, col(Invoice.period_start).between(first, last))
+    return _documents(db, where, single=False)
+
+
+def _documents(db: Session, where: ColumnElement[bool], *, single: bool) -> list[InvoiceDocument]:
+    invoices = db.exec(
+        select_columns(
+            id_col(Invoice.id),
+            col(Invoice.number),
+            col(Invoice.regie_id),
+            col(Invoice.family_id),
+            col(Invoice.period_start),
+            col(Invoice.period_end),
+            col(Invoice.issue_date),
+            col(Invoice.due_date),
+            col(Invoice.total_cents),
+            col(Invoice.status),
+            col(Invoice.debtor_name),
+            col(Invoice.debtor_address),
+        )
+        .where(where)
+        .order_by(col(Invoice.number))
+    ).all()
+    if not invoices:
+        return []
+    ids: Any = [invoices[0][0]] if single else select(Invoice.id).where(where)
+    town = db.exec(select(Town)).first()
+    if town is None:
+        raise RegieError("La collectivité n'est pas renseignée dans la base.")
+    regies = {regie.id: regie for regie in db.exec(select(Regie))}
+    issuers = {regie_id: _issuer(town, regie) for regie_id, regie in regies.items()}
+
+    lines: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in db.exec(
+        select_columns(
+            col(InvoiceLine.invoice_id),
+            col(InvoiceLine.position),
+            col(InvoiceLine.child_id),
+            col(Child.first_name),
+            col(Child.last_name),
+            col(InvoiceLine.label),
+            col(InvoiceLine.dates),
+            col(InvoiceLine.quantity),
+            col(InvoiceLine.unit_price_cents),
+            col(InvoiceLine.amount_cents),
+            col(InvoiceLine.kind),
+            col(InvoiceLine.basis),
+        )
+        .outerjoin(Child, col(Child.id) == InvoiceLine.child_id)
+        .where(col(InvoiceLine.invoice_id).in_(ids))
+        .order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.position))
+    ):
+        lines[row[0]].append(row)
+
+    paid: dict[int, list[PaidRef]] = defaultdict(list)
+    for invoice_id, receipt, received_on, mode, amount in db.exec(
+        select_columns(
+            col(Allocation.invoice_id),
+            col(Payment.receipt_number),
+            col(Payment.received_on),
+            col(Payment.mode),
+            col(Allocation.amount_cents),
+        )
+        .join(Payment, col(Payment.id) == Allocation.payment_id)
+        .where(col(Allocation.invoice_id).in_(ids))
+        .order_by(col(Payment.received_on), col(Payment.id))
+    ):
+        paid[invoice_id].append(PaidRef(receipt, received_on, str(getattr(mode, "value", mode)), amount))
+
+    credits: dict[int, list[CreditNoteRef]] = defaultdict(list)
+    for invoice_id, number, issued, amount, reason in db.exec(
+        select_columns(
+            col(CreditNote.invoice_id),
+            col(CreditNote.number),
+            col(CreditNote.issue_date),
+            col(CreditNote.amount_cents),
+            col(CreditNote.reason),
+        )
+        .where(col(CreditNote.invoice_id).in_(ids))
+        .order_by(col(CreditNote.issue_date), col(CreditNote.id))
+    ):
+        credits[invoice_id].append(CreditNoteRef(number, issued, amount, reason))
+
+    # Invoices in a debit batch not rejected: the batch's collection date and the amount debited.
+    debiting: dict[int, tuple[date, int]] = {
+        invoice_id: (collection_date, amount)
+        for invoice_id, collection_date, amount in db.exec(
+            select_columns(col(DirectDebit.invoice_id), col(DebitBatch.collection_date), col(DirectDebit.amount_cents))
+            .join(DebitBatch, col(DebitBatch.id) == DirectDebit.batch_id)
+            .where(col(DirectDebit.invoice_id).in_(ids), col(DirectDebit.rejected_on).is_(None))
+        )
+    }
+
+    # The families' mandates for the régies billed, latest signed first (sepa.active_mandate's order).
+    mandates: dict[tuple[int, int], list[Mandate]] = defaultdict(list)
+    if single:
+        first = invoices[0]
+        mandate = sepa.active_mandate(db, family_id=first[3], regie_id=first[2], on=first[6])
+        if mandate is not None:
+            mandates[(first[3], first[2])].append(mandate)
+    else:
+        families = select(Invoice.family_id).where(where)
+        for mandate in db.exec(
+            select(Mandate)
+            .where(
+                col(Mandate.family_id).in_(families), col(Mandate.regie_id).in_(sorted({row[2] for row in invoices}))
+            )
+            .order_by(col(Mandate.signed_on).desc(), col(Mandate.id).desc())
+        ):
+            mandates[(mandate.family_id, mandate.regie_id)].append(mandate)
+
+    documents = []
+    for (
+        invoice_id,
+        number,
+        regie_id,
+        family_id,
+        start,
+        end,
+        issued,
+        due,
+        total,
+        status,
+        debtor_name,
+        debtor_address,
+    ) in invoices:
+        regie = regies[regie_id]
+        status_value = str(getattr(status, "value", status))
+        document = InvoiceDocument(
+            id=invoice_id,
+            number=number,
+            family_id=family_id,
+            issuer=issuers[regie_id],
+            debtor_name=debtor_name,
+            debtor_address=debtor_address,
+            issue_date=issued,
+            period_start=start,
+            period_end=end,
+            due_date=due,
+            children=_children(lines.get(invoice_id, [])),
+            total_cents=total,
+            credit_notes=tuple(credits.get(invoice_id, ())),
+            payments=tuple(paid.get(invoice_id, ())),
+            status=status_value,
+            in_direct_debit=invoice_id in debiting,
+            payfip=None,
+            debit=None,
+            appeal_notice=town.appeal_notice,
+        )
+        balance = document.balance_cents
+        payfip = debit = None
+        mandate = next((m for m in mandates.get((family_id, regie_id), ()) if sepa.is_active(m, issued)), None)
+        if mandate is None and regie.payfip_client_number and balance > 0:
+            payfip = PayFip(regie.payfip_client_number, number, issued.year, balance)
+        if mandate is not None and balance > 0:
+            debit_date, amount = debiting.get(invoice_id, (sepa.planned_debit_date(due), balance))
+            debit = DebitNotice(
+                debit_date=debit_date,
+                amount_cents=amount,
+                rum=mandate.rum,
+                iban_masked=mask_iban(mandate.iban),
+                creditor_id=regie.sepa_creditor_id or "",
+                in_progress=document.in_direct_debit,
+            )
+        documents.append(replace(document, payfip=payfip, debit=debit))
+    return documents
+
+
+def _issuer(town: Town, regie: Regie) -> Issuer:
+    return Issuer(
+        town=town.name,
+        service=town.service_name,
+        address=town.address,
+        postal_code=town.postal_code,
+        city=town.city,
+        phone=town.phone,
+        email=town.email,
+        regie_code=regie.code,
+        regie_name=regie.name,
+        creditor_id=regie.sepa_creditor_id or "",
+    )
+
+
+def _children(rows: list[tuple[Any, ...]]) -> tuple[ChildLines, ...]:
+    """Lines grouped per child, children in the order of their first line; lines of no child last."""
+    groups: dict[int | None, tuple[str, list[DocLine]]] = {}
+    for _, position, child_id, first, last, label, dates, quantity, price, amount, kind, basis in rows:
+        name = f"{first} {last}" if child_id is not None and first is not None else OTHER_LINES
+        group = groups.setdefault(child_id, (name, []))
+        group[1].append(
+            DocLine(
+                position=position,
+                label=label,
+                dates=dates or "",
+                quantity=Decimal(quantity),
+                unit_price_cents=price,
+                amount_cents=amount,
+                kind=str(getattr(kind, "value", kind)),
+                basis=basis or "",
+            )
+        )
+    ordered = sorted(groups.items(), key=lambda item: item[0] is None)
+    return tuple(ChildLines(child_id, name, tuple(lines)) for child_id, (name, lines) in ordered)
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+def _money(cents: int) -> dict[str, Any]:
+    return {"cents": cents, "text": formatting.money(cents)}
+
+
+def _day(day: date) -> dict[str, str]:
+    return {"iso": day.isoformat(), "text": formatting.short_date(day)}
+
+
+def quantity_text(quantity: Decimal) -> str:
+    """17 -> '17', 1.50 -> '1,5'."""
+    return formatting.number(
+        quantity.quantize(Decimal(1)) if quantity == quantity.to_integral() else quantity.normalize()
+    )
+
+
+def as_json(doc: InvoiceDocument) -> dict[str, Any]:
+    """What ``regie invoices show --json`` prints: every figure in cents and as French text."""
+    issuer = doc.issuer
+    return {
+        "number": doc.number,
+        "family_id": doc.family_id,
+        "status": doc.status,
+        "status_text": doc.status_text,
+        "in_direct_debit": doc.in_direct_debit,
+        "issuer": {
+            "town": issuer.town,
+            "service": issuer.service,
+            "regie": issuer.regie_name,
+            "regie_code": issuer.regie_code,
+            "address": f"{issuer.address}, {issuer.postal_code} {issuer.city}",
+            "phone": issuer.phone,
+            "email": issuer.email,
+            "creditor_id": issuer.creditor_id,
+        },
+        "debtor": {"name": doc.debtor_name, "address": doc.debtor_address},
+        "issue_date": _day(doc.issue_date),
+        "period": {"start": _day(doc.period_start), "end": _day(doc.period_end), "text": doc.period_text},
+        "due_date": _day(doc.due_date),
+        "children": [
+            {
+                "child_id": child.child_id,
+                "name": child.name,
+                "subtotal": _money(child.subtotal_cents),
+                "lines": [
+                    {
+                        "position": line.position,
+                        "label": line.text,
+                        "kind": line.kind,
+                        "kind_text": line.kind_text,
+                        "dates": line.dates,
+                        "quantity": str(line.quantity),
+                        "quantity_text": quantity_text(line.quantity),
+                        "unit_price": _money(line.unit_price_cents),
+                        "amount": _money(line.amount_cents),
+                        "basis": line.basis,
+                    }
+                    for line in child.lines
+                ],
+            }
+            for child in doc.children
+        ],
+        "total": _money(doc.total_cents),
+        "credit_notes": [
+            {"number": c.number, "date": _day(c.issue_date), "amount": _money(c.amount_cents), "reason": c.reason}
+            for c in doc.credit_notes
+        ],
+        "payments": [
+            {
+                "receipt_number": p.receipt_number,
+                "date": _day(p.received_on),
+                "mode": p.mode,
+                "mode_text": p.mode_text,
+                "amount": _money(p.amount_cents),
+            }
+            for p in doc.payments
+        ],
+        "paid": _money(doc.paid_cents),
+        "credited": _money(doc.credited_cents),
+        "balance_due": _money(doc.balance_cents),
+        "payfip": None
+        if doc.payfip is None
+        else {
+            "numcli": doc.payfip.numcli,
+            "refdet": doc.payfip.refdet,
+            "exer": doc.payfip.exer,
+            "montant": _money(doc.payfip.amount_cents),
+        },
+        "direct_debit": None
+        if doc.debit is None
+        else {
+            "date": _day(doc.debit.debit_date),
+            "amount": _money(doc.debit.amount_cents),
+            "rum": doc.debit.rum,
+            "iban": doc.debit.iban_masked,
+            "creditor_id": doc.debit.creditor_id,
+            "in_progress": doc.debit.in_progress,
+        },
+        "how_to_pay": list(doc.how_to_pay),
+        "appeal_notice": doc.appeal_notice,
+    }
+
+
+__all__ = [
+    "ChildLines",
+    "CreditNoteRef",
+    "DebitNotice",
+    "DocLine",
+    "InvoiceDocument",
+    "Issuer",
+    "PaidRef",
+    "PayFip",
+    "as_json",
+    "invoice_document",
+    "mask_iban",
+    "month_documents",
+]

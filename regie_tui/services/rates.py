@@ -1,0 +1,305 @@
+"""Rates (tarifs): the grid of a day, the history of a unit, and setting a rate (admins only).
+
+A rate is the price of a unit for a quotient-familial bracket from ``valid_from`` until the
+next rate of the same unit × bracket. Issued invoices are never changed: a rate cannot
+start inside a month already invoiced for its unit.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from regie_tui import formatting
+from regie_tui.errors import AccessDenied, NotFound, RegieError
+from regie_tui.models import Activity, Agent, Invoice, InvoiceLine, InvoiceStatus, QfBracket, Rate, Regie, Role, Unit
+from regie_tui.services import audit
+from regie_tui.services.pricing import Bracket, load_brackets
+from regie_tui.services.sql import id_of
+
+#: Largest amount typed for a rate: 10 000 € (a typo guard, far above any real price).
+MAX_CENTS = 1_000_000
+
+
+def cents_text(cents: int | None) -> str:
+    """Cents as typed back in a field: 415 -> '4,15' ('' for none)."""
+    if cents is None:
+        return ""
+    return f"{cents // 100},{cents % 100:02d}"
+
+
+@dataclass(frozen=True)
+class RateValue:
+    """One rate row, and until when it holds (the day before the next one's start)."""
+
+    id: int
+    unit_id: int
+    bracket_id: int
+    valid_from: date
+    amount_cents: int
+    unbooked_surcharge_cents: int
+    absence_penalty_cents: int
+    package_cents: int | None
+    next_from: date | None  # the next rate of this unit × bracket starts then (None: none planned)
+
+
+@dataclass(frozen=True)
+class RateGridRow:
+    activity_id: int
+    activity_name: str
+    regie_code: str
+    unit_id: int
+    unit_name: str
+    package: str | None  # the unit's package (e.g. 'Forfait semaine'), None without
+    cells: tuple[RateValue | None, ...]  # per bracket of RateGrid.brackets: the rate valid that day
+
+
+@dataclass(frozen=True)
+class RateGrid:
+    on: date
+    brackets: tuple[Bracket, ...]
+    rows: tuple[RateGridRow, ...]
+    locked_until: dict[int, date]  # unit id -> last day invoiced (no rate may start on or before it)
+
+
+@dataclass(frozen=True)
+class RateHistoryLine:
+    rate: RateValue
+    bracket_name: str
+
+
+@dataclass(frozen=True)
+class RateSet:
+    """What set_rate did: a new rate from a date, or the correction of the one starting then."""
+
+    rate: RateValue
+    created: bool
+    changed: bool
+    unit_name: str
+    bracket_name: str
+
+
+def _value(rate: Rate, next_from: date | None) -> RateValue:
+    return RateValue(
+        id=id_of(rate),
+        unit_id=rate.unit_id,
+        bracket_id=rate.bracket_id,
+        valid_from=rate.valid_from,
+        amount_cents=rate.amount_cents,
+        unbooked_surcharge_cents=rate.unbooked_surcharge_cents,
+        absence_penalty_cents=rate.absence_penalty_cents,
+        package_cents=rate.package_cents,
+        next_from=next_from,
+    )
+
+
+def _school_year(on: date) -> tuple[date, date]:
+    first = date(on.year if on.month >= 9 else on.year - 1, 9, 1)
+    return first, date(first.year + 1, 8, 31)
+
+
+def _valid_on(rates: list[Rate], on: date) -> RateValue | None:
+    """Among one unit × bracket's rates sorted by valid_from, the one valid on ``on``."""
+    current: Rate | None = None
+    following: date | None = None
+    for rate in rates:
+        if rate.valid_from <= on:
+            current = rate
+        elif following is None:
+            following = rate.valid_from
+    return _value(current, following) if current is not None else None
+
+
+def invoiced_until(db: Session, *, unit_ids: list[int]) -> dict[int, date]:
+    """Per unit, the last day of the latest issued invoice having a line for it."""
+    if not unit_ids:
+        return {}
+    rows = db.exec(
+        select(InvoiceLine.unit_id, func.max(Invoice.period_end))
+        .join(Invoice, col(Invoice.id) == InvoiceLine.invoice_id)
+        .where(col(InvoiceLine.unit_id).in_(unit_ids), Invoice.status == InvoiceStatus.ISSUED)
+        .group_by(col(InvoiceLine.unit_id))
+    )
+    return {unit_id: last for unit_id, last in rows if unit_id is not None and last is not None}
+
+
+def rate_grid(db: Session, *, on: date) -> RateGrid:
+    """The rate valid on ``on`` per activity → unit → bracket, for the activities of that school year."""
+    first, last = _school_year(on)
+    brackets = tuple(load_brackets(db))
+    units = db.exec(
+        select(Activity.id, Activity.name, Regie.code, Unit)
+        .join(Unit, col(Unit.activity_id) == Activity.id)
+        .join(Regie, col(Regie.id) == Activity.regie_id)
+        .where(Activity.end_date >= first, Activity.start_date <= last)
+        .order_by(col(Activity.start_date), col(Activity.name), col(Activity.id), col(Unit.position), col(Unit.id))
+    ).all()
+    unit_ids = [id_of(unit) for _, _, _, unit in units]
+    by_cell: dict[tuple[int, int], list[Rate]] = {}
+    if unit_ids:
+        for rate in db.exec(
+            select(Rate).where(col(Rate.unit_id).in_(unit_ids)).order_by(col(Rate.valid_from), col(Rate.id))
+        ):
+            by_cell.setdefault((rate.unit_id, rate.bracket_id), []).append(rate)
+    rows = tuple(
+        RateGridRow(
+            activity_id=activity_id or 0,
+            activity_name=activity_name,
+            regie_code=regie_code,
+            unit_id=id_of(unit),
+            unit_name=unit.name,
+            package=unit.package,
+            cells=tuple(_valid_on(by_cell.get((id_of(unit), b.id), []), on) for b in brackets),
+        )
+        for activity_id, activity_name, regie_code, unit in units
+    )
+    return RateGrid(on=on, brackets=brackets, rows=rows, locked_until=invoiced_until(db, unit_ids=unit_ids))
+
+
+def rate_on(db: Session, *, unit_id: int, bracket_id: int, day: date) -> RateValue | None:
+    """The rate of one unit × bracket valid on ``day`` (None: no rate yet)."""
+    rates = list(
+        db.exec(
+            select(Rate)
+            .where(Rate.unit_id == unit_id, Rate.bracket_id == bracket_id)
+            .order_by(col(Rate.valid_from), col(Rate.id))
+        )
+    )
+    return _valid_on(rates, day)
+
+
+def rate_history(db: Session, *, unit_id: int) -> list[RateHistoryLine]:
+    """Every rate of a unit, per bracket (in bracket order), oldest first."""
+    rows = db.exec(
+        select(Rate, QfBracket.name)
+        .join(QfBracket, col(QfBracket.id) == Rate.bracket_id)
+        .where(Rate.unit_id == unit_id)
+        .order_by(col(QfBracket.position), col(QfBracket.id), col(Rate.valid_from))
+    ).all()
+    lines: list[RateHistoryLine] = []
+    for index, (rate, name) in enumerate(rows):
+        following = rows[index + 1][0] if index + 1 < len(rows) else None
+        next_from = following.valid_from if following is not None and following.bracket_id == rate.bracket_id else None
+        lines.append(RateHistoryLine(rate=_value(rate, next_from), bracket_name=name))
+    return lines
+
+
+def _audit_values(rate: Rate) -> dict[str, Any]:
+    return {
+        "valid_from": rate.valid_from.isoformat(),
+        "amount_cents": rate.amount_cents,
+        "unbooked_surcharge_cents": rate.unbooked_surcharge_cents,
+        "absence_penalty_cents": rate.absence_penalty_cents,
+        "package_cents": rate.package_cents,
+    }
+
+
+def _check_admin(db: Session, agent_id: int) -> None:
+    agent = db.get(Agent, agent_id)
+    if agent is None or not agent.active:
+        raise AccessDenied("Agent inconnu ou désactivé : les tarifs ne peuvent pas être modifiés.")
+    if agent.role != Role.ADMIN:
+        raise AccessDenied("Seul un administrateur peut modifier les tarifs.")
+
+
+def set_rate(
+    db: Session,
+    *,
+    unit_id: int,
+    bracket_id: int,
+    valid_from: date,
+    amount_cents: int,
+    unbooked_surcharge_cents: int = 0,
+    absence_penalty_cents: int = 0,
+    package_cents: int | None = None,
+    agent_id: int,
+) -> RateSet:
+    """A new rate of a unit × bracket from ``valid_from``, or the correction of the one starting that day.
+
+    Refused: for an agent who is not an administrator; a negative amount; a package price on
+    a unit without a package (or none on a unit with one); a start inside a month already
+    invoiced for the unit (issued invoices are never changed).
+    """
+    _check_admin(db, agent_id)
+    unit = db.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound(f"Unité n° {unit_id} introuvable.")
+    bracket = db.get(QfBracket, bracket_id)
+    if bracket is None:
+        raise NotFound(f"Tranche de quotient n° {bracket_id} introuvable.")
+    for label, value in (
+        ("Tarif", amount_cents),
+        ("Majoration sans réservation", unbooked_surcharge_cents),
+        ("Pénalité d'absence non justifiée", absence_penalty_cents),
+        ("Forfait", package_cents),
+    ):
+        if value is not None and value < 0:
+            raise RegieError(f"{label} : le montant ne peut pas être négatif.")
+        if value is not None and value > MAX_CENTS:
+            raise RegieError(f"{label} : {formatting.money(value)}, c'est plus que {formatting.money(MAX_CENTS)}.")
+    if unit.package and package_cents is None:
+        raise RegieError(f"L'unité « {unit.name} » déclenche un forfait ({unit.package}) : indiquez son prix.")
+    if not unit.package and package_cents is not None:
+        raise RegieError(f"L'unité « {unit.name} » ne déclenche aucun forfait : pas de prix de forfait.")
+    locked = invoiced_until(db, unit_ids=[unit_id]).get(unit_id)
+    if locked is not None and valid_from <= locked:
+        raise RegieError(
+            f"« {unit.name} » est déjà facturé jusqu'au {formatting.short_date(locked)} : "
+            "les factures émises ne changent pas. Choisissez une date d'effet postérieure."
+        )
+    rate = db.exec(
+        select(Rate)
+        .where(Rate.unit_id == unit_id, Rate.bracket_id == bracket_id, Rate.valid_from == valid_from)
+        .with_for_update()
+    ).first()
+    created = rate is None
+    before = None if rate is None else _audit_values(rate)
+    if rate is None:
+        rate = Rate(unit_id=unit_id, bracket_id=bracket_id, valid_from=valid_from, amount_cents=amount_cents)
+        db.add(rate)
+    rate.amount_cents = amount_cents
+    rate.unbooked_surcharge_cents = unbooked_surcharge_cents
+    rate.absence_penalty_cents = absence_penalty_cents
+    rate.package_cents = package_cents
+    after = _audit_values(rate)
+    changed = before != after
+    if changed:
+        db.flush()
+        audit.record(
+            db,
+            action="create" if created else "update",
+            entity="rate",
+            entity_id=rate.id,
+            agent_id=agent_id,
+            before=None if before is None else {"unit_id": unit_id, "bracket_id": bracket_id, **before},
+            after={"unit_id": unit_id, "bracket_id": bracket_id, **after},
+        )
+    following = db.exec(
+        select(func.min(Rate.valid_from)).where(
+            Rate.unit_id == unit_id, Rate.bracket_id == bracket_id, Rate.valid_from > valid_from
+        )
+    ).one()
+    return RateSet(
+        rate=_value(rate, following),
+        created=created,
+        changed=changed,
+        unit_name=unit.name,
+        bracket_name=bracket.name,
+    )
+
+
+def find_bracket(db: Session, text: str) -> int:
+    """A bracket by its id or its name (accents and case as typed), for the command line."""
+    key = text.strip()
+    brackets = load_brackets(db)
+    if key.isdigit():
+        for bracket in brackets:
+            if bracket.id == int(key):
+                return bracket.id
+    for bracket in brackets:
+        if bracket.name.casefold() == key.casefold():
+            return bracket.id
+    names = ", ".join(f"{b.id} ({b.name})" for b in brackets)
+    raise NotFound(f"Tranche « {key} » inconnue : {names}.")
