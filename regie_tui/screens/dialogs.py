@@ -1,10 +1,11 @@
-"""Dialogs every screen may use: a yes/no question, a line of text, a choice in a list."""
+"""Dialogs every screen may use: a yes/no question, a line of text, a choice in a list, a PDF to write."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.markup import escape
 from textual import on
@@ -15,7 +16,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from regie_tui import workers
+from regie_tui.errors import RegieError
 from regie_tui.formatting import short_date
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+    from textual.screen import Screen
+
+T = TypeVar("T")
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -136,3 +145,48 @@ def ask_date(
         chosen(day)
 
     app.push_screen(TextPrompt(title, short_date(shown)), typed)
+
+
+def write_pdf(
+    screen: Screen[Any],
+    *,
+    what: str,
+    file_name: str,
+    make: Callable[[Session, Path], T],
+    done: Callable[[T, Path], object],
+) -> None:
+    """Ask where to write a PDF (a folder takes ``file_name``), never over an existing file, then run
+    ``make(session, path)`` in one unit of work (it writes the file: see :func:`write_new_file`)
+    and ``done(result, path)``; a failure is told in French and nothing is recorded."""
+
+    def chosen(path_text: str | None) -> None:
+        if not path_text:
+            return
+        path = Path(path_text).expanduser()
+        if path.is_dir():
+            path = path / file_name
+        if path.exists():
+            screen.notify(f"{path} existe déjà : choisissez un autre nom.", severity="warning", timeout=6)
+            ask(str(path))
+            return
+
+        def failed(message: str) -> None:
+            screen.notify(message, title="Impression impossible", severity="error", timeout=8)
+
+        workers.write(screen, lambda db: make(db, path), lambda result: done(result, path), on_error=failed)
+
+    def ask(value: str) -> None:
+        screen.app.push_screen(TextPrompt(f"Écrire {what} (chemin du PDF)", value), chosen)
+
+    ask(str(Path.cwd() / file_name))
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Write a new file (never over an existing one); a French RegieError otherwise."""
+    try:
+        with path.open("xb") as file:
+            file.write(data)
+    except FileExistsError:
+        raise RegieError(f"{path} existe déjà : choisissez un autre nom.") from None
+    except OSError as error:
+        raise RegieError(f"Écriture de {path} impossible : {error.strerror or error}.") from None

@@ -7,7 +7,6 @@ The text scrolls (↑ ↓ PageUp PageDown) at 80×24.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich import box
@@ -19,10 +18,9 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from regie_tui import formatting, workers
-from regie_tui.errors import RegieError
+from regie_tui import formatting
 from regie_tui.screens.base import RegieScreen
-from regie_tui.screens.dialogs import TextPrompt
+from regie_tui.screens.dialogs import write_new_file, write_pdf
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -150,46 +148,12 @@ class InvoiceScreen(RegieScreen):
         doc = self.document
         if doc is None:
             return
-        from regie_tui.reports.invoice_pdf import invoice_file_name
+        from regie_tui.reports.invoice_pdf import invoice_file_name, invoice_pdf_bytes
 
-        name = invoice_file_name(doc.number)
-
-        def chosen(path_text: str | None) -> None:
-            if not path_text:
-                return
-            path = Path(path_text).expanduser()
-            if path.is_dir():
-                path = path / name
-            if path.exists():
-                self.notify(f"{path} existe déjà : choisissez un autre nom.", severity="warning", timeout=6)
-                ask(str(path))
-                return
-
-            def work() -> Path:
-                from regie_tui.reports.invoice_pdf import write_invoice_pdf
-
-                try:
-                    with path.open("xb") as file:
-                        write_invoice_pdf(doc, file)
-                except FileExistsError:
-                    raise RegieError(f"{path} existe déjà : choisissez un autre nom.") from None
-                except OSError as error:
-                    raise RegieError(f"Écriture de {path} impossible : {error.strerror or error}.") from None
-                return path
-
-            def failed(message: str) -> None:
-                self.notify(message, title="Impression impossible", severity="error", timeout=8)
-
-            workers.run_in_thread(
-                self,
-                work,
-                lambda written: self.notify(f"Facture écrite : {written}", timeout=6),
-                on_error=failed,
-                group="invoice-print",
-                exclusive=False,
-            )
-
-        def ask(value: str) -> None:
-            self.app.push_screen(TextPrompt("Écrire la facture (chemin du PDF)", value), chosen)
-
-        ask(str(Path.cwd() / name))
+        write_pdf(
+            self,
+            what="la facture",
+            file_name=invoice_file_name(doc.number),
+            make=lambda _db, path: write_new_file(path, invoice_pdf_bytes(doc)),
+            done=lambda _, path: self.notify(f"Facture écrite : {path}", timeout=6),
+        )

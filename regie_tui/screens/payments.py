@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sel
 from regie_tui import clock, formatting, workers
 from regie_tui.errors import RegieError
 from regie_tui.screens.base import Desk, RegieScreen
-from regie_tui.screens.dialogs import ConfirmScreen, PickOne, TextPrompt, ask_date
+from regie_tui.screens.dialogs import ConfirmScreen, PickOne, TextPrompt, ask_date, write_new_file, write_pdf
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -190,6 +190,7 @@ class PaymentDialog(ModalScreen["PaymentRecorded | None"]):
         if amount.value == self.auto_amount:
             self.auto_amount = _amount_text(due - credit) if due > credit else ""
             amount.value = self.auto_amount
+            amount.select_all()  # the amount proposed: typing another one replaces it
 
     def action_cancel(self) -> None:
         if not self.saving:
@@ -495,49 +496,21 @@ class PaymentsScreen(RegieScreen):
         if line is None:
             return
         receipt_number = line.receipt_number
-        name = f"recu-{receipt_number}.pdf"
+        now = clock.now()
 
-        def chosen(path_text: str | None) -> None:
-            if not path_text:
-                return
-            path = Path(path_text).expanduser()
-            if path.is_dir():
-                path = path / name
-            if path.exists():
-                self.notify(f"{path} existe déjà : choisissez un autre nom.", severity="warning", timeout=6)
-                ask(str(path))
-                return
-            now = clock.now()
+        def make(db: Session, path: Path) -> None:
+            from regie_tui.reports.receipt_pdf import receipt_pdf
+            from regie_tui.services.payments import receipt
 
-            def work(db: Session) -> Path:
-                from regie_tui.reports.receipt_pdf import receipt_pdf
-                from regie_tui.services.payments import receipt
+            write_new_file(path, receipt_pdf(receipt(db, receipt_number=receipt_number), printed_at=now))
 
-                data = receipt_pdf(receipt(db, receipt_number=receipt_number), printed_at=now)
-                try:
-                    with path.open("xb") as file:
-                        file.write(data)
-                except FileExistsError:
-                    raise RegieError(f"{path} existe déjà : choisissez un autre nom.") from None
-                except OSError as error:
-                    raise RegieError(f"Écriture de {path} impossible : {error.strerror or error}.") from None
-                return path
-
-            def failed(message: str) -> None:
-                self.notify(message, title="Impression impossible", severity="error", timeout=8)
-
-            workers.write(
-                self,
-                work,
-                lambda written: self.notify(f"Reçu écrit : {written}", timeout=6),
-                on_error=failed,
-                group="pay-print",
-            )
-
-        def ask(value: str) -> None:
-            self.app.push_screen(TextPrompt("Écrire le reçu (chemin du PDF)", value), chosen)
-
-        ask(str(Path.cwd() / name))
+        write_pdf(
+            self,
+            what="le reçu",
+            file_name=f"recu-{receipt_number}.pdf",
+            make=make,
+            done=lambda _, path: self.notify(f"Reçu écrit : {path}", timeout=6),
+        )
 
     def action_close_day(self) -> None:
         journal, agent = self.journal, self.regie.agent

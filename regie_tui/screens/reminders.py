@@ -10,10 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from regie_tui import formatting, workers
+from regie_tui import formatting
 from regie_tui.errors import RegieError
 from regie_tui.screens.base import RegieScreen
-from regie_tui.screens.dialogs import PickOne, TextPrompt
+from regie_tui.screens.dialogs import PickOne, write_new_file, write_pdf
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -230,54 +230,29 @@ class RemindersScreen(RegieScreen):
             )
             return
         day = self.regie.today
-        name = f"relances-{day.isoformat()}.pdf"
 
-        def chosen(path_text: str | None) -> None:
-            if not path_text:
-                return
-            path = Path(path_text).expanduser()
-            if path.is_dir():
-                path = path / name
-            if path.exists():
-                self.notify(f"{path} existe déjà : choisissez un autre nom.", severity="warning", timeout=6)
-                ask(str(path))
-                return
+        def make(db: Session, path: Path) -> RemindersSent:
+            from regie_tui.reports.reminder_pdf import reminders_pdf
+            from regie_tui.services.reminders import send_reminders
 
-            def work(db: Session) -> RemindersSent:
-                from regie_tui.reports.reminder_pdf import write_reminders_pdf
-                from regie_tui.services.reminders import send_reminders
+            sent = send_reminders(db, invoice_numbers=numbers, on=day, agent_id=agent.id)
+            if not sent.letters:
+                raise RegieError("Ces relances sont déjà envoyées : rien à imprimer.")
+            write_new_file(path, reminders_pdf(sent.letters))  # in the transaction: no letter, no reminder
+            return sent
 
-                sent = send_reminders(db, invoice_numbers=numbers, on=day, agent_id=agent.id)
-                if not sent.letters:
-                    raise RegieError("Ces relances sont déjà envoyées : rien à imprimer.")
-                try:  # in the transaction: no letter written, no reminder recorded
-                    write_reminders_pdf(sent.letters, path)
-                except FileExistsError:
-                    raise RegieError(f"{path} existe déjà : choisissez un autre nom.") from None
-                except OSError as error:
-                    raise RegieError(f"Écriture de {path} impossible : {error.strerror or error}.") from None
-                return sent
+        def done(sent: RemindersSent, path: Path) -> None:
+            count = len(sent.letters)
+            message = f"{count} lettre{'s' if count > 1 else ''} de relance écrite{'s' if count > 1 else ''} : {path}"
+            if sent.skipped:
+                message += f" (déjà envoyées : {', '.join(sent.skipped)})"
+            self.notify(message, timeout=8)
+            self.selected.clear()
+            self.refresh_report()
 
-            def done(sent: RemindersSent) -> None:
-                count = len(sent.letters)
-                message = (
-                    f"{count} lettre{'s' if count > 1 else ''} de relance écrite{'s' if count > 1 else ''} : {path}"
-                )
-                if sent.skipped:
-                    message += f" (déjà envoyées : {', '.join(sent.skipped)})"
-                self.notify(message, timeout=8)
-                self.selected.clear()
-                self.refresh_report()
-
-            def failed(message: str) -> None:
-                self.notify(message, title="Impression impossible", severity="error", timeout=8)
-
-            workers.write(self, work, done, on_error=failed, group="reminders-print")
-
-        def ask(value: str) -> None:
-            self.app.push_screen(TextPrompt("Écrire les lettres de relance (chemin du PDF)", value), chosen)
-
-        ask(str(Path.cwd() / name))
+        write_pdf(
+            self, what="les lettres de relance", file_name=f"relances-{day.isoformat()}.pdf", make=make, done=done
+        )
 
     def action_reload(self) -> None:
         self.refresh_report()

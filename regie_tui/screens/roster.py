@@ -18,10 +18,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
 from regie_tui import clock, formatting, workers
-from regie_tui.errors import RegieError
 from regie_tui.models import BookingState
 from regie_tui.screens.base import RegieScreen
-from regie_tui.screens.dialogs import PickOne, TextPrompt, ask_date
+from regie_tui.screens.dialogs import PickOne, TextPrompt, ask_date, write_new_file, write_pdf
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -405,46 +404,18 @@ class RosterScreen(RegieScreen):
         roster = self.roster
         if roster is None:
             return
-        name = f"feuille-presence-{roster.activity_id}-{roster.day.isoformat()}.pdf"
+        now = clock.now()
 
-        def chosen(path_text: str | None) -> None:
-            if not path_text:
-                return
-            path = Path(path_text).expanduser()
-            if path.is_dir():
-                path = path / name
-            if path.exists():
-                self.notify(f"{path} existe déjà : choisissez un autre nom.", severity="warning", timeout=6)
-                ask(str(path))
-                return
-            now = clock.now()
+        def make(db: Session, path: Path) -> None:
+            from regie_tui.reports.roster_pdf import roster_pdf
+            from regie_tui.services.attendance import town_name
 
-            def work(db: Session) -> Path:
-                from regie_tui.reports.roster_pdf import roster_pdf
-                from regie_tui.services.attendance import town_name
+            write_new_file(path, roster_pdf(roster, town_name=town_name(db), printed_at=now))
 
-                data = roster_pdf(roster, town_name=town_name(db), printed_at=now)
-                try:
-                    with path.open("xb") as file:
-                        file.write(data)
-                except FileExistsError:
-                    raise RegieError(f"{path} existe déjà : choisissez un autre nom.") from None
-                except OSError as error:
-                    raise RegieError(f"Écriture de {path} impossible : {error.strerror or error}.") from None
-                return path
-
-            def failed(message: str) -> None:
-                self.notify(message, title="Impression impossible", severity="error", timeout=8)
-
-            workers.write(
-                self,
-                work,
-                lambda written: self.notify(f"Feuille de présence écrite : {written}", timeout=6),
-                on_error=failed,
-                group="roster-print",
-            )
-
-        def ask(value: str) -> None:
-            self.app.push_screen(TextPrompt("Écrire la feuille de présence (chemin du PDF)", value), chosen)
-
-        ask(str(Path.cwd() / name))
+        write_pdf(
+            self,
+            what="la feuille de présence",
+            file_name=f"feuille-presence-{roster.activity_id}-{roster.day.isoformat()}.pdf",
+            make=make,
+            done=lambda _, path: self.notify(f"Feuille de présence écrite : {path}", timeout=6),
+        )
