@@ -139,17 +139,16 @@ class BillingScreen(RegieScreen):
 
         self.app.call_from_thread(show)
 
-    def action_preview(self) -> None:
-        if self.busy or not self.regie_code:
-            return
-        self.busy, self.issued, self.run = True, False, None
+    def _run(self, *, issue: bool) -> None:
+        """The run in a worker: rolled back (the preview) or issued."""
+        self.busy = True
         self.query_one(ProgressBar).update(total=5, progress=0)
         regie_code, month, today, agent = self.regie_code, self.month, self.regie.today, self.regie.agent
 
-        def preview(session: Session) -> MonthRun:
-            from regie_tui.services.invoicing import preview_month
+        def run(session: Session) -> MonthRun:
+            from regie_tui.services.invoicing import bill_month, preview_month
 
-            return preview_month(
+            return (bill_month if issue else preview_month)(
                 session,
                 regie_code=regie_code,
                 month=month,
@@ -158,7 +157,16 @@ class BillingScreen(RegieScreen):
                 progress=self._progress,
             )
 
-        workers.read(self, preview, self._previewed, group="billing", on_error=self._failed)
+        if issue:
+            workers.write(self, run, self._issued, on_error=self._failed, group="billing")
+        else:
+            workers.read(self, run, self._previewed, group="billing", on_error=self._failed)
+
+    def action_preview(self) -> None:
+        if self.busy or not self.regie_code:
+            return
+        self.issued, self.run = False, None
+        self._run(issue=False)
 
     def _previewed(self, run: MonthRun) -> None:
         self.busy, self.run = False, run
@@ -187,28 +195,9 @@ class BillingScreen(RegieScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._issue()
+                self._run(issue=True)
 
         self.app.push_screen(ConfirmScreen(question, confirm="Émettre"), answered)
-
-    def _issue(self) -> None:
-        self.busy = True
-        self.query_one(ProgressBar).update(total=5, progress=0)
-        regie_code, month, today, agent = self.regie_code, self.month, self.regie.today, self.regie.agent
-
-        def issue(session: Session) -> MonthRun:
-            from regie_tui.services.invoicing import bill_month
-
-            return bill_month(
-                session,
-                regie_code=regie_code,
-                month=month,
-                today=today,
-                agent_id=agent.id if agent else None,
-                progress=self._progress,
-            )
-
-        workers.write(self, issue, self._issued, on_error=self._failed, group="billing")
 
     def _issued(self, run: MonthRun) -> None:
         self.busy, self.run, self.issued = False, run, True
