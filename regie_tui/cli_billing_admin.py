@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from regie_tui import cli  # cli.current_login looked up when called (tests replace it)
 from regie_tui.cli import DbOption, JsonOption, _url, fail, french_errors, out, print_json
@@ -87,20 +86,27 @@ def rates_list(on: DateOption = None, db: DbOption = None, as_json: JsonOption =
     if as_json:
         print_json(_grid_json(grid))
         return
-    out.print(f"Tarifs en vigueur le {formatting.short_date(day)}", highlight=False)
-    table = Table("N°", "Activité / unité", *(b.name for b in grid.brackets), "Maj. / pén. / forfait")
+
+    # Plain lines that read at 80 columns: the unit, then its price per bracket (and its package's).
+    def say(text: str) -> None:
+        out.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    def prices(values: list[int | None]) -> str:
+        return "".join(f"{formatting.money(v) if v is not None else '—':>11}" for v in values)
+
+    say(f"Tarifs en vigueur le {formatting.short_date(day)}")
+    say("      " + "".join(f"{b.name[:10]:>11}" for b in grid.brackets))
     for row in grid.rows:
-        cells = [formatting.money(c.amount_cents) if c else "—" for c in row.cells]
-        first = next((c for c in row.cells if c is not None), None)
-        extra = ""
-        if first is not None:
-            extra = (
-                f"{formatting.money(first.unbooked_surcharge_cents)} / {formatting.money(first.absence_penalty_cents)}"
-            )
-            if first.package_cents is not None:
-                extra += f" / {formatting.money(first.package_cents)}"
-        table.add_row(str(row.unit_id), f"{row.activity_name} — {row.unit_name}", *cells, extra)
-    out.print(table)
+        say(f"{row.unit_id:>4}  {row.activity_name} — {row.unit_name}")
+        say("      " + prices([c.amount_cents if c else None for c in row.cells]))
+        cells = [c for c in row.cells if c is not None]
+        extras = {(c.unbooked_surcharge_cents, c.absence_penalty_cents) for c in cells}
+        if len(extras) == 1 and (extra := extras.pop()) != (0, 0):
+            say(f"      majoration {formatting.money(extra[0])} · pénalité {formatting.money(extra[1])}")
+        elif len(extras) > 1:
+            say("      majoration et pénalité selon la tranche : --json")
+        if any(c.package_cents is not None for c in cells):
+            say("      " + prices([c.package_cents if c else None for c in row.cells]) + f"  {row.package}")
 
 
 @rates_app.command("set")
@@ -228,19 +234,16 @@ def reminders_list(
     if not report.invoices:
         out.print("Aucune facture à relancer.", highlight=False)
         return
-    table = Table("Facture", "Famille", "Échéance", "Jours", "Solde dû", "Due", "Dernière")
+    # One line per invoice, whole numbers (they are typed into `regie reminders send`), at 80 columns.
+    out.print("Facture         Famille          Échéance   Jours     Solde dû  Relance", highlight=False)
     for i in report.invoices:
-        last = f"n° {i.last_level} le {formatting.short_date(i.last_sent_on)}" if i.last_level else "—"
-        table.add_row(
-            i.number,
-            i.family_name,
-            formatting.short_date(i.due_date),
-            str(i.age_days),
-            formatting.money(i.balance_cents),
-            f"n° {i.level_due}" if i.to_send else f"n° {i.level_due} (envoyée)",
-            last,
+        level = f"n° {i.level_due}" + ("" if i.to_send else " envoyée")
+        out.print(
+            f"{i.number:<15} {i.family_name[:16]:<16} {formatting.short_date(i.due_date)} {i.age_days:>5} "
+            f"{formatting.money(i.balance_cents):>12}  {level}",
+            highlight=False,
+            soft_wrap=True,
         )
-    out.print(table)
 
 
 @reminders_app.command("send")

@@ -196,10 +196,10 @@ def _print(doc: "InvoiceDocument") -> None:
         say(f"Avoir n° {credit.number} du {formatting.short_date(credit.issue_date)} : -{money(credit.amount_cents)}")
     for paid in doc.payments:
         say(
-            f"Réglé le {formatting.short_date(paid.received_on)} ({paid.mode_text}, reçu n° {paid.receipt_number}) :"
-            f" -{money(paid.amount_cents)}"
+            f"  reçu n° {paid.receipt_number} du {formatting.short_date(paid.received_on)} ({paid.mode_text}) :"
+            f" {money(paid.amount_cents)}"
         )
-    say(f"Déjà réglé : {money(doc.paid_cents)}")
+    say(f"Déjà réglé : {money(-doc.paid_cents)}")  # as the PDF and the screen: taken off the total
     say(f"Reste à payer : {money(doc.balance_cents)}", "bold")
     say("")
     say("Comment régler", "bold")

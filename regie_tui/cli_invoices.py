@@ -183,19 +183,15 @@ def _print(run: "MonthRun", *, dry_run: bool) -> None:
     def say(text: str = "") -> None:
         out.print(text, highlight=False, markup=False, soft_wrap=True)
 
-    period = formatting.month_name(run.month)
+    period = formatting.of_month(run.month)
     if not run.families:
-        say(f"Facturation {run.regie_code} de {period} : rien à facturer (tout est déjà facturé).")
+        say(f"Facturation {run.regie_code} {period} : rien à facturer (aucune prestation non facturée).")
     elif dry_run:
-        say(
-            f"Aperçu de la facturation {run.regie_code} de {period} : {run.invoice_count} facture(s), "
-            f"{formatting.money(run.total_cents)}. Rien n'a été émis."
-        )
+        say(f"Aperçu de la facturation {run.regie_code} {period} : {run.invoice_count} facture(s),")
+        say(f"{formatting.money(run.total_cents)}. Rien n'a été émis.")
     else:
-        say(
-            f"Facturation {run.regie_code} de {period} émise : {run.invoice_count} facture(s), "
-            f"{formatting.money(run.total_cents)}, du n° {run.first_number} au n° {run.last_number}."
-        )
+        say(f"Facturation {run.regie_code} {period} émise : {run.invoice_count} facture(s),")
+        say(f"{formatting.money(run.total_cents)}, du n° {run.first_number} au n° {run.last_number}.")
     if run.billed_until < month_last_day(run.month):
         say(f"Mois en cours : jours facturés jusqu'au {formatting.short_date(run.billed_until)}.")
     for family in run.families[:FAMILIES_SHOWN]:
@@ -206,9 +202,12 @@ def _print(run: "MonthRun", *, dry_run: bool) -> None:
         say(f"  … et {len(run.families) - FAMILIES_SHOWN} autre(s) famille(s) (--json pour tout voir).")
     counted = {kind: n for kind, n in run.anomaly_counts.items() if n}
     if counted:
-        say("Anomalies : " + " ; ".join(f"{kind} : {n}" for kind, n in counted.items()))
+        say("Anomalies :")
+        for kind, n in counted.items():
+            say(f"  {kind} : {n}")
         for anomaly in run.anomalies[:20]:
-            say(f"  {anomaly.kind} — {anomaly.family_name} : {anomaly.text}")
+            say(f"  {anomaly.family_name[:20]} — {anomaly.kind}")
+            say(f"      {anomaly.text}")
         if len(run.anomalies) > 20:
             say(f"  … {len(run.anomalies) - 20} de plus (--json pour tout voir).")
     else:

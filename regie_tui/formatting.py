@@ -40,6 +40,12 @@ def month_name(day: date) -> str:
     return format_date(day, format="LLLL yyyy", locale=LOCALE)
 
 
+def of_month(day: date) -> str:
+    """'de novembre 2026', 'd'octobre 2026': the month after « de », elided before a vowel."""
+    name = month_name(day)
+    return f"d'{name}" if name[0] in "aeiouy" else f"de {name}"
+
+
 def local_datetime(instant: datetime | None) -> str:
     """An aware UTC instant shown in Europe/Paris: '23/11/2026 14:05'."""
     if instant is None:

@@ -73,8 +73,6 @@ class BillingScreen(RegieScreen):
     def on_mount(self) -> None:
         self.title = "Facturation"
         self.month = self.regie.today.replace(day=1)
-        table = self.query_one(DataTable)
-        table.add_columns("Famille", "Facture", "Lignes", "Total")
         self.load(_services, self._got_services)
 
     def _got_services(self, services: list[tuple[str, str]]) -> None:
@@ -94,7 +92,7 @@ class BillingScreen(RegieScreen):
         if run is None:
             head += "\na : aperçu de la facturation · m : mois · s : service"
         elif not run.families:
-            head += "\nRien à facturer : tout est déjà facturé."
+            head += "\nRien à facturer : aucune prestation non facturée."
         else:
             state = f"émises, n° {run.first_number} à {run.last_number}" if self.issued else "aperçu, rien n'est émis"
             head += f"\n{run.invoice_count} facture(s), {formatting.money(run.total_cents)} — {state}"
@@ -107,7 +105,8 @@ class BillingScreen(RegieScreen):
             anomalies = "Anomalies — " + " · ".join(counted) if counted else "Aucune anomalie."
         self.query_one("#billing-anomalies", Static).update(anomalies)
         table = self.query_one(DataTable)
-        table.clear()
+        table.clear(columns=True)  # the columns fit what they show now (numbers once issued)
+        table.add_columns("Famille", "Facture", "Lignes", "Total")
         for family in run.families if run else []:
             table.add_row(
                 family.family_name[:28],
@@ -129,6 +128,9 @@ class BillingScreen(RegieScreen):
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._status()
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_open()
 
     # --- actions ---------------------------------------------------------------------------
 

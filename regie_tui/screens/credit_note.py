@@ -1,8 +1,8 @@
 """The credit note (avoir) dialog: cancel an invoice, give some of its lines back, or reduce it.
 
-Space ticks the lines to give back (their days can be billed again); an amount reduces
-the invoice without giving anything back; neither cancels what is left of it. A reason
-is required. Ctrl+S (or ⏎ in the reason) issues it; only a régisseur or an administrator
+The reason comes first (required); an amount reduces the invoice without giving
+anything back; space ticks, further down, the lines to give back (their days can be billed
+again); neither cancels what is left of it. Ctrl+S (or ⏎ in a field) issues it; only a régisseur or an administrator
 may (the service refuses the others, in French).
 """
 
@@ -31,7 +31,8 @@ class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
 
     DEFAULT_CSS = """
     CreditNoteDialog { align: center middle; }
-    CreditNoteDialog SelectionList { height: auto; max-height: 10; }
+    CreditNoteDialog .dialog { max-height: 100%; }
+    CreditNoteDialog SelectionList { height: auto; max-height: 8; }
     CreditNoteDialog #credit-error { color: $error; height: auto; }
     """
     BINDINGS: ClassVar = [
@@ -47,48 +48,38 @@ class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(f"Avoir sur la facture {self.invoice_number}", classes="dialog-title")
-            yield Static("Lignes rendues (espace) — leurs jours pourront être refacturés :")
-            yield SelectionList[int](id="credit-lines")
-            yield Static("Ou montant de la réduction (vide : annule tout ce qui reste de la facture) :")
-            yield Input(placeholder="par exemple 12,50", id="credit-amount")
             yield Static("Motif (obligatoire) :")
-            yield Input(id="credit-reason")
+            yield Input(id="credit-reason", compact=True)
+            yield Static("Montant de la réduction (vide : toute la facture, ou les lignes cochées) :")
+            yield Input(placeholder="par exemple 12,50", id="credit-amount", compact=True)
             yield Static("", id="credit-error")
-            yield Static("ctrl+s ou ⏎ dans le motif : établir · Échap : annuler", classes="dialog-hint")
+            yield Static("ctrl+s : établir · Échap : annuler", classes="dialog-hint")
+            yield Static("Lignes rendues (espace) — leurs jours pourront être refacturés :")
+            yield SelectionList[int](id="credit-lines", compact=True)
 
     def on_mount(self) -> None:
         number = self.invoice_number
 
         def lines(session: Session) -> list[tuple[int, str]]:
-            from sqlmodel import col, select
+            from regie_tui.services.invoicing import creditable_lines
 
-            from regie_tui.models import CreditNoteLine, Invoice, InvoiceLine
-
-            rows = session.exec(
-                select(InvoiceLine)
-                .join(Invoice, col(Invoice.id) == InvoiceLine.invoice_id)
-                .where(Invoice.number == number)
-                .order_by(col(InvoiceLine.position))
-            ).all()
-            given_back = set(session.exec(select(CreditNoteLine.invoice_line_id)).all()) if rows else set()
             return [
                 (
-                    line.id or 0,
-                    f"{line.position}. {line.label[:44]} × {line.quantity:g} {formatting.money(line.amount_cents)}",
+                    line.id,
+                    f"{line.position}. {line.child_first_name} — {line.label[:40]} × {line.quantity} "
+                    f"{formatting.money(line.amount_cents)}",
                 )
-                for line in rows
-                if line.id not in given_back and line.amount_cents > 0
+                for line in creditable_lines(session, invoice_number=number)
             ]
 
         workers.read(self, lines, self._show_lines)
+        self.query_one("#credit-reason", Input).focus()
 
     def _show_lines(self, lines: list[tuple[int, str]]) -> None:
-        selection = self.query_one(SelectionList)
-        selection.add_options([(label, line_id) for line_id, label in lines])
-        selection.focus()
+        self.query_one(SelectionList).add_options([(label, line_id) for line_id, label in lines])
 
-    @on(Input.Submitted, "#credit-reason")
-    def _reason_given(self) -> None:
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
         self.action_issue()
 
     def action_cancel(self) -> None:

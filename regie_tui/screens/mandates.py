@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
 from regie_tui import formatting, workers
+from regie_tui.errors import RegieError
 from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import TextPrompt
 from regie_tui.screens.family_form import FamilyForm, FormField
@@ -201,13 +202,19 @@ class MandatesScreen(RegieScreen):
             FormField("one_off", "Ponctuel", "bool", value=False),
         ]
 
-        def save(session: Session, values: dict[str, Any]) -> int:
-            from regie_tui.services.sepa import create_mandate
+        replaced: list[bool] = []  # whether the new mandate replaced an active one (set by save)
 
+        def save(session: Session, values: dict[str, Any]) -> int:
+            from regie_tui.services.sepa import active_mandate, create_mandate
+
+            if not values["regie"]:
+                raise RegieError("Choisissez la régie du mandat.")
+            regie_id = int(values["regie"])
+            replaced.append(active_mandate(session, family_id=family_id, regie_id=regie_id, on=today) is not None)
             view = create_mandate(
                 session,
                 family_id=family_id,
-                regie_id=int(values["regie"]),
+                regie_id=regie_id,
                 debtor_name=values["debtor_name"],
                 debtor_address=values["debtor_address"],
                 iban=values["iban"],
@@ -221,7 +228,8 @@ class MandatesScreen(RegieScreen):
 
         def closed(saved: object) -> None:
             if saved is True:
-                self.notify("Mandat enregistré : il remplace le mandat actif de la régie.", timeout=5)
+                also = " : il remplace le mandat actif de la régie" if replaced and replaced[-1] else ""
+                self.notify(f"Mandat enregistré{also}.", timeout=5)
                 self.refresh_rows()
 
         self.app.push_screen(FamilyForm("Nouveau mandat de prélèvement SEPA", fields, save), closed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -13,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from regie_tui import formatting
 from regie_tui.errors import RegieError
 from regie_tui.screens.base import RegieScreen
-from regie_tui.screens.dialogs import PickOne, write_new_file, write_pdf
+from regie_tui.screens.dialogs import PickOne, ask_date, write_new_file, write_pdf
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -62,6 +64,7 @@ class RemindersScreen(RegieScreen):
             id="reminders-print",
             tooltip="Imprimer les lettres de relance choisies (PDF) et les enregistrer",
         ),
+        Binding("d", "type_day", "Date", id="reminders-day", tooltip="Les impayés à une autre date"),
         Binding("ctrl+r", "reload", "Actualiser", show=False, id="reminders-reload", tooltip="Relire la liste"),
         Binding("escape", "back", "Retour", id="reminders-back", tooltip="Revenir à l'écran précédent"),
     ]
@@ -75,6 +78,7 @@ class RemindersScreen(RegieScreen):
         super().__init__()
         self.report: OverdueReport | None = None
         self.selected: set[str] = set()
+        self.day: date | None = None  # the day the ages are counted at (None: today)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -103,7 +107,7 @@ class RemindersScreen(RegieScreen):
     # ---------------------------------------------------------------- reading
 
     def refresh_report(self) -> None:
-        day = self.regie.today
+        day = self.day or self.regie.today
 
         def query(db: Session) -> OverdueReport:
             from regie_tui.services.reminders import overdue_invoices
@@ -219,8 +223,24 @@ class RemindersScreen(RegieScreen):
 
     # ---------------------------------------------------------------- printing
 
+    def action_type_day(self) -> None:
+        def chosen(day: date) -> None:
+            self.day = day
+            self.selected.clear()
+            self.refresh_report()
+
+        refused = partial(self.notify, severity="error", timeout=6)
+        ask_date(self.app, "Impayés au (JJ/MM/AAAA)", self.day or self.regie.today, chosen, refused)
+
     def action_print(self) -> None:
         report, agent = self.report, self.regie.agent
+        if self.day is not None and self.day > self.regie.today:
+            self.notify(
+                "Une relance part aujourd'hui : revenez à la date du jour (d) pour imprimer.",
+                severity="warning",
+                timeout=6,
+            )
+            return
         if report is None or agent is None:
             return
         numbers = [i.number for i in report.invoices if i.number in self.selected]

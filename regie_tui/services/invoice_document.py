@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, select
 
-from regie_tui import formatting
+from regie_tui import clock, formatting
 from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import (
     Allocation,
@@ -165,6 +165,12 @@ class InvoiceDocument:
     payfip: PayFip | None
     debit: DebitNotice | None
     appeal_notice: str
+    collection_date: date | None = None  # the day of its live direct debit
+
+    @property
+    def collection_pending(self) -> bool:
+        """In a direct debit not collected yet: paid on paper (the debit is recorded), not in fact."""
+        return self.collection_date is not None and self.collection_date >= clock.today()
 
     @property
     def paid_cents(self) -> int:
@@ -189,6 +195,8 @@ class InvoiceDocument:
     def status_text(self) -> str:
         if self.status == InvoiceStatus.CANCELLED:
             return "Annulée"
+        if self.collection_pending and self.collection_date is not None:
+            return f"En prélèvement le {formatting.short_date(self.collection_date)}"
         if self.balance_cents <= 0:
             return "Soldée"
         return "En prélèvement" if self.in_direct_debit else "À régler"
@@ -202,6 +210,11 @@ class InvoiceDocument:
         """What the family reads under « Comment régler »."""
         if self.status == InvoiceStatus.CANCELLED:
             return ("Facture annulée par avoir : rien à régler.",)
+        if self.collection_pending and self.collection_date is not None:
+            return (
+                f"Prélèvement SEPA le {formatting.short_date(self.collection_date)} sur le compte de votre mandat : "
+                "rien à faire.",
+            )
         if self.balance_cents <= 0:
             return ("Facture soldée : rien à régler.",)
         money = formatting.money
@@ -394,6 +407,7 @@ def _documents(db: Session, where: ColumnElement[bool], *, single: bool) -> list
             payments=tuple(paid.get(invoice_id, ())),
             status=status_value,
             in_direct_debit=invoice_id in debiting,
+            collection_date=debiting[invoice_id][0] if invoice_id in debiting else None,
             payfip=None,
             debit=None,
             appeal_notice=town.appeal_notice,

@@ -212,7 +212,7 @@ def bill_month(
     regie_id = id_of(regie)
     first = month.replace(day=1)
     if first > today:
-        raise RegieError(f"Le mois de {formatting.month_name(first)} n'a pas commencé : rien à facturer.")
+        raise RegieError(f"Le mois {formatting.of_month(first)} n'a pas commencé : rien à facturer.")
     last = month_last_day(first)
     until = min(last, today)
     conn = db.connection()
@@ -883,6 +883,48 @@ LEFT JOIN billing_rate r ON r.unit_id = b.unit_id AND r.bracket_id = bf.bracket_
 
 
 # --- credit notes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreditableLine:
+    id: int
+    position: int
+    child_first_name: str
+    label: str
+    quantity: str
+    amount_cents: int
+
+
+def creditable_lines(db: Session, *, invoice_number: str) -> list[CreditableLine]:
+    """The lines of an invoice a credit note may still give back (with an amount, not given back yet)."""
+    from regie_tui.models import Child
+
+    rows = db.exec(
+        select(InvoiceLine, Child.first_name)
+        .join(Invoice, col(Invoice.id) == InvoiceLine.invoice_id)
+        .outerjoin(Child, col(Child.id) == InvoiceLine.child_id)
+        .where(Invoice.number == invoice_number.strip())
+        .order_by(col(InvoiceLine.position))
+    ).all()
+    given_back = set(
+        db.exec(
+            select(CreditNoteLine.invoice_line_id).where(
+                col(CreditNoteLine.invoice_line_id).in_([line.id for line, _ in rows])
+            )
+        ).all()
+    )
+    return [
+        CreditableLine(
+            id_of(line),
+            line.position,
+            first_name or "",
+            line.label,
+            formatting.number(line.quantity.normalize()),
+            line.amount_cents,
+        )
+        for line, first_name in rows
+        if line.id not in given_back and line.amount_cents > 0
+    ]
 
 
 @dataclass(frozen=True)

@@ -601,6 +601,15 @@ def _check_mode(mode: PaymentMode, amount_cents: int, reference: str, bank: str,
         raise RegieError("Un prélèvement SEPA règle une seule facture : indiquez-la.")
 
 
+def _check_received_on(mode: PaymentMode, received_on: date) -> None:
+    """Money is received today or before; only a direct debit is recorded ahead, on its collection date."""
+    if mode != PaymentMode.DIRECT_DEBIT and received_on > clock.today():
+        raise RegieError(
+            f"Date d'encaissement {formatting.short_date(received_on)} dans le futur : un règlement s'enregistre "
+            "le jour où il est reçu."
+        )
+
+
 def _payer_name(db: Session, family: Family) -> str:
     payer = db.exec(
         select(Guardian.first_name, Guardian.last_name)
@@ -663,6 +672,7 @@ def _record(
     reference, bank, payer_name = reference.strip(), bank.strip(), " ".join(payer_name.split())
     numbers = [n.strip() for n in invoice_numbers if n.strip()]
     _check_mode(mode, amount_cents, reference, bank, numbers)
+    _check_received_on(mode, received_on)
     family = db.get(Family, family_id)
     if family is None:
         raise NotFound(f"Famille n° {family_id} introuvable.")

@@ -54,11 +54,17 @@ def test_preview_issue_rerun_and_credit(fresh_town_url):
     assert issued.exit_code == 0, issued.output
     count = planned["invoice_count"]
     assert f"émise : {count} facture(s)" in issued.output
+    assert all(len(line) <= 80 for line in issued.output.splitlines())
     assert f"du n° pop-F261100001 au n° pop-F2611{count:05d}" in issued.output
     assert november_invoices(fresh_town_url) == [f"pop-F2611{n:05d}" for n in range(1, count + 1)]
 
     again = regie(fresh_town_url, *NOVEMBER)
-    assert again.exit_code == 0 and "rien à facturer (tout est déjà facturé)" in again.output
+    assert (
+        again.exit_code == 0
+        and "pop de novembre 2026 : rien à facturer (aucune prestation non facturée)" in again.output
+    )
+    october = regie(fresh_town_url, "invoices", "run", "--month", "2026-10", "--service", "alsh")
+    assert "Facturation alsh d'octobre 2026 : rien à facturer" in october.output
 
     refused = regie(fresh_town_url, "invoices", "credit", "pop-F261100001", "--reason", " ")
     assert refused.exit_code == 1 and "motif obligatoire" in refused.output

@@ -61,10 +61,10 @@ def test_rates_list_table_and_json(town_url):
     result = regie("rates", "list", "--db", town_url)
     assert result.exit_code == 0, result.output
     assert "Tarifs en vigueur le 23/11/2026" in result.output
-    assert "< 650" in result.output and "Extérieur" in result.output
+    assert "0-650" in result.output and "Extérieur" in result.output
     data = json.loads(regie("rates", "list", "--on", "23/11/2026", "--json", "--db", town_url).stdout)
     matin = next(u for u in data["units"] if u["activity"] == "Périscolaire Jules Ferry" and u["unit"] == "Acc matin")
-    assert matin["rates"]["< 650"]["amount_cents"] == 120
+    assert matin["rates"]["0-650"]["amount_cents"] == 120
     assert matin["rates"]["Extérieur"]["unbooked_surcharge_cents"] == 100
     assert matin["invoiced_until"] == "2026-10-31"
 
@@ -74,11 +74,11 @@ def test_rates_set_and_refusals(fresh_town_url, monkeypatch):
     matin = next(u for u in data["units"] if u["activity"] == "Périscolaire Jules Ferry" and u["unit"] == "Acc matin")
     unit = str(matin["unit_id"])
 
-    done = regie("rates", "set", unit, "< 650", "--from", "01/01/2027", "--amount", "1,35", "--db", fresh_town_url)
+    done = regie("rates", "set", unit, "0-650", "--from", "01/01/2027", "--amount", "1,35", "--db", fresh_town_url)
     assert done.exit_code == 0, done.output
     assert "Nouveau tarif : Acc matin" in done.output and "1,35" in done.output and "01/01/2027" in done.output
     after = json.loads(regie("rates", "list", "--on", "2027-01-04", "--json", "--db", fresh_town_url).stdout)
-    cell = next(u for u in after["units"] if u["unit_id"] == matin["unit_id"])["rates"]["< 650"]
+    cell = next(u for u in after["units"] if u["unit_id"] == matin["unit_id"])["rates"]["0-650"]
     # surcharge and penalty kept from the rate in force when not given
     assert (cell["amount_cents"], cell["unbooked_surcharge_cents"], cell["valid_from"]) == (135, 100, "2027-01-01")
 

@@ -7,6 +7,7 @@ from regie_tui.db import make_engine
 from regie_tui.models import Invoice
 from regie_tui.screens.billing import BillingScreen
 from regie_tui.screens.dialogs import ConfirmScreen
+from regie_tui.screens.invoice_view import InvoiceScreen
 
 from helpers import TODAY
 from pilot import screen_text, settle
@@ -54,9 +55,16 @@ async def test_preview_then_issue_then_open_an_invoice(make_fresh_app, fresh_tow
         assert f"{issued} facture(s)" in text
         engine.dispose()
 
+        await pilot.press("enter")  # the first family's invoice
+        await settle(pilot)
+        assert isinstance(app.screen, InvoiceScreen)
+        assert "Facture n° pop-F261100001" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+
         await pilot.press("a")  # a second preview: everything is billed now
         await settle(pilot)
-        assert "Rien à facturer : tout est déjà facturé." in screen_text(app)
+        assert "Rien à facturer : aucune prestation non facturée." in screen_text(app)
 
 
 async def test_another_month_and_service(make_fresh_app):
@@ -86,7 +94,7 @@ async def test_another_month_and_service(make_fresh_app):
         assert "Régie de l'accueil de loisirs (alsh) — octobre 2026" in text
         await pilot.press("a")
         await settle(pilot)
-        assert "Rien à facturer : tout est déjà facturé." in screen_text(app)  # the seed billed October
+        assert "Rien à facturer : aucune prestation non facturée." in screen_text(app)  # the seed billed October
 
 
 @pytest.mark.parametrize("_seeded_town", ["sqlite"], indirect=True)
@@ -104,7 +112,6 @@ def test_snapshot_preview(snap_compare, make_fresh_app):
 async def test_a_credit_note_from_the_invoice_screen(make_fresh_app, fresh_town_url):
     from regie_tui.models import CreditNote, CreditNoteLine, InvoiceLine
     from regie_tui.screens.credit_note import CreditNoteDialog
-    from regie_tui.screens.invoice_view import InvoiceScreen
 
     engine = make_engine(fresh_town_url)
     with Session(engine) as db:  # an invoice of several lines, not paid yet
@@ -124,9 +131,13 @@ async def test_a_credit_note_from_the_invoice_screen(make_fresh_app, fresh_town_
         await pilot.press("v")
         await settle(pilot)
         assert isinstance(app.screen, CreditNoteDialog)
+        await pilot.press("ctrl+s")  # no reason yet: refused, in the dialog
+        await settle(pilot)
+        assert "motif obligatoire" in screen_text(app)
+        await pilot.press(*"Erreur de pointage", "tab", "tab")
         await pilot.press("down", "space")  # the first line is given back
-        await pilot.press("tab", "tab")
-        await pilot.press(*"Erreur de pointage", "enter")
+        assert "1. " in screen_text(app) and "17.00" not in screen_text(app)
+        await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, InvoiceScreen)
         assert f"Facture n° {number}  Annulée" not in screen_text(app)

@@ -55,6 +55,17 @@ async def test_nothing_overdue_today(make_app):
         text = screen_text(app)
         assert "Factures impayées au 23/11/2026 — 0,00 €" in text
         assert "Aucune facture échue depuis 30 jours ou plus." in text
+        await pilot.press("d")  # at a later date: September's invoices are overdue then
+        await settle(pilot)
+        for _ in range(10):
+            await pilot.press("backspace")
+        await pilot.press(*"15/01/2027", "enter")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Factures impayées au 15/01/2027" in text and "pop-F2609" in text
+        await pilot.press("space", "i")  # letters go out today, not at a future date
+        await settle(pilot)
+        assert any("revenez à la date du jour" in str(n.message) for n in app._notifications)
 
 
 async def test_select_and_print(make_fresh_app, fresh_town_url, tmp_path):

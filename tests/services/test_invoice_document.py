@@ -220,7 +220,7 @@ def test_credit_note_part_payment_and_direct_debit(fresh_town_url):
             )
             db.commit()
             doc = invoice_document(db, number=UNPAID)
-            assert doc.in_direct_debit and doc.status_text == "En prélèvement"
+            assert doc.in_direct_debit and doc.status_text == "En prélèvement le 07/12/2026"
             assert (doc.debit.debit_date, doc.debit.in_progress) == (date(2026, 12, 7), True)  # the batch's date
             assert any("le 07/12/2026" in text for text in doc.how_to_pay)
             [month_doc] = [

@@ -1,7 +1,7 @@
 """Payments: online (PayFiP) and at the desk, their allocation, credit, cancelling, the cash journal."""
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func
@@ -571,13 +571,13 @@ def test_family_situation_at_a_date(town):
     with Session(town) as session:
         family_id, found = family_with_open(session, "pop")
         first = found[0]
-        before = family_situation(session, family_id=family_id, on=DAY)
-        later = date(2026, 11, 25)
+        eve, later = DAY - timedelta(days=1), DAY
+        before = family_situation(session, family_id=family_id, on=eve)
         desk(session, family_id, amount_cents=first.balance_cents + 300, received_on=later)
         session.commit()
         now = family_situation(session, family_id=family_id, on=later)
-        then = family_situation(session, family_id=family_id, on=DAY)
-        assert then == before  # the payment of the 25th does not exist on the 23rd
+        then = family_situation(session, family_id=family_id, on=eve)
+        assert then == before  # the payment of the 23rd does not exist on the 22nd
         row = next(i for i in now.invoices if i.number == first.number)
         assert (row.paid_cents, row.balance_cents) == (row.total_cents - row.credited_cents, 0)
         assert now.due_cents == before.due_cents - first.balance_cents
@@ -589,3 +589,10 @@ def test_family_situation_at_a_date(town):
         assert now.due_cents == sum(
             i.balance_cents for i in family_invoices(session, family_id) if i.issue_date <= later
         )
+
+
+def test_a_desk_payment_cannot_be_dated_in_the_future(town):
+    with Session(town) as session:
+        family_id, _ = family_with_open(session, "pop")
+        with pytest.raises(RegieError, match="Date d'encaissement 24/11/2026 dans le futur"):
+            desk(session, family_id, received_on=DAY + timedelta(days=1))

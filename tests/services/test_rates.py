@@ -66,7 +66,7 @@ def test_parse_money_refuses_what_is_not_an_amount(typed):
 
 def test_grid_of_the_demo_town(db):
     grid = rate_grid(db, on=TODAY)
-    assert [b.name for b in grid.brackets] == ["< 650", "651-950", "951-1250", "> 1250", "Extérieur"]
+    assert [b.name for b in grid.brackets] == ["0-650", "651-950", "951-1250", "> 1250", "Extérieur"]
     rows = {(r.activity_name, r.unit_name): r for r in grid.rows}
     matin = rows[("Périscolaire Jules Ferry", "Acc matin")]
     assert [c.amount_cents for c in matin.cells] == [120, 160, 200, 240, 300]
@@ -83,7 +83,7 @@ def test_grid_of_the_demo_town(db):
 
 def test_new_rate_from_a_date_then_corrected(fresh_db):
     db = fresh_db
-    unit, bracket, admin = unit_id(db, "Périscolaire Jules Ferry", "Acc matin"), bracket_id(db, "< 650"), agent_id(db)
+    unit, bracket, admin = unit_id(db, "Périscolaire Jules Ferry", "Acc matin"), bracket_id(db, "0-650"), agent_id(db)
     result = set_rate(
         db,
         unit_id=unit,
@@ -96,7 +96,7 @@ def test_new_rate_from_a_date_then_corrected(fresh_db):
     )
     db.commit()
     assert result.created and result.changed and result.rate.amount_cents == 130
-    assert result.unit_name == "Acc matin" and result.bracket_name == "< 650"
+    assert result.unit_name == "Acc matin" and result.bracket_name == "0-650"
 
     before = rate_on(db, unit_id=unit, bracket_id=bracket, day=date(2026, 12, 31))
     assert before.amount_cents == 120 and before.next_from == date(2027, 1, 1)
@@ -109,7 +109,7 @@ def test_new_rate_from_a_date_then_corrected(fresh_db):
     january = next(r for r in rate_grid(db, on=date(2027, 1, 4)).rows if r.unit_id == unit)
     assert january.cells[0].amount_cents == 130 and january.cells[1].amount_cents == 160
 
-    history = [line for line in rate_history(db, unit_id=unit) if line.bracket_name == "< 650"]
+    history = [line for line in rate_history(db, unit_id=unit) if line.bracket_name == "0-650"]
     assert [(h.rate.valid_from, h.rate.amount_cents, h.rate.next_from) for h in history] == [
         (date(2026, 9, 1), 120, date(2027, 1, 1)),
         (date(2027, 1, 1), 130, None),
@@ -155,7 +155,7 @@ def test_only_an_admin_sets_a_rate(fresh_db, role):
         set_rate(
             db,
             unit_id=unit_id(db, "Périscolaire Jules Ferry", "Acc matin"),
-            bracket_id=bracket_id(db, "< 650"),
+            bracket_id=bracket_id(db, "0-650"),
             valid_from=date(2027, 1, 1),
             amount_cents=130,
             agent_id=agent_id(db, role),
@@ -164,7 +164,7 @@ def test_only_an_admin_sets_a_rate(fresh_db, role):
 
 def test_refusals(fresh_db):
     db = fresh_db
-    admin, bracket = agent_id(db), bracket_id(db, "< 650")
+    admin, bracket = agent_id(db), bracket_id(db, "0-650")
     matin = unit_id(db, "Périscolaire Jules Ferry", "Acc matin")
     journee = unit_id(db, "ALSH vacances d'hiver 2027", "Journée")
     count = len(db.exec(select(Rate)).all())
