@@ -128,11 +128,12 @@ def journal(
 
     day = parse_date(day_text, "Date")
     from regie_tui.db import open_database, session_scope
-    from regie_tui.services.payments import cash_journal, regie_of_code
+    from regie_tui.services.payments import cash_journal
+    from regie_tui.services.regies import regie_by_code
 
     engine = open_database(_url(db))
     with session_scope(engine) as session:
-        regie_id = regie_of_code(session, service) if service else None
+        regie_id = regie_by_code(session, code=service).id if service else None
         found = cash_journal(session, day=day, regie_id=regie_id)
     if as_json:
         print_json(_journal_json(found))
@@ -317,12 +318,14 @@ def close(
     day = parse_date(day_text, "Date")
     from regie_tui.db import open_database, session_scope
     from regie_tui.services.agents import resolve_agent
-    from regie_tui.services.payments import close_cash_day, regie_of_code
+    from regie_tui.services.payments import close_cash_day
+    from regie_tui.services.regies import regie_by_code
+    from regie_tui.services.sql import id_of
 
     engine = open_database(_url(db))
     with session_scope(engine) as session:
         agent = resolve_agent(session, cli.current_login())
-        done = close_cash_day(session, regie_id=regie_of_code(session, service), day=day, agent_id=agent.id)
+        done = close_cash_day(session, regie_id=id_of(regie_by_code(session, code=service)), day=day, agent_id=agent.id)
     _say(
         f"Journée de caisse du {formatting.short_date(done.day)} ({done.regie_code}) close : "
         f"{done.payment_count} règlement(s), {formatting.money(done.total_cents)}."

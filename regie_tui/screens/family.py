@@ -736,18 +736,16 @@ class FamilyScreen(RegieScreen):
         money = formatting.money
         self._fill(
             "#invoices",
-            ("Numéro", "Période", "Émise le", "Échéance", "Montant", "Réglé", "Solde", "État", "Régie"),
+            # What fits 80 columns; ⏎ shows the invoice whole (payments, credit notes), s the situation.
+            ("Numéro", "Période", "Échéance", "Montant", "Solde", "État"),
             [
                 (
                     i.number,
                     f"{i.period_start:%m/%Y}",
-                    formatting.short_date(i.issue_date),
                     formatting.short_date(i.due_date),
                     Text(money(i.total_cents), justify="right"),
-                    Text(money(i.paid_cents), justify="right"),
                     Text(money(i.balance_cents), justify="right"),
                     self._invoice_state(detail, i),
-                    i.regie,
                 )
                 for i in detail.invoices
             ],

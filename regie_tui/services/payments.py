@@ -61,6 +61,7 @@ from regie_tui.models import (
 )
 from regie_tui.services import audit
 from regie_tui.services.numbering import NumberKind, take_number
+from regie_tui.services.regies import regie_by_code
 from regie_tui.services.sql import id_col, id_of, select_columns
 
 REFERENCE_MAX = 80
@@ -453,21 +454,15 @@ def regies(db: Session) -> list[tuple[int, str, str]]:
     return [(rid, code, name) for rid, code, name in db.exec(select(id_col(Regie.id), Regie.code, Regie.name)).all()]
 
 
-def regie_of_code(db: Session, code: str) -> int:
-    found = db.exec(select(Regie.id).where(Regie.code == code.strip())).first()
-    if found is None:
-        known = ", ".join(c for _, c, _ in regies(db))
-        raise NotFound(f"Régie « {code} » inconnue : {known}.")
-    return found
-
-
 def regie_for_payment(
     db: Session, *, family_id: int, service: str | None = None, invoice_numbers: Sequence[str] = ()
 ) -> int:
     """The régie a payment goes to: the one coded ``service``, else that of the invoices named,
     else the only régie of the town, else that of the family's open invoices (when of one régie)."""
+    if db.get(Family, family_id) is None:
+        raise NotFound(f"Famille n° {family_id} introuvable.")
     if service:
-        return regie_of_code(db, service)
+        return id_of(regie_by_code(db, code=service))
     if invoice_numbers:
         found = set(db.exec(select(Invoice.regie_id).where(col(Invoice.number).in_(invoice_numbers))).all())
         if len(found) > 1:

@@ -127,3 +127,8 @@ def test_close_the_day_needs_the_regisseur(fresh_town_url, monkeypatch):
     assert data["regies"][0]["closed"] is True
     late = regie("payments", "add", "1", "--mode", "carte", "--amount", "5", "--service", "pop", "--db", fresh_town_url)
     assert late.exit_code == 1 and "est close" in late.output
+
+
+def test_an_unknown_family_is_named(fresh_town_url):
+    unknown = regie("payments", "add", "99999", "--mode", "carte", "--amount", "5", "--db", fresh_town_url)
+    assert unknown.exit_code == 1 and "Famille n° 99999 introuvable." in unknown.output
