@@ -597,10 +597,6 @@ class FinancialSituationScreen(RegieScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Situation financière"
-        self.query_one("#situation-invoices", DataTable).add_columns(
-            "Facture", "Émise", "Échéance", "Total", "Payé", "Avoir", "Reste"
-        )
-        self.query_one("#situation-payments", DataTable).add_columns("Reçu", "Reçu le", "Mode", "Montant", "État")
         self.refresh_situation()
 
     def refresh_situation(self) -> None:
@@ -621,8 +617,10 @@ class FinancialSituationScreen(RegieScreen):
         if situation.credit_cents:
             head += f", crédit {formatting.money(situation.credit_cents)}"
         self.query_one("#situation-head", Static).update(escape(head))
+        # Columns made anew with their rows: they take the width of what they show.
         invoices = self.query_one("#situation-invoices", DataTable)
-        invoices.clear()
+        invoices.clear(columns=True)
+        invoices.add_columns("Facture", "Émise", "Échéance", "Total", "Payé", "Avoir", "Reste")
         for i in situation.invoices:
             rest = Text(formatting.money(i.balance_cents), style="bold red" if i.overdue else "")
             invoices.add_row(
@@ -635,7 +633,8 @@ class FinancialSituationScreen(RegieScreen):
                 rest,
             )
         payments = self.query_one("#situation-payments", DataTable)
-        payments.clear()
+        payments.clear(columns=True)
+        payments.add_columns("Reçu", "Reçu le", "Mode", "Montant", "État")
         for p in situation.payments:
             payments.add_row(
                 p.receipt_number,

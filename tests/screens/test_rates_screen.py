@@ -44,11 +44,11 @@ async def test_admin_edits_a_rate_with_the_keyboard(make_fresh_app, fresh_town_u
         screen = await open_rates(pilot)
         text = screen_text(app)
         assert "Tarifs en vigueur le lundi 23 novembre 2026" in text
-        assert "< 650" in text and "651-950" in text
+        assert "0-650" in text and "651-950" in text
         unit = go_to(screen, "Périscolaire Jules Ferry", "Acc matin", 0)
         await settle(pilot)
         status = screen_text(app)
-        assert "Périscolaire Jules Ferry — Acc matin · < 650 : 1,20 € depuis le 01/09/2026" in status
+        assert "Périscolaire Jules Ferry — Acc matin · 0-650 : 1,20 € depuis le 01/09/2026" in status
         assert "Majoration sans réservation 1,00 € · pénalité absence non justifiée 0,00 €" in status
         assert "Facturé jusqu'au 31/10/2026 · e : modifier" in status
         bracket_id = screen.grid.brackets[0].id
@@ -71,7 +71,7 @@ async def test_admin_edits_a_rate_with_the_keyboard(make_fresh_app, fresh_town_u
         assert cell(fresh_town_url, unit, bracket_id, date(2026, 12, 1)).amount_cents == 135
         assert cell(fresh_town_url, unit, bracket_id, TODAY).amount_cents == 120
         text = screen_text(app)
-        assert "Acc matin · < 650 : 1,20 € depuis le 01/09/2026" in text
+        assert "Acc matin · 0-650 : 1,20 € depuis le 01/09/2026" in text
         assert "Changement le 01/12/2026 · facturé jusqu'au 31/10/2026" in text
 
         # the grid on that day shows the new price
@@ -81,7 +81,7 @@ async def test_admin_edits_a_rate_with_the_keyboard(make_fresh_app, fresh_town_u
         await settle(pilot)
         go_to(screen, "Périscolaire Jules Ferry", "Acc matin", 0)
         await settle(pilot)
-        assert "Acc matin · < 650 : 1,35 € depuis le 01/12/2026" in screen_text(app)
+        assert "Acc matin · 0-650 : 1,35 € depuis le 01/12/2026" in screen_text(app)
 
 
 async def test_bad_money_is_refused_in_the_dialog(make_fresh_app, fresh_town_url):
