@@ -571,11 +571,12 @@ class PaymentsScreen(RegieScreen):
 
 
 class FinancialSituationScreen(RegieScreen):
-    """A family's situation financière at today's date: invoices, payments, balance due, credit."""
+    """A family's situation financière at a date (today at first): invoices, payments, balance due, credit."""
 
     HELP_TITLE = "Situation financière"
     BINDINGS: ClassVar = [
         Binding("n", "new", "Règlement", id="situation-pay", tooltip="Enregistrer un règlement de la famille"),
+        Binding("d", "type_day", "Date", id="situation-day", tooltip="La situation à une autre date"),
         Binding("escape", "back", "Retour", id="situation-back", tooltip="Revenir à l'écran précédent"),
     ]
     DEFAULT_CSS = """
@@ -587,6 +588,7 @@ class FinancialSituationScreen(RegieScreen):
     def __init__(self, family_id: int) -> None:
         super().__init__()
         self.family_id = family_id
+        self.day: date | None = None  # None: today
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -599,8 +601,16 @@ class FinancialSituationScreen(RegieScreen):
         self.sub_title = "Situation financière"
         self.refresh_situation()
 
+    def action_type_day(self) -> None:
+        def chosen(day: date) -> None:
+            self.day = day
+            self.refresh_situation()
+
+        refused = partial(self.notify, severity="error", timeout=6)
+        ask_date(self.app, "Situation au (JJ/MM/AAAA)", self.day or self.regie.today, chosen, refused)
+
     def refresh_situation(self) -> None:
-        family_id, on_day = self.family_id, self.regie.today
+        family_id, on_day = self.family_id, self.day or self.regie.today
 
         def query(db: Session) -> FinancialSituation:
             from regie_tui.services.payments import family_situation

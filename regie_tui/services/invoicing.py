@@ -25,7 +25,8 @@ gives lines back, their charges are dropped and the days can be billed again.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -223,32 +224,29 @@ def bill_month(
     if not brackets:
         raise RegieError("Aucune tranche de quotient familial : les tarifs ne sont pas en place.")
 
-    step(0)
-    segments = _family_segments(db, brackets, first, until)
-    rates = _rate_segments(db, regie_id, first, until)
-    _load_temporary(conn, postgresql, segments, rates)
-    if not postgresql:  # the run writes index entries all over the charge table: keep them in memory
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_RUN_CACHE_KIB}")
+    with _sqlite_run_cache(conn):
+        step(0)
+        segments = _family_segments(db, brackets, first, until)
+        rates = _rate_segments(db, regie_id, first, until)
+        _load_temporary(conn, postgresql, segments, rates)
 
-    step(1)
-    params = {"regie": regie_id, "first": first, "until": until}
-    for statement in _ITEM_INSERTS:
-        conn.execute(_dated(statement), params)
-    _package_items(db, regie_id, first, until)
+        step(1)
+        params = {"regie": regie_id, "first": first, "until": until}
+        for statement in _ITEM_INSERTS:
+            conn.execute(_dated(statement), params)
+        _package_items(db, regie_id, first, until)
 
-    step(2)
-    run = BillingRun(regie_id=regie_id, month=first, issue_date=today, agent_id=agent_id)
-    db.add(run)
-    db.flush()
-    bills = _invoices(db, regie, id_of(run), first, last, today, agent_id, segments, brackets)
+        step(2)
+        run = BillingRun(regie_id=regie_id, month=first, issue_date=today, agent_id=agent_id)
+        db.add(run)
+        db.flush()
+        bills = _invoices(db, regie, id_of(run), first, last, today, agent_id, segments, brackets)
 
-    step(3)
-    conn.execute(text(_CHARGE_INSERT), {"regie": regie_id})
-    unpriced = _unpriced_units(db, regie_id, brackets, first, until, rates)
-    anomalies, counts = _anomalies(db, regie_id, first, until, today, segments, bills, unpriced)
-    _drop_temporary(conn, postgresql)
-    if not postgresql:
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_DEFAULT_CACHE_KIB}")
+        step(3)
+        conn.execute(text(_CHARGE_INSERT), {"regie": regie_id})
+        unpriced = _unpriced_units(db, regie_id, brackets, first, until, rates)
+        anomalies, counts = _anomalies(db, regie_id, first, until, today, segments, bills, unpriced)
+        _drop_temporary(conn, postgresql)
 
     step(4)
     if bills:
@@ -288,6 +286,19 @@ def bill_month(
         first_number=bills[0].number if bills else None,
         last_number=bills[-1].number if bills else None,
     )
+
+
+@contextmanager
+def _sqlite_run_cache(conn: sa.Connection) -> Iterator[None]:
+    """On SQLite, a larger page cache while the run writes index entries all over the charge table."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_RUN_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_DEFAULT_CACHE_KIB}")
 
 
 def line_label(kind: ChargeKind | str, activity: str, unit: str, package: str | None = None) -> str:

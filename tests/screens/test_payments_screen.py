@@ -106,6 +106,14 @@ async def test_financial_situation_of_a_family(make_app):
         text = screen_text(app)
         assert "au 23/11/2026" in text and "reste dû" in text
         assert "pop-F2610" in text
+        await pilot.press("d")  # before October's invoices were issued
+        await settle(pilot)
+        for _ in range(10):
+            await pilot.press("backspace")
+        await pilot.press(*"01/11/2026", "enter")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "au 01/11/2026" in text and "pop-F2610" not in text
 
 
 @pytest.mark.parametrize("_seeded_town", ["sqlite"], indirect=True)
