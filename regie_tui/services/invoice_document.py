@@ -32,7 +32,8 @@ from regie_tui.models import (
     Town,
 )
 from regie_tui.services import sepa
-from regie_tui.services.sql import id_col, select_columns
+from regie_tui.services.regies import regie_by_code
+from regie_tui.services.sql import id_col, id_of, select_columns
 
 #: What a line is, in the words printed beside its label when the label does not say it.
 LINE_KIND = {
@@ -256,10 +257,7 @@ def invoice_document(db: Session, *, number: str) -> InvoiceDocument:
 
 def month_documents(db: Session, *, regie_code: str, month: date) -> list[InvoiceDocument]:
     """Every invoice of the régie for the month of ``month``, by number."""
-    regie_id = db.exec(select(Regie.id).where(Regie.code == regie_code)).first()
-    if regie_id is None:
-        codes = ", ".join(db.exec(select(Regie.code).order_by(Regie.code)).all())
-        raise RegieError(f"Service « {regie_code} » inconnu (services : {codes}).")
+    regie_id = id_of(regie_by_code(db, code=regie_code))
     first = month.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     where = and_(col(Invoice.regie_id) == regie_id, col(Invoice.period_start).between(first, last))
