@@ -644,6 +644,8 @@ class FamilyScreen(RegieScreen):
         )
         summary.append("\nSolde dû : ")
         summary.append(balance, style="bold" if detail.balance_cents <= 0 else "bold reverse")
+        if detail.credit_cents:
+            summary.append(f" · crédit {formatting.money(detail.credit_cents)}")
         summary.append(contact)
         self.query_one("#family-summary", Static).update(summary)
         alerts = self.query_one("#family-alerts", Static)

@@ -35,6 +35,7 @@ from regie_tui.models import (
 from regie_tui.services.accounts import InvoiceRow, family_invoices
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.history import HistoryEntry, MessageLine, family_history, family_message_list
+from regie_tui.services.payments import family_credit
 from regie_tui.services.pending import pending_counts
 from regie_tui.services.pricing import bracket_for, load_brackets
 from regie_tui.services.sepa import collection_dates
@@ -149,6 +150,7 @@ class FamilyDetail:
     enrollments: list[EnrollmentView]
     invoices: list[InvoiceRow]
     collections: dict[int, date]  # invoice id → the day of its live direct debit
+    credit_cents: int  # money received and not allocated yet (the next payment's allocation uses it)
     documents: list[DocumentView]
     history: list[HistoryEntry]
     messages: list[MessageLine]
@@ -298,6 +300,7 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
         enrollments=enrollments,
         invoices=invoices,
         collections=collection_dates(session, invoice_ids=[i.id for i in invoices]),
+        credit_cents=family_credit(session, family_id=family_id),
         documents=documents,
         history=history,
         messages=family_message_list(session, family_id=family_id),

@@ -405,8 +405,11 @@ def _credits(db: Session, *, family_id: int, regie_id: int, lock: bool = False) 
     return [(pid, int(left)) for pid, left in db.exec(statement).all() if left > 0]
 
 
-def family_credit(db: Session, *, family_id: int, regie_id: int) -> int:
-    """Money of the family received by the régie and not allocated to any invoice yet."""
+def family_credit(db: Session, *, family_id: int, regie_id: int | None = None) -> int:
+    """Money of the family received by the régie (every régie: None) and not allocated to any invoice yet."""
+    if regie_id is None:
+        regie_ids = db.exec(select(Payment.regie_id).where(Payment.family_id == family_id).distinct()).all()
+        return sum(family_credit(db, family_id=family_id, regie_id=r) for r in regie_ids)
     return sum(left for _, left in _credits(db, family_id=family_id, regie_id=regie_id))
 
 

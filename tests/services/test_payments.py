@@ -596,3 +596,21 @@ def test_a_desk_payment_cannot_be_dated_in_the_future(town):
         family_id, _ = family_with_open(session, "pop")
         with pytest.raises(RegieError, match="Date d'encaissement 24/11/2026 dans le futur"):
             desk(session, family_id, received_on=DAY + timedelta(days=1))
+
+
+def test_the_family_file_shows_the_family_s_credit(town):
+    """An overpayment is the family's credit, every régie counted: the family file shows it."""
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.family_file import family_detail
+
+    from helpers import ADMIN_LOGIN
+
+    with Session(town) as session:
+        family_id, found = family_with_open(session, "pop")
+        agent = resolve_agent(session, ADMIN_LOGIN)
+        before = family_detail(session, family_id, agent=agent, today=DAY).credit_cents
+        due = sum(i.balance_cents for i in found)
+        desk(session, family_id, amount_cents=due + 1234)
+        session.commit()
+        assert family_detail(session, family_id, agent=agent, today=DAY).credit_cents == before + 1234
+        assert family_credit(session, family_id=family_id) == before + 1234
