@@ -1,5 +1,6 @@
 """What families owe: invoice balances after payments and credit notes, in SQL."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -9,13 +10,14 @@ from sqlmodel import Session, col, select
 from regie_tui.models import Allocation, CreditNote, Invoice, InvoiceStatus, Regie
 from regie_tui.services.sql import id_col, select_columns
 
-_paid = (
+# Per invoice, correlated: what payments put on it, and what credit notes took off it.
+PAID = (
     select(func.coalesce(func.sum(Allocation.amount_cents), 0))
     .where(Allocation.invoice_id == Invoice.id)
     .correlate(Invoice)
     .scalar_subquery()
 )
-_credited = (
+CREDITED = (
     select(func.coalesce(func.sum(CreditNote.amount_cents), 0))
     .where(CreditNote.invoice_id == Invoice.id)
     .correlate(Invoice)
@@ -57,8 +59,8 @@ def family_invoices(session: Session, family_id: int) -> list[InvoiceRow]:
             col(Invoice.issue_date),
             col(Invoice.due_date),
             col(Invoice.total_cents),
-            _paid,
-            _credited,
+            PAID,
+            CREDITED,
             col(Invoice.status),
         )
         .join(Regie, col(Regie.id) == Invoice.regie_id)
@@ -88,8 +90,20 @@ def family_balances(session: Session, family_ids: list[int]) -> dict[int, int]:
     if not family_ids:
         return {}
     rows = session.exec(
-        select(Invoice.family_id, func.sum(Invoice.total_cents - _paid - _credited))
+        select(Invoice.family_id, func.sum(Invoice.total_cents - PAID - CREDITED))
         .where(col(Invoice.family_id).in_(family_ids), _issued)
         .group_by(col(Invoice.family_id))
     )
     return {family_id: int(balance) for family_id, balance in rows if balance}
+
+
+def invoice_balances(session: Session, invoice_ids: Sequence[int]) -> dict[int, int]:
+    """Invoice id -> what is still due on each issued one of ``invoice_ids`` (cancelled ones are absent)."""
+    if not invoice_ids:
+        return {}
+    rows = session.exec(
+        select(id_col(Invoice.id), col(Invoice.total_cents) - PAID - CREDITED).where(
+            col(Invoice.id).in_(invoice_ids), _issued
+        )
+    )
+    return {invoice_id: int(balance) for invoice_id, balance in rows}

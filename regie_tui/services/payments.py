@@ -60,6 +60,7 @@ from regie_tui.models import (
     Unit,
 )
 from regie_tui.services import audit
+from regie_tui.services.accounts import invoice_balances
 from regie_tui.services.numbering import NumberKind, take_number
 from regie_tui.services.regies import regie_by_code
 from regie_tui.services.sql import id_col, id_of, select_columns
@@ -343,54 +344,27 @@ def parse_mode(text: str) -> PaymentMode:
 # --------------------------------------------------------------------- reading
 
 
-def _balances(db: Session, invoice_ids: Sequence[int]) -> dict[int, int]:
-    """Invoice id -> what is still due (issued invoices; total - allocations - credit notes)."""
-    if not invoice_ids:
-        return {}
-    totals = dict(
-        db.exec(
-            select(id_col(Invoice.id), col(Invoice.total_cents)).where(
-                col(Invoice.id).in_(invoice_ids), Invoice.status == InvoiceStatus.ISSUED
-            )
-        ).all()
-    )
-    paid = dict(
-        db.exec(
-            select(Allocation.invoice_id, func.sum(Allocation.amount_cents))
-            .where(col(Allocation.invoice_id).in_(invoice_ids))
-            .group_by(col(Allocation.invoice_id))
-        ).all()
-    )
-    credited = dict(
-        db.exec(
-            select(CreditNote.invoice_id, func.sum(CreditNote.amount_cents))
-            .where(col(CreditNote.invoice_id).in_(invoice_ids))
-            .group_by(col(CreditNote.invoice_id))
-        ).all()
-    )
-    return {i: t - int(paid.get(i, 0)) - int(credited.get(i, 0)) for i, t in totals.items()}
-
-
 def invoice_balance(db: Session, *, invoice: Invoice) -> int:
     """What is still due on an issued invoice (total - allocations - credit notes)."""
     if invoice.status != InvoiceStatus.ISSUED:
         return 0
-    return _balances(db, [id_of(invoice)]).get(id_of(invoice), 0)
+    return invoice_balances(db, [id_of(invoice)]).get(id_of(invoice), 0)
 
 
 _live = (col(Payment.cancelled_on).is_(None), col(Payment.rejected_on).is_(None))
+# Per payment, correlated: what its allocations put on invoices (the rest is the family's credit).
+_allocated = (
+    select(func.coalesce(func.sum(Allocation.amount_cents), 0))
+    .where(Allocation.payment_id == Payment.id)
+    .correlate(Payment)
+    .scalar_subquery()
+)
 
 
 def _credits(db: Session, *, family_id: int, regie_id: int, lock: bool = False) -> list[tuple[int, int]]:
     """(payment id, unallocated cents) of the family's live payments in the régie, oldest first."""
-    allocated = (
-        select(func.coalesce(func.sum(Allocation.amount_cents), 0))
-        .where(Allocation.payment_id == Payment.id)
-        .correlate(Payment)
-        .scalar_subquery()
-    )
     statement = (
-        select(id_col(Payment.id), col(Payment.amount_cents) - allocated)
+        select(id_col(Payment.id), col(Payment.amount_cents) - _allocated)
         .where(Payment.family_id == family_id, Payment.regie_id == regie_id, *_live)
         .order_by(col(Payment.received_on), col(Payment.id))
     )
@@ -434,7 +408,7 @@ def open_invoices(db: Session, *, family_id: int, regie_id: int | None = None) -
     if regie_id is not None:
         statement = statement.where(Invoice.regie_id == regie_id)
     rows = db.exec(statement).all()
-    balances = _balances(db, [row[0] for row in rows])
+    balances = invoice_balances(db, [row[0] for row in rows])
     return [
         OpenInvoice(
             number=number,
@@ -689,7 +663,7 @@ def _record(
         if known is not None:
             raise RegieError(f"Le paiement en ligne {reference} est déjà enregistré (reçu {known}).")
     invoices = _target_invoices(db, family_id=family_id, regie_id=regie_id, numbers=numbers)
-    balances = _balances(db, [id_of(i) for i in invoices])
+    balances = invoice_balances(db, [id_of(i) for i in invoices])
     if numbers:
         for invoice in invoices:
             if balances.get(id_of(invoice), 0) <= 0:
@@ -1047,12 +1021,6 @@ def family_situation(db: Session, *, family_id: int, on: date) -> FinancialSitua
         invoices.append(
             SituationInvoice(number, code, start, issued, due, total, p, c, balance, balance > 0 and due < on)
         )
-    allocated = (
-        select(func.coalesce(func.sum(Allocation.amount_cents), 0))
-        .where(Allocation.payment_id == Payment.id)
-        .correlate(Payment)
-        .scalar_subquery()
-    )
     payment_rows = db.exec(
         select_columns(
             col(Payment.receipt_number),
@@ -1060,7 +1028,7 @@ def family_situation(db: Session, *, family_id: int, on: date) -> FinancialSitua
             col(Payment.received_on),
             col(Payment.mode),
             col(Payment.amount_cents),
-            allocated,
+            _allocated,
             col(Payment.reference),
             col(Payment.cancelled_on),
             col(Payment.rejected_on),

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from regie_tui.errors import RegieError
 from regie_tui.models import DirectDebit, Family, Invoice, InvoiceStatus, Regie, Reminder, Town
 from regie_tui.services import audit
-from regie_tui.services.accounts import _credited, _paid
+from regie_tui.services.accounts import CREDITED, PAID
 from regie_tui.services.sql import select_columns
 
 #: Age in days (since the due date) at which each level is due.
@@ -149,7 +149,7 @@ def _overdue_rows(
     live_debit = exists(
         select(literal(1)).where(DirectDebit.invoice_id == Invoice.id, col(DirectDebit.rejected_on).is_(None))
     )
-    balance = Invoice.total_cents - _paid - _credited
+    balance = Invoice.total_cents - PAID - CREDITED
     conditions: list[ColumnElement[bool]] = [
         col(Invoice.status) == InvoiceStatus.ISSUED,
         col(Invoice.due_date) <= on - timedelta(days=LEVEL_DAYS[1]),
@@ -175,7 +175,7 @@ def _overdue_rows(
             col(Invoice.issue_date),
             col(Invoice.due_date),
             col(Invoice.total_cents),
-            _paid + _credited,
+            PAID + CREDITED,
             _last_level(),
             _last_sent(),
         )
