@@ -570,6 +570,18 @@ class PaymentsScreen(RegieScreen):
 # ------------------------------------------------------------ the situation
 
 
+SITUATION_INVOICE_COLUMNS = (
+    ("Facture", 15),
+    ("Émise", 10),
+    ("Échéance", 12),
+    ("Total", 11),
+    ("Payé", 11),
+    ("Avoir", 11),
+    ("Reste", 11),
+)
+SITUATION_PAYMENT_COLUMNS = (("Reçu", 15), ("Reçu le", 10), ("Mode", 16), ("Montant", 11), ("État", 10))
+
+
 class FinancialSituationScreen(RegieScreen):
     """A family's situation financière at a date (today at first): invoices, payments, balance due, credit."""
 
@@ -627,10 +639,11 @@ class FinancialSituationScreen(RegieScreen):
         if situation.credit_cents:
             head += f", crédit {formatting.money(situation.credit_cents)}"
         self.query_one("#situation-head", Static).update(escape(head))
-        # Columns made anew with their rows: they take the width of what they show.
+        # Columns of fixed widths: a number or an amount is never cut, whenever the rows come.
         invoices = self.query_one("#situation-invoices", DataTable)
         invoices.clear(columns=True)
-        invoices.add_columns("Facture", "Émise", "Échéance", "Total", "Payé", "Avoir", "Reste")
+        for name, width in SITUATION_INVOICE_COLUMNS:
+            invoices.add_column(name, width=width)
         for i in situation.invoices:
             rest = Text(formatting.money(i.balance_cents), style="bold red" if i.overdue else "")
             invoices.add_row(
@@ -644,7 +657,8 @@ class FinancialSituationScreen(RegieScreen):
             )
         payments = self.query_one("#situation-payments", DataTable)
         payments.clear(columns=True)
-        payments.add_columns("Reçu", "Reçu le", "Mode", "Montant", "État")
+        for name, width in SITUATION_PAYMENT_COLUMNS:
+            payments.add_column(name, width=width)
         for p in situation.payments:
             payments.add_row(
                 p.receipt_number,
