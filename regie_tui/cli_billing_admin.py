@@ -267,8 +267,8 @@ def reminders_send(
 
     from regie_tui import clock
     from regie_tui.db import open_database, session_scope
-    from regie_tui.errors import RegieError
-    from regie_tui.reports.reminder_pdf import write_reminders_pdf
+    from regie_tui.reports import write_new_file
+    from regie_tui.reports.reminder_pdf import reminders_pdf
     from regie_tui.services.agents import resolve_agent
     from regie_tui.services.reminders import numbers_at_level, overdue_invoices, send_reminders
 
@@ -285,12 +285,7 @@ def reminders_send(
         sent = send_reminders(session, invoice_numbers=numbers, on=day, agent_id=agent.id)
         if not sent.letters:
             fail(f"Relances déjà envoyées pour {', '.join(sent.skipped)} : rien à imprimer.")
-        try:
-            write_reminders_pdf(sent.letters, out_file)  # in the transaction: no letter, no reminder recorded
-        except FileExistsError:
-            raise RegieError(f"Le fichier « {out_file} » existe déjà : choisissez un autre nom.") from None
-        except OSError as exc:
-            raise RegieError(f"Impossible d'écrire « {out_file} » : {exc.strerror or exc}.") from None
+        write_new_file(out_file, reminders_pdf(sent.letters))  # in the transaction: no letter, no reminder recorded
     count = len(sent.letters)
     out.print(
         f"{count} lettre{'s' if count > 1 else ''} de relance écrite{'s' if count > 1 else ''} dans « {out_file} ».",

@@ -1,8 +1,7 @@
 """`regie invoices show NUMBER` and `regie invoices pdf …`: the invoice as the family reads it."""
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -76,6 +75,7 @@ def pdf_command(
 
 def _one_pdf(number: str, out_path: Path | None, db: str | None) -> None:
     from regie_tui.db import open_database, session_scope
+    from regie_tui.reports import write_new_file
     from regie_tui.reports.invoice_pdf import invoice_file_name, write_invoice_pdf
     from regie_tui.services.agents import resolve_agent
     from regie_tui.services.invoice_document import invoice_document
@@ -87,7 +87,7 @@ def _one_pdf(number: str, out_path: Path | None, db: str | None) -> None:
     path = out_path if out_path is not None else Path.cwd() / invoice_file_name(doc.number)
     if path.is_dir():
         path = path / invoice_file_name(doc.number)
-    _write_new(path, lambda file: write_invoice_pdf(doc, file))
+    write_new_file(path, lambda file: write_invoice_pdf(doc, file))
     out.print(f"Facture {doc.number} écrite dans « {path} ».", highlight=False, markup=False)
 
 
@@ -97,6 +97,7 @@ def _month_pdfs(
     import os
 
     from regie_tui.db import open_database, session_scope
+    from regie_tui.reports import write_new_file
     from regie_tui.reports.invoice_pdf import write_invoice_files, write_month_pdf
     from regie_tui.services.agents import resolve_agent
     from regie_tui.services.invoice_document import month_documents
@@ -117,7 +118,7 @@ def _month_pdfs(
         if out_path.suffix.lower() != ".pdf":
             path = out_path / f"factures-{service.strip()}-{first:%Y-%m}.pdf"
         _make_folder(path.parent)
-        _write_new(path, lambda file: write_month_pdf(docs, file))
+        write_new_file(path, lambda file: write_month_pdf(docs, file))
         out.print(f"{len(docs)} factures écrites dans « {path} ».", highlight=False, markup=False)
         return
     _make_folder(out_path)
@@ -139,17 +140,6 @@ def _make_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         fail(f"Impossible de créer le dossier « {folder} » : {exc.strerror or exc}.")
-
-
-def _write_new(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a file that must not exist yet (never over an earlier one)."""
-    try:
-        with path.open("xb") as file:
-            write(file)
-    except FileExistsError:
-        fail(f"Le fichier « {path} » existe déjà : choisissez un autre nom.")
-    except OSError as exc:
-        fail(f"Impossible d'écrire « {path} » : {exc.strerror or exc}.")
 
 
 def _print(doc: "InvoiceDocument") -> None:

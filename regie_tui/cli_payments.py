@@ -291,16 +291,10 @@ def receipt_command(
         resolve_agent(session, cli.current_login())
         found = receipt(session, receipt_number=receipt_number)
     target = out_file or Path(f"recu-{found.number}.pdf")
+    from regie_tui.reports import write_new_file
     from regie_tui.reports.receipt_pdf import receipt_pdf
 
-    data = receipt_pdf(found, printed_at=clock.now())
-    try:
-        with target.open("xb") as file:
-            file.write(data)
-    except FileExistsError:
-        fail(f"Le fichier « {target} » existe déjà : choisissez un autre nom.")
-    except OSError as exc:
-        fail(f"Impossible d'écrire « {target} » : {exc.strerror or exc}.")
+    write_new_file(target, receipt_pdf(found, printed_at=clock.now()))
     _say(f"Reçu {found.number} écrit dans « {target} ».")
 
 

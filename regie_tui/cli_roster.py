@@ -41,16 +41,10 @@ def roster_command(
         sheet = roster(session, activity_id=activity, day=day, sees_health=agent.sees_health)
         town = town_name(session)
     if pdf is not None:
+        from regie_tui.reports import write_new_file
         from regie_tui.reports.roster_pdf import roster_pdf
 
-        data = roster_pdf(sheet, town_name=town, printed_at=clock.now())
-        try:
-            with pdf.open("xb") as file:
-                file.write(data)
-        except FileExistsError:
-            fail(f"Le fichier « {pdf} » existe déjà : choisissez un autre nom.")
-        except OSError as exc:
-            fail(f"Impossible d'écrire « {pdf} » : {exc.strerror or exc}.")
+        write_new_file(pdf, roster_pdf(sheet, town_name=town, printed_at=clock.now()))
     if as_json:
         print_json(_as_json(sheet))
     else:

@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
 from typing import BinaryIO
 from xml.sax.saxutils import escape
 
@@ -200,13 +199,3 @@ def _build(letters: Sequence[ReminderLetter], target: BinaryIO) -> None:
             story.append(PageBreak())
         story += _letter(letter, styles, fonts)
     doc.build(story)
-
-
-def write_reminders_pdf(letters: Sequence[ReminderLetter], target: Path | BinaryIO) -> None:
-    """Write the letters to ``target`` (a new file: an existing one is never overwritten, or a binary stream)."""
-    data = reminders_pdf(letters)
-    if isinstance(target, Path):
-        with target.open("xb") as file:
-            file.write(data)
-    else:
-        target.write(data)

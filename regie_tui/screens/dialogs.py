@@ -17,7 +17,6 @@ from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from regie_tui import workers
-from regie_tui.errors import RegieError
 from regie_tui.formatting import short_date
 
 if TYPE_CHECKING:
@@ -156,7 +155,7 @@ def write_pdf(
     done: Callable[[T, Path], object],
 ) -> None:
     """Ask where to write a PDF (a folder takes ``file_name``), never over an existing file, then run
-    ``make(session, path)`` in one unit of work (it writes the file: see :func:`write_new_file`)
+    ``make(session, path)`` in one unit of work (it writes the file: see :func:`regie_tui.reports.write_new_file`)
     and ``done(result, path)``; a failure is told in French and nothing is recorded."""
 
     def chosen(path_text: str | None) -> None:
@@ -166,7 +165,9 @@ def write_pdf(
         if path.is_dir():
             path = path / file_name
         if path.exists():
-            screen.notify(f"{path} existe déjà : choisissez un autre nom.", severity="warning", timeout=6)
+            screen.notify(
+                f"Le fichier « {path} » existe déjà : choisissez un autre nom.", severity="warning", timeout=6
+            )
             ask(str(path))
             return
 
@@ -179,14 +180,3 @@ def write_pdf(
         screen.app.push_screen(TextPrompt(f"Écrire {what} (chemin du PDF)", value), chosen)
 
     ask(str(Path.cwd() / file_name))
-
-
-def write_new_file(path: Path, data: bytes) -> None:
-    """Write a new file (never over an existing one); a French RegieError otherwise."""
-    try:
-        with path.open("xb") as file:
-            file.write(data)
-    except FileExistsError:
-        raise RegieError(f"{path} existe déjà : choisissez un autre nom.") from None
-    except OSError as error:
-        raise RegieError(f"Écriture de {path} impossible : {error.strerror or error}.") from None

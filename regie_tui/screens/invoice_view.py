@@ -19,8 +19,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from regie_tui import formatting
+from regie_tui.reports import write_new_file
 from regie_tui.screens.base import RegieScreen
-from regie_tui.screens.dialogs import write_new_file, write_pdf
+from regie_tui.screens.dialogs import write_pdf
 
 if TYPE_CHECKING:
     from sqlmodel import Session

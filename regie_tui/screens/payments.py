@@ -18,8 +18,9 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sel
 
 from regie_tui import clock, formatting, workers
 from regie_tui.errors import RegieError
+from regie_tui.reports import write_new_file
 from regie_tui.screens.base import Desk, RegieScreen
-from regie_tui.screens.dialogs import ConfirmScreen, PickOne, TextPrompt, ask_date, write_new_file, write_pdf
+from regie_tui.screens.dialogs import ConfirmScreen, PickOne, TextPrompt, ask_date, write_pdf
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -14,8 +14,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from regie_tui import formatting
 from regie_tui.errors import RegieError
+from regie_tui.reports import write_new_file
 from regie_tui.screens.base import RegieScreen
-from regie_tui.screens.dialogs import PickOne, ask_date, write_new_file, write_pdf
+from regie_tui.screens.dialogs import PickOne, ask_date, write_pdf
 
 if TYPE_CHECKING:
     from sqlmodel import Session
