@@ -7,8 +7,8 @@ from sqlalchemy import Connection, text
 
 from regie_tui.demo.generator import ChildDraft, GeneratorBase, Quotient
 from regie_tui.demo.reference import MonthInfo
-from regie_tui.models import CASH_LIMIT_CENTS
-from regie_tui.services.invoicing import BILLED_STATES, basis_text, days_text, week_of
+from regie_tui.models import CASH_LIMIT_CENTS, ChargeKind
+from regie_tui.services.invoicing import BILLED_STATES, basis_text, days_text, line_label, week_of
 from regie_tui.services.numbering import NumberKind
 from regie_tui.services.pricing import bracket_for, line_amount_cents, quotient_on
 from regie_tui.services.sepa import new_rum, next_sequence
@@ -88,21 +88,19 @@ class Billing(GeneratorBase):
             lines = []
             for child_id, unit_id, days, specials, unjustified in items:
                 unit = self.units[unit_id]
+                drafts = []  # (kind, days, quantity, unit price)
                 if unit.packages:  # one package per week booked
                     weeks = len({week_of(info.first.replace(day=d)) for d in days})
-                    lines.append((child_id, unit_id, "package", unit.label, days, weeks, unit.packages[rate_index]))
+                    drafts.append((ChargeKind.PACKAGE, days, weeks, unit.packages[rate_index]))
                 else:
-                    lines.append((child_id, unit_id, "service", unit.label, days, len(days), unit.rates[rate_index]))
+                    drafts.append((ChargeKind.SERVICE, days, len(days), unit.rates[rate_index]))
                 if specials and unit.surcharge:
-                    label = f"Majoration sans réservation – {unit.label}"
-                    lines.append(
-                        (child_id, unit_id, "unbooked_surcharge", label, specials, len(specials), unit.surcharge)
-                    )
+                    drafts.append((ChargeKind.UNBOOKED_SURCHARGE, specials, len(specials), unit.surcharge))
                 if unjustified and unit.penalty:
-                    label = f"Pénalité absence non justifiée – {unit.label}"
-                    lines.append(
-                        (child_id, unit_id, "absence_penalty", label, unjustified, len(unjustified), unit.penalty)
-                    )
+                    drafts.append((ChargeKind.ABSENCE_PENALTY, unjustified, len(unjustified), unit.penalty))
+                for charge_kind, billed, quantity, price in drafts:
+                    label = line_label(charge_kind, unit.activity, unit.name, unit.package)
+                    lines.append((child_id, unit_id, charge_kind.value, label, billed, quantity, price))
             total = 0
             for position, (child_id, unit_id, kind, label, days, quantity, price) in enumerate(lines, start=1):
                 rate_id = self.units[unit_id].rate_ids[rate_index]

@@ -42,7 +42,8 @@ def load_town_settings() -> dict[str, Any]:
 class UnitInfo:
     id: int
     name: str
-    label: str  # invoice line label, as the invoicing run writes it: "Périscolaire Jules Ferry – Acc soir"
+    activity: str  # the activity's name (invoice lines: invoicing.line_label)
+    package: str | None  # the package its booking triggers, e.g. "Forfait semaine"
     rates: tuple[int, ...]  # cents, in the order of Reference.brackets
     surcharge: int  # unbooked surcharge, cents
     penalty: int  # unjustified absence penalty, cents
@@ -395,7 +396,8 @@ def _write_activities(
                     UnitInfo(
                         unit_id,
                         unit["name"],
-                        f"{unit['package']} – {name}" if unit.get("package") else f"{name} – {unit['name']}",
+                        name,
+                        unit.get("package"),
                         tuple(unit["rates"]),
                         surcharge,
                         penalty,
