@@ -916,20 +916,27 @@ def cancel_payment(
             f"La journée de caisse du {formatting.short_date(payment.received_on)} est close : le règlement "
             f"{payment.receipt_number} ne peut plus être annulé (un chèque ou un prélèvement impayé se rejette)."
         )
-    reopened = _undo_allocations(db, payment)
     payment.cancelled_on = cancelled_on or clock.today()
     payment.cancel_reason = reason
     payment.cancelled_by_id = agent_id
+    return _undone(db, payment, "payment_cancel", {"cancelled_on": payment.cancelled_on.isoformat()}, reason, agent_id)
+
+
+def _undone(
+    db: Session, payment: Payment, action: str, when: dict[str, str], reason: str, agent_id: int | None
+) -> PaymentUndone:
+    """A cancelled or rejected payment: its allocations deleted (its invoices reopen), audited with them."""
+    reopened = _undo_allocations(db, payment)
     db.add(payment)
     audit.record(
         db,
-        action="payment_cancel",
+        action=action,
         entity="payment",
         entity_id=payment.id,
         agent_id=agent_id,
         family_id=payment.family_id,
         before={"allocations": [{"invoice": n, "amount_cents": c} for n, c in reopened]},
-        after={"receipt": payment.receipt_number, "cancelled_on": payment.cancelled_on.isoformat(), "reason": reason},
+        after={"receipt": payment.receipt_number, **when, "reason": reason},
     )
     db.flush()
     return PaymentUndone(receipt_number=payment.receipt_number, family_id=payment.family_id, reopened=reopened)
@@ -949,22 +956,9 @@ def reject_payment(
             f"Date de rejet {formatting.short_date(rejected_on)} antérieure à l'encaissement "
             f"({formatting.short_date(payment.received_on)})."
         )
-    reopened = _undo_allocations(db, payment)
     payment.rejected_on = rejected_on
     payment.rejection_reason = reason
-    db.add(payment)
-    audit.record(
-        db,
-        action="payment_reject",
-        entity="payment",
-        entity_id=payment.id,
-        agent_id=agent_id,
-        family_id=payment.family_id,
-        before={"allocations": [{"invoice": n, "amount_cents": c} for n, c in reopened]},
-        after={"receipt": payment.receipt_number, "rejected_on": rejected_on.isoformat(), "reason": reason},
-    )
-    db.flush()
-    return PaymentUndone(receipt_number=payment.receipt_number, family_id=payment.family_id, reopened=reopened)
+    return _undone(db, payment, "payment_reject", {"rejected_on": rejected_on.isoformat()}, reason, agent_id)
 
 
 # ----------------------------------------------------------------- situation
