@@ -26,9 +26,12 @@ def first_paint_seen(self):
     painted.append(time.time() - start)
     return open_database(self)
 RegieApp._open_database = first_paint_seen
+# The bench town's administrator at the keyboard (the OS account or PostgreSQL role otherwise).
+from regie_tui.services import identity
+identity.connected_identity = lambda connection: identity.Connected(login=sys.argv[2], owner=False)
 
 async def run():
-    app = create_app(database_url=sys.argv[1], login=sys.argv[2])
+    app = create_app(database_url=sys.argv[1])
     async with app.run_test(size=(80, 24)) as pilot:
         while not painted:
             await asyncio.sleep(0.005)

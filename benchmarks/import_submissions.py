@@ -126,7 +126,7 @@ def main() -> int:
         engine = make_engine(url)
         started = time.perf_counter()
         with Session(engine) as db:
-            summary = import_submissions(db, data=data, filename="bench.jsonl", agent_id=None, now=NOW)
+            summary = import_submissions(db, data=data, filename="bench.jsonl", agent=None, now=NOW)
             db.commit()
         elapsed = time.perf_counter() - started
         engine.dispose()

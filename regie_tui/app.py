@@ -327,33 +327,37 @@ def create_app(
     engine: Engine | None = None,
     agent: AgentInfo | None = None,
     database_url: str | None = None,
-    login: str | None = None,
     today: date | None = None,
 ) -> RegieApp:
     """The one way to build the app, used by `regie` and by every UI test: on an open
-    ``engine`` for ``agent``, or on ``database_url`` opened (schema checked, ``login``
-    matched to an agent) in a worker once the first screen is up."""
+    ``engine`` for ``agent``, or on ``database_url`` opened (schema checked,
+    the agent at its keyboard resolved) in a worker once the first screen is up."""
     if engine is not None and agent is not None:
         return RegieApp(engine=engine, agent=agent, today=today)
-    if database_url is None or login is None:
-        raise ValueError("create_app needs engine and agent, or database_url and login")
+    if database_url is None:
+        raise ValueError("create_app needs engine and agent, or database_url")
 
     def connect(show_counts: Callable[[DashboardCounts], None]) -> tuple[Engine, AgentInfo]:
         from regie_tui.db import open_database, session_scope
         from regie_tui.services.dashboard import counts_for_login
+        from regie_tui.services.identity import desk_login
 
         opened = open_database(database_url)
         try:
             # The counters first, for a known active agent: SQLAlchemy Core only. The
             # ORM (SQLModel and the models, most of the start-up time) comes after.
             with opened.connect() as connection:
-                counts = counts_for_login(connection, login)
+                agent_login = desk_login(connection)
+                counts = counts_for_login(connection, agent_login)
             if counts is not None:
                 show_counts(counts)
+            from regie_tui.services.access import Permission
             from regie_tui.services.agents import resolve_agent
 
             with session_scope(opened) as session:
-                return opened, resolve_agent(session, login)
+                agent = resolve_agent(session, agent_login)
+                agent.require(Permission.DESK)
+                return opened, agent
         except Exception:
             opened.dispose()
             raise

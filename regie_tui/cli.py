@@ -2,7 +2,6 @@
 
 import dataclasses
 import functools
-import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar, 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer._click.globals import get_current_context
 
 from regie_tui import clock, formatting
 from regie_tui.cli_french import frenchify_click
@@ -21,6 +21,9 @@ from regie_tui.config import settings
 from regie_tui.errors import RegieError, error_message
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from regie_tui.services.agents import AgentInfo
     from regie_tui.services.family_file import FamilyDetail
 
 P = ParamSpec("P")
@@ -44,13 +47,7 @@ app.add_typer(family_app, name="family")
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Adresse de la base (sqlite:///… ou postgresql+psycopg://…). Défaut : REGIE_DATABASE_URL ou sqlite:///data/regie.db.",
-    ),
-]
+DB_HELP = "Adresse de la base (sqlite:///… ou postgresql+psycopg://…). Défaut : REGIE_DATABASE_URL ou sqlite:///data/regie.db."
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les scripts).")]
 
 
@@ -62,9 +59,97 @@ def _url(db: str | None) -> str:
     return db or _given_before or settings().database_url
 
 
-def current_login() -> str:
-    """The operating-system login (the SSH user): that is who the agent is."""
-    return getpass.getuser()
+@dataclasses.dataclass(frozen=True)
+class Desk:
+    """The open database and the agent at its keyboard, for one command."""
+
+    engine: "Engine"
+    agent: "AgentInfo"
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentDesk:
+    """The open database and who manages agents: an administrator, or None for the owner."""
+
+    engine: "Engine"
+    manager: "AgentInfo | None"
+
+
+_DESK = "regie.desk"
+
+
+def _opened(value: str | None, resolve: "Callable[[Any], Any]") -> tuple["Engine", Any]:
+    """The database at ``value`` opened and ``resolve(session)``; failures as one French line."""
+    from sqlalchemy.exc import DBAPIError
+
+    from regie_tui.db import open_database, parse_url, session_scope
+
+    try:
+        engine = open_database(_url(value))
+        with session_scope(engine) as session:
+            return engine, resolve(session)
+    except RegieError as exc:
+        fail(exc.message)
+    except DBAPIError as exc:
+        fail(error_message(exc, parse_url(_url(value))))
+
+
+def _desk_opener(permission: str) -> "Callable[[typer.Context, str | None], str | None]":
+    """``--db``'s callback, eager: before any other argument is read, the database is opened,
+    the agent at the keyboard resolved and ``permission`` checked against the role matrix;
+    a stranger, a deactivated agent or a role without it stops here. (``permission`` is a
+    :class:`~regie_tui.services.access.Permission` value: the models load with the command.)"""
+
+    def open_desk(ctx: typer.Context, value: str | None) -> str | None:
+        if not ctx.resilient_parsing:
+            from regie_tui.services.access import Permission
+            from regie_tui.services.agents import current_agent
+
+            def resolve(session: Any) -> "AgentInfo":
+                agent = current_agent(session)
+                agent.require(Permission(permission))
+                return agent
+
+            engine, agent = _opened(value, resolve)
+            ctx.meta[_DESK] = Desk(engine, agent)
+        return value
+
+    return open_desk
+
+
+def _open_agent_desk(ctx: typer.Context, value: str | None) -> str | None:
+    """``--db``'s callback for agent management: an administrator, or the database's owner."""
+    if not ctx.resilient_parsing:
+        from regie_tui.services.agents import agent_manager
+
+        engine, manager = _opened(value, agent_manager)
+        ctx.meta[_DESK] = AgentDesk(engine, manager)
+    return value
+
+
+#: ``--db`` of every command that works on the régie: the agent is resolved by its callback.
+DbOption = Annotated[str | None, typer.Option("--db", help=DB_HELP, callback=_desk_opener("desk"), is_eager=True)]
+#: ``--db`` of the portal's import (the desk's roles and the portal's own account).
+ImportDbOption = Annotated[
+    str | None, typer.Option("--db", help=DB_HELP, callback=_desk_opener("portal_import"), is_eager=True)
+]
+#: ``--db`` of agent management (an administrator, or the database's owner on PostgreSQL).
+AgentDbOption = Annotated[str | None, typer.Option("--db", help=DB_HELP, callback=_open_agent_desk, is_eager=True)]
+#: ``--db`` of the schema and the demo seed: no régie data read, no agent yet.
+SchemaDbOption = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
+
+
+def desk() -> Desk:
+    """The database and agent of the running command (resolved by ``--db``'s callback)."""
+    found = get_current_context().meta[_DESK]
+    assert isinstance(found, Desk)
+    return found
+
+
+def agent_desk() -> AgentDesk:
+    found = get_current_context().meta[_DESK]
+    assert isinstance(found, AgentDesk)
+    return found
 
 
 def french_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -119,7 +204,7 @@ def print_json(data: Any) -> None:
 
 @app.callback(invoke_without_command=True)
 @french_errors
-def run(ctx: typer.Context, db: DbOption = None) -> None:
+def run(ctx: typer.Context, db: SchemaDbOption = None) -> None:
     """Sans commande : ouvre l'application sur la base."""
     global _given_before
     _given_before = db
@@ -130,7 +215,7 @@ def run(ctx: typer.Context, db: DbOption = None) -> None:
     from regie_tui.app import create_app
 
     # The app paints its first screen, then opens the database in a worker.
-    app = create_app(database_url=_url(db), login=current_login())
+    app = create_app(database_url=_url(db))
     app.run()
     if app.startup_error:
         fail(app.startup_error)
@@ -141,7 +226,7 @@ def run(ctx: typer.Context, db: DbOption = None) -> None:
 
 @db_app.command("upgrade")
 @french_errors
-def db_upgrade(db: DbOption = None) -> None:
+def db_upgrade(db: SchemaDbOption = None) -> None:
     """Crée ou met à jour le schéma (migrations Alembic)."""
     from regie_tui.db import make_engine, upgrade
 
@@ -157,7 +242,7 @@ def db_upgrade(db: DbOption = None) -> None:
 
 @db_app.command("status")
 @french_errors
-def db_status(db: DbOption = None) -> None:
+def db_status(db: SchemaDbOption = None) -> None:
     """Affiche la révision du schéma de la base et celle attendue."""
     from regie_tui.db import current_revision, head_revision, make_engine
 
@@ -171,19 +256,18 @@ def db_status(db: DbOption = None) -> None:
 @app.command("seed")
 @french_errors
 def seed(
-    db: DbOption = None,
+    db: SchemaDbOption = None,
     families: Annotated[int, typer.Option("--families", min=1, max=200_000, help="Nombre de familles.")] = 300,
     seed_value: Annotated[int, typer.Option("--seed", help="Graine : la même graine donne la même ville.")] = 1,
 ) -> None:
     """Crée une ville de démonstration (schéma compris) dans une base vide."""
     from regie_tui.db import make_engine, upgrade
     from regie_tui.demo.seed import seed_demo_town
+    from regie_tui.services.identity import os_login
 
     engine = make_engine(_url(db), create=True)
     upgrade(engine)
-    summary = seed_demo_town(
-        engine, families=families, seed=seed_value, today=clock.today(), admin_login=current_login()
-    )
+    summary = seed_demo_town(engine, families=families, seed=seed_value, today=clock.today(), admin_login=os_login())
     for line in summary.lines():
         out.print(line, highlight=False)
 
@@ -191,42 +275,82 @@ def seed(
 # ----------------------------------------------------------------------- agents
 
 
+RoleOption = Annotated[str, typer.Option("--role", help="accueil, regisseur, admin ou portail.")]
+LoginArgument = Annotated[str, typer.Argument(help="Identifiant système (login SSH) de l'agent.")]
+
+
 @agent_app.command("add")
 @french_errors
 def agent_add(
-    login: Annotated[str, typer.Argument(help="Identifiant système (login SSH) de l'agent.")],
-    role: Annotated[str, typer.Option("--role", help="accueil, regisseur ou admin.")] = "accueil",
+    login: LoginArgument,
+    role: RoleOption = "accueil",
     name: Annotated[str | None, typer.Option("--name", help="Nom affiché.")] = None,
-    db: DbOption = None,
+    db: AgentDbOption = None,
 ) -> None:
-    """Ajoute un agent (réservé aux administrateurs)."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import add_agent, parse_role, resolve_agent
+    """Ajoute un agent (administrateur, ou propriétaire de la base pour le premier)."""
+    from regie_tui.db import session_scope
+    from regie_tui.services.agents import add_agent, parse_role
 
-    engine = open_database(_url(db))
-    with session_scope(engine) as session:
-        me = resolve_agent(session, current_login())
-        agent = add_agent(session, login=login, role=parse_role(role), display_name=name, by=me)
+    desk = agent_desk()
+    with session_scope(desk.engine) as session:
+        agent = add_agent(session, login=login, role=parse_role(role), display_name=name, by=desk.manager)
     out.print(f"Agent « {agent.login} » ajouté ({agent.role_label}).", highlight=False)
+
+
+@agent_app.command("role")
+@french_errors
+def agent_role(login: LoginArgument, role: RoleOption, db: AgentDbOption = None) -> None:
+    """Change le rôle d'un agent (ses droits sur la base suivent aussitôt)."""
+    from regie_tui.db import session_scope
+    from regie_tui.services.agents import parse_role, set_role
+
+    desk = agent_desk()
+    with session_scope(desk.engine) as session:
+        agent = set_role(session, login=login, role=parse_role(role), by=desk.manager)
+    out.print(f"Agent « {agent.login} » : {agent.role_label}.", highlight=False)
+
+
+@agent_app.command("deactivate")
+@french_errors
+def agent_deactivate(login: LoginArgument, db: AgentDbOption = None) -> None:
+    """Désactive un agent : il ne peut plus rien lire ni écrire, dès maintenant."""
+    from regie_tui.db import session_scope
+    from regie_tui.services.agents import set_active
+
+    desk = agent_desk()
+    with session_scope(desk.engine) as session:
+        agent = set_active(session, login=login, active=False, by=desk.manager)
+    out.print(f"Agent « {agent.login} » désactivé.", highlight=False)
+
+
+@agent_app.command("reactivate")
+@french_errors
+def agent_reactivate(login: LoginArgument, db: AgentDbOption = None) -> None:
+    """Réactive un agent désactivé, avec son rôle."""
+    from regie_tui.db import session_scope
+    from regie_tui.services.agents import set_active
+
+    desk = agent_desk()
+    with session_scope(desk.engine) as session:
+        agent = set_active(session, login=login, active=True, by=desk.manager)
+    out.print(f"Agent « {agent.login} » réactivé ({agent.role_label}).", highlight=False)
 
 
 @agent_app.command("list")
 @french_errors
-def agent_list(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Liste les agents."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import list_agents, resolve_agent
+def agent_list(db: AgentDbOption = None, as_json: JsonOption = False) -> None:
+    """Liste les agents (administrateur)."""
+    from regie_tui.db import session_scope
+    from regie_tui.services.agents import list_agents
 
-    engine = open_database(_url(db))
-    with session_scope(engine) as session:
-        resolve_agent(session, current_login())
+    with session_scope(agent_desk().engine) as session:
         agents = list_agents(session)
     if as_json:
         print_json(agents)
         return
-    table = Table("Identifiant", "Nom", "Rôle")
+    table = Table("Identifiant", "Nom", "Rôle", "Actif")
     for a in agents:
-        table.add_row(a.login, a.display_name, a.role_label)
+        table.add_row(a.login, a.display_name, a.role_label, "oui" if a.active else "non")
     out.print(table)
 
 
@@ -242,13 +366,10 @@ def family_search(
     as_json: JsonOption = False,
 ) -> None:
     """Cherche des familles comme l'écran Familles."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.family_search import search_families
 
-    engine = open_database(_url(db))
-    with session_scope(engine) as session:
-        resolve_agent(session, current_login())
+    with session_scope(desk().engine) as session:
         page = search_families(session, text, limit=limit)
     if as_json:
         print_json([{k: v for k, v in dataclasses.asdict(r).items() if k != "sort_key"} for r in page.rows])
@@ -269,14 +390,12 @@ def family_show(
     as_json: JsonOption = False,
 ) -> None:
     """Affiche la fiche d'une famille."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.family_file import family_detail
 
-    engine = open_database(_url(db))
-    with session_scope(engine) as session:
-        agent = resolve_agent(session, current_login())
-        detail = family_detail(session, family_id, agent=agent, today=clock.today())
+    current = desk()
+    with session_scope(current.engine) as session:
+        detail = family_detail(session, family_id, agent=current.agent, today=clock.today())
     if as_json:
         data = dataclasses.asdict(detail)
         for invoice, row in zip(data["invoices"], detail.invoices, strict=True):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from regie_tui import cli
-from regie_tui.cli import DbOption, JsonOption, _url, err, fail, french_errors, out, print_json
+from regie_tui.cli import DbOption, JsonOption, err, fail, french_errors, out, print_json
 from regie_tui.cli_inbox import inbox_app
 
 if TYPE_CHECKING:
@@ -34,13 +34,13 @@ def inbox_list(
 ) -> None:
     """Les éléments en attente, du plus ancien au plus récent."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.services.bannette import InboxFilter, inbox_page
     from regie_tui.services.pending import KINDS
 
     if kind is not None and kind not in KINDS:
         fail(f"Type inconnu : « {kind} ». Types : {', '.join(KINDS)}.")
-    with session_scope(open_database(_url(db))) as session:
+    with session_scope(cli.desk().engine) as session:
         page = inbox_page(session, filters=InboxFilter(kind=kind), grouping="family", now=clock.now(), limit=100_000)
     rows = [row for row in page.rows if family is None or row.family_id == family]
     if as_json:
@@ -75,10 +75,10 @@ def inbox_list(
 def inbox_show(item: ItemArgument, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Un élément, vérifié contre la fiche telle qu'elle est maintenant."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.services.bannette import item_detail
 
-    with session_scope(open_database(_url(db))) as session:
+    with session_scope(cli.desk().engine) as session:
         detail = item_detail(session, submission_id=item, now=clock.now())
     if as_json:
         print_json(_detail_json(detail))
@@ -140,8 +140,7 @@ def inbox_accept(
 ) -> None:
     """Accepte l'élément : il est appliqué à la fiche, la famille est prévenue par courriel."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.bannette import AcceptChoice, NeedsChoice, accept
 
     choice = AcceptChoice(
@@ -152,8 +151,8 @@ def inbox_accept(
         valid_to=_day(valid_to, "Valable au"),
     )
     try:
-        with session_scope(open_database(_url(db))) as session:
-            agent = resolve_agent(session, cli.current_login())
+        with session_scope(cli.desk().engine) as session:
+            agent = cli.desk().agent
             decision = accept(session, submission_id=item, agent=agent, now=clock.now(), choice=choice)
     except NeedsChoice as needs:
         hints = {
@@ -178,12 +177,11 @@ def inbox_refuse(
 ) -> None:
     """Refuse l'élément avec un motif ; la famille est prévenue par courriel."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.bannette import refuse
 
-    with session_scope(open_database(_url(db))) as session:
-        agent = resolve_agent(session, cli.current_login())
+    with session_scope(cli.desk().engine) as session:
+        agent = cli.desk().agent
         decision = refuse(session, submission_id=item, agent=agent, reason=reason, now=clock.now())
     _print_decision(decision, as_json)
 
@@ -192,10 +190,10 @@ def inbox_refuse(
 @french_errors
 def inbox_templates(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Les motifs de refus tout prêts."""
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.services.bannette import KIND_LABELS, refusal_templates
 
-    with session_scope(open_database(_url(db))) as session:
+    with session_scope(cli.desk().engine) as session:
         templates = refusal_templates(session)
     if as_json:
         print_json(templates)
@@ -213,14 +211,13 @@ def inbox_template_add(
     db: DbOption = None,
 ) -> None:
     """Ajoute un motif de refus tout prêt."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.bannette import KIND_LABELS, save_template
 
     if kind is not None and kind not in KIND_LABELS:
         fail(f"Type inconnu : « {kind} ». Types : {', '.join(KIND_LABELS)}.")
-    with session_scope(open_database(_url(db))) as session:
-        template_id = save_template(session, text=text, kind=kind, agent=resolve_agent(session, cli.current_login()))
+    with session_scope(cli.desk().engine) as session:
+        template_id = save_template(session, text=text, kind=kind, agent=cli.desk().agent)
     out.print(f"Motif n° {template_id} ajouté.", highlight=False)
 
 
@@ -230,10 +227,9 @@ def inbox_template_withdraw(
     template: Annotated[int, typer.Argument(help="Numéro du motif.")], db: DbOption = None
 ) -> None:
     """Retire un motif de refus (il n'est plus proposé)."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.bannette import withdraw_template
 
-    with session_scope(open_database(_url(db))) as session:
-        withdraw_template(session, template_id=template, agent=resolve_agent(session, cli.current_login()))
+    with session_scope(cli.desk().engine) as session:
+        withdraw_template(session, template_id=template, agent=cli.desk().agent)
     out.print(f"Motif n° {template} retiré.", highlight=False)

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from regie_tui import cli  # cli.current_login looked up when called (tests replace it)
-from regie_tui.cli import DbOption, JsonOption, _url, fail, french_errors, out, print_json
+from regie_tui import cli
+from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 
 if TYPE_CHECKING:
     from regie_tui.services.rates import RateGrid, RateValue
@@ -75,13 +75,11 @@ def rates_list(on: DateOption = None, db: DbOption = None, as_json: JsonOption =
     """Affiche la grille des tarifs en vigueur à une date (unités × tranches de quotient)."""
     day = _day(on)
     from regie_tui import formatting
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.rates import rate_grid
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        resolve_agent(session, cli.current_login())
         grid = rate_grid(session, on=day)
     if as_json:
         print_json(_grid_json(grid))
@@ -137,13 +135,12 @@ def rates_set(
     package_cents = parse_money(package, "Forfait", positive=False) if package is not None else None
 
     from regie_tui import formatting
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.rates import find_bracket, rate_on, set_rate
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         bracket_id = find_bracket(session, bracket)
         current = rate_on(session, unit_id=unit_id, bracket_id=bracket_id, day=day)
         if surcharge_cents is None:
@@ -213,13 +210,11 @@ def reminders_list(
     """Liste les factures échues depuis 30 jours ou plus, par ancienneté, avec la relance due."""
     day = _day(on)
     from regie_tui import formatting
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.reminders import overdue_invoices
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        resolve_agent(session, cli.current_login())
         report = overdue_invoices(session, on=day, regie_code=service)
     if as_json:
         print_json(_report_json(report))
@@ -266,16 +261,15 @@ def reminders_send(
         fail(f"Le fichier « {out_file} » existe déjà : choisissez un autre nom.")
 
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.reports import write_new_file
     from regie_tui.reports.reminder_pdf import reminders_pdf
-    from regie_tui.services.agents import resolve_agent
     from regie_tui.services.reminders import numbers_at_level, overdue_invoices, send_reminders
 
     day = clock.today()
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         if level is not None:
             numbers = numbers_at_level(overdue_invoices(session, on=day, regie_code=service), level)
             if not numbers:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from regie_tui import cli
-from regie_tui.cli import DbOption, JsonOption, _url, fail, french_errors, out, print_json
+from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 
 if TYPE_CHECKING:
     from regie_tui.services.booking_rules import CellRequest
@@ -69,16 +69,15 @@ def booking_set(
 ) -> None:
     """Donner un état à une cellule (réserver, libérer, pointer, liste d'attente)."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.booking_rules import STATE_LABELS
     from regie_tui.services.planning import save_edits
 
     request = _request(_date(day, "Jour"), unit, state)
     if force and not reason.strip():
         fail("--force demande un motif : --reason TEXTE.")
-    with session_scope(open_database(_url(db))) as session:
-        agent = resolve_agent(session, cli.current_login())
+    with session_scope(cli.desk().engine) as session:
+        agent = cli.desk().agent
         (check,) = save_edits(
             session,
             child_id=child,
@@ -132,7 +131,7 @@ def booking_list(
 ) -> None:
     """Les cellules d'un enfant sur une période : état et apparence du planning."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.services.planning import LEGEND, child_grid
 
     start, end = _date(first, "--from"), _date(last, "--to")
@@ -140,7 +139,7 @@ def booking_list(
         fail("--to précède --from.")
     if (end - start).days >= MAX_DAYS:
         fail(f"Période trop longue : {MAX_DAYS} jours au plus.")
-    with session_scope(open_database(_url(db))) as session:
+    with session_scope(cli.desk().engine) as session:
         grid = child_grid(session, child_id=child, first=start, last=end, now=clock.now())
     labels = {entry.appearance: entry.label for entry in LEGEND}
     cells = [(day, row, grid.cell(day, row.unit_id)) for day in grid.days for row in grid.rows]

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from regie_tui import cli  # cli.current_login looked up when called (tests replace it)
-from regie_tui.cli import DbOption, JsonOption, _url, err, french_errors, out, print_json
+from regie_tui import cli
+from regie_tui.cli import ImportDbOption, JsonOption, err, french_errors, out, print_json
 
 inbox_app = typer.Typer(help="Bannette : ce que les familles envoient par le portail.", no_args_is_help=True)
 
@@ -38,20 +38,19 @@ def _read_input(file: str) -> tuple[bytes, str]:
 @french_errors
 def inbox_import(
     file: Annotated[str, typer.Argument(help="Fichier JSON Lines du portail (- : entrée standard).")],
-    db: DbOption = None,
+    db: ImportDbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Importe les demandes envoyées par le portail famille (une par ligne)."""
     data, name = _read_input(file)
 
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.portal_import import import_submissions, importing_agent
+    from regie_tui.db import session_scope
+    from regie_tui.services.portal_import import import_submissions
 
-    engine = open_database(_url(db))
-    with session_scope(engine) as session:
-        agent_id = importing_agent(session, login=cli.current_login())
-        summary = import_submissions(session, data=data, filename=name, agent_id=agent_id, now=clock.now())
+    desk = cli.desk()
+    with session_scope(desk.engine) as session:
+        summary = import_submissions(session, data=data, filename=name, agent=desk.agent, now=clock.now())
     if as_json:
         print_json(summary.as_json())
     else:

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from regie_tui import cli  # cli.current_login looked up when called (tests replace it)
-from regie_tui.cli import DbOption, JsonOption, _url, fail, french_errors, out, print_json
+from regie_tui import cli
+from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 from regie_tui.cli_invoices import invoices_app
 
 if TYPE_CHECKING:
@@ -24,14 +24,12 @@ def show_command(
     as_json: JsonOption = False,
 ) -> None:
     """Affiche une facture comme son PDF : lignes par enfant, total, déjà réglé, reste à payer, comment régler."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.invoice_document import as_json as document_json
     from regie_tui.services.invoice_document import invoice_document
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        resolve_agent(session, cli.current_login())
         doc = invoice_document(session, number=number)
     if as_json:
         print_json(document_json(doc))
@@ -74,15 +72,13 @@ def pdf_command(
 
 
 def _one_pdf(number: str, out_path: Path | None, db: str | None) -> None:
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.reports import write_new_file
     from regie_tui.reports.invoice_pdf import invoice_file_name, write_invoice_pdf
-    from regie_tui.services.agents import resolve_agent
     from regie_tui.services.invoice_document import invoice_document
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        resolve_agent(session, cli.current_login())
         doc = invoice_document(session, number=number)
     path = out_path if out_path is not None else Path.cwd() / invoice_file_name(doc.number)
     if path.is_dir():
@@ -96,19 +92,17 @@ def _month_pdfs(
 ) -> None:
     import os
 
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.reports import write_new_file
     from regie_tui.reports.invoice_pdf import write_invoice_files, write_month_pdf
-    from regie_tui.services.agents import resolve_agent
     from regie_tui.services.invoice_document import month_documents
     from regie_tui.services.invoicing import month_of
 
     first = month_of(month)
     if out_path is None:
         fail("Donnez le dossier où écrire les factures : --out DOSSIER.")
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        resolve_agent(session, cli.current_login())
         docs = month_documents(session, regie_code=service.strip(), month=first)
     engine.dispose()  # no connection carried into the writing processes
     if not docs:

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from regie_tui import cli  # cli.current_login looked up when called (tests replace it)
-from regie_tui.cli import DbOption, JsonOption, _url, french_errors, out, print_json
+from regie_tui import cli
+from regie_tui.cli import DbOption, JsonOption, french_errors, out, print_json
 
 if TYPE_CHECKING:
     from regie_tui.services.invoicing import MonthRun
@@ -31,19 +31,18 @@ def run_command(
 ) -> None:
     """Lance la facturation d'un mois pour une régie : une facture par famille, tout ou rien."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.services import invoicing
-    from regie_tui.services.agents import resolve_agent
 
     first = invoicing.month_of(month)
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
 
     def progress(done: int, total: int, label: str) -> None:
         if not as_json:
             print(f"[{done}/{total}] {label}", file=sys.stderr, flush=True)
 
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         run = invoicing.preview_month if dry_run else invoicing.bill_month
         result = run(
             session,
@@ -77,17 +76,16 @@ def credit_command(
     from sqlmodel import select
 
     from regie_tui import clock, formatting
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.errors import RegieError
     from regie_tui.models import Invoice, InvoiceLine
     from regie_tui.services import invoicing
-    from regie_tui.services.agents import resolve_agent
     from regie_tui.services.validation import parse_money
 
     cents = parse_money(amount) if amount is not None else None
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         line_ids: list[int] = []
         if line:
             invoice = session.exec(select(Invoice).where(Invoice.number == number.strip())).first()

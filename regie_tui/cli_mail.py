@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from regie_tui import cli
-from regie_tui.cli import DbOption, JsonOption, _url, fail, french_errors, out, print_json
+from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 
 mail_app = typer.Typer(help="Courriels aux familles (boîte d'envoi).", no_args_is_help=True)
 
@@ -34,16 +34,11 @@ def mail_send(
     """Envoie les courriels en attente (le mot de passe SMTP : REGIE_SMTP_PASSWORD)."""
     from rich.markup import escape
 
-    from regie_tui.db import open_database, session_scope
     from regie_tui.models.base import utc_now
-    from regie_tui.services.agents import resolve_agent
     from regie_tui.services.outbox import SmtpSettings, send_outbox
 
     smtp = SmtpSettings.from_env(host=host, port=port, security=security, user=user, sender=sender)
-    engine = open_database(_url(db))
-    with session_scope(engine) as session:
-        resolve_agent(session, cli.current_login())
-    report = send_outbox(engine, smtp=smtp, now=utc_now)
+    report = send_outbox(cli.desk().engine, smtp=smtp, now=utc_now)
     for mail in report.interrupted:
         out.print(
             f"Courriel n° {mail.mail_id} à {mail.to_address} : {mail.error} (puis : regie mail retry {mail.mail_id}).",
@@ -82,16 +77,14 @@ def mail_list(
     from rich.text import Text
 
     from regie_tui import formatting
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.models import MailStatus
-    from regie_tui.services.agents import resolve_agent
     from regie_tui.services.outbox import outbox_page
 
     if status is not None and status not in STATUS_CHOICES:
         fail(f"État inconnu « {status} » : choisissez parmi {', '.join(STATUS_CHOICES)}.")
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        resolve_agent(session, cli.current_login())
         rows = outbox_page(session, status=MailStatus(status) if status else None, limit=limit)
     if as_json:
         print_json([dataclasses.asdict(mail) | {"state": mail.state} for mail in rows])
@@ -111,12 +104,10 @@ def mail_retry(
     db: DbOption = None,
 ) -> None:
     """Remet en attente d'envoi un courriel en échec ou interrompu."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.outbox import requeue
 
-    engine = open_database(_url(db))
-    with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
-        requeue(session, mail_id=mail_id, agent_id=agent.id)
+    desk = cli.desk()
+    with session_scope(desk.engine) as session:
+        requeue(session, mail_id=mail_id, agent_id=desk.agent.id)
     out.print(f"Courriel n° {mail_id} remis en attente : il partira au prochain « regie mail send ».", highlight=False)

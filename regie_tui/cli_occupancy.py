@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from regie_tui import cli
-from regie_tui.cli import DbOption, JsonOption, _url, french_errors, out, print_json
+from regie_tui.cli import DbOption, JsonOption, french_errors, out, print_json
 
 if TYPE_CHECKING:
     from regie_tui.services.occupancy import GroupCount, OccupancyMonth
@@ -100,14 +100,12 @@ def occupancy(
     """Occupation d'une activité sur un mois : places réservées, capacité et liste d'attente par jour."""
     from rich.text import Text
 
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.occupancy import month_label, occupancy_month, parse_month
 
     first = parse_month(month)
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        resolve_agent(session, cli.current_login())
         result = occupancy_month(session, activity_id=activity, month=first)
     if as_json:
         print_json(occupancy_json(result))

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from regie_tui import cli  # cli.current_login looked up when called (tests replace it)
-from regie_tui.cli import DbOption, JsonOption, _url, fail, french_errors, out, print_json
+from regie_tui import cli
+from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 
 if TYPE_CHECKING:
     from regie_tui.services.payments import CashJournal
@@ -60,13 +60,12 @@ def add(
     day = parse_date(on, "Date d'encaissement") if on else clock.today()
     numbers = [n.strip() for n in invoices or [] if n.strip()]
 
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.payments import record_payment, regie_for_payment
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         regie_id = regie_for_payment(session, family_id=family_id, service=service, invoice_numbers=numbers)
         done = record_payment(
             session,
@@ -127,11 +126,11 @@ def journal(
     from regie_tui.services.validation import parse_date
 
     day = parse_date(day_text, "Date")
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.services.payments import cash_journal
     from regie_tui.services.regies import regie_by_code
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
         regie_id = regie_by_code(session, code=service).id if service else None
         found = cash_journal(session, day=day, regie_id=regie_id)
@@ -229,13 +228,12 @@ def cancel(
     db: DbOption = None,
 ) -> None:
     """Annule un règlement saisi par erreur (journée de caisse ouverte) : ses factures sont rouvertes."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.payments import cancel_payment
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         done = cancel_payment(session, receipt_number=receipt_number, reason=reason, agent_id=agent.id)
     _say(f"Règlement {done.receipt_number} annulé.")
     _reopened(done.reopened)
@@ -261,13 +259,12 @@ def reject(
     from regie_tui.services.validation import parse_date
 
     day = parse_date(on, "Date du rejet") if on else clock.today()
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.payments import reject_payment
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         done = reject_payment(session, receipt_number=receipt_number, rejected_on=day, reason=reason, agent_id=agent.id)
     _say(f"Règlement {done.receipt_number} rejeté (impayé).")
     _reopened(done.reopened)
@@ -282,13 +279,11 @@ def receipt_command(
 ) -> None:
     """Écrit le reçu d'un règlement en PDF."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.payments import receipt
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        resolve_agent(session, cli.current_login())
         found = receipt(session, receipt_number=receipt_number)
     target = out_file or Path(f"recu-{found.number}.pdf")
     from regie_tui.reports import write_new_file
@@ -310,15 +305,14 @@ def close(
     from regie_tui.services.validation import parse_date
 
     day = parse_date(day_text, "Date")
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.payments import close_cash_day
     from regie_tui.services.regies import regie_by_code
     from regie_tui.services.sql import id_of
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         done = close_cash_day(session, regie_id=id_of(regie_by_code(session, code=service)), day=day, agent_id=agent.id)
     _say(
         f"Journée de caisse du {formatting.short_date(done.day)} ({done.regie_code}) close : "

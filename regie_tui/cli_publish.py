@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from regie_tui import cli, clock, formatting
-from regie_tui.cli import DbOption, JsonOption, _url, french_errors, out, print_json
+from regie_tui.cli import DbOption, JsonOption, french_errors, out, print_json
 
 publish_app = typer.Typer(
     help="Publications du portail : documents de la structure et actualités.", no_args_is_help=True
@@ -24,14 +24,12 @@ class Kind(StrEnum):
 @french_errors
 def publish_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Liste les documents de la structure et les actualités (en ligne, à venir, terminées, retirées)."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.publications import list_publications
 
     today = clock.today()
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        resolve_agent(session, cli.current_login())
         found = list_publications(session, today=today)
     if as_json:
         print_json(
@@ -83,16 +81,15 @@ def publish_news(
     db: DbOption = None,
 ) -> None:
     """Ajoute une actualité au bandeau du portail."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.publications import add_news
     from regie_tui.services.validation import parse_date
 
     published_from = parse_date(start, "Date de début")
     published_to = parse_date(end, "Date de fin")
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         news_id = add_news(
             session,
             title=title,
@@ -123,13 +120,12 @@ def publish_document(
     db: DbOption = None,
 ) -> None:
     """Publie un document de la structure sur le portail."""
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.services import publications
-    from regie_tui.services.agents import resolve_agent
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         document_id = publications.publish_document(
             session,
             path=file,
@@ -153,13 +149,12 @@ def publish_withdraw(
     db: DbOption = None,
 ) -> None:
     """Retire une actualité ou un document du portail (il reste dans la liste, « retiré »)."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.publications import withdraw_document, withdraw_news
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         if kind is Kind.NEWS:
             withdraw_news(session, news_id=item_id, agent_id=agent.id)
         else:

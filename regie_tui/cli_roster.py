@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from regie_tui import cli  # cli.current_login looked up when called (tests replace it)
-from regie_tui.cli import DbOption, JsonOption, _url, fail, french_errors, out, print_json
+from regie_tui import cli
+from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 
 if TYPE_CHECKING:
     from regie_tui.services.attendance import Roster
@@ -31,13 +31,12 @@ def roster_command(
         fail(f"Le fichier « {pdf} » existe déjà : choisissez un autre nom.")
 
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.attendance import roster, town_name
 
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     with session_scope(engine) as session:
-        agent = resolve_agent(session, cli.current_login())
+        agent = cli.desk().agent
         sheet = roster(session, activity_id=activity, day=day, sees_health=agent.sees_health)
         town = town_name(session)
     if pdf is not None:

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from regie_tui import cli, formatting
-from regie_tui.cli import DbOption, JsonOption, _url, fail, french_errors, out, print_json
+from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 
 sepa_app = typer.Typer(help="Prélèvement SEPA : mandats, fichier de prélèvements, rejets.", no_args_is_help=True)
 
@@ -54,9 +54,8 @@ def export(
 ) -> None:
     """Prélever les factures ouvertes du mois des familles ayant un mandat actif (fichier pain.008.001.02)."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
+    from regie_tui.db import session_scope
     from regie_tui.reports.sepa_xml import export_file
-    from regie_tui.services.agents import resolve_agent
     from regie_tui.services.sepa import check_may_collect, prepare_export
 
     first = _month(month)
@@ -69,10 +68,10 @@ def export(
             fail(f"Le fichier {out_file} existe déjà : choisissez un autre nom.")
         if not out_file.parent.is_dir():
             fail(f"Le dossier {out_file.parent} n'existe pas.")
-    engine = open_database(_url(db))
+    engine = cli.desk().engine
     if dry_run:
         with session_scope(engine) as session:
-            check_may_collect(resolve_agent(session, cli.current_login()))
+            check_may_collect(cli.desk().agent)
             plan = prepare_export(session, regie_code=service, month=first, collection_date=day, today=today)
             session.rollback()
         if as_json:
@@ -96,7 +95,7 @@ def export(
     temporary = out_file.with_name(f".{out_file.name}.{os.getpid()}.tmp")
     try:
         with session_scope(engine) as session:
-            agent = resolve_agent(session, cli.current_login())
+            agent = cli.desk().agent
             check_may_collect(agent)
             xml, summary = export_file(
                 session,
@@ -155,12 +154,10 @@ def mandates(
 ) -> None:
     """Les mandats de prélèvement d'une famille."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.sepa import family_mandates, family_payer, short_iban
 
-    with session_scope(open_database(_url(db))) as session:
-        resolve_agent(session, cli.current_login())
+    with session_scope(cli.desk().engine) as session:
         family_payer(session, family_id=family_id)  # an unknown family is an error, not an empty list
         rows = family_mandates(session, family_id=family_id, today=clock.today())
     if as_json:
@@ -196,14 +193,13 @@ def mandate_add(
 ) -> None:
     """Enregistrer un mandat signé (il remplace le mandat actif de la famille pour la régie)."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.regies import regie_by_code
     from regie_tui.services.sepa import create_mandate, family_payer
 
     signed_on = _date(signed, "Date de signature")
-    with session_scope(open_database(_url(db))) as session:
-        agent = resolve_agent(session, cli.current_login())
+    with session_scope(cli.desk().engine) as session:
+        agent = cli.desk().agent
         payer, payer_address = family_payer(session, family_id=family_id)
         regie = regie_by_code(session, code=service)
         assert regie.id is not None
@@ -242,13 +238,12 @@ def mandate_revoke(
 ) -> None:
     """Révoquer un mandat : il n'est plus prélevé."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.sepa import find_mandate, revoke_mandate
 
     day = _date(on, "--on") if on else clock.today()
-    with session_scope(open_database(_url(db))) as session:
-        agent = resolve_agent(session, cli.current_login())
+    with session_scope(cli.desk().engine) as session:
+        agent = cli.desk().agent
         mandate = find_mandate(session, rum=rum)
         view = revoke_mandate(session, mandate_id=mandate.id, on=day, reason=reason, agent_id=agent.id)
     out.print(f"Mandat {view.rum} révoqué le {formatting.short_date(day)}.", highlight=False, markup=False)
@@ -265,13 +260,12 @@ def reject(
 ) -> None:
     """Enregistrer un prélèvement revenu impayé : la facture est de nouveau due."""
     from regie_tui import clock
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.sepa import check_may_collect, reject_debit
 
     day = _date(on, "--on") if on else clock.today()
-    with session_scope(open_database(_url(db))) as session:
-        agent = resolve_agent(session, cli.current_login())
+    with session_scope(cli.desk().engine) as session:
+        agent = cli.desk().agent
         check_may_collect(agent)
         rejected = reject_debit(session, end_to_end_id=end_to_end, rejected_on=day, reason=reason, agent_id=agent.id)
     if as_json:
@@ -300,16 +294,15 @@ def rejects(
     as_json: JsonOption = False,
 ) -> None:
     """Importer les rejets d'un rapport de statut de la banque (pain.002)."""
-    from regie_tui.db import open_database, session_scope
-    from regie_tui.services.agents import resolve_agent
+    from regie_tui.db import session_scope
     from regie_tui.services.sepa import check_may_collect, import_rejects
 
     try:
         data = file.read_bytes()
     except OSError as error:
         fail(f"Impossible de lire {file} : {error.strerror}.")
-    with session_scope(open_database(_url(db))) as session:
-        agent = resolve_agent(session, cli.current_login())
+    with session_scope(cli.desk().engine) as session:
+        agent = cli.desk().agent
         check_may_collect(agent)
         imported = import_rejects(session, data=data, agent_id=agent.id)
     if as_json:

@@ -20,3 +20,15 @@ TOWN_SEED = 7
 def backend_of(url: str) -> str:
     """'sqlite' or 'postgresql' for a database URL."""
     return "postgresql" if url.startswith("postgresql") else "sqlite"
+
+
+def act_as(monkeypatch, login: str) -> None:
+    """Make ``login`` the agent at the keyboard of every connection of this test.
+
+    In production the agent is the OS account (SQLite) or the session's PostgreSQL role,
+    and the tests connect as the cluster's superuser: this replaces the one function that
+    reads it (tests/test_identity.py checks the real one, with real accounts and roles).
+    """
+    from regie_tui.services import identity
+
+    monkeypatch.setattr(identity, "connected_identity", lambda connection: identity.Connected(login=login, owner=False))

@@ -295,6 +295,9 @@ def _write_agents(
             next_id += 1
         ids.append(existing[login])
     writer.insert("agent", rows)
+    if conn.dialect.name == "postgresql":  # each new agent's login role, in its group role
+        for _, login, _, role, _, _ in rows:
+            conn.execute(sa.text("SELECT regie_agent_grant(:login, :grp)"), {"login": login, "grp": f"regie_{role}"})
     by_role = {role: agent_id for (_, _, role), agent_id in zip(wanted, ids, strict=True)}
     return ids[0], by_role.get(Role.ACCUEIL.value, ids[0]), by_role.get(Role.REGISSEUR.value, ids[0])
 

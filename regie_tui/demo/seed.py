@@ -150,7 +150,7 @@ def _import_portal_file(conn: sa.Connection, data: bytes, *, now: datetime) -> i
     from regie_tui.services.portal_import import import_submissions
 
     with Session(bind=conn) as session:  # joins the seed's transaction: committed (or not) with it
-        summary = import_submissions(session, data=data, filename=PORTAL_FILENAME, agent_id=None, now=now)
+        summary = import_submissions(session, data=data, filename=PORTAL_FILENAME, agent=None, now=now)
         if summary.rejected:
             reasons = "\n".join(f"ligne {r.line} ({r.id}) : {r.reason}" for r in summary.rejected[:10])
             raise RuntimeError(

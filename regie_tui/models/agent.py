@@ -13,6 +13,7 @@ class Role(StrEnum):
     ACCUEIL = "accueil"
     REGISSEUR = "regisseur"
     ADMIN = "admin"
+    PORTAIL = "portail"  # the family portal's account: imports its submissions file, nothing else
 
 
 class Agent(SQLModel, table=True):

@@ -1,23 +1,25 @@
-"""Who is at the keyboard: agents matched to operating-system logins, and their rights."""
+"""Agents: the agent at the keyboard (see :mod:`identity`), its rights, agent management.
 
+On PostgreSQL each agent's login role is a member of one group role ``regie_<role>``,
+whose grants enforce the role matrix again (migration 0007); adding, changing or
+deactivating an agent changes that membership at once.
+"""
+
+import re
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from regie_tui.errors import AccessDenied, RegieError
+from regie_tui.errors import AccessDenied, NotFound, RegieError
 from regie_tui.models import Agent, Role, Source
-from regie_tui.services import audit
+from regie_tui.services import access, audit, identity
+from regie_tui.services.access import Permission
 from regie_tui.services.sql import id_of
 
-ROLE_LABELS = {Role.ACCUEIL: "Accueil", Role.REGISSEUR: "Régisseur", Role.ADMIN: "Administrateur"}
-
-# Health data is seen by those who care for the child's reception (desk and admin), not
-# by those who only handle money (CNIL NS-058: health data only to who needs it).
-ROLES_SEEING_HEALTH = frozenset({Role.ACCUEIL, Role.ADMIN})
-# A cell whose attendance is recorded or that is billed is changed by the régie's accountable
-# agents only, with a reason.
-ROLES_UNLOCKING = frozenset({Role.REGISSEUR, Role.ADMIN})
+ROLE_LABELS = access.ROLE_LABELS
+#: A login as PostgreSQL and Unix both accept it (and never a group role's name).
+LOGIN_PATTERN = re.compile(r"[a-z_][a-z0-9_.-]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -26,32 +28,59 @@ class AgentInfo:
     login: str
     display_name: str
     role: Role
+    active: bool = True
 
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
 
+    def may(self, permission: Permission) -> bool:
+        """Whether the role matrix gives this agent's role ``permission``."""
+        return access.allows(self.role, permission)
+
+    def require(self, permission: Permission) -> None:
+        """Refuse (AccessDenied, in French) what the matrix does not give this agent's role."""
+        access.require(self.role, permission)
+
     @property
     def sees_health(self) -> bool:
-        return self.role in ROLES_SEEING_HEALTH
+        return self.may(Permission.HEALTH_DATA)
 
     @property
     def may_unlock(self) -> bool:
         """May change a locked booking cell (attendance recorded, billed), with a reason."""
-        return self.role in ROLES_UNLOCKING
+        return self.may(Permission.UNLOCK_CELL)
+
+
+def current_agent(session: Session) -> AgentInfo:
+    """The active agent at the keyboard of ``session``; refused in French otherwise."""
+    return resolve_agent(session, identity.desk_login(session.connection()))
+
+
+def agent_manager(session: Session) -> AgentInfo | None:
+    """Who manages agents here: an administrator agent, or None for the database's owner
+    (on PostgreSQL, the owner creates the first agents)."""
+    who = identity.connected_identity(session.connection())
+    if who.owner:
+        return None
+    agent = resolve_agent(session, who.login)
+    agent.require(Permission.AGENTS)
+    return agent
 
 
 def _info(agent: Agent) -> AgentInfo:
-    return AgentInfo(id=id_of(agent), login=agent.login, display_name=agent.display_name, role=agent.role)
+    return AgentInfo(
+        id=id_of(agent), login=agent.login, display_name=agent.display_name, role=agent.role, active=agent.active
+    )
 
 
-def parse_role(text: str) -> Role:
-    key = text.strip().lower().replace("é", "e")
+def parse_role(word: str) -> Role:
+    key = word.strip().lower().replace("é", "e")
     for role in Role:
         if role.value == key:
             return role
     choices = ", ".join(r.value for r in Role)
-    raise RegieError(f"Rôle inconnu « {text} » : choisissez parmi {choices}.")
+    raise RegieError(f"Rôle inconnu « {word} » : choisissez parmi {choices}.")
 
 
 def resolve_agent(session: Session, login: str) -> AgentInfo:
@@ -69,15 +98,110 @@ def resolve_agent(session: Session, login: str) -> AgentInfo:
     return _info(agent)
 
 
-def add_agent(session: Session, *, login: str, role: Role, display_name: str | None, by: AgentInfo) -> AgentInfo:
-    if by.role is not Role.ADMIN:
-        raise AccessDenied("Seul un administrateur peut ajouter un agent.")
+def add_agent(session: Session, *, login: str, role: Role, display_name: str | None, by: AgentInfo | None) -> AgentInfo:
+    """Add an agent (``by``: an administrator, or None for the database's owner); on
+    PostgreSQL its login role is created if need be and made a member of its group role."""
+    if by is not None:
+        by.require(Permission.AGENTS)
     login = login.strip()
-    if not login or len(login) > 64 or any(c.isspace() for c in login):
-        raise RegieError("Identifiant invalide : un mot sans espace, 64 caractères au plus.")
+    if not LOGIN_PATTERN.fullmatch(login) or login.startswith(("regie_", "pg_")):
+        raise RegieError(
+            "Identifiant invalide : un login système en minuscules (lettres, chiffres, . _ -), "
+            "63 caractères au plus, sans le préfixe regie_ ni pg_."
+        )
+    if display_name is not None:
+        display_name = clean_display_name(display_name)
     if session.exec(select(Agent.id).where(Agent.login == login)).first() is not None:
         raise RegieError(f"L'agent « {login} » existe déjà.")
-    return _create(session, login=login, role=role, display_name=display_name or login, by=by)
+    info = _create(session, login=login, role=role, display_name=display_name or login, by=by)
+    _grant_database_role(session, login, role)
+    return info
+
+
+def clean_display_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name or len(name) > 120 or any(not c.isprintable() for c in name):
+        raise RegieError("Nom affiché invalide : 1 à 120 caractères imprimables.")
+    return name
+
+
+def set_role(session: Session, *, login: str, role: Role, by: AgentInfo | None) -> AgentInfo:
+    """Give an agent another role (its group role on PostgreSQL follows at once)."""
+    agent = _agent(session, login, by)
+    if agent.role is role:
+        return _info(agent)
+    before = agent.role
+    agent.role = role
+    session.add(agent)
+    session.flush()
+    _audit(session, agent, by, action="update", before={"role": before.value}, after={"role": role.value})
+    if agent.active:
+        _grant_database_role(session, login, role)
+    return _info(agent)
+
+
+def set_active(session: Session, *, login: str, active: bool, by: AgentInfo | None) -> AgentInfo:
+    """Deactivate (or reactivate) an agent: on PostgreSQL its group membership goes (or
+    comes back) at once, so its login role can no longer read or write anything."""
+    agent = _agent(session, login, by)
+    if by is not None and agent.id == by.id and not active:
+        raise RegieError("Un administrateur ne peut pas désactiver son propre compte.")
+    if agent.active is active:
+        return _info(agent)
+    agent.active = active
+    session.add(agent)
+    session.flush()
+    _audit(session, agent, by, action="update", before={"active": not active}, after={"active": active})
+    if active:
+        _grant_database_role(session, login, agent.role)
+    else:
+        _revoke_database_role(session, login)
+    return _info(agent)
+
+
+def _agent(session: Session, login: str, by: AgentInfo | None) -> Agent:
+    if by is not None:
+        by.require(Permission.AGENTS)
+    agent = session.exec(select(Agent).where(Agent.login == login.strip())).first()
+    if agent is None:
+        raise NotFound(f"Aucun agent « {login} ».")
+    return agent
+
+
+def group_role(role: Role) -> str:
+    """The PostgreSQL group role of an agent role."""
+    return f"regie_{role.value}"
+
+
+def _grant_database_role(session: Session, login: str, role: Role) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT regie_agent_grant(:login, :grp)"), {"login": login, "grp": group_role(role)})
+
+
+def _revoke_database_role(session: Session, login: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT regie_agent_revoke(:login)"), {"login": login})
+
+
+def _audit(
+    session: Session,
+    agent: Agent,
+    by: AgentInfo | None,
+    *,
+    action: str,
+    before: dict[str, object],
+    after: dict[str, object],
+) -> None:
+    audit.record(
+        session,
+        action=action,
+        entity="agent",
+        entity_id=agent.id,
+        source=Source.AGENT if by else Source.SYSTEM,
+        agent_id=by.id if by else None,
+        before=before,
+        after=after,
+    )
 
 
 def _create(session: Session, *, login: str, role: Role, display_name: str, by: AgentInfo | None) -> AgentInfo:
@@ -97,4 +221,5 @@ def _create(session: Session, *, login: str, role: Role, display_name: str, by: 
 
 
 def list_agents(session: Session) -> list[AgentInfo]:
+    """Every agent (any agent may read who works here)."""
     return [_info(a) for a in session.exec(select(Agent).order_by(Agent.login))]

@@ -44,13 +44,13 @@ from regie_tui.models import (
     HealthNote,
     HealthNoteKind,
     Mandate,
+    Role,
     Sex,
     Source,
 )
 from regie_tui.models.base import utc_now
-from regie_tui.services import audit
+from regie_tui.services import access, audit
 from regie_tui.services import validation as v
-from regie_tui.services.agents import ROLES_SEEING_HEALTH
 from regie_tui.services.family_fields import ENTITY_LABELS, FIELDS, FieldSpec, shown
 from regie_tui.services.family_search import refresh_search_words
 from regie_tui.services.sql import id_col, id_of
@@ -556,7 +556,7 @@ def _sees_health(db: Session, agent_id: int | None) -> bool:
     if agent_id is None:
         return True  # the portal or the system: the family's own data
     role = db.exec(select(Agent.role).where(Agent.id == agent_id)).first()
-    return role in ROLES_SEEING_HEALTH
+    return role is not None and access.allows(Role(role), access.Permission.HEALTH_DATA)
 
 
 def _check_health_access(db: Session, agent_id: int | None) -> None:

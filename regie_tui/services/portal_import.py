@@ -60,7 +60,6 @@ from regie_tui.errors import RegieError
 from regie_tui.models import (
     Activity,
     AgeGroup,
-    Agent,
     AuthorizedPerson,
     Child,
     Document,
@@ -87,6 +86,8 @@ from regie_tui.models import (
 )
 from regie_tui.services import audit
 from regie_tui.services import validation as v
+from regie_tui.services.access import Permission
+from regie_tui.services.agents import AgentInfo
 from regie_tui.services.family_fields import ENTITY_LABELS, FieldSpec, clean_new, field_spec, portal_field, shown
 from regie_tui.services.sql import id_col, select_columns
 
@@ -889,9 +890,13 @@ def _write(db: Session, prepared: list[Prepared]) -> None:
 
 
 def import_submissions(
-    db: Session, *, data: bytes, filename: str, agent_id: int | None, now: datetime
+    db: Session, *, data: bytes, filename: str, agent: AgentInfo | None, now: datetime
 ) -> ImportSummary:
-    """Check and store the lines of a portal file; the caller commits."""
+    """Check and store the lines of a portal file, imported by ``agent`` (a role the matrix
+    gives the portal's import; None: the demo seed, as the system); the caller commits."""
+    if agent is not None:
+        agent.require(Permission.PORTAL_IMPORT)
+    agent_id = agent.id if agent is not None else None
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     now = now.astimezone(UTC)
@@ -962,8 +967,3 @@ def import_submissions(
         at=now,
     )
     return ImportSummary(read=read, stored=stored, known=known, rejected=rejected)
-
-
-def importing_agent(db: Session, *, login: str) -> int | None:
-    """The id of the active agent with this login, or None (the portal's cron runs the import too)."""
-    return db.exec(select(Agent.id).where(Agent.login == login, col(Agent.active))).first()

@@ -10,13 +10,14 @@ from regie_tui import cli
 from regie_tui.models import AuditEntry, Booking
 
 from booking_world import World, build
+from helpers import act_as
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def world(engine, monkeypatch) -> World:
-    monkeypatch.setattr(cli, "current_login", lambda: "jpetit")  # the world's accueil agent
+    act_as(monkeypatch, "jpetit")  # the world's accueil agent
     return build(engine)
 
 

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from regie_tui import cli
 
-from helpers import ADMIN_LOGIN
+from helpers import ADMIN_LOGIN, act_as
 
 runner = CliRunner()
 
@@ -15,7 +15,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def login(monkeypatch):
     """Who runs the command (the OS login): the seeded town's admin by default."""
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
 
 
 def regie(*args: str):
@@ -55,7 +55,7 @@ def test_unreachable_server_is_a_clear_message():
 
 
 def test_unknown_login_is_refused(town_url, monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: "inconnu")
+    act_as(monkeypatch, "inconnu")
     result = regie("family", "search", "a", "--db", town_url)
     assert result.exit_code == 1
     assert "« inconnu » n'est pas un agent de la régie" in result.output
@@ -91,10 +91,10 @@ def test_agent_add_by_admin_then_refused_to_the_new_desk_agent(fresh_town_url, m
     added = regie("agent", "add", "jpetit", "--role", "accueil", "--name", "Julie Petit", "--db", fresh_town_url)
     assert added.exit_code == 0, added.output
     assert "Agent « jpetit » ajouté (Accueil)" in added.output
-    monkeypatch.setattr(cli, "current_login", lambda: "jpetit")
+    act_as(monkeypatch, "jpetit")
     refused = regie("agent", "add", "autre", "--db", fresh_town_url)
     assert refused.exit_code == 1
-    assert "Seul un administrateur" in refused.output
+    assert "réservé aux rôles administrateur" in refused.output
 
 
 def test_same_seed_same_town_byte_for_byte_on_both_engines(tmp_path, pg_cluster):

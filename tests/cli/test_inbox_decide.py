@@ -10,14 +10,14 @@ from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.models import Guardian, OutboxMail, Submission, SubmissionKind, SubmissionStatus
 
-from helpers import ADMIN_LOGIN
+from helpers import ADMIN_LOGIN, act_as
 
 runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
 def login(monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
 
 
 def regie(*args: str):

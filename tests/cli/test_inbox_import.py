@@ -10,7 +10,7 @@ from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.models import Agent, PortalAccount, PortalImport, Submission
 
-from helpers import ADMIN_LOGIN
+from helpers import ADMIN_LOGIN, act_as
 
 runner = CliRunner()
 YESTERDAY = "2026-11-22T18:30:00+01:00"  # REGIE_TODAY is 2026-11-23: never in the future
@@ -18,7 +18,7 @@ YESTERDAY = "2026-11-22T18:30:00+01:00"  # REGIE_TODAY is 2026-11-23: never in t
 
 @pytest.fixture(autouse=True)
 def login(monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
 
 
 def regie(*args: str, input: bytes | None = None):
@@ -116,7 +116,7 @@ def test_json_output_is_the_contract_object(fresh_town_url, account):
 
 
 def test_a_login_that_is_no_agent_imports_as_the_portal(fresh_town_url, account, monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: "portail-cron")
+    act_as(monkeypatch, "portail-cron")
     result = regie("inbox", "import", "-", "--db", fresh_town_url, input=portal_file(*account))
     assert result.exit_code == 0, result.output
     assert last_run(fresh_town_url).agent_id is None

@@ -12,7 +12,7 @@ from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.models import Invoice, InvoiceLine, Regie
 
-from helpers import ADMIN_LOGIN
+from helpers import ADMIN_LOGIN, act_as
 
 runner = CliRunner()
 UNPAID = "pop-F261000012"
@@ -20,7 +20,7 @@ UNPAID = "pop-F261000012"
 
 @pytest.fixture(autouse=True)
 def login(monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
 
 
 def regie(*args: str):

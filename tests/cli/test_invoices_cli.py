@@ -18,7 +18,7 @@ from regie_tui.db import make_engine
 from regie_tui.models import Charge, Invoice, InvoiceStatus
 from regie_tui.services import invoicing
 
-from helpers import ADMIN_LOGIN, backend_of
+from helpers import ADMIN_LOGIN, act_as, backend_of
 
 runner = CliRunner()
 NOVEMBER = ["invoices", "run", "--month", "2026-11", "--service", "pop"]
@@ -26,7 +26,7 @@ NOVEMBER = ["invoices", "run", "--month", "2026-11", "--service", "pop"]
 
 @pytest.fixture(autouse=True)
 def as_admin(monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
 
 
 def regie(url: str, *args: str):

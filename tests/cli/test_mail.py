@@ -15,14 +15,14 @@ from regie_tui.models import Family, MailStatus, OutboxMail
 from regie_tui.models.base import utc_now
 from regie_tui.services.outbox import INTERRUPTED, decision_mail, family_address
 
-from helpers import ADMIN_LOGIN
+from helpers import ADMIN_LOGIN, act_as
 
 runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
 def login(monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
 
 
 def regie(*args: str, env=None):

@@ -15,7 +15,7 @@ from regie_tui.models import (
 )
 
 from builders import LUCIOLES_FULL_WED, add_lucioles
-from helpers import ADMIN_LOGIN
+from helpers import ADMIN_LOGIN, act_as
 
 runner = CliRunner()
 FULL_WED = LUCIOLES_FULL_WED
@@ -23,7 +23,7 @@ FULL_WED = LUCIOLES_FULL_WED
 
 @pytest.fixture(autouse=True)
 def login(monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
 
 
 def regie(*args: str):

@@ -13,14 +13,14 @@ from regie_tui.db import make_engine
 from regie_tui.models import Agent, Role
 from regie_tui.services.payments import open_invoices
 
-from helpers import ADMIN_LOGIN
+from helpers import ADMIN_LOGIN, act_as
 
 runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
 def login(monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
 
 
 def regie(*args: str):
@@ -114,10 +114,10 @@ def test_close_the_day_needs_the_regisseur(fresh_town_url, monkeypatch):
     with Session(engine) as db:
         accueil = db.exec(select(Agent.login).where(Agent.role == Role.ACCUEIL)).first()
     engine.dispose()
-    monkeypatch.setattr(cli, "current_login", lambda: accueil)
+    act_as(monkeypatch, accueil)
     refused = regie("payments", "close", "2026-11-23", "--service", "pop", "--db", fresh_town_url)
     assert refused.exit_code == 1 and "régisseur" in refused.output
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
     closed = regie("payments", "close", "2026-11-23", "--service", "pop", "--db", fresh_town_url)
     assert closed.exit_code == 0, closed.output
     assert "Journée de caisse du 23/11/2026 (pop) close" in closed.output

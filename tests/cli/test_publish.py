@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from regie_tui import cli
 
-from helpers import ADMIN_LOGIN
+from helpers import ADMIN_LOGIN, act_as
 
 runner = CliRunner()
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -15,7 +15,7 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 
 @pytest.fixture(autouse=True)
 def login(monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
 
 
 def regie(*args: str):

@@ -13,14 +13,14 @@ from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.models import Invoice, Reminder
 
-from helpers import ADMIN_LOGIN
+from helpers import ADMIN_LOGIN, act_as
 
 runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
 def login(monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
 
 
 def regie(*args: str):
@@ -89,7 +89,7 @@ def test_rates_set_and_refusals(fresh_town_url, monkeypatch):
     unknown = regie("rates", "set", unit, "Tranche Z", "--from", "01/02/2027", "--amount", "2", "--db", fresh_town_url)
     assert unknown.exit_code == 1 and "Tranche « Tranche Z » inconnue" in unknown.output
 
-    monkeypatch.setattr(cli, "current_login", lambda: "smoreau")  # the town's accueil agent
+    act_as(monkeypatch, "smoreau")  # the town's accueil agent
     refused = regie("rates", "set", unit, "1", "--from", "01/02/2027", "--amount", "2", "--db", fresh_town_url)
     assert refused.exit_code == 1 and "Seul un administrateur" in refused.output
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from regie_tui import cli
 
-from helpers import ADMIN_LOGIN
+from helpers import ADMIN_LOGIN, act_as
 
 runner = CliRunner()
 CHILDREN = ["Mace", "Marguerite", "Robin", "Alix", "Aurélie", "Langlois", "Agathe", "Alain"]
@@ -17,7 +17,7 @@ CHILDREN = ["Mace", "Marguerite", "Robin", "Alix", "Aurélie", "Langlois", "Agat
 
 @pytest.fixture(autouse=True)
 def login(monkeypatch):
-    monkeypatch.setattr(cli, "current_login", lambda: ADMIN_LOGIN)
+    act_as(monkeypatch, ADMIN_LOGIN)
 
 
 def regie(*args: str):

@@ -14,6 +14,7 @@ from regie_tui.services.agents import add_agent, resolve_agent
 from regie_tui.services.payments import invoice_balance
 
 from builders import add_family, add_invoice, add_regie
+from helpers import act_as
 
 runner = CliRunner()
 CREDITOR = ["--creditor-iban", "FR7630004000031234567890143", "--creditor-bic", "BNPAFRPPXXX"]
@@ -28,7 +29,7 @@ def regie(db_url: str, *args: str):
 @pytest.fixture
 def town(engine, monkeypatch) -> dict[str, int]:
     """Régie pop (ICS), the family NOEL with an October invoice of 100 € issued on 2 November."""
-    monkeypatch.setattr(cli, "current_login", lambda: "jbernard")
+    act_as(monkeypatch, "jbernard")
     with Session(engine) as db:
         regisseur = resolve_agent(db, "jbernard")  # the first login: administrator
         add_agent(db, login="smoreau", role=Role.ACCUEIL, display_name="Sophie Moreau", by=regisseur)
@@ -191,7 +192,7 @@ def test_rejects_from_a_bank_report(engine, db_url, town, tmp_path):
 
 
 def test_the_reception_desk_records_mandates_but_does_not_collect(engine, db_url, town, monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "current_login", lambda: "smoreau")
+    act_as(monkeypatch, "smoreau")
     family = str(town["family"])
     added = regie(
         db_url,

@@ -365,7 +365,7 @@ def test_the_portal_file_is_kept_and_importing_it_again_changes_nothing(engine):
     assert summary.portal_lines == len(lines)
     before = _dump(engine)
     with Session(engine) as session:
-        again = import_submissions(session, data=data, filename=path.name, agent_id=None, now=SEED_NOW)
+        again = import_submissions(session, data=data, filename=path.name, agent=None, now=SEED_NOW)
         session.rollback()
     assert (again.read, again.stored, again.known, again.rejected) == (len(lines), 0, len(lines), [])
     assert _dump(engine) == before

@@ -203,7 +203,7 @@ async def test_an_image_document_is_previewed_in_the_terminal(make_fresh_app):
         from regie_tui.models.base import utc_now
 
         summary = import_submissions(
-            session, data=json.dumps(line).encode(), filename="t.jsonl", agent_id=None, now=utc_now()
+            session, data=json.dumps(line).encode(), filename="t.jsonl", agent=None, now=utc_now()
         )
         session.commit()
         assert summary.stored == 1

@@ -3,12 +3,13 @@
 from regie_tui.app import create_app
 from regie_tui.screens.dashboard import DashboardScreen
 
-from helpers import ADMIN_LOGIN, TODAY
+from helpers import ADMIN_LOGIN, TODAY, act_as
 from pilot import screen_text, settle, workers_done
 
 
-async def test_the_database_opens_behind_the_first_screen(town_url):
-    app = create_app(database_url=town_url, login=ADMIN_LOGIN, today=TODAY)
+async def test_the_database_opens_behind_the_first_screen(town_url, monkeypatch):
+    act_as(monkeypatch, ADMIN_LOGIN)
+    app = create_app(database_url=town_url, today=TODAY)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
@@ -24,7 +25,7 @@ async def test_the_database_opens_behind_the_first_screen(town_url):
 
 async def test_a_database_that_cannot_be_opened_closes_the_app_with_a_french_message(tmp_path):
     missing = tmp_path / "absente.db"
-    app = create_app(database_url=f"sqlite:///{missing}", login=ADMIN_LOGIN, today=TODAY)
+    app = create_app(database_url=f"sqlite:///{missing}", today=TODAY)
     async with app.run_test(size=(80, 24)) as pilot:
         await workers_done(app)
         await pilot.pause()
@@ -33,8 +34,9 @@ async def test_a_database_that_cannot_be_opened_closes_the_app_with_a_french_mes
     assert not missing.exists()
 
 
-async def test_an_unknown_login_is_refused_at_start(town_url):
-    app = create_app(database_url=town_url, login="inconnu", today=TODAY)
+async def test_an_unknown_login_is_refused_at_start(town_url, monkeypatch):
+    act_as(monkeypatch, "inconnu")
+    app = create_app(database_url=town_url, today=TODAY)
     async with app.run_test(size=(80, 24)) as pilot:
         await workers_done(app)
         await pilot.pause()

@@ -26,7 +26,7 @@ def test_only_an_admin_adds_agents_and_each_login_once(engine):
         desk = add_agent(session, login="accueil1", role=Role.ACCUEIL, display_name="Julie Petit", by=admin)
         session.commit()
         assert resolve_agent(session, "accueil1").display_name == "Julie Petit"
-        with pytest.raises(AccessDenied, match="Seul un administrateur"):
+        with pytest.raises(AccessDenied, match="réservé aux rôles administrateur"):
             add_agent(session, login="autre", role=Role.ACCUEIL, display_name=None, by=desk)
         with pytest.raises(RegieError, match="existe déjà"):
             add_agent(session, login="accueil1", role=Role.ACCUEIL, display_name=None, by=admin)

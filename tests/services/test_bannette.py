@@ -85,7 +85,7 @@ class Town:
             full.append(json.dumps({**base, **line}, ensure_ascii=False))
         with self.session() as session:
             summary = import_submissions(
-                session, data="\n".join(full).encode(), filename="test.jsonl", agent_id=None, now=NOW
+                session, data="\n".join(full).encode(), filename="test.jsonl", agent=None, now=NOW
             )
             session.commit()
             assert summary.rejected == [], summary.rejected

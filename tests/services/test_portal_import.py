@@ -277,7 +277,7 @@ def good_lines(lines: Lines) -> dict[str, int]:
 
 
 def run(db: Session, data: bytes, filename: str = "portail.jsonl") -> ImportSummary:
-    summary = import_submissions(db, data=data, filename=filename, agent_id=None, now=NOW)
+    summary = import_submissions(db, data=data, filename=filename, agent=None, now=NOW)
     db.commit()
     return summary
 
