@@ -32,3 +32,4 @@ def act_as(monkeypatch, login: str) -> None:
     from regie_tui.services import identity
 
     monkeypatch.setattr(identity, "connected_identity", lambda connection: identity.Connected(login=login, owner=False))
+    monkeypatch.setattr(identity, "os_login", lambda: login)  # `regie seed`'s administrator
