@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from regie_tui.services.agents import AgentInfo
-    from regie_tui.services.family_file import FamilyDetail
+    from regie_tui.services.family_file import ChildView, FamilyDetail
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -410,6 +410,15 @@ def family_show(
     _print_family(detail)
 
 
+def _health(child: "ChildView") -> str:
+    """A child's health notes, or that there are some the agent's role may not read."""
+    from regie_tui.labels import HEALTH_KIND, label
+
+    if child.health_notes is None:
+        return "accès réservé" if child.health_note_count else ""
+    return "; ".join(f"{label(HEALTH_KIND, n.kind)} : {n.text}" for n in child.health_notes)
+
+
 def _print_family(detail: "FamilyDetail") -> None:
     from regie_tui.labels import DOCUMENT_STATUS, ENROLLMENT_STATUS, label
 
@@ -429,7 +438,7 @@ def _print_family(detail: "FamilyDetail") -> None:
         ),
         (
             "Enfants",
-            ("Prénom", "Nom", "Naissance", "Âge", "École", "Régime"),
+            ("Prénom", "Nom", "Naissance", "Âge", "École", "Régime", "Santé"),
             [
                 (
                     c.first_name,
@@ -438,6 +447,7 @@ def _print_family(detail: "FamilyDetail") -> None:
                     f"{c.age} ans",
                     c.school,
                     ", ".join(c.diets),
+                    _health(c),
                 )
                 for c in detail.children
             ],

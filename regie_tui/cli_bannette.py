@@ -79,7 +79,7 @@ def inbox_show(item: ItemArgument, db: DbOption = None, as_json: JsonOption = Fa
     from regie_tui.services.bannette import item_detail
 
     with session_scope(cli.desk().engine) as session:
-        detail = item_detail(session, submission_id=item, now=clock.now())
+        detail = item_detail(session, submission_id=item, agent=cli.desk().agent, now=clock.now())
     if as_json:
         print_json(_detail_json(detail))
         return

@@ -37,7 +37,7 @@ def roster_command(
     engine = cli.desk().engine
     with session_scope(engine) as session:
         agent = cli.desk().agent
-        sheet = roster(session, activity_id=activity, day=day, sees_health=agent.sees_health)
+        sheet = roster(session, activity_id=activity, day=day, agent=agent)
         town = town_name(session)
     if pdf is not None:
         from regie_tui.reports import write_new_file

@@ -524,6 +524,7 @@ class FamilyScreen(RegieScreen):
 
     def _load_history(self) -> None:
         regie, agent = self.regie, self.regie.agent
+        assert agent is not None
         family_id, kind, period = self.family_id, self.history_kind, self.history_period
         self._show_filter()
         self.load(

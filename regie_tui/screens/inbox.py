@@ -170,6 +170,8 @@ class InboxScreen(RegieScreen):
 
     def refresh_list(self) -> None:
         filters, grouping, now, keep = self.filters, self.grouping, clock.now(), self._keep_row
+        agent = self.regie.agent
+        assert agent is not None
 
         def query(db: Session) -> tuple[InboxPage, ItemDetail | None]:
             from regie_tui.services.bannette import inbox_page, item_detail
@@ -179,7 +181,7 @@ class InboxScreen(RegieScreen):
                 return page, None
             # The item under the cursor comes with the list: one read, one paint.
             first = page.rows[min(keep, len(page.rows) - 1)].id
-            return page, item_detail(db, submission_id=first, now=now)
+            return page, item_detail(db, submission_id=first, agent=agent, now=now)
 
         self.load(query, self._show_page)
 
@@ -277,12 +279,13 @@ class InboxScreen(RegieScreen):
         submission_id = self._current_id()
         if submission_id is None or (self.detail is not None and self.detail.id == submission_id):
             return  # already shown (it came with the list, or with the last decision)
-        now = clock.now()
+        now, agent = clock.now(), self.regie.agent
+        assert agent is not None
 
         def query(db: Session) -> ItemDetail:
             from regie_tui.services.bannette import item_detail
 
-            return item_detail(db, submission_id=submission_id, now=now)
+            return item_detail(db, submission_id=submission_id, agent=agent, now=now)
 
         workers.read(self, query, self._show_detail, group="detail")
 
@@ -422,7 +425,8 @@ class InboxScreen(RegieScreen):
         after = [
             row.id for row in self.page.rows[position + 1 : position + 2] or self.page.rows[position - 1 : position]
         ]
-        now = clock.now()
+        now, agent = clock.now(), self.regie.agent
+        assert agent is not None
 
         def work(db: Session) -> tuple[Decision | NeedsChoice, ItemDetail | None]:
             from regie_tui.services.bannette import item_detail
@@ -434,7 +438,7 @@ class InboxScreen(RegieScreen):
                 savepoint.rollback()
                 return needs, None
             savepoint.commit()
-            following = item_detail(db, submission_id=after[0], now=now) if after else None
+            following = item_detail(db, submission_id=after[0], agent=agent, now=now) if after else None
             return outcome, following
 
         def done(result: tuple[Decision | NeedsChoice, ItemDetail | None]) -> None:

@@ -140,12 +140,12 @@ class RosterScreen(RegieScreen):
         if activity_id is None or day is None:
             return
         agent = self.regie.agent
-        sees_health = agent is not None and agent.sees_health
+        assert agent is not None
 
         def query(db: Session) -> Roster:
             from regie_tui.services.attendance import roster
 
-            return roster(db, activity_id=activity_id, day=day, sees_health=sees_health)
+            return roster(db, activity_id=activity_id, day=day, agent=agent)
 
         self.load(query, lambda found: self._show(found, keep))
 

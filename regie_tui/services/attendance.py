@@ -47,6 +47,7 @@ from regie_tui.models import (
     Unit,
 )
 from regie_tui.services import booking_rules
+from regie_tui.services.access import Permission
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.search_text import fold, prefix_upper_bound, search_terms
 from regie_tui.services.sql import id_col, select_columns
@@ -197,8 +198,11 @@ def _booked_children(unit_ids: list[int], day: date) -> SelectOfScalar[int]:
     )
 
 
-def roster(db: Session, *, activity_id: int, day: date, sees_health: bool) -> Roster:
-    """The roster of ``activity_id`` on ``day``: units in position order, children by age group."""
+def roster(db: Session, *, activity_id: int, day: date, agent: AgentInfo) -> Roster:
+    """The roster of ``activity_id`` on ``day``: units in position order, children by age group;
+    health notes for the roles the matrix lets read them, a marker for the others."""
+    agent.require(Permission.DESK)
+    sees_health = agent.may(Permission.HEALTH_DATA)
     head = db.exec(
         select(col(Activity.name), col(Facility.name))
         .join(Facility, col(Facility.id) == Activity.facility_id)

@@ -38,6 +38,7 @@ from regie_tui.models import (
     SubmissionStatus,
 )
 from regie_tui.services import audit
+from regie_tui.services.access import Permission
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.family_fields import ENTITY_LABELS, field_spec, shown
 from regie_tui.services.pending import KINDS, PendingCounts
@@ -219,8 +220,19 @@ def _submission(db: Session, submission_id: int) -> Submission:
     return item
 
 
-def item_detail(db: Session, *, submission_id: int, now: datetime) -> ItemDetail:
-    """Everything the agent needs to decide the item, checked against the file as it is now."""
+#: What a role without health data reads instead of a health note's values (role matrix).
+HEALTH_HIDDEN = "(information sanitaire : accès réservé)"
+
+
+def is_health_request(kind: SubmissionKind, payload: dict[str, Any]) -> bool:
+    """A change of, or an addition to, a child's health notes."""
+    return kind == SubmissionKind.CHANGE and payload.get("entity") == "health_note"
+
+
+def item_detail(db: Session, *, submission_id: int, agent: AgentInfo, now: datetime) -> ItemDetail:
+    """Everything the agent needs to decide the item, checked against the file as it is now;
+    a health request's values only for the roles the matrix lets read health data."""
+    agent.require(Permission.DESK)
     item = _submission(db, submission_id)
     family = db.get(Family, item.family_id)
     assert family is not None
@@ -237,7 +249,9 @@ def item_detail(db: Session, *, submission_id: int, now: datetime) -> ItemDetail
     )
     payload = item.payload
     kind = item.kind
-    if kind == SubmissionKind.CHANGE:
+    if is_health_request(kind, payload) and not agent.may(Permission.HEALTH_DATA):
+        detail.lines += [("Fiche", ENTITY_LABELS["health_note"]), ("Valeurs", HEALTH_HIDDEN)]
+    elif kind == SubmissionKind.CHANGE:
         _change_detail(db, detail, payload)
     elif kind == SubmissionKind.NEW_CHILD:
         detail.lines += [
@@ -290,6 +304,13 @@ def item_detail(db: Session, *, submission_id: int, now: datetime) -> ItemDetail
         if item.reason:
             detail.decided += f" : {item.reason}"
     return detail
+
+
+def _check_may_decide(item: Submission, agent: AgentInfo) -> None:
+    """A health request is decided by who may read it (role matrix)."""
+    agent.require(Permission.DESK)
+    if is_health_request(item.kind, item.payload):
+        agent.require(Permission.HEALTH_DATA)
 
 
 def _day(text: str | None) -> date | None:
@@ -547,6 +568,7 @@ def accept(
 ) -> Decision:
     """Apply the item to the file, in the caller's transaction (commit it; roll back on error)."""
     item = _pending(db, submission_id)
+    _check_may_decide(item, agent)
     kind, payload, submitted_at = item.kind, dict(item.payload), item.submitted_at
     _claim(db, item, status=SubmissionStatus.ACCEPTED, agent=agent, reason="", now=now)
     details: list[str] = []
@@ -607,6 +629,7 @@ def refuse(db: Session, *, submission_id: int, agent: AgentInfo, reason: str, no
     if len(reason) > 500:
         raise RegieError("Motif trop long : 500 caractères au plus.")
     item = _pending(db, submission_id)
+    _check_may_decide(item, agent)
     if item.kind == SubmissionKind.MESSAGE:
         raise RegieError("Un message ne se refuse pas : répondez-y, puis marquez-le traité.")
     _claim(db, item, status=SubmissionStatus.REFUSED, agent=agent, reason=reason, now=now)

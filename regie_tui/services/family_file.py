@@ -32,6 +32,7 @@ from regie_tui.models import (
     PortalAccount,
     PortalLogin,
 )
+from regie_tui.services.access import Permission
 from regie_tui.services.accounts import InvoiceRow, family_invoices
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.history import HistoryEntry, MessageLine, family_history, family_message_list
@@ -199,13 +200,24 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
     ):
         diets[child_id].append(label)
         diet_ids[child_id].append(diet_id)
+    sees_health = agent.may(Permission.HEALTH_DATA)
     notes: dict[int, list[HealthNoteView]] = defaultdict(list)
-    for note in session.exec(
-        select(HealthNote).where(col(HealthNote.child_id).in_(child_ids)).order_by(col(HealthNote.id))
-    ):
-        notes[note.child_id].append(
-            HealthNoteView(id=id_of(note), kind=note.kind.value, text=note.text, valid_until=note.valid_until)
-        )
+    note_counts: dict[int, int] = defaultdict(int)
+    if sees_health:
+        for note in session.exec(
+            select(HealthNote).where(col(HealthNote.child_id).in_(child_ids)).order_by(col(HealthNote.id))
+        ):
+            notes[note.child_id].append(
+                HealthNoteView(id=id_of(note), kind=note.kind.value, text=note.text, valid_until=note.valid_until)
+            )
+            note_counts[note.child_id] += 1
+    else:  # how many, never what (on PostgreSQL these roles may not even read the text)
+        for child_id, count in session.exec(
+            select(HealthNote.child_id, func.count(col(HealthNote.id)))
+            .where(col(HealthNote.child_id).in_(child_ids))
+            .group_by(col(HealthNote.child_id))
+        ):
+            note_counts[child_id] = count
     children = [
         ChildView(
             id=child_id,
@@ -218,8 +230,8 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             school_class=c.school_class,
             diets=diets[child_id],
             diet_ids=diet_ids[child_id],
-            health_notes=notes[child_id] if agent.sees_health else None,
-            health_note_count=len(notes[child_id]),
+            health_notes=notes[child_id] if sees_health else None,
+            health_note_count=note_counts[child_id],
         )
         for child_id, c in child_rows.items()
     ]

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from regie_tui.clock import PARIS
 from regie_tui.models import Agent, AuditEntry, Message, MessageDirection
+from regie_tui.services.access import Permission
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.sql import select_columns
 
@@ -131,7 +132,7 @@ def family_history(
     db: Session,
     *,
     family_id: int,
-    agent: AgentInfo | None,
+    agent: AgentInfo,
     today: date,
     kind: str = "all",
     period: str = "all",
@@ -160,7 +161,7 @@ def family_history(
         .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
         .limit(limit)
     )
-    sees_health = agent is not None and agent.sees_health
+    sees_health = agent.may(Permission.HEALTH_DATA)
     entries = []
     for entry_id, at, name, source, action, entity, before, after in rows:
         if entity == "health_note" and not sees_health:

@@ -6,11 +6,14 @@ from sqlmodel import Session, select
 
 from regie_tui.clock import PARIS
 from regie_tui.db import make_engine
-from regie_tui.models import Booking, BookingState, Child, Unit
-from regie_tui.services.agents import resolve_agent
+from regie_tui.models import Booking, BookingState, Child, Role, Unit
+from regie_tui.services.agents import AgentInfo, resolve_agent
 from regie_tui.services.attendance import HEALTH_HIDDEN, activities_on, mark, roster, walk_in_candidates
 
 from helpers import TODAY
+
+#: The seeded town's administrator (reads health notes).
+ADMIN = AgentInfo(id=1, login="agent.test", display_name="agent.test", role=Role.ADMIN)
 
 PERI = 1  # Périscolaire Jules Ferry in the seeded town: Acc matin, Acc soir
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=PARIS)
@@ -34,7 +37,7 @@ def test_roster_per_unit_and_group_with_alerts_and_collectors(town_url):
     engine = make_engine(town_url)
     try:
         with Session(engine) as db:
-            sheet = roster(db, activity_id=PERI, day=TODAY, sees_health=True)
+            sheet = roster(db, activity_id=PERI, day=TODAY, agent=ADMIN)
             booked = db.exec(
                 select(Booking.unit_id, Booking.child_id)
                 .join(Unit)
@@ -65,7 +68,7 @@ def test_health_notes_hidden_from_a_regisseur(town_url):
     try:
         with Session(engine) as db:
             regisseur = resolve_agent(db, "jbernard")
-            sheet = roster(db, activity_id=PERI, day=TODAY, sees_health=regisseur.sees_health)
+            sheet = roster(db, activity_id=PERI, day=TODAY, agent=regisseur)
     finally:
         engine.dispose()
     by_name = {line.child_name: line for line in sheet.lines}
@@ -117,7 +120,7 @@ def test_marking_through_the_rules(fresh_town_url):
             db.commit()
             assert stored(db, marguerite, matin) == BookingState.PRESENT
             assert stored(db, alix, matin) == BookingState.ABSENT_UNJUSTIFIED
-            totals = roster(db, activity_id=PERI, day=TODAY, sees_health=True).units[0].totals
+            totals = roster(db, activity_id=PERI, day=TODAY, agent=ADMIN).units[0].totals
             assert (totals.booked, totals.present, totals.absent_unjustified, totals.not_pointed) == (3, 1, 1, 1)
 
             # tomorrow cannot be pointed
@@ -199,7 +202,7 @@ def test_walk_in_is_a_presence_speciale(fresh_town_url):
                 now=NOW,
             )
             assert not check.allowed and "pas réservé" in check.rule
-            sheet = roster(db, activity_id=PERI, day=TODAY, sees_health=True)
+            sheet = roster(db, activity_id=PERI, day=TODAY, agent=ADMIN)
     finally:
         engine.dispose()
     unit = sheet.units[0]

@@ -135,7 +135,7 @@ def test_a_change_accepted_updates_the_file_audits_and_tells_the_family(town):
     )
     with town.session() as session:
         before = pending_counts(session).changes
-        detail = item_detail(session, submission_id=item, now=NOW)
+        detail = item_detail(session, submission_id=item, agent=town.agent(session), now=NOW)
         assert ("Valeur demandée", "06 11 22 33 44") in detail.lines
         assert detail.conflict == ""
         agent = town.agent(session)
@@ -167,7 +167,7 @@ def test_a_change_whose_field_moved_since_shows_the_conflict_and_the_agent_choos
         }
     )
     with town.session() as session:
-        detail = item_detail(session, submission_id=item, now=NOW)
+        detail = item_detail(session, submission_id=item, agent=town.agent(session), now=NOW)
         assert "a changé depuis la demande" in detail.conflict
         agent = town.agent(session)
         with pytest.raises(NeedsChoice) as needs:
@@ -229,7 +229,7 @@ def test_a_document_accepted_gets_its_validity_and_a_refused_one_stays_expected(
     kept, dropped = town.submit(line, {**line, "filename": "autre.pdf"})
     with town.session() as session:
         agent = town.agent(session)
-        detail = item_detail(session, submission_id=kept, now=NOW)
+        detail = item_detail(session, submission_id=kept, agent=town.agent(session), now=NOW)
         assert detail.document.filename == "attestation.pdf" and detail.document.size == len(PDF)
         accept(session, submission_id=kept, agent=agent, now=NOW)
         refuse(session, submission_id=dropped, agent=agent, reason="Document illisible.", now=NOW)
@@ -275,7 +275,7 @@ def test_an_enrolment_checks_the_age_and_offers_the_groups_that_fit(town):
     (item,) = town.submit({"kind": "enrolment", "child": town.child_id, "activity": activity.id, "age_group": wrong.id})
     with town.session() as session:
         agent = town.agent(session)
-        detail = item_detail(session, submission_id=item, now=NOW)
+        detail = item_detail(session, submission_id=item, agent=town.agent(session), now=NOW)
         assert detail.enrolment.group.age_fits is False and detail.enrolment.age_on_first_day == age
         with pytest.raises(NeedsChoice) as needs:
             accept(session, submission_id=item, agent=agent, now=NOW)
@@ -303,7 +303,7 @@ def test_a_booking_request_applies_the_days_the_rules_allow_and_lists_the_others
     cells.append({"day": "2026-12-25", "unit": unit.id, "action": "book"})  # Noël: closed
     (item,) = town.submit({"kind": "booking", "child": town.child_id, "cells": cells})
     with town.session() as session:
-        detail = item_detail(session, submission_id=item, now=NOW)
+        detail = item_detail(session, submission_id=item, agent=town.agent(session), now=NOW)
         christmas = [c for c in detail.cells if c.day == date(2026, 12, 25)]
         assert christmas and not christmas[0].allowed and christmas[0].rule
         allowed = sum(1 for c in detail.cells if c.allowed)
@@ -417,7 +417,7 @@ def test_the_notice_deadline_is_judged_when_the_family_asked_not_when_the_desk_d
         {"kind": "booking", "child": booking.child_id, "cells": [cancel], "submitted_at": "2026-11-20T10:00:00+01:00"}
     )
     with town.session() as session:
-        detail = item_detail(session, submission_id=in_time, now=NOW)
+        detail = item_detail(session, submission_id=in_time, agent=town.agent(session), now=NOW)
         assert detail.cells[0].allowed and not detail.cells[0].notice_passed
         decision = accept(session, submission_id=in_time, agent=town.agent(session), now=NOW)
         session.commit()

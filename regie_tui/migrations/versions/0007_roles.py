@@ -9,8 +9,8 @@
     and setting its one group (the owner running this migration needs CREATEROLE);
   - the desk roles read and write every table, except:
     - audit_entry: insert and read only, for every role (the trail is never rewritten);
-    - health_note: regie_regisseur and regie_portail read its id and child only (not
-      the kind nor the text), and write nothing; rows carrying health text elsewhere are
+    - health_note: regie_regisseur and regie_portail read its id, child and validity only
+      (not the kind nor the text), and write nothing; rows carrying health text elsewhere are
       hidden from them by row-level security (audit entries of health notes, portal
       change requests on health notes);
     - rate: written by regie_admin only; agent: written by regie_admin only;
@@ -141,7 +141,7 @@ def _grant() -> None:
     op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_entry FROM {everyone}")
     # Health text: only who receives the children.
     op.execute(f"REVOKE ALL ON health_note FROM {MONEY_ONLY}")
-    op.execute(f"GRANT SELECT (id, child_id) ON health_note TO {MONEY_ONLY}")
+    op.execute(f"GRANT SELECT (id, child_id, valid_until) ON health_note TO {MONEY_ONLY}")
     # Reserved actions.
     op.execute("REVOKE INSERT, UPDATE, DELETE ON rate, agent FROM regie_accueil, regie_regisseur")
     op.execute("REVOKE INSERT, UPDATE, DELETE ON credit_note, credit_note_line, cash_day FROM regie_accueil")

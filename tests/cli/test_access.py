@@ -1,0 +1,153 @@
+"""Who may run what: every command as a stranger, and health data in every output, by role.
+
+The commands are found by walking the Typer app (as the French help test does), so a new
+command is covered without being listed here.
+"""
+
+import json
+
+import pytest
+import typer
+from pypdf import PdfReader
+from sqlmodel import Session, col, select
+from typer.testing import CliRunner
+
+from regie_tui import cli
+from regie_tui.db import make_engine
+from regie_tui.labels import HEALTH_KIND, label
+from regie_tui.models import Booking, BookingState, Child, HealthNote, Unit
+
+from helpers import ADMIN_LOGIN, TODAY, act_as
+
+runner = CliRunner()
+
+#: Commands that work before any agent exists: the schema and the demo town (into an empty base).
+NO_AGENT = {("db", "upgrade"), ("db", "status"), ("seed",)}
+#: The seeded town's agents, by role.
+ROLES = {"admin": ADMIN_LOGIN, "accueil": "smoreau", "regisseur": "jbernard"}
+SEES_HEALTH = {"admin": True, "accueil": True, "regisseur": False}
+
+
+def regie(*args: str):
+    return runner.invoke(cli.app, list(args), prog_name="regie")
+
+
+def leaf_commands() -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = []
+
+    def walk(command, path: tuple[str, ...]) -> None:
+        subs = getattr(command, "commands", None)
+        if subs is None:
+            paths.append(path)
+            return
+        for name, sub in subs.items():
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(cli.app), ())
+    return paths
+
+
+def test_the_walk_covers_every_room():
+    rooms = {path[0] for path in leaf_commands()}
+    assert {"agent", "family", "inbox", "booking", "roster", "invoices", "payments", "sepa", "rates"} <= rooms
+    assert len(leaf_commands()) >= 40
+
+
+@pytest.mark.parametrize("path", sorted(set(leaf_commands()) - NO_AGENT), ids=" ".join)
+def test_a_stranger_runs_no_command(path, town_url, monkeypatch):
+    """Before any other argument is read, a login that is not an agent is refused in French."""
+    act_as(monkeypatch, "intrus")
+    result = regie(*path, "--db", town_url)
+    assert result.exit_code == 1, result.output
+    assert "« intrus » n'est pas un agent de la régie" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_deactivated_agent_runs_nothing(fresh_town_url, monkeypatch):
+    act_as(monkeypatch, ADMIN_LOGIN)
+    assert regie("agent", "deactivate", "smoreau", "--db", fresh_town_url).exit_code == 0
+    act_as(monkeypatch, "smoreau")
+    refused = regie("family", "search", "a", "--db", fresh_town_url)
+    assert refused.exit_code == 1 and "désactivé" in refused.output
+    act_as(monkeypatch, ADMIN_LOGIN)
+    assert regie("agent", "reactivate", "smoreau", "--db", fresh_town_url).exit_code == 0
+    act_as(monkeypatch, "smoreau")
+    assert regie("family", "search", "a", "--db", fresh_town_url).exit_code == 0
+
+
+def test_the_portal_account_only_imports(fresh_town_url, monkeypatch, tmp_path):
+    act_as(monkeypatch, ADMIN_LOGIN)
+    assert regie("agent", "add", "portail", "--role", "portail", "--db", fresh_town_url).exit_code == 0
+    act_as(monkeypatch, "portail")
+    refused = regie("family", "show", "1", "--db", fresh_town_url)
+    assert refused.exit_code == 1 and "vous êtes portail famille" in refused.output
+    empty = tmp_path / "vide.jsonl"
+    empty.write_text("")
+    imported = regie("inbox", "import", str(empty), "--db", fresh_town_url)
+    assert imported.exit_code == 0, imported.output
+
+
+def test_agent_management_is_the_admins(fresh_town_url, monkeypatch):
+    act_as(monkeypatch, "jbernard")
+    for args in (("add", "evil", "--role", "admin"), ("role", "jbernard", "--role", "admin"), ("list",)):
+        refused = regie("agent", *args, "--db", fresh_town_url)
+        assert refused.exit_code == 1 and "réservé aux rôles administrateur" in refused.output
+    act_as(monkeypatch, ADMIN_LOGIN)
+    assert regie("agent", "role", "jbernard", "--role", "accueil", "--db", fresh_town_url).exit_code == 0
+    listed = json.loads(regie("agent", "list", "--db", fresh_town_url, "--json").output)
+    assert {"login": "jbernard", "role": "accueil"}.items() <= next(a for a in listed if a["login"] == "jbernard").items()
+
+
+# ------------------------------------------------------------------ health data by role
+
+
+@pytest.fixture(scope="module")
+def health_case(town_url):
+    """A child of the seeded town with a health note, a day and activity it is booked on."""
+    engine = make_engine(town_url)
+    try:
+        with Session(engine) as db:
+            child_id, family_id, kind, text = db.exec(
+                select(HealthNote.child_id, Child.family_id, HealthNote.kind, HealthNote.text)
+                .join(Child, col(Child.id) == HealthNote.child_id)
+                .where(col(HealthNote.valid_until).is_(None))
+                .order_by(col(HealthNote.id))
+            ).first()
+            activity_id = db.exec(
+                select(Unit.activity_id)
+                .join(Booking, col(Booking.unit_id) == Unit.id)
+                .where(Booking.child_id == child_id, Booking.day == TODAY, Booking.state == BookingState.RESERVED)
+            ).first()
+    finally:
+        engine.dispose()
+    assert activity_id is not None, "the seeded town books a child with a health note today"
+    return {"family": str(family_id), "activity": str(activity_id), "text": text, "kind": label(HEALTH_KIND, kind)}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_health_text_only_for_the_roles_allowed(role, health_case, town_url, monkeypatch, tmp_path):
+    """The family file, the roster (text, JSON and PDF): the note's text only where the matrix allows."""
+    act_as(monkeypatch, ROLES[role])
+    text = health_case["text"]
+    outputs = {
+        "fiche": regie("family", "show", health_case["family"], "--db", town_url),
+        "fiche json": regie("family", "show", health_case["family"], "--db", town_url, "--json"),
+        "pointage": regie("roster", TODAY.isoformat(), "--activity", health_case["activity"], "--db", town_url),
+        "pointage json": regie(
+            "roster", TODAY.isoformat(), "--activity", health_case["activity"], "--db", town_url, "--json"
+        ),
+    }
+    pdf = tmp_path / "pointage.pdf"
+    printed = regie(
+        "roster", TODAY.isoformat(), "--activity", health_case["activity"], "--pdf", str(pdf), "--db", town_url
+    )
+    assert printed.exit_code == 0, printed.output
+    pdf_text = " ".join((page.extract_text() or "") for page in PdfReader(pdf).pages)
+    for name, result in outputs.items():
+        assert result.exit_code == 0, (name, result.output)
+    word = max(text.split(), key=len)  # tables wrap lines, never inside a word
+    seen = {name: word in result.output for name, result in outputs.items()}
+    # The printed roster fits 80 columns: the note is cut there, its kind is not.
+    seen["pointage"] = health_case["kind"] in outputs["pointage"].output
+    seen["pointage pdf"] = word in pdf_text
+    assert seen == dict.fromkeys(seen, SEES_HEALTH[role]), seen
