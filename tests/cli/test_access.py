@@ -95,7 +95,9 @@ def test_agent_management_is_the_admins(fresh_town_url, monkeypatch):
     act_as(monkeypatch, ADMIN_LOGIN)
     assert regie("agent", "role", "jbernard", "--role", "accueil", "--db", fresh_town_url).exit_code == 0
     listed = json.loads(regie("agent", "list", "--db", fresh_town_url, "--json").output)
-    assert {"login": "jbernard", "role": "accueil"}.items() <= next(a for a in listed if a["login"] == "jbernard").items()
+    assert {"login": "jbernard", "role": "accueil"}.items() <= next(
+        a for a in listed if a["login"] == "jbernard"
+    ).items()
 
 
 # ------------------------------------------------------------------ health data by role

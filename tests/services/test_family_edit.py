@@ -509,7 +509,9 @@ def test_history_filters_by_kind_and_period(engine, town, today):
         session.commit()
 
         def kinds(kind: str = "all", period: str = "all") -> list[str]:
-            found = family_history(session, family_id=town["family"], agent=ADMIN, today=today, kind=kind, period=period)
+            found = family_history(
+                session, family_id=town["family"], agent=ADMIN, today=today, kind=kind, period=period
+            )
             return [h.action + "/" + h.entity for h in found if h.action != "create"]
 
         assert kinds("logins") == ["login/portal_account"]

@@ -1,0 +1,178 @@
+"""Identity and grants as an intruder meets them: real OS accounts and real PostgreSQL roles.
+
+No test seam here: the agent is read by the production code from the process's uid
+(SQLite) or the session's role (PostgreSQL), and PostgreSQL itself refuses what the
+role matrix refuses, whoever holds psql.
+"""
+
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from regie_tui.db import make_engine
+from regie_tui.models import Role
+from regie_tui.services.agents import add_agent
+from regie_tui.services.identity import os_login
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def run_regie(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "regie_tui", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("_seeded_town", ["sqlite"], indirect=True)
+def test_on_sqlite_the_agent_is_the_process_account_not_logname(fresh_town_url):
+    """LOGNAME=agent.test (the town's admin) set by an accueil agent does not make it admin."""
+    engine = make_engine(fresh_town_url)
+    with Session(engine) as db:
+        add_agent(db, login=os_login(), role=Role.ACCUEIL, display_name="Guichet", by=None)
+        db.commit()
+    engine.dispose()
+    forged = {"LOGNAME": "agent.test", "USER": "agent.test", "USERNAME": "agent.test"}
+    refused = run_regie("agent", "add", "evil", "--role", "admin", "--db", fresh_town_url, env=forged)
+    assert refused.returncode == 1
+    assert "réservé aux rôles administrateur ; vous êtes accueil" in refused.stderr
+    listed = run_regie("family", "search", "a", "--db", fresh_town_url, "--json", env=forged)
+    assert listed.returncode == 0, listed.stderr
+
+
+# ------------------------------------------------------------------------ PostgreSQL
+
+
+@pytest.fixture
+def pg_town(fresh_town_url, pg_cluster):
+    """A writable PostgreSQL town; ``connect(login)`` is psql under that agent's own role."""
+    suffix = os.getpid()
+    logins = {role: f"t{suffix}_{role.value}" for role in (Role.ACCUEIL, Role.REGISSEUR, Role.ADMIN)}
+    engine = make_engine(fresh_town_url)
+    with Session(engine) as db:  # as the owner: it creates the first agents
+        for role, login in logins.items():
+            add_agent(db, login=login, role=role, display_name=None, by=None)
+        db.commit()
+    engine.dispose()
+    url = make_url(fresh_town_url)
+
+    def connect(login: str) -> psycopg.Connection:
+        return psycopg.connect(
+            host=url.query["host"], port=int(url.query["port"]), user=login, dbname=url.database, autocommit=True
+        )
+
+    def agent_url(login: str) -> str:
+        return url.set(username=login).render_as_string(hide_password=False)
+
+    yield {"logins": logins, "connect": connect, "url": agent_url, "owner_url": fresh_town_url}
+    for login in logins.values():
+        pg_cluster.execute(f'REASSIGN OWNED BY "{login}" TO postgres')
+        pg_cluster.execute(f'DROP OWNED BY "{login}"')
+        pg_cluster.execute(f'DROP ROLE IF EXISTS "{login}"')
+
+
+def allowed(conn: psycopg.Connection, sql: str) -> bool:
+    """Whether PostgreSQL lets this role run ``sql`` (rolled back either way)."""
+    try:
+        with conn.transaction():
+            conn.execute(sql)
+            raise _Undo
+    except _Undo:
+        return True
+    except psycopg.errors.InsufficientPrivilege:
+        return False
+
+
+class _Undo(Exception):
+    pass
+
+
+@pytest.mark.parametrize("_seeded_town", ["postgresql"], indirect=True)
+def test_postgresql_enforces_the_role_matrix(pg_town):
+    logins = pg_town["logins"]
+    checks = {
+        "read health text": "SELECT text FROM health_note",
+        "count health notes": "SELECT count(id) FROM health_note",
+        "write a health note": "UPDATE health_note SET text = text",
+        "rewrite the audit": "UPDATE audit_entry SET action = action",
+        "erase the audit": "DELETE FROM audit_entry",
+        "set a rate": "UPDATE rate SET amount_cents = amount_cents",
+        "issue a credit note": "INSERT INTO credit_note (id) SELECT NULL WHERE false",
+        "close a cash day": "INSERT INTO cash_day (regie_id) SELECT NULL WHERE false",
+        "add an agent": "INSERT INTO agent (login) SELECT NULL WHERE false",
+        "make oneself admin": "SELECT regie_agent_grant(session_user, 'regie_admin')",
+        "read families": "SELECT count(*) FROM family",
+        "record a booking": "UPDATE booking SET version = version WHERE false",
+    }
+    expected = {
+        Role.ACCUEIL: {
+            "read health text", "count health notes", "write a health note", "read families", "record a booking",
+        },
+        Role.REGISSEUR: {
+            "count health notes", "issue a credit note", "close a cash day", "read families", "record a booking",
+        },
+        Role.ADMIN: {
+            "read health text", "count health notes", "write a health note", "set a rate", "issue a credit note",
+            "close a cash day", "add an agent", "make oneself admin", "read families", "record a booking",
+        },
+    }  # fmt: skip
+    for role, login in logins.items():
+        with pg_town["connect"](login) as conn:
+            granted = {name for name, sql in checks.items() if allowed(conn, sql)}
+        assert granted == expected[role], role
+
+
+@pytest.mark.parametrize("_seeded_town", ["postgresql"], indirect=True)
+def test_postgresql_hides_health_rows_and_billed_cells_from_the_roles_without_them(pg_town):
+    logins = pg_town["logins"]
+    with pg_town["connect"](logins[Role.ADMIN]) as conn:
+        conn.execute(
+            "INSERT INTO audit_entry (at, source, action, entity, entity_id, after) "
+            "VALUES (now(), 'agent', 'update', 'health_note', 1, '{\"text\": \"secret\"}')"
+        )
+        billed = conn.execute("SELECT booking_id FROM charge WHERE booking_id IS NOT NULL LIMIT 1").fetchone()[0]
+    health_audit = "SELECT count(*) FROM audit_entry WHERE entity = 'health_note'"
+    for role, visible in ((Role.ACCUEIL, True), (Role.REGISSEUR, False)):
+        with pg_town["connect"](logins[role]) as conn:
+            assert (conn.execute(health_audit).fetchone()[0] > 0) is visible, role
+    unlock = f"UPDATE booking SET version = version + 1 WHERE id = {billed}"
+    with pg_town["connect"](logins[Role.ACCUEIL]) as conn:
+        assert not allowed(conn, unlock)
+    with pg_town["connect"](logins[Role.REGISSEUR]) as conn:
+        assert allowed(conn, unlock)
+
+
+@pytest.mark.parametrize("_seeded_town", ["postgresql"], indirect=True)
+def test_the_agent_is_the_sessions_role_and_deactivation_cuts_it_off(pg_town):
+    logins = pg_town["logins"]
+    accueil, regisseur, admin = logins[Role.ACCUEIL], logins[Role.REGISSEUR], logins[Role.ADMIN]
+    # The owner runs migrations and creates agents, not the daily work.
+    owner = run_regie("family", "search", "a", "--db", pg_town["owner_url"])
+    assert owner.returncode == 1 and "compte propriétaire de la base" in owner.stderr
+    # Each agent is its own role, whatever LOGNAME says.
+    forged = {"LOGNAME": admin, "USER": admin}
+    refused = run_regie("agent", "add", "evil", "--role", "admin", "--db", pg_town["url"](accueil), env=forged)
+    assert refused.returncode == 1 and "vous êtes accueil" in refused.stderr
+    health = run_regie("family", "show", "1", "--db", pg_town["url"](regisseur), "--json")
+    assert health.returncode == 0, health.stderr  # the app never asks for what the role cannot read
+    added = run_regie("agent", "add", "t_nouveau", "--role", "accueil", "--db", pg_town["url"](admin))
+    assert added.returncode == 0, added.stderr
+    try:
+        with pg_town["connect"]("t_nouveau") as conn:
+            assert allowed(conn, "SELECT text FROM health_note")
+        gone = run_regie("agent", "deactivate", "t_nouveau", "--db", pg_town["url"](admin))
+        assert gone.returncode == 0, gone.stderr
+        with pg_town["connect"]("t_nouveau") as conn:
+            assert not allowed(conn, "SELECT count(*) FROM family")
+    finally:
+        with pg_town["connect"](admin) as conn:
+            conn.execute("SELECT regie_agent_revoke('t_nouveau')")
