@@ -23,12 +23,29 @@ spend the family's earlier credit first.
 
 A day of a régie's cash journal, once closed by the régisseur, takes no new payment
 and no cancellation; a returned cheque is still rejected later (on its own date).
+
+Dates of money movements (``check_money_date``): a desk payment, a cancellation and a
+rejection are never dated in the future (after ``clock.today()``; a direct debit is
+recorded ahead on its collection date, and may be rejected on it), nor before the 1st of
+January of the previous year (``earliest_money_day``: older years are closed accounts,
+and 0001-01-01 is a typo), nor on or before a closed day of the régie's cash journal (a
+closed day closes everything before it too). PayFiP and direct-debit payments are dated
+by their operator and known after the day: a closed day still takes them.
+
+Cash: the non-cancelled cash (espèces) allocations to one invoice, earlier cash credit
+included, stay within ``CASH_LIMIT_CENTS`` across every payment of it. A cash payment
+that would go beyond is refused; earlier cash credit is only put on an invoice within
+what it may still take in cash (the rest stays credit).
+
+An online payment (PayFiP) never exceeds the invoice's balance due at the moment it is
+recorded (it must equal it: no partial payment either).
 """
 
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -479,8 +496,79 @@ def payment_context(db: Session, *, family_id: int) -> PaymentContext:
     return PaymentContext(family_id, family.name, every, found, credits, default)
 
 
-def _day_closed(db: Session, *, regie_id: int, day: date) -> CashDay | None:
-    return db.exec(select(CashDay).where(CashDay.regie_id == regie_id, CashDay.day == day)).first()
+# ------------------------------------------------------------ dates of money
+
+#: What dates a money movement: a payment received, its cancellation, its rejection.
+MoneyAct = Literal["payment", "cancel", "reject"]
+_ACT_WORDS: dict[MoneyAct, tuple[str, str, str]] = {
+    # (the date's label, "a …" to say how late, "no … may be dated" for a closed day)
+    "payment": ("Date d'encaissement", "un règlement", "aucun règlement ne peut plus être daté"),
+    "cancel": ("Date d'annulation", "une annulation", "aucune annulation ne peut plus être datée"),
+    "reject": ("Date de rejet", "un rejet", "aucun rejet ne peut plus être daté"),
+}
+
+
+def earliest_money_day(today: date) -> date:
+    """The earliest day a money movement may be dated: the 1st of January of the previous year."""
+    return date(today.year - 1, 1, 1)
+
+
+def closed_on_or_after(db: Session, *, regie_id: int, day: date) -> tuple[date, date] | None:
+    """(the first closed day of the régie on or after ``day``, its last closed day), or None
+    when ``day`` comes after every closed day (a closed day closes every day before it)."""
+    first, last = db.exec(
+        select(func.min(CashDay.day), func.max(CashDay.day)).where(CashDay.regie_id == regie_id, CashDay.day >= day)
+    ).one()
+    return None if first is None or last is None else (first, last)
+
+
+def _closed_text(db: Session, *, regie_id: int, closed: date) -> str:
+    regie = db.get(Regie, regie_id)
+    code = regie.code if regie is not None else str(regie_id)
+    return f"La journée de caisse du {formatting.short_date(closed)} de la régie {code} est clôturée"
+
+
+def check_money_date(
+    db: Session,
+    *,
+    regie_id: int,
+    day: date,
+    act: MoneyAct,
+    latest: date | None = None,
+    closed_days: bool = True,
+) -> None:
+    """Refuse (in French) a money movement of the régie dated ``day``: after ``latest`` (default
+    today; a later day for what is dated ahead, a direct debit), before ``earliest_money_day``
+    (the 1st of January of the previous year), or (``closed_days``) on or before a closed day of
+    the régie's cash journal. Nothing is written either way."""
+    label, what, none = _ACT_WORDS[act]
+    today = clock.today()
+    latest = today if latest is None else latest
+    if day > latest:
+        bound = "d'aujourd'hui, le" if latest == today else "du"
+        raise RegieError(
+            f"{label} {formatting.short_date(day)} dans le futur : {what} se date au plus tard "
+            f"{bound} {formatting.short_date(latest)}."
+        )
+    earliest = earliest_money_day(today)
+    if day < earliest:
+        raise RegieError(
+            f"{label} {formatting.short_date(day)} trop ancienne : {what} se date au plus tôt "
+            f"du {formatting.short_date(earliest)} (1er janvier de l'année précédente)."
+        )
+    if not closed_days:
+        return
+    closed = closed_on_or_after(db, regie_id=regie_id, day=day)
+    if closed is not None:
+        first, last = closed
+        reopen = last + timedelta(days=1)
+        after = (
+            f"le {formatting.short_date(reopen)} au plus tôt"
+            if reopen <= latest
+            else f"toutes les journées jusqu'au {formatting.short_date(last)} sont clôturées"
+        )
+        which = "de ce jour" if day == first else f"du {formatting.short_date(day)}"
+        raise RegieError(f"{_closed_text(db, regie_id=regie_id, closed=first)} : {none} {which} ({after}).")
 
 
 # ---------------------------------------------------------------------- CESU
@@ -573,15 +661,6 @@ def _check_mode(mode: PaymentMode, amount_cents: int, reference: str, bank: str,
         raise RegieError("Un prélèvement SEPA règle une seule facture : indiquez-la.")
 
 
-def _check_received_on(mode: PaymentMode, received_on: date) -> None:
-    """Money is received today or before; only a direct debit is recorded ahead, on its collection date."""
-    if mode != PaymentMode.DIRECT_DEBIT and received_on > clock.today():
-        raise RegieError(
-            f"Date d'encaissement {formatting.short_date(received_on)} dans le futur : un règlement s'enregistre "
-            "le jour où il est reçu."
-        )
-
-
 def _payer_name(db: Session, family: Family) -> str:
     payer = db.exec(
         select(Guardian.first_name, Guardian.last_name)
@@ -644,18 +723,21 @@ def _record(
     reference, bank, payer_name = reference.strip(), bank.strip(), " ".join(payer_name.split())
     numbers = [n.strip() for n in invoice_numbers if n.strip()]
     _check_mode(mode, amount_cents, reference, bank, numbers)
-    _check_received_on(mode, received_on)
     family = db.get(Family, family_id)
     if family is None:
         raise NotFound(f"Famille n° {family_id} introuvable.")
     regie = db.get(Regie, regie_id)
     if regie is None:
         raise NotFound(f"Régie n° {regie_id} introuvable.")
-    if mode not in _OPERATOR_DATED and _day_closed(db, regie_id=regie_id, day=received_on) is not None:
-        raise RegieError(
-            f"La journée de caisse du {formatting.short_date(received_on)} ({regie.code}) est close : "
-            "aucun règlement ne peut plus y être enregistré."
-        )
+    # Money is received today or before; only a direct debit is recorded ahead, on its collection date.
+    check_money_date(
+        db,
+        regie_id=regie_id,
+        day=received_on,
+        act="payment",
+        latest=max(received_on, clock.today()) if mode == PaymentMode.DIRECT_DEBIT else None,
+        closed_days=mode not in _OPERATOR_DATED,
+    )
     if mode == PaymentMode.PAYFIP:
         known = db.exec(
             select(Payment.receipt_number).where(Payment.mode == PaymentMode.PAYFIP, Payment.reference == reference)
@@ -673,10 +755,16 @@ def _record(
     caps = {id_of(i): balances[id_of(i)] for i in invoices}
     if mode == PaymentMode.PAYFIP:
         invoice = invoices[0]
-        if amount_cents != caps[id_of(invoice)]:
+        due_now = caps[id_of(invoice)]
+        if amount_cents > due_now:
+            raise RegieError(
+                f"Le paiement en ligne de {formatting.money(amount_cents)} dépasse le solde dû de la facture "
+                f"{invoice.number} à ce jour ({formatting.money(due_now)}) : il ne peut pas lui être affecté."
+            )
+        if amount_cents < due_now:
             raise RegieError(
                 f"Le paiement en ligne de {formatting.money(amount_cents)} ne correspond pas au solde de la facture "
-                f"{invoice.number} ({formatting.money(caps[id_of(invoice)])}) : le paiement partiel n'est pas admis."
+                f"{invoice.number} ({formatting.money(due_now)}) : le paiement partiel n'est pas admis."
             )
     if mode == PaymentMode.CESU:
         eligible = _cesu_eligible(db, invoices)
@@ -691,6 +779,44 @@ def _record(
             )
 
     credits = [] if mode in _NO_CREDIT_MODES else _credits(db, family_id=family_id, regie_id=regie_id, lock=True)
+    credit_rows = (
+        db.exec(
+            select(id_col(Payment.id), Payment.receipt_number, Payment.mode).where(
+                col(Payment.id).in_([c[0] for c in credits])
+            )
+        ).all()
+        if credits
+        else []
+    )
+    receipts = {pid: number for pid, number, _ in credit_rows}
+    cash_credits = {pid for pid, _, credit_mode in credit_rows if credit_mode == PaymentMode.CASH}
+    rooms = _cash_rooms(db, [id_of(i) for i in invoices]) if mode == PaymentMode.CASH or cash_credits else {}
+
+    # The allocations, decided before anything is written: (payment id, None for this one; invoice; cents).
+    plan: list[tuple[int | None, Invoice, int]] = []
+    new_money = amount_cents
+    for invoice in invoices:
+        invoice_id = id_of(invoice)
+        due = caps[invoice_id]
+        for index, (credit_id, left) in enumerate(credits):
+            if due == 0:
+                break
+            part = min(due, left)
+            if credit_id in cash_credits:  # earlier cash: only within what the invoice may still take in cash
+                part = min(part, rooms[invoice_id])
+                rooms[invoice_id] -= part
+            if part > 0:
+                plan.append((credit_id, invoice, part))
+                due -= part
+                credits[index] = (credit_id, left - part)
+        if due > 0 and new_money > 0:
+            part = min(due, new_money)
+            if mode == PaymentMode.CASH:
+                _check_cash_room(invoice.number, part, rooms[invoice_id])
+                rooms[invoice_id] -= part
+            plan.append((None, invoice, part))
+            new_money -= part
+
     receipt = take_number(db, kind=NumberKind.RECEIPT, regie_prefix=regie.invoice_prefix, month=received_on)
     payment = Payment(
         receipt_number=receipt,
@@ -706,38 +832,17 @@ def _record(
     )
     db.add(payment)
     db.flush()
-    new_money = amount_cents
     allocated: list[Allocated] = []
     used: list[dict[str, object]] = []
-    receipts = (
-        dict(
-            db.exec(
-                select(id_col(Payment.id), Payment.receipt_number).where(col(Payment.id).in_([c[0] for c in credits]))
-            ).all()
-        )
-        if credits
-        else {}
-    )
-    for invoice in invoices:
+    for earlier, invoice, part in plan:
         invoice_id = id_of(invoice)
-        due = caps[invoice_id]
-        while due > 0 and credits:
-            credit_id, left = credits[0]
-            part = min(due, left)
-            _add_allocation(db, payment_id=credit_id, invoice_id=invoice_id, cents=part)
-            due -= part
-            balances[invoice_id] -= part
-            allocated.append(Allocated(invoice.number, part, balances[invoice_id], from_credit=True))
-            used.append({"receipt": receipts[credit_id], "invoice": invoice.number, "amount_cents": part})
-            credits[0] = (credit_id, left - part)
-            if credits[0][1] == 0:
-                credits.pop(0)
-        if due > 0 and new_money > 0:
-            part = min(due, new_money)
-            _add_allocation(db, payment_id=id_of(payment), invoice_id=invoice_id, cents=part)
-            new_money -= part
-            balances[invoice_id] -= part
-            allocated.append(Allocated(invoice.number, part, balances[invoice_id]))
+        _add_allocation(
+            db, payment_id=id_of(payment) if earlier is None else earlier, invoice_id=invoice_id, cents=part
+        )
+        balances[invoice_id] -= part
+        allocated.append(Allocated(invoice.number, part, balances[invoice_id], from_credit=earlier is not None))
+        if earlier is not None:
+            used.append({"receipt": receipts[earlier], "invoice": invoice.number, "amount_cents": part})
     db.flush()
     credit_left = new_money + sum(left for _, left in credits)
     recorded = PaymentRecorded(
@@ -777,6 +882,42 @@ def _record(
             },
         )
     return recorded, payment
+
+
+def _cash_rooms(db: Session, invoice_ids: Sequence[int]) -> dict[int, int]:
+    """Invoice id -> what it may still take in cash: the limit less its live cash allocations."""
+    if not invoice_ids:
+        return {}
+    paid = dict(
+        db.exec(
+            select(Allocation.invoice_id, func.sum(Allocation.amount_cents))
+            .join(Payment, col(Payment.id) == Allocation.payment_id)
+            .where(
+                col(Allocation.invoice_id).in_(invoice_ids),
+                Payment.mode == PaymentMode.CASH,
+                col(Payment.cancelled_on).is_(None),
+            )
+            .group_by(col(Allocation.invoice_id))
+        ).all()
+    )
+    return {i: max(0, CASH_LIMIT_CENTS - int(paid.get(i, 0))) for i in invoice_ids}
+
+
+def _check_cash_room(number: str, cents: int, room: int) -> None:
+    """Refuse putting ``cents`` of cash on the invoice ``number`` that may take only ``room`` more."""
+    if cents <= room:
+        return
+    limit = formatting.money(CASH_LIMIT_CENTS)
+    already = formatting.money(CASH_LIMIT_CENTS - room)
+    left = (
+        f"{formatting.money(room)} au plus peuvent encore y être réglés en espèces"
+        if room
+        else "plus rien ne peut y être réglé en espèces"
+    )
+    raise RegieError(
+        f"Espèces limitées à {limit} par facture : la facture {number} en a déjà reçu {already}, {left} "
+        f"({formatting.money(cents)} demandés). Proposez un autre mode pour le reste."
+    )
 
 
 def _add_allocation(db: Session, *, payment_id: int, invoice_id: int, cents: int) -> None:
@@ -909,14 +1050,21 @@ def _undo_allocations(db: Session, payment: Payment) -> tuple[tuple[str, int], .
 def cancel_payment(
     db: Session, *, receipt_number: str, reason: str, agent_id: int | None, cancelled_on: date | None = None
 ) -> PaymentUndone:
-    """Cancel a payment entered by mistake, while its cash day is open; its invoices reopen."""
+    """Cancel a payment entered by mistake, while its cash day is open; its invoices reopen.
+
+    Refused when the payment's day is on or before a closed day of the régie's cash journal,
+    and for a cancellation dated as ``check_money_date`` refuses (default: today)."""
     payment, reason = _payment_to_undo(db, receipt_number, reason)
-    if _day_closed(db, regie_id=payment.regie_id, day=payment.received_on) is not None:
+    closed = closed_on_or_after(db, regie_id=payment.regie_id, day=payment.received_on)
+    if closed is not None:
         raise RegieError(
-            f"La journée de caisse du {formatting.short_date(payment.received_on)} est close : le règlement "
-            f"{payment.receipt_number} ne peut plus être annulé (un chèque ou un prélèvement impayé se rejette)."
+            f"{_closed_text(db, regie_id=payment.regie_id, closed=closed[0])} : le règlement "
+            f"{payment.receipt_number} du {formatting.short_date(payment.received_on)} ne peut plus être annulé "
+            "(un chèque ou un prélèvement impayé se rejette)."
         )
-    payment.cancelled_on = cancelled_on or clock.today()
+    day = cancelled_on or clock.today()
+    check_money_date(db, regie_id=payment.regie_id, day=day, act="cancel")
+    payment.cancelled_on = day
     payment.cancel_reason = reason
     payment.cancelled_by_id = agent_id
     return _undone(db, payment, "payment_cancel", {"cancelled_on": payment.cancelled_on.isoformat()}, reason, agent_id)
@@ -945,7 +1093,10 @@ def _undone(
 def reject_payment(
     db: Session, *, receipt_number: str, rejected_on: date, reason: str, agent_id: int | None
 ) -> PaymentUndone:
-    """A cheque or a debit returned unpaid: the payment stays in its day's journal, its invoices reopen."""
+    """A cheque or a debit returned unpaid: the payment stays in its day's journal, its invoices reopen.
+
+    The rejection is dated on or after the payment, by today (a debit recorded ahead: by its
+    collection date), never on or before a closed day of the régie (``check_money_date``)."""
     payment, reason = _payment_to_undo(db, receipt_number, reason)
     if payment.mode not in REJECTABLE_MODES:
         raise RegieError(
@@ -956,6 +1107,13 @@ def reject_payment(
             f"Date de rejet {formatting.short_date(rejected_on)} antérieure à l'encaissement "
             f"({formatting.short_date(payment.received_on)})."
         )
+    check_money_date(
+        db,
+        regie_id=payment.regie_id,
+        day=rejected_on,
+        act="reject",
+        latest=max(clock.today(), payment.received_on),
+    )
     payment.rejected_on = rejected_on
     payment.rejection_reason = reason
     return _undone(db, payment, "payment_reject", {"rejected_on": rejected_on.isoformat()}, reason, agent_id)

@@ -31,6 +31,9 @@ Decisions the contract leaves open:
 - ``submitted_at`` must be a date-time with an offset, ``…THH:MM[:SS[.ffffff]]`` then
   ``Z`` or ``±HH:MM``, not after ``now``. ``paid_at`` has the same shape (the contract
   asks no more of it).
+- A ``success`` payment may not exceed the invoice's balance due at the import (a cancelled
+  invoice is due nothing); each line is checked against that balance alone. The bannette
+  checks it again when it records the payment.
 - The ``id`` of a rejection is reported only when it is a string of 1 to 64 characters.
 - A summary never shows health information (``health_note`` changes name the field,
   not its values): the bannette's lists are seen by roles that may not read it.
@@ -87,6 +90,7 @@ from regie_tui.models import (
 from regie_tui.services import audit
 from regie_tui.services import validation as v
 from regie_tui.services.access import Permission
+from regie_tui.services.accounts import invoice_balances
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.family_fields import ENTITY_LABELS, FieldSpec, clean_new, field_spec, portal_field, shown
 from regie_tui.services.sql import id_col, select_columns
@@ -341,6 +345,7 @@ class Batch:
     health_notes: dict[int, int] = field(default_factory=dict)  # note id -> child id
     units: dict[int, dict[int, int]] = field(default_factory=dict)  # child -> {unit: activity}, accepted enrolments
     invoices: dict[str, tuple[int, int]] = field(default_factory=dict)  # number -> (id, family id)
+    due: dict[int, int] = field(default_factory=dict)  # invoice id -> balance due (issued invoices only)
     known: dict[str, str] = field(default_factory=dict)  # portal id -> content sha256
 
 
@@ -427,6 +432,7 @@ def _prefetch(db: Session, lines: Sequence[Parsed]) -> Batch:
                 )
             )
             batch.invoices = {number: (iid, fid) for number, iid, fid in invoices}
+            batch.due = invoice_balances(db, [iid for iid, _ in batch.invoices.values()])
     return batch
 
 
@@ -776,6 +782,12 @@ class Validator:
         if result not in ("success", "refused"):
             raise Rejected(f"« result » : « {result} » ; « success » ou « refused » attendu.")
         if result == "success":
+            due = self.batch.due.get(invoice[0], 0)
+            if amount > due:
+                raise Rejected(
+                    f"« amount_cents » : {_money(amount)} dépasse le solde dû de la facture « {number} » "
+                    f"({_money(due)})."
+                )
             return f"Paiement en ligne : {number}, {_money(amount)}"
         prepared.submission["status"] = SubmissionStatus.RECORDED
         prepared.audits.append(

@@ -2,9 +2,12 @@
 
 A rate is the price of a unit for a quotient-familial bracket from ``valid_from`` until the
 next rate of the same unit × bracket. Issued invoices are never changed: a rate cannot
-start inside a month already invoiced for its unit.
+start inside a month already invoiced for its unit. Nor can it start absurdly far ahead:
+at the latest ``RATE_AHEAD_MONTHS`` (18) months after today, the same day of the month
+(the last day of a shorter month).
 """
 
+import calendar
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -12,7 +15,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from regie_tui import formatting
+from regie_tui import clock, formatting
 from regie_tui.errors import AccessDenied, NotFound, RegieError
 from regie_tui.models import Activity, Agent, Invoice, InvoiceLine, InvoiceStatus, QfBracket, Rate, Regie, Role, Unit
 from regie_tui.services import audit
@@ -204,6 +207,18 @@ def _check_admin(db: Session, agent_id: int) -> None:
         raise AccessDenied("Seul un administrateur peut modifier les tarifs.")
 
 
+#: How far ahead a rate may start: the next school year is voted long before it, never 2 years ahead.
+RATE_AHEAD_MONTHS = 18
+
+
+def latest_rate_start(today: date) -> date:
+    """The last day a new rate may start: ``RATE_AHEAD_MONTHS`` months after ``today``."""
+    months = today.year * 12 + today.month - 1 + RATE_AHEAD_MONTHS
+    year, month = divmod(months, 12)
+    month += 1
+    return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+
+
 def set_rate(
     db: Session,
     *,
@@ -220,7 +235,8 @@ def set_rate(
 
     Refused: for an agent who is not an administrator; a negative amount; a package price on
     a unit without a package (or none on a unit with one); a start inside a month already
-    invoiced for the unit (issued invoices are never changed).
+    invoiced for the unit (issued invoices are never changed); a start more than 18 months
+    after today (``latest_rate_start``).
     """
     _check_admin(db, agent_id)
     unit = db.get(Unit, unit_id)
@@ -243,6 +259,12 @@ def set_rate(
         raise RegieError(f"L'unité « {unit.name} » déclenche un forfait ({unit.package}) : indiquez son prix.")
     if not unit.package and package_cents is not None:
         raise RegieError(f"L'unité « {unit.name} » ne déclenche aucun forfait : pas de prix de forfait.")
+    latest = latest_rate_start(clock.today())
+    if valid_from > latest:
+        raise RegieError(
+            f"Date d'effet {formatting.short_date(valid_from)} trop lointaine : un tarif commence au plus tard "
+            f"{RATE_AHEAD_MONTHS} mois après aujourd'hui, soit le {formatting.short_date(latest)}."
+        )
     locked = invoiced_until(db, unit_ids=[unit_id]).get(unit_id)
     if locked is not None and valid_from <= locked:
         raise RegieError(

@@ -28,7 +28,7 @@ from regie_tui.models import (
 )
 from regie_tui.services import audit
 from regie_tui.services.agents import AgentInfo
-from regie_tui.services.payments import invoice_balance, record_payment, reject_payment
+from regie_tui.services.payments import check_money_date, invoice_balance, record_payment, reject_payment
 from regie_tui.services.regies import regie_by_code
 from regie_tui.services.sql import id_of
 from regie_tui.services.validation import InvalidValue, check_bic, check_iban, check_required
@@ -777,7 +777,11 @@ def reject_debit(
 ) -> RejectedDebit:
     """Record that the bank returned a debit unpaid: its payment is rejected (the invoice is due
     again); a rejected first debit leaves the mandate at FRST; a closed account, a missing mandate…
-    revoke it."""
+    revoke it.
+
+    Refused, nothing written: a reject dated in the future or before the 1st of January of the
+    previous year, or whose payment's rejection would be dated on or before a closed day of the
+    régie's cash journal (``payments.check_money_date``)."""
     wanted = end_to_end_id.strip()
     debit = db.exec(select(DirectDebit).where(DirectDebit.end_to_end_id == wanted).with_for_update()).first()
     if debit is None:
@@ -795,22 +799,35 @@ def reject_debit(
     mandate = db.exec(select(Mandate).where(Mandate.id == debit.mandate_id).with_for_update()).one()
     if invoice is None:  # a foreign key: cannot happen
         raise NotFound(f"Facture du prélèvement {wanted} introuvable.")
+    # The dates of money, checked before anything is written: the bank's date is not in the
+    # future nor absurdly old, and the payment's rejection falls after the closed days.
+    check_money_date(db, regie_id=invoice.regie_id, day=rejected_on, act="reject", closed_days=False)
+    payment = db.get(Payment, debit.payment_id) if debit.payment_id is not None else None
+    if payment is not None and payment.rejected_on is not None:
+        payment = None
+    if payment is not None:
+        # A reject before the collection date (pre-settlement) dates the payment's reject on
+        # that day: the payment cannot be rejected before it was received.
+        payment_rejected_on = max(rejected_on, payment.received_on)
+        check_money_date(
+            db,
+            regie_id=payment.regie_id,
+            day=payment_rejected_on,
+            act="reject",
+            latest=max(clock.today(), payment.received_on),
+        )
     debit.rejected_on = rejected_on
     debit.rejection_reason = label
     db.add(debit)
     db.flush()
-    if debit.payment_id is not None:
-        payment = db.get(Payment, debit.payment_id)
-        if payment is not None and payment.rejected_on is None:
-            # A reject before the collection date (pre-settlement) dates the payment's reject on
-            # that day: the payment cannot be rejected before it was received.
-            reject_payment(
-                db,
-                receipt_number=payment.receipt_number,
-                rejected_on=max(rejected_on, payment.received_on),
-                reason=label,
-                agent_id=agent_id,
-            )
+    if payment is not None:
+        reject_payment(
+            db,
+            receipt_number=payment.receipt_number,
+            rejected_on=payment_rejected_on,
+            reason=label,
+            agent_id=agent_id,
+        )
     before = {"next_sequence": MandateSequence(mandate.next_sequence).value, "revoked_on": mandate.revoked_on}
     if debit.sequence == MandateSequence.FIRST:
         # The first debit did not go through: the next one is a first one again.

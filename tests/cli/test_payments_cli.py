@@ -126,9 +126,100 @@ def test_close_the_day_needs_the_regisseur(fresh_town_url, monkeypatch):
     )
     assert data["regies"][0]["closed"] is True
     late = regie("payments", "add", "1", "--mode", "carte", "--amount", "5", "--service", "pop", "--db", fresh_town_url)
-    assert late.exit_code == 1 and "est close" in late.output
+    assert late.exit_code == 1 and "La journée de caisse du 23/11/2026 de la régie pop est clôturée" in late.output
 
 
 def test_an_unknown_family_is_named(fresh_town_url):
     unknown = regie("payments", "add", "99999", "--mode", "carte", "--amount", "5", "--db", fresh_town_url)
     assert unknown.exit_code == 1 and "Famille n° 99999 introuvable." in unknown.output
+
+
+def payment_rows(url: str) -> list[tuple]:
+    """Every payment as (receipt, cancelled on, rejected on): what a refusal must leave as it was."""
+    from regie_tui.models import Payment
+
+    engine = make_engine(url)
+    with Session(engine) as db:
+        rows = db.exec(
+            select(Payment.receipt_number, Payment.cancelled_on, Payment.rejected_on).order_by(Payment.id)
+        ).all()
+    engine.dispose()
+    return list(rows)
+
+
+def test_a_payment_is_dated_after_the_closed_days_by_today_and_not_before_last_year(fresh_town_url):
+    closed = regie("payments", "close", "2026-11-20", "--service", "pop", "--db", fresh_town_url)
+    assert closed.exit_code == 0, closed.output
+    before = payment_rows(fresh_town_url)
+    on_closed = (
+        "La journée de caisse du 20/11/2026 de la régie pop est clôturée : aucun règlement ne peut plus être daté"
+    )
+    for on, message in [
+        ("2026-11-20", f"{on_closed} de ce jour (le 21/11/2026 au plus tôt)."),
+        ("02/11/2026", f"{on_closed} du 02/11/2026 (le 21/11/2026 au plus tôt)."),
+        (
+            "2026-11-24",
+            "Date d'encaissement 24/11/2026 dans le futur : un règlement se date au plus tard d'aujourd'hui, "
+            "le 23/11/2026.",
+        ),
+        (
+            "2024-12-31",
+            "Date d'encaissement 31/12/2024 trop ancienne : un règlement se date au plus tôt du 01/01/2025 "
+            "(1er janvier de l'année précédente).",
+        ),
+    ]:
+        result = regie(
+            "payments", "add", "1", "--mode", "especes", "--amount", "5", "--service", "pop", "--on", on,
+            "--db", fresh_town_url,
+        )  # fmt: skip
+        assert result.exit_code == 1, result.output
+        assert f"Erreur : {message}" in result.output
+        assert "Traceback" not in result.output
+    assert payment_rows(fresh_town_url) == before
+    ok = regie(
+        "payments", "add", "1", "--mode", "carte", "--amount", "5", "--service", "pop", "--on", "21/11/2026",
+        "--json", "--db", fresh_town_url,
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["received_on"] == "2026-11-21"
+
+
+def test_cancel_and_reject_are_refused_on_or_before_a_closed_day_and_in_the_future(fresh_town_url):
+    def add(on: str) -> str:
+        done = regie(
+            "payments", "add", "1", "--mode", "cheque", "--amount", "5", "--reference", "1234567", "--bank", "CIC",
+            "--service", "pop", "--on", on, "--json", "--db", fresh_town_url,
+        )  # fmt: skip
+        assert done.exit_code == 0, done.output
+        return json.loads(done.stdout)["receipt"]
+
+    older, newer = add("2026-11-19"), add("2026-11-21")
+    assert regie("payments", "close", "2026-11-20", "--service", "pop", "--db", fresh_town_url).exit_code == 0
+    before = payment_rows(fresh_town_url)
+    cancel = regie("payments", "cancel", older, "--reason", "Erreur", "--db", fresh_town_url)
+    assert cancel.exit_code == 1
+    assert (
+        f"Erreur : La journée de caisse du 20/11/2026 de la régie pop est clôturée : le règlement {older} du "
+        "19/11/2026 ne peut plus être annulé" in cancel.output
+    )
+    for receipt, on, message in [
+        (
+            older,
+            "2026-11-20",
+            "La journée de caisse du 20/11/2026 de la régie pop est clôturée : aucun rejet ne peut plus être daté "
+            "de ce jour (le 21/11/2026 au plus tôt).",
+        ),
+        (
+            newer,
+            "2026-11-24",
+            "Date de rejet 24/11/2026 dans le futur : un rejet se date au plus tard d'aujourd'hui, le 23/11/2026.",
+        ),
+    ]:
+        result = regie("payments", "reject", receipt, "--reason", "Impayé", "--on", on, "--db", fresh_town_url)
+        assert result.exit_code == 1, result.output
+        assert f"Erreur : {message}" in result.output
+    assert payment_rows(fresh_town_url) == before
+    rejected = regie("payments", "reject", older, "--reason", "Impayé", "--on", "2026-11-21", "--db", fresh_town_url)
+    assert rejected.exit_code == 0, rejected.output
+    cancelled = regie("payments", "cancel", newer, "--reason", "Erreur", "--db", fresh_town_url)
+    assert cancelled.exit_code == 0, cancelled.output

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from regie_tui.db import make_engine
+from regie_tui.errors import RegieError
+from regie_tui.formatting import money
 from regie_tui.models import (
     Activity,
     AgeGroup,
@@ -423,3 +425,59 @@ def test_the_notice_deadline_is_judged_when_the_family_asked_not_when_the_desk_d
         session.commit()
         assert decision.details == [f"23/11/2026 {detail.cells[0].unit_name} : annulé"]
         assert session.get(Booking, booking.id) is None
+
+
+def test_an_online_payment_beyond_the_balance_now_due_is_refused_at_accept(town):
+    """The invoice was paid in part at the desk after the import: accepting the online payment
+    re-checks it against the balance due now, refuses in French and writes nothing."""
+    from regie_tui.models import PaymentMode
+    from regie_tui.services.payments import record_payment
+
+    with town.session() as session:
+        invoice = next(
+            (i for i in session.exec(select(Invoice).where(Invoice.family_id == town.family_id).order_by(Invoice.id))
+             if invoice_balance(session, invoice=i) > 1_000),
+            None,
+        )  # fmt: skip
+        if invoice is None:
+            pytest.skip("the family has no invoice with more than 10 € due")
+        balance = invoice_balance(session, invoice=invoice)
+    (item,) = town.submit(
+        {
+            "kind": "payment",
+            "invoice": invoice.number,
+            "amount_cents": balance,
+            "paid_at": SENT,
+            "reference": "PAYFIP-TEST-OVER",
+            "result": "success",
+        }
+    )
+    with town.session() as session:
+        record_payment(
+            session,
+            family_id=town.family_id,
+            regie_id=invoice.regie_id,
+            mode=PaymentMode.CARD,
+            amount_cents=1_000,
+            received_on=NOW.date(),
+            agent_id=town.agent(session).id,
+            invoice_numbers=[invoice.number],
+        )
+        session.commit()
+        payments = session.exec(sa.select(sa.func.count()).select_from(Payment)).scalar_one()
+        with pytest.raises(RegieError) as refused:
+            accept(session, submission_id=item, agent=town.agent(session), now=NOW)
+        session.rollback()
+        assert refused.value.message == (
+            f"Le paiement en ligne de {money(balance)} dépasse le solde dû de la facture {invoice.number} à ce jour "
+            f"({money(balance - 1_000)}) : il ne peut pas lui être affecté."
+        )
+        assert _status(session, item) == SubmissionStatus.PENDING
+        assert session.exec(sa.select(sa.func.count()).select_from(Payment)).scalar_one() == payments
+        assert session.exec(select(Payment).where(Payment.reference == "PAYFIP-TEST-OVER")).first() is None
+        assert invoice_balance(session, invoice=session.get(Invoice, invoice.id)) == balance - 1_000
+        assert session.exec(select(OutboxMail).where(OutboxMail.body.contains("PAYFIP-TEST-OVER"))).first() is None
+        # refusing it stays possible, with a reason the family reads
+        assert not refuse(
+            session, submission_id=item, agent=town.agent(session), reason="Facture réglée entre-temps", now=NOW
+        ).accepted

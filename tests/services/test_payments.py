@@ -9,12 +9,13 @@ from sqlmodel import Session, select
 
 from regie_tui.db import make_engine
 from regie_tui.errors import AccessDenied, RegieError
-from regie_tui.formatting import age_on
+from regie_tui.formatting import age_on, short_date
 from regie_tui.models import (
     CASH_LIMIT_CENTS,
     Activity,
     ActivityKind,
     Agent,
+    Allocation,
     AuditEntry,
     CashDay,
     Child,
@@ -48,7 +49,7 @@ from regie_tui.services.payments import (
 )
 from regie_tui.services.validation import parse_money
 
-from builders import pay
+from builders import add_family, add_invoice, pay
 
 PAID_AT = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)  # 00:30 on the 23rd in Paris
 
@@ -144,12 +145,22 @@ def test_a_partly_paid_invoice_is_paid_online_for_its_balance_only(town):
         session.commit()
         invoice = next(i for _, i in unpaid_invoices(session, partly_paid=True) if i.number == unpaid.number)
         assert invoice.balance_cents == invoice.total_cents - 1000
-        with pytest.raises(RegieError, match="paiement partiel n'est pas admis"):
+        with pytest.raises(RegieError, match=f"dépasse le solde dû de la facture {invoice.number} à ce jour"):
             record_online_payment(
                 session,
                 family_id=family_id,
                 invoice_number=invoice.number,
                 amount_cents=invoice.total_cents,
+                paid_at=PAID_AT,
+                reference="PAYFIP-9",
+                agent_id=None,
+            )
+        with pytest.raises(RegieError, match="paiement partiel n'est pas admis"):
+            record_online_payment(
+                session,
+                family_id=family_id,
+                invoice_number=invoice.number,
+                amount_cents=invoice.balance_cents - 1,
                 paid_at=PAID_AT,
                 reference="PAYFIP-9",
                 agent_id=None,
@@ -475,7 +486,7 @@ def test_cancel_and_reject_need_a_reason_reopen_the_invoices_and_are_audited(tow
         done = reject_payment(
             session,
             receipt_number=cheque.receipt_number,
-            rejected_on=date(2026, 11, 30),
+            rejected_on=DAY,
             reason="Chèque sans provision",
             agent_id=regisseur,
         )
@@ -483,7 +494,7 @@ def test_cancel_and_reject_need_a_reason_reopen_the_invoices_and_are_audited(tow
         assert done.reopened == ((first.number, first.balance_cents),)
         assert balance_of(session, family_id, first.number) == first.balance_cents
         payment = session.exec(select(Payment).where(Payment.receipt_number == cheque.receipt_number)).one()
-        assert (payment.rejected_on, payment.rejection_reason) == (date(2026, 11, 30), "Chèque sans provision")
+        assert (payment.rejected_on, payment.rejection_reason) == (DAY, "Chèque sans provision")
         entry = session.exec(select(AuditEntry).where(AuditEntry.action == "payment_reject")).one()
         assert entry.agent_id == regisseur and entry.family_id == family_id
         assert entry.before == {"allocations": [{"invoice": first.number, "amount_cents": first.balance_cents}]}
@@ -510,7 +521,7 @@ def test_cancel_and_reject_need_a_reason_reopen_the_invoices_and_are_audited(tow
             cancel_payment(session, receipt_number="pop-R999900001", reason="x", agent_id=None)
 
 
-def test_journal_totals_per_mode_and_a_closed_day_is_locked(town):
+def test_journal_totals_per_mode_and_a_closed_day_is_locked(town, monkeypatch):
     with Session(town) as session:
         before = cash_journal(session, day=DAY, regie_id=regie_id_of(session, "pop")).regies[0]
         family_id, _ = family_with_open(session, "pop")
@@ -552,15 +563,22 @@ def test_journal_totals_per_mode_and_a_closed_day_is_locked(town):
         row = session.exec(select(CashDay).where(CashDay.regie_id == pop.regie_id, CashDay.day == DAY)).one()
         assert (row.payment_count, row.total_cents) == (pop.count, pop.total_cents)
 
-        with pytest.raises(RegieError, match="est close"):
+        with pytest.raises(RegieError, match="journée de caisse du 23/11/2026 de la régie pop est clôturée"):
             desk(session, family_id, mode=PaymentMode.CASH, amount_cents=100)
         cheque = next(line for line in again.lines if line.reference == "1111111")
         with pytest.raises(RegieError, match="ne peut plus être annulé"):
             cancel_payment(session, receipt_number=cheque.receipt_number, reason="x", agent_id=None)
         with pytest.raises(RegieError, match="déjà close"):
             close_cash_day(session, regie_id=pop.regie_id, day=DAY, agent_id=agent_id(session, Role.REGISSEUR))
-        # a returned cheque is still recorded after the closing; the day's totals stay
-        reject_payment(session, receipt_number=cheque.receipt_number, rejected_on=DAY, reason="Impayé", agent_id=None)
+        # a returned cheque is still recorded after the closing, on a later day; the day's totals stay
+        monkeypatch.setenv("REGIE_TODAY", "2026-11-24")
+        reject_payment(
+            session,
+            receipt_number=cheque.receipt_number,
+            rejected_on=DAY + timedelta(days=1),
+            reason="Impayé",
+            agent_id=None,
+        )
         session.commit()
         assert cash_journal(session, day=DAY, regie_id=pop.regie_id).regies[0].total_cents == pop.total_cents
         # the other régie's day is still open
@@ -614,3 +632,300 @@ def test_the_family_file_shows_the_family_s_credit(town):
         session.commit()
         assert family_detail(session, family_id, agent=agent, today=DAY).credit_cents == before + 1234
         assert family_credit(session, family_id=family_id) == before + 1234
+
+
+# ------------------------------------------------- money records stay closed (issue 15)
+
+
+def written(session: Session) -> tuple[int, int, int]:
+    """What a refused money movement must leave as it was: payments, audit entries, receipt numbers."""
+    return (
+        session.exec(select(func.count()).select_from(Payment)).one(),
+        session.exec(select(func.count()).select_from(AuditEntry)).one(),
+        session.exec(select(func.coalesce(func.sum(NumberSequence.last_value), 0))).one(),
+    )
+
+
+def refused_with(message: str, call) -> None:
+    with pytest.raises(RegieError) as refused:
+        call()
+    assert refused.value.message == message
+
+
+def test_a_desk_payment_is_dated_after_the_closed_days_by_today_and_not_before_last_year(town):
+    with Session(town) as session:
+        family_id, _ = family_with_open(session, "pop")
+        regisseur = agent_id(session, Role.REGISSEUR)
+        close_cash_day(session, regie_id=regie_id_of(session, "pop"), day=date(2026, 11, 20), agent_id=regisseur)
+        session.commit()
+        before = written(session)
+        closed = "La journée de caisse du 20/11/2026 de la régie pop est clôturée : "
+        for day, message in [
+            (
+                date(2026, 11, 20),
+                closed + "aucun règlement ne peut plus être daté de ce jour (le 21/11/2026 au plus tôt).",
+            ),
+            (
+                date(2026, 11, 2),
+                closed + "aucun règlement ne peut plus être daté du 02/11/2026 (le 21/11/2026 au plus tôt).",
+            ),
+            (
+                date(2024, 12, 31),
+                "Date d'encaissement 31/12/2024 trop ancienne : un règlement se date au plus tôt du 01/01/2025 "
+                "(1er janvier de l'année précédente).",
+            ),
+            (
+                date(1, 1, 1),
+                f"Date d'encaissement {short_date(date(1, 1, 1))} trop ancienne : un règlement se date au plus tôt "
+                "du 01/01/2025 (1er janvier de l'année précédente).",
+            ),
+            (
+                DAY + timedelta(days=1),
+                "Date d'encaissement 24/11/2026 dans le futur : un règlement se date au plus tard d'aujourd'hui, "
+                "le 23/11/2026.",
+            ),
+            (
+                date(9999, 12, 31),
+                "Date d'encaissement 31/12/9999 dans le futur : un règlement se date au plus tard d'aujourd'hui, "
+                "le 23/11/2026.",
+            ),
+        ]:
+            for mode in (PaymentMode.CASH, PaymentMode.CHEQUE, PaymentMode.CARD):
+                refused_with(
+                    message,
+                    lambda day=day, mode=mode: desk(
+                        session, family_id, mode=mode, received_on=day, reference="1234567", bank="CIC"
+                    ),
+                )
+        assert written(session) == before
+        # The day after the last closed one is open; the other régie's days are not closed.
+        assert desk(session, family_id, received_on=date(2026, 11, 21)).received_on == date(2026, 11, 21)
+        assert desk(session, family_id, "alsh", received_on=date(2026, 11, 2)).received_on == date(2026, 11, 2)
+        assert desk(session, family_id, "alsh", received_on=date(2025, 1, 1)).received_on == date(2025, 1, 1)
+        # A later closing closes every day before it, even one never closed.
+        close_cash_day(session, regie_id=regie_id_of(session, "pop"), day=DAY, agent_id=regisseur)
+        refused_with(
+            "La journée de caisse du 23/11/2026 de la régie pop est clôturée : aucun règlement ne peut plus être "
+            "daté du 22/11/2026 (toutes les journées jusqu'au 23/11/2026 sont clôturées).",
+            lambda: desk(session, family_id, received_on=date(2026, 11, 22)),
+        )
+
+
+def test_an_online_payment_dated_by_payfip_is_still_taken_by_a_closed_day(town):
+    """PayFiP dates its payments and the régie learns of them after the day: a closed day takes them."""
+    with Session(town) as session:
+        family_id, invoice = next((f, i) for f, i in unpaid_invoices(session) if i.number.startswith("pop-"))
+        close_cash_day(
+            session, regie_id=regie_id_of(session, "pop"), day=DAY, agent_id=agent_id(session, Role.REGISSEUR)
+        )
+        done = record_online_payment(
+            session,
+            family_id=family_id,
+            invoice_number=invoice.number,
+            amount_cents=invoice.balance_cents,
+            paid_at=PAID_AT,
+            reference="PAYFIP-CLOSED",
+            agent_id=None,
+        )
+        assert done.received_on == DAY
+        with pytest.raises(RegieError, match="01/01/2025"):
+            record_online_payment(
+                session,
+                family_id=family_id,
+                invoice_number=invoice.number,
+                amount_cents=invoice.balance_cents,
+                paid_at=datetime(2024, 6, 1, 10, 0, tzinfo=UTC),
+                reference="PAYFIP-OLD",
+                agent_id=None,
+            )
+
+
+def test_a_cancellation_is_refused_on_or_before_a_closed_day_and_in_the_future(town):
+    with Session(town) as session:
+        family_id, _ = family_with_open(session, "pop")
+        pop = regie_id_of(session, "pop")
+        older = desk(session, family_id, received_on=date(2026, 11, 19))
+        newer = desk(session, family_id, received_on=date(2026, 11, 21))
+        close_cash_day(session, regie_id=pop, day=date(2026, 11, 20), agent_id=agent_id(session, Role.REGISSEUR))
+        session.commit()
+        before = written(session)
+
+        def cancel(receipt: str, on: date | None = None) -> None:
+            cancel_payment(session, receipt_number=receipt, reason="Erreur", agent_id=None, cancelled_on=on)
+
+        refused_with(
+            f"La journée de caisse du 20/11/2026 de la régie pop est clôturée : le règlement {older.receipt_number} "
+            "du 19/11/2026 ne peut plus être annulé (un chèque ou un prélèvement impayé se rejette).",
+            lambda: cancel(older.receipt_number),
+        )
+        refused_with(
+            "La journée de caisse du 20/11/2026 de la régie pop est clôturée : aucune annulation ne peut plus être "
+            "datée de ce jour (le 21/11/2026 au plus tôt).",
+            lambda: cancel(newer.receipt_number, date(2026, 11, 20)),
+        )
+        refused_with(
+            "Date d'annulation 24/11/2026 dans le futur : une annulation se date au plus tard d'aujourd'hui, "
+            "le 23/11/2026.",
+            lambda: cancel(newer.receipt_number, DAY + timedelta(days=1)),
+        )
+        refused_with(
+            "Date d'annulation 31/12/2024 trop ancienne : une annulation se date au plus tôt du 01/01/2025 "
+            "(1er janvier de l'année précédente).",
+            lambda: cancel(newer.receipt_number, date(2024, 12, 31)),
+        )
+        assert written(session) == before
+        for receipt in (older.receipt_number, newer.receipt_number):
+            assert session.exec(select(Payment.cancelled_on).where(Payment.receipt_number == receipt)).one() is None
+        cancel(newer.receipt_number)  # today
+        session.commit()
+        assert (
+            session.exec(select(Payment.cancelled_on).where(Payment.receipt_number == newer.receipt_number)).one()
+            == DAY
+        )
+
+
+def test_a_rejection_is_refused_on_or_before_a_closed_day_in_the_future_and_last_year(town):
+    with Session(town) as session:
+        family_id, _ = family_with_open(session, "pop")
+        pop = regie_id_of(session, "pop")
+        cheque = desk(
+            session, family_id, mode=PaymentMode.CHEQUE, received_on=date(2026, 11, 19), reference="7", bank="CIC"
+        )
+        old = Payment(
+            receipt_number="pop-R240600001",
+            family_id=family_id,
+            regie_id=pop,
+            mode=PaymentMode.CHEQUE,
+            amount_cents=1000,
+            received_on=date(2024, 6, 3),
+            reference="8",
+            bank="CIC",
+        )
+        session.add(old)
+        close_cash_day(session, regie_id=pop, day=date(2026, 11, 20), agent_id=agent_id(session, Role.REGISSEUR))
+        session.commit()
+        before = written(session)
+
+        def reject(receipt: str, on: date) -> None:
+            reject_payment(session, receipt_number=receipt, rejected_on=on, reason="Impayé", agent_id=None)
+
+        refused_with(
+            "La journée de caisse du 20/11/2026 de la régie pop est clôturée : aucun rejet ne peut plus être daté "
+            "du 19/11/2026 (le 21/11/2026 au plus tôt).",
+            lambda: reject(cheque.receipt_number, date(2026, 11, 19)),
+        )
+        refused_with(
+            "La journée de caisse du 20/11/2026 de la régie pop est clôturée : aucun rejet ne peut plus être daté "
+            "de ce jour (le 21/11/2026 au plus tôt).",
+            lambda: reject(cheque.receipt_number, date(2026, 11, 20)),
+        )
+        refused_with(
+            "Date de rejet 24/11/2026 dans le futur : un rejet se date au plus tard d'aujourd'hui, le 23/11/2026.",
+            lambda: reject(cheque.receipt_number, DAY + timedelta(days=1)),
+        )
+        refused_with(
+            "Date de rejet 01/07/2024 trop ancienne : un rejet se date au plus tôt du 01/01/2025 "
+            "(1er janvier de l'année précédente).",
+            lambda: reject(old.receipt_number, date(2024, 7, 1)),
+        )
+        assert written(session) == before
+        assert (
+            session.exec(select(Payment.rejected_on).where(Payment.receipt_number == cheque.receipt_number)).one()
+            is None
+        )
+        # the cheque received on a closed day is returned on an open one: its day's totals stay
+        total = cash_journal(session, day=date(2026, 11, 19), regie_id=pop).regies[0].total_cents
+        reject(cheque.receipt_number, date(2026, 11, 21))
+        session.commit()
+        assert cash_journal(session, day=date(2026, 11, 19), regie_id=pop).regies[0].total_cents == total
+
+
+# ------------------------------------------------------- cash: 300 € per invoice (issue 15)
+
+
+def cash_on(session: Session, invoice_id: int) -> int:
+    """The plain way: the cash allocations of live payments to the invoice."""
+    return session.exec(
+        select(func.coalesce(func.sum(Allocation.amount_cents), 0))
+        .join(Payment, Payment.id == Allocation.payment_id)
+        .where(Allocation.invoice_id == invoice_id, Payment.mode == PaymentMode.CASH, Payment.cancelled_on.is_(None))
+    ).one()
+
+
+def new_family_with_invoices(session: Session, *totals: int) -> tuple[int, list[tuple[int, str]]]:
+    """A new family of the régie pop with invoices of ``totals`` (oldest first): (id, number) of each."""
+    family_id = add_family(session, "ESPECES", guardians=[("Anne", "Espèces", "0612345678", "")])
+    pop = regie_id_of(session, "pop")
+    invoices = []
+    for index, total in enumerate(totals, start=1):
+        number = f"pop-F2610{90000 + index:05d}"
+        invoice_id = add_invoice(session, family_id, pop, number, total)
+        session.get(Invoice, invoice_id).issue_date = date(2026, 11, index)
+        invoices.append((invoice_id, number))
+    session.flush()
+    return family_id, invoices
+
+
+def test_cash_for_one_invoice_stays_within_300_euros_across_payments(town):
+    with Session(town) as session:
+        family_id, [(invoice_id, number)] = new_family_with_invoices(session, 80_000)
+        session.commit()
+
+        def cash(cents: int):
+            return desk(session, family_id, mode=PaymentMode.CASH, amount_cents=cents, invoice_numbers=[number])
+
+        cash(20_000)
+        session.commit()
+        before = written(session)
+        refused_with(
+            f"Espèces limitées à 300,00\xa0€ par facture : la facture {number} en a déjà reçu 200,00\xa0€, "
+            "100,00\xa0€ au plus peuvent encore y être réglés en espèces (150,00\xa0€ demandés). "
+            "Proposez un autre mode pour le reste.",
+            lambda: cash(15_000),
+        )
+        assert written(session) == before and cash_on(session, invoice_id) == 20_000
+        last = cash(10_000)
+        refused_with(
+            f"Espèces limitées à 300,00\xa0€ par facture : la facture {number} en a déjà reçu 300,00\xa0€, "
+            "plus rien ne peut y être réglé en espèces (0,01\xa0€ demandés). Proposez un autre mode pour le reste.",
+            lambda: cash(1),
+        )
+        # another mode is fine; a cancelled cash payment gives its room back
+        desk(session, family_id, mode=PaymentMode.CARD, amount_cents=5_000, invoice_numbers=[number])
+        cancel_payment(session, receipt_number=last.receipt_number, reason="Erreur", agent_id=None)
+        cash(10_000)
+        session.commit()
+        assert cash_on(session, invoice_id) == 30_000
+        assert balance_of(session, family_id, number) == 80_000 - 35_000
+
+
+def test_cash_to_the_oldest_invoices_is_refused_beyond_300_euros_on_one(town):
+    with Session(town) as session:
+        family_id, [(oldest_id, oldest), (newest_id, _)] = new_family_with_invoices(session, 50_000, 10_000)
+        desk(session, family_id, mode=PaymentMode.CASH, amount_cents=25_000)  # to the oldest
+        session.commit()
+        assert cash_on(session, oldest_id) == 25_000
+        before = written(session)
+        refused_with(
+            f"Espèces limitées à 300,00\xa0€ par facture : la facture {oldest} en a déjà reçu 250,00\xa0€, "
+            "50,00\xa0€ au plus peuvent encore y être réglés en espèces (100,00\xa0€ demandés). "
+            "Proposez un autre mode pour le reste.",
+            lambda: desk(session, family_id, mode=PaymentMode.CASH, amount_cents=10_000),
+        )
+        assert written(session) == before
+        assert (cash_on(session, oldest_id), cash_on(session, newest_id)) == (25_000, 0)
+
+
+def test_earlier_cash_credit_goes_on_an_invoice_only_within_its_300_euros(town):
+    with Session(town) as session:
+        family_id, [(big_id, big), (small_id, small)] = new_family_with_invoices(session, 100_000, 10_000)
+        desk(session, family_id, mode=PaymentMode.CASH, amount_cents=30_000, invoice_numbers=[big])
+        overpaid = desk(session, family_id, mode=PaymentMode.CASH, amount_cents=25_000, invoice_numbers=[small])
+        assert overpaid.credit_left_cents == 15_000  # cash credit
+        # A card payment to the oldest: the cash credit cannot go on the big invoice (300 € of cash already).
+        card = desk(session, family_id, mode=PaymentMode.CARD, amount_cents=1_000)
+        session.commit()
+        assert [(a.invoice_number, a.amount_cents, a.from_credit) for a in card.allocations] == [(big, 1_000, False)]
+        assert card.credit_left_cents == 15_000
+        assert (cash_on(session, big_id), cash_on(session, small_id)) == (30_000, 10_000)
+        assert family_credit(session, family_id=family_id, regie_id=regie_id_of(session, "pop")) == 15_000

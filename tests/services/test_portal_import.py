@@ -766,3 +766,58 @@ def test_each_submission_points_to_its_own_message_and_document(db, town):
             row.payload["file_sha256"],
             row.submitted_at,
         )
+
+
+def test_an_online_payment_beyond_the_invoice_s_balance_is_rejected(db, town):
+    """A success may not exceed the balance due at the import (a paid or cancelled invoice is due nothing);
+    a refused payment moved no money and goes to the history whatever its amount."""
+    from regie_tui.models import InvoiceStatus
+    from regie_tui.services.payments import invoice_balance
+
+    from builders import add_invoice, pay
+
+    t = town
+    invoice = db.exec(select(Invoice).where(Invoice.number == t.invoice)).one()
+    balance = invoice_balance(db, invoice=invoice)
+    assert balance > 0
+    paid_id = add_invoice(db, t.family, invoice.regie_id, "pop-F261099001", 5_000)
+    pay(db, t.family, invoice.regie_id, paid_id, 5_000, "pop-R261099001")
+    cancelled_id = add_invoice(db, t.family, invoice.regie_id, "pop-F261099002", 5_000)
+    db.get(Invoice, cancelled_id).status = InvoiceStatus.CANCELLED
+    db.commit()
+
+    lines = Lines(t)
+    payment = {"paid_at": BEFORE, "reference": "PAYFIP-X", "result": "success"}
+    over = lines.add("payment", invoice=t.invoice, **{**payment, "amount_cents": balance + 1})
+    exact = lines.add("payment", invoice=t.invoice, **{**payment, "amount_cents": balance})
+    refused = lines.add("payment", invoice=t.invoice, **{**payment, "amount_cents": balance + 1, "result": "refused"})
+    on_paid = lines.add("payment", invoice="pop-F261099001", **{**payment, "amount_cents": 100})
+    on_cancelled = lines.add("payment", invoice="pop-F261099002", **{**payment, "amount_cents": 100})
+    submissions = count(db, Submission)
+    summary = run(db, lines.data)
+
+    from regie_tui.formatting import money as _money
+
+    due = _money(balance)
+    assert [(r.line, r.id, r.reason) for r in summary.rejected] == [
+        (
+            over,
+            "p-0001",
+            f"« amount_cents » : {_money(balance + 1)} dépasse le solde dû de la facture « {t.invoice} » ({due}).",
+        ),
+        (
+            on_paid,
+            "p-0004",
+            "« amount_cents » : 1,00\xa0€ dépasse le solde dû de la facture « pop-F261099001 » (0,00\xa0€).",
+        ),
+        (
+            on_cancelled,
+            "p-0005",
+            "« amount_cents » : 1,00\xa0€ dépasse le solde dû de la facture « pop-F261099002 » (0,00\xa0€).",
+        ),
+    ]
+    assert summary.stored == 2 and summary.exit_code == 1
+    assert count(db, Submission) == submissions + 2
+    ids = [f"p-{n:04d}" for n in (over, exact, refused, on_paid, on_cancelled)]
+    stored = {s.portal_id: s.status for s in db.exec(select(Submission).where(col(Submission.portal_id).in_(ids)))}
+    assert stored == {f"p-{exact:04d}": "pending", f"p-{refused:04d}": "recorded"}

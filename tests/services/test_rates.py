@@ -9,7 +9,7 @@ from regie_tui.db import make_engine
 from regie_tui.errors import AccessDenied, RegieError
 from regie_tui.models import Activity, Agent, AuditEntry, QfBracket, Rate, Role, Unit
 from regie_tui.services.agents import resolve_agent
-from regie_tui.services.rates import cents_text, rate_grid, rate_history, rate_on, set_rate
+from regie_tui.services.rates import cents_text, latest_rate_start, rate_grid, rate_history, rate_on, set_rate
 from regie_tui.services.validation import parse_money
 
 from helpers import ADMIN_LOGIN, TODAY
@@ -205,3 +205,34 @@ def test_refusals(fresh_db):
     )
     assert done.rate.package_cents == 4000
     assert rate_on(db, unit_id=journee, bracket_id=bracket, day=date(2027, 2, 15)).package_cents == 4000
+
+
+def test_a_rate_cannot_start_more_than_18_months_ahead(fresh_db):
+    db = fresh_db
+    matin = unit_id(db, "Périscolaire Jules Ferry", "Acc matin")
+    arguments = {"unit_id": matin, "bracket_id": bracket_id(db, "0-650"), "amount_cents": 130, "agent_id": agent_id(db)}
+    rates, audits = len(db.exec(select(Rate)).all()), len(db.exec(select(AuditEntry)).all())
+    for day in (date(2028, 5, 24), date(2099, 1, 1), date(9999, 12, 31)):
+        with pytest.raises(RegieError) as refused:
+            set_rate(db, valid_from=day, **arguments)
+        assert refused.value.message == (
+            f"Date d'effet {day:%d/%m/%Y} trop lointaine : un tarif commence au plus tard 18 mois après "
+            "aujourd'hui, soit le 23/05/2028."
+        )
+    assert (len(db.exec(select(Rate)).all()), len(db.exec(select(AuditEntry)).all())) == (rates, audits)
+    # 18 months to the day is the last one allowed
+    assert set_rate(db, valid_from=date(2028, 5, 23), **arguments).rate.valid_from == date(2028, 5, 23)
+
+
+@pytest.mark.parametrize(
+    ("today", "latest"),
+    [
+        (date(2026, 11, 23), date(2028, 5, 23)),
+        (date(2026, 8, 31), date(2028, 2, 29)),  # no 31 February: the month's last day (a leap year)
+        (date(2027, 8, 31), date(2029, 2, 28)),
+        (date(2026, 6, 30), date(2027, 12, 30)),
+        (date(2026, 7, 1), date(2028, 1, 1)),
+    ],
+)
+def test_the_latest_start_of_a_rate_is_18_months_after_today(today, latest):
+    assert latest_rate_start(today) == latest

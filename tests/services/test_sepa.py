@@ -428,7 +428,16 @@ def test_a_failing_payment_rolls_the_whole_export_back(engine, world, monkeypatc
 
 # -------------------------------------------------------------------------------- rejects
 
+#: The day the bank's rejects below are recorded: a reject is never dated after today.
+BANK_DAY = date(2026, 12, 10)
 
+
+@pytest.fixture
+def bank_day(monkeypatch):
+    monkeypatch.setenv("REGIE_TODAY", BANK_DAY.isoformat())
+
+
+@pytest.mark.usefixtures("bank_day")
 def test_a_rejected_debit_reopens_the_invoice_and_can_be_presented_again(engine, world):
     with Session(engine) as db:
         export(db)
@@ -458,6 +467,7 @@ def test_a_rejected_debit_reopens_the_invoice_and_can_be_presented_again(engine,
         assert [d.sequence for d in again.debits] == ["FRST"]
 
 
+@pytest.mark.usefixtures("bank_day")
 def test_a_closed_account_revokes_the_mandate(engine, world):
     with Session(engine) as db:
         export(db)
@@ -495,6 +505,7 @@ def status_report(message_id: str, *transactions: tuple[str, str]) -> bytes:
 </Document>""".encode()
 
 
+@pytest.mark.usefixtures("bank_day")
 def test_a_bank_status_report_rejects_its_debits_once(engine, world):
     with Session(engine) as db:
         _, summary = export(db)
@@ -516,6 +527,7 @@ def test_a_bank_status_report_rejects_its_debits_once(engine, world):
             import_rejects(db, data=b"not xml", agent_id=None)
 
 
+@pytest.mark.usefixtures("bank_day")
 def test_a_whole_rejected_file_rejects_every_debit(engine, world):
     with Session(engine) as db:
         _, summary = export(db)
