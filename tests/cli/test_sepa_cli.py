@@ -119,7 +119,10 @@ def test_a_mandate_then_the_month_file_then_a_reject(engine, db_url, town, tmp_p
     same_name = regie(db_url, *args, "--collection-date", "10/12/2026")
     assert same_name.exit_code == 1 and "existe déjà" in same_name.plain
 
-    rejected = regie(db_url, "sepa", "reject", "pop-F261000001-1", "--reason", "AM04", "--on", "08/12/2026")
+    future = regie(db_url, "sepa", "reject", "pop-F261000001-1", "--reason", "AM04", "--on", "08/12/2026")
+    assert future.exit_code == 1 and "Date de rejet 08/12/2026 dans le futur" in future.plain
+    # the bank refuses it before the collection date (pre-settlement): recorded today
+    rejected = regie(db_url, "sepa", "reject", "pop-F261000001-1", "--reason", "AM04", "--on", "23/11/2026")
     assert rejected.exit_code == 0, rejected.plain
     assert (
         "Prélèvement pop-F261000001-1 rejeté (AM04 – Provision insuffisante) : la facture pop-F261000001 est de "
@@ -172,7 +175,7 @@ def test_rejects_from_a_bank_report(engine, db_url, town, tmp_path):
     report = tmp_path / "pain002.xml"
     report.write_text(
         f"""<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt>
-        <GrpHdr><MsgId>R1</MsgId><CreDtTm>2026-12-03T09:00:00</CreDtTm></GrpHdr>
+        <GrpHdr><MsgId>R1</MsgId><CreDtTm>2026-11-23T09:00:00</CreDtTm></GrpHdr>
         <OrgnlGrpInfAndSts><OrgnlMsgId>{message_id}</OrgnlMsgId><OrgnlMsgNmId>pain.008.001.02</OrgnlMsgNmId></OrgnlGrpInfAndSts>
         <OrgnlPmtInfAndSts><OrgnlPmtInfId>{message_id}-FRST</OrgnlPmtInfId>
         <TxInfAndSts><OrgnlEndToEndId>pop-F261000001-1</OrgnlEndToEndId><TxSts>RJCT</TxSts>
