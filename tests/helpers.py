@@ -4,6 +4,8 @@
 it), so any test module can import this one whatever its folder.
 """
 
+import os
+import pwd
 from datetime import date
 
 #: The day the whole test session lives in (REGIE_TODAY is pinned to it).
@@ -33,3 +35,26 @@ def act_as(monkeypatch, login: str) -> None:
 
     monkeypatch.setattr(identity, "connected_identity", lambda connection: identity.Connected(login=login, owner=False))
     monkeypatch.setattr(identity, "os_login", lambda: login)  # `regie seed`'s administrator
+
+
+def agent_url(url: str) -> str:
+    """The URL a subprocess uses to be the seeded town's administrator for real: on SQLite the
+    tests' OS account (added as an administrator), on PostgreSQL the login role of
+    ``agent.test`` (the seed created it), through the cluster's Unix socket."""
+    from sqlalchemy.engine import make_url
+    from sqlmodel import Session, select
+
+    from regie_tui.db import make_engine
+    from regie_tui.models import Agent, Role
+    from regie_tui.services.agents import add_agent
+
+    if backend_of(url) == "postgresql":
+        return make_url(url).set(username=ADMIN_LOGIN).render_as_string(hide_password=False)
+    account = pwd.getpwuid(os.getuid()).pw_name  # the real one (act_as replaces identity.os_login)
+    engine = make_engine(url)
+    with Session(engine) as db:
+        if db.exec(select(Agent.id).where(Agent.login == account)).first() is None:
+            add_agent(db, login=account, role=Role.ADMIN, display_name=None, by=None)
+            db.commit()
+    engine.dispose()
+    return url

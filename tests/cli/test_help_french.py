@@ -4,11 +4,15 @@ The commands are found by walking the Click tree Typer builds, so a new command 
 checked without touching this file.
 """
 
+import shutil
+
 import pytest
 import typer.main
 from typer.testing import CliRunner
 
 from regie_tui import cli
+
+from helpers import act_as
 
 runner = CliRunner()
 
@@ -28,6 +32,16 @@ ENGLISH = (
     "<int>",
     "<str>",
 )
+
+
+@pytest.fixture(autouse=True)
+def a_desk(tmp_path, sqlite_template, monkeypatch):
+    """Every command resolves its agent before reading its arguments: a desk with an agent
+    (the first login of an empty database is its administrator) to reach the usage errors."""
+    path = tmp_path / "regie.db"
+    shutil.copyfile(sqlite_template, path)
+    monkeypatch.setenv("REGIE_DATABASE_URL", f"sqlite:///{path}")
+    act_as(monkeypatch, "agent.test")
 
 
 def regie(*args: str):
@@ -119,7 +133,9 @@ def test_unknown_option():
 
 def test_unknown_option_with_a_suggestion():
     assert_french_usage_error(
-        regie("seed", "--famil", "3"), "regie seed", "Option inconnue : --famil (options possibles : --families)"
+        regie("seed", "--famil", "3"),
+        "regie seed",
+        "Option inconnue : --famil (options possibles : --admin, --families)",
     )
 
 

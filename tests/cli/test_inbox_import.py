@@ -115,11 +115,20 @@ def test_json_output_is_the_contract_object(fresh_town_url, account):
     assert last_run(fresh_town_url).filename == "(entrée standard)"
 
 
-def test_a_login_that_is_no_agent_imports_as_the_portal(fresh_town_url, account, monkeypatch):
+def test_a_stranger_imports_nothing_the_portals_account_imports_audited(fresh_town_url, account, monkeypatch):
+    act_as(monkeypatch, "portail-cron")
+    refused = regie("inbox", "import", "-", "--db", fresh_town_url, input=portal_file(*account))
+    assert refused.exit_code == 1 and "n'est pas un agent" in refused.output
+    act_as(monkeypatch, ADMIN_LOGIN)
+    assert regie("agent", "add", "portail-cron", "--role", "portail", "--db", fresh_town_url).exit_code == 0
     act_as(monkeypatch, "portail-cron")
     result = regie("inbox", "import", "-", "--db", fresh_town_url, input=portal_file(*account))
     assert result.exit_code == 0, result.output
-    assert last_run(fresh_town_url).agent_id is None
+    engine = make_engine(fresh_town_url)
+    with Session(engine) as db:
+        portal = db.exec(select(Agent.id).where(Agent.login == "portail-cron")).one()
+    engine.dispose()
+    assert last_run(fresh_town_url).agent_id == portal
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -1,7 +1,6 @@
 """`regie invoices run` and `regie invoices credit`: preview, issue, re-run, two runs at once, a run killed."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from regie_tui.db import make_engine
 from regie_tui.models import Charge, Invoice, InvoiceStatus
 from regie_tui.services import invoicing
 
-from helpers import ADMIN_LOGIN, act_as, backend_of
+from helpers import ADMIN_LOGIN, act_as, agent_url, backend_of
 
 runner = CliRunner()
 NOVEMBER = ["invoices", "run", "--month", "2026-11", "--service", "pop"]
@@ -85,10 +84,8 @@ def test_a_month_not_started_and_an_unknown_service_are_refused(town_url):
 
 
 def _process(url: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, LOGNAME=ADMIN_LOGIN, USER=ADMIN_LOGIN)
     return subprocess.Popen(
-        [sys.executable, "-m", "regie_tui", *NOVEMBER, "--db", url],
-        env=env,
+        [sys.executable, "-m", "regie_tui", *NOVEMBER, "--db", agent_url(url)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
