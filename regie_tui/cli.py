@@ -297,7 +297,7 @@ def agent_add(
     from regie_tui.services.agents import add_agent, parse_role
 
     desk = agent_desk()
-    with session_scope(desk.engine) as session:
+    with session_scope(desk.engine, write=True) as session:
         agent = add_agent(session, login=login, role=parse_role(role), display_name=name, by=desk.manager)
     out.print(f"Agent « {agent.login} » ajouté ({agent.role_label}).", highlight=False)
 
@@ -310,7 +310,7 @@ def agent_role(login: LoginArgument, role: RoleOption, db: AgentDbOption = None)
     from regie_tui.services.agents import parse_role, set_role
 
     desk = agent_desk()
-    with session_scope(desk.engine) as session:
+    with session_scope(desk.engine, write=True) as session:
         agent = set_role(session, login=login, role=parse_role(role), by=desk.manager)
     out.print(f"Agent « {agent.login} » : {agent.role_label}.", highlight=False)
 
@@ -323,7 +323,7 @@ def agent_deactivate(login: LoginArgument, db: AgentDbOption = None) -> None:
     from regie_tui.services.agents import set_active
 
     desk = agent_desk()
-    with session_scope(desk.engine) as session:
+    with session_scope(desk.engine, write=True) as session:
         agent = set_active(session, login=login, active=False, by=desk.manager)
     out.print(f"Agent « {agent.login} » désactivé.", highlight=False)
 
@@ -336,7 +336,7 @@ def agent_reactivate(login: LoginArgument, db: AgentDbOption = None) -> None:
     from regie_tui.services.agents import set_active
 
     desk = agent_desk()
-    with session_scope(desk.engine) as session:
+    with session_scope(desk.engine, write=True) as session:
         agent = set_active(session, login=login, active=True, by=desk.manager)
     out.print(f"Agent « {agent.login} » réactivé ({agent.role_label}).", highlight=False)
 

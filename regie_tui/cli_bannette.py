@@ -151,7 +151,7 @@ def inbox_accept(
         valid_to=_day(valid_to, "Valable au"),
     )
     try:
-        with session_scope(cli.desk().engine) as session:
+        with session_scope(cli.desk().engine, write=True) as session:
             agent = cli.desk().agent
             decision = accept(session, submission_id=item, agent=agent, now=clock.now(), choice=choice)
     except NeedsChoice as needs:
@@ -180,7 +180,7 @@ def inbox_refuse(
     from regie_tui.db import session_scope
     from regie_tui.services.bannette import refuse
 
-    with session_scope(cli.desk().engine) as session:
+    with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
         decision = refuse(session, submission_id=item, agent=agent, reason=reason, now=clock.now())
     _print_decision(decision, as_json)
@@ -216,7 +216,7 @@ def inbox_template_add(
 
     if kind is not None and kind not in KIND_LABELS:
         fail(f"Type inconnu : « {kind} ». Types : {', '.join(KIND_LABELS)}.")
-    with session_scope(cli.desk().engine) as session:
+    with session_scope(cli.desk().engine, write=True) as session:
         template_id = save_template(session, text=text, kind=kind, agent=cli.desk().agent)
     out.print(f"Motif n° {template_id} ajouté.", highlight=False)
 
@@ -230,6 +230,6 @@ def inbox_template_withdraw(
     from regie_tui.db import session_scope
     from regie_tui.services.bannette import withdraw_template
 
-    with session_scope(cli.desk().engine) as session:
+    with session_scope(cli.desk().engine, write=True) as session:
         withdraw_template(session, template_id=template, agent=cli.desk().agent)
     out.print(f"Motif n° {template} retiré.", highlight=False)

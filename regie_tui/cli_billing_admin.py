@@ -139,7 +139,7 @@ def rates_set(
     from regie_tui.services.rates import find_bracket, rate_on, set_rate
 
     engine = cli.desk().engine
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         agent = cli.desk().agent
         bracket_id = find_bracket(session, bracket)
         current = rate_on(session, unit_id=unit_id, bracket_id=bracket_id, day=day)
@@ -268,7 +268,7 @@ def reminders_send(
 
     day = clock.today()
     engine = cli.desk().engine
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         agent = cli.desk().agent
         if level is not None:
             numbers = numbers_at_level(overdue_invoices(session, on=day, regie_code=service), level)

@@ -76,7 +76,7 @@ def booking_set(
     request = _request(_date(day, "Jour"), unit, state)
     if force and not reason.strip():
         fail("--force demande un motif : --reason TEXTE.")
-    with session_scope(cli.desk().engine) as session:
+    with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
         (check,) = save_edits(
             session,

@@ -49,7 +49,7 @@ def inbox_import(
     from regie_tui.services.portal_import import import_submissions
 
     desk = cli.desk()
-    with session_scope(desk.engine) as session:
+    with session_scope(desk.engine, write=True) as session:
         summary = import_submissions(session, data=data, filename=name, agent=desk.agent, now=clock.now())
     if as_json:
         print_json(summary.as_json())

@@ -41,7 +41,7 @@ def run_command(
         if not as_json:
             print(f"[{done}/{total}] {label}", file=sys.stderr, flush=True)
 
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:  # a preview writes too, then rolls back
         agent = cli.desk().agent
         run = invoicing.preview_month if dry_run else invoicing.bill_month
         result = run(
@@ -84,7 +84,7 @@ def credit_command(
 
     cents = parse_money(amount) if amount is not None else None
     engine = cli.desk().engine
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         agent = cli.desk().agent
         line_ids: list[int] = []
         if line:

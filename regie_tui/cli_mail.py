@@ -108,6 +108,6 @@ def mail_retry(
     from regie_tui.services.outbox import requeue
 
     desk = cli.desk()
-    with session_scope(desk.engine) as session:
+    with session_scope(desk.engine, write=True) as session:
         requeue(session, mail_id=mail_id, agent_id=desk.agent.id)
     out.print(f"Courriel n° {mail_id} remis en attente : il partira au prochain « regie mail send ».", highlight=False)

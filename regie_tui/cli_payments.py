@@ -64,7 +64,7 @@ def add(
     from regie_tui.services.payments import record_payment, regie_for_payment
 
     engine = cli.desk().engine
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         agent = cli.desk().agent
         regie_id = regie_for_payment(session, family_id=family_id, service=service, invoice_numbers=numbers)
         done = record_payment(
@@ -232,7 +232,7 @@ def cancel(
     from regie_tui.services.payments import cancel_payment
 
     engine = cli.desk().engine
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         agent = cli.desk().agent
         done = cancel_payment(session, receipt_number=receipt_number, reason=reason, agent_id=agent.id)
     _say(f"Règlement {done.receipt_number} annulé.")
@@ -263,7 +263,7 @@ def reject(
     from regie_tui.services.payments import reject_payment
 
     engine = cli.desk().engine
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         agent = cli.desk().agent
         done = reject_payment(session, receipt_number=receipt_number, rejected_on=day, reason=reason, agent_id=agent.id)
     _say(f"Règlement {done.receipt_number} rejeté (impayé).")
@@ -311,7 +311,7 @@ def close(
     from regie_tui.services.sql import id_of
 
     engine = cli.desk().engine
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         agent = cli.desk().agent
         done = close_cash_day(session, regie_id=id_of(regie_by_code(session, code=service)), day=day, agent_id=agent.id)
     _say(

@@ -88,7 +88,7 @@ def publish_news(
     published_from = parse_date(start, "Date de début")
     published_to = parse_date(end, "Date de fin")
     engine = cli.desk().engine
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         agent = cli.desk().agent
         news_id = add_news(
             session,
@@ -124,7 +124,7 @@ def publish_document(
     from regie_tui.services import publications
 
     engine = cli.desk().engine
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         agent = cli.desk().agent
         document_id = publications.publish_document(
             session,
@@ -153,7 +153,7 @@ def publish_withdraw(
     from regie_tui.services.publications import withdraw_document, withdraw_news
 
     engine = cli.desk().engine
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         agent = cli.desk().agent
         if kind is Kind.NEWS:
             withdraw_news(session, news_id=item_id, agent_id=agent.id)

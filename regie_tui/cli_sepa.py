@@ -94,7 +94,7 @@ def export(
     assert out_file is not None
     temporary = out_file.with_name(f".{out_file.name}.{os.getpid()}.tmp")
     try:
-        with session_scope(engine) as session:
+        with session_scope(engine, write=True) as session:
             agent = cli.desk().agent
             check_may_collect(agent)
             xml, summary = export_file(
@@ -198,7 +198,7 @@ def mandate_add(
     from regie_tui.services.sepa import create_mandate, family_payer
 
     signed_on = _date(signed, "Date de signature")
-    with session_scope(cli.desk().engine) as session:
+    with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
         payer, payer_address = family_payer(session, family_id=family_id)
         regie = regie_by_code(session, code=service)
@@ -242,7 +242,7 @@ def mandate_revoke(
     from regie_tui.services.sepa import find_mandate, revoke_mandate
 
     day = _date(on, "--on") if on else clock.today()
-    with session_scope(cli.desk().engine) as session:
+    with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
         mandate = find_mandate(session, rum=rum)
         view = revoke_mandate(session, mandate_id=mandate.id, on=day, reason=reason, agent_id=agent.id)
@@ -264,7 +264,7 @@ def reject(
     from regie_tui.services.sepa import check_may_collect, reject_debit
 
     day = _date(on, "--on") if on else clock.today()
-    with session_scope(cli.desk().engine) as session:
+    with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
         check_may_collect(agent)
         rejected = reject_debit(session, end_to_end_id=end_to_end, rejected_on=day, reason=reason, agent_id=agent.id)
@@ -301,7 +301,7 @@ def rejects(
         data = file.read_bytes()
     except OSError as error:
         fail(f"Impossible de lire {file} : {error.strerror}.")
-    with session_scope(cli.desk().engine) as session:
+    with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
         check_may_collect(agent)
         imported = import_rejects(session, data=data, agent_id=agent.id)

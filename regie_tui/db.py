@@ -2,6 +2,22 @@
 
 Every failure to reach or recognise a database becomes a :class:`DatabaseError`
 with a French message saying what to do.
+
+Writers wait their turn on SQLite. SQLite has one writer at a time. A transaction begun
+with a plain (deferred) ``BEGIN`` that reads, then writes after another process committed
+gets SQLITE_BUSY at once: in WAL mode the busy timeout does not apply to that upgrade
+from reader to writer, and the agent would read "database is locked". So a unit of work
+that writes says so, ``session_scope(engine, write=True)``; its transactions then begin
+with ``BEGIN IMMEDIATE``, which takes the write lock first and waits for it up to
+:data:`SQLITE_BUSY_TIMEOUT_MS`. Every later read and write of that unit of work sees the
+latest commit, so a stale save is told by the version checks ("changed since"), never by
+a lock error. Read-only units of work (the default) keep the deferred ``BEGIN``: in WAL
+mode readers never wait for a writer, even a long one such as the monthly invoicing run.
+
+The mechanism is one execution option, :data:`WRITES`, set by :func:`for_writing` on the
+engine a writing unit of work is bound to (``session_scope(write=True)`` does it; the demo
+seed, on a Core connection, too) and read by the ``begin`` listener of SQLite engines.
+PostgreSQL ignores it: its writers queue on row locks anyway.
 """
 
 from collections.abc import Iterator
@@ -63,8 +79,21 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option of an engine or connection whose transactions write (see the module's
+#: docstring): on SQLite they begin with BEGIN IMMEDIATE.
+WRITES = "regie_writes"
+
+
 def _begin_sqlite(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def for_writing(engine: Engine) -> Engine:
+    """``engine`` for units of work that write: on SQLite, each of their transactions takes
+    the write lock as it begins (waiting for it within the busy timeout). Same pool, same
+    listeners; on PostgreSQL nothing changes."""
+    return engine.execution_options(**{WRITES: True})
 
 
 def make_engine(url: str | URL, *, create: bool = False) -> Engine:
@@ -99,7 +128,7 @@ def alembic_config(engine: Engine) -> "Config":
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", shown_url(engine.url).replace("%", "%%"))
-    cfg.attributes["engine"] = engine
+    cfg.attributes["engine"] = for_writing(engine)  # migrations write: BEGIN IMMEDIATE on SQLite
     return cfg
 
 
@@ -188,8 +217,13 @@ def open_database(url: str) -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> "Iterator[Session]":
+def session_scope(engine: Engine, *, write: bool = False) -> "Iterator[Session]":
     """One unit of work: committed if the block succeeds, rolled back otherwise.
+
+    ``write``: the unit of work writes (or may write). On SQLite its transactions begin
+    IMMEDIATE: it waits for the other writers (within the busy timeout) instead of failing
+    with "database is locked" when it writes after reading. Leave it False for reads only:
+    a reader never waits for a writer.
 
     SQLModel and the models are imported here, by the first unit of work, not with this
     module: opening a database (and the dashboard's counters) needs SQLAlchemy Core only.
@@ -198,7 +232,7 @@ def session_scope(engine: Engine) -> "Iterator[Session]":
 
     import regie_tui.models  # noqa: F401  (every mapper known before the first query)
 
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(for_writing(engine) if write else engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -78,7 +78,10 @@ def read(
     on_error: Callable[[str], object] | None = None,
 ) -> Worker[None]:
     """Run ``query(session)`` in a thread, in its own unit of work, and deliver its result
-    (a failure: ``on_error(message)``, by default a notification)."""
+    (a failure: ``on_error(message)``, by default a notification).
+
+    Reads only: on SQLite the transaction is deferred and never waits for a writer; a
+    ``query`` that writes belongs in :func:`write`."""
     from regie_tui.db import session_scope
 
     def work() -> T:
@@ -112,20 +115,24 @@ def write(
     group: str = "write",
 ) -> Worker[None]:
     """Run ``action(session)`` in a thread as one unit of work (committed, or rolled back on
-    failure); ``deliver`` its result, or tell ``on_error`` the French reason nothing was written."""
+    failure); ``deliver`` its result, or tell ``on_error`` the French reason nothing was written.
+
+    A writing unit of work (``session_scope(write=True)``): on SQLite it begins IMMEDIATE and
+    waits for another desk's write to end (within the busy timeout); :func:`read` stays
+    deferred and never waits for a writer."""
     from regie_tui.db import session_scope
 
     def work() -> T:
         engine = _engine(node)
         if engine is None:
             raise RegieError("La base n'est pas encore ouverte.")
-        with _ONE_WRITER, session_scope(engine) as session:
+        with _ONE_WRITER, session_scope(engine, write=True) as session:
             return action(session)
 
     return run_in_thread(node, work, deliver, group=group, on_error=on_error, exclusive=False)
 
 
-#: This desk's writes run one after the other (keys typed
-#: quickly: two marks of the roster). SQLite refuses a second writer at once rather than
-#: queue it; PostgreSQL would queue them anyway.
+#: This desk's writes run one after the other, in the order asked (keys typed quickly: two
+#: marks of the roster), rather than polling SQLite's busy handler against each other;
+#: other desks' writers are waited for by the database (BEGIN IMMEDIATE, row locks).
 _ONE_WRITER = threading.Lock()

@@ -30,6 +30,7 @@ from babel.numbers import format_decimal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from regie_tui.db import for_writing
 from regie_tui.demo.billing import charge_seeded_invoices
 from regie_tui.demo.bulk import BulkWriter
 from regie_tui.demo.families import FamilyGenerator, generate_into
@@ -107,7 +108,7 @@ def seed_demo_town(
     if families < 1:
         raise RegieError("Le nombre de familles doit être d'au moins 1.")
     settings = load_town_settings()
-    with engine.connect() as conn, _sqlite_bulk_mode(conn), conn.begin():
+    with for_writing(engine).connect() as conn, _sqlite_bulk_mode(conn), conn.begin():
         _refuse_populated(conn)
         writer = BulkWriter(conn)
         reference = write_reference(conn, writer, settings, families=families, today=today, admin_login=admin_login)

@@ -18,7 +18,9 @@ transaction and in a few set-based statements (never one family at a time):
 The unique index on ``charge (booking_id, kind)`` makes a booking billable once: a second
 run (or a second agent) finds nothing left to bill. On PostgreSQL the run first locks the
 régie's row, so a concurrent run waits for the first one and then bills what is left
-(nothing); on SQLite the database's single writer does the same.
+(nothing); on SQLite the caller's unit of work is a writer (``session_scope(write=True)``,
+BEGIN IMMEDIATE), so a second run waits for the first within the busy timeout the same
+way. A preview writes too, then rolls back: run it in a writing unit of work as well (the CLI does).
 
 An issued invoice is never edited: a credit note (avoir) cancels or reduces it; when it
 gives lines back, their charges are dropped and the days can be billed again.
