@@ -492,6 +492,7 @@ def _register_rooms() -> None:
     from regie_tui.cli_occupancy import occupancy
     from regie_tui.cli_payments import payments_app
     from regie_tui.cli_publish import publish_app
+    from regie_tui.cli_rgpd import rgpd_app
     from regie_tui.cli_roster import roster_command
     from regie_tui.cli_sepa import sepa_app
 
@@ -506,6 +507,7 @@ def _register_rooms() -> None:
     app.add_typer(rates_app, name="rates")
     app.add_typer(reminders_app, name="reminders")
     app.add_typer(sepa_app, name="sepa")
+    app.add_typer(rgpd_app, name="rgpd")
 
     from regie_tui import cli_invoice_print  # noqa: F401  (adds show and pdf to invoices_app)
 
