@@ -1,0 +1,153 @@
+"""`regie rgpd …`: a family's data exported (JSON, PDF, its documents); archived families anonymised."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from regie_tui import cli
+from regie_tui.cli import DbOption, JsonOption, french_errors, out, print_json
+
+if TYPE_CHECKING:
+    from regie_tui.services.rgpd import PurgeResult
+
+rgpd_app = typer.Typer(
+    help="Droits RGPD : export des données d'une famille, anonymisation des familles archivées.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+#: What a purge removes or blanks, and what it keeps, in French (services/rgpd.py counts them).
+REMOVED_LABELS = {
+    "guardians": "responsable(s) supprimé(s)",
+    "children": "enfant(s) anonymisé(s)",
+    "authorized_persons": "personne(s) autorisée(s)",
+    "health_notes": "information(s) sanitaire(s)",
+    "diets": "régime(s)",
+    "documents": "document(s)",
+    "stored_files": "fichier(s)",
+    "messages": "message(s) effacé(s)",
+    "mails": "courriel(s)",
+    "submissions": "demande(s) du portail",
+    "portal_accounts": "compte(s) du portail",
+    "mandates": "mandat(s) SEPA anonymisé(s)",
+}
+KEPT_LABELS = {
+    "invoices": "facture(s)",
+    "credit_notes": "avoir(s)",
+    "payments": "règlement(s)",
+    "allocations": "affectation(s)",
+    "bookings": "réservation(s)",
+}
+TRAIL_HELP = "L'historique garde ses entrées passées (champs, dates, valeurs d'alors) : trace légale, jamais réécrite."
+TRAIL_NOTE = (
+    "L'historique du dossier garde ses entrées passées (noms des champs, dates et valeurs) : "
+    "c'est la trace légale des modifications, jamais réécrite."
+)
+
+
+def _say(text: str) -> None:
+    out.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+@rgpd_app.command("export")
+@french_errors
+def export(
+    family_id: Annotated[int, typer.Argument(metavar="FAMILLE", help="Numéro de la famille.", min=1, max=2**63 - 1)],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Dossier où écrire l'export (créé au besoin, sans rien écraser).")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Exporte tout ce que la régie détient sur une famille : JSON, PDF et documents (accueil, administrateur)."""
+    from regie_tui import clock
+    from regie_tui.db import session_scope
+    from regie_tui.reports.rgpd_pdf import write_family_export
+    from regie_tui.services.rgpd import family_export
+
+    desk = cli.desk()
+    now = clock.now()
+    with session_scope(desk.engine) as session:
+        found = family_export(session, family_id=family_id, agent=desk.agent, now=now)
+        # Written before the commit: no export on disk, no audit entry (and the other way round).
+        write_family_export(found, out_dir, printed_at=now)
+    _say(f"Export RGPD de la famille {found.family_name} (n° {found.family_id}) écrit dans « {out_dir} » :")
+    _say(f"  {found.names.json} (toutes les données)")
+    _say(f"  {found.names.pdf} (lecture)")
+    if found.files:
+        _say(f"  {found.names.documents}/ ({len(found.files)} document(s))")
+
+
+@rgpd_app.command("purge", epilog=TRAIL_HELP)
+@french_errors
+def purge_command(
+    before_text: Annotated[
+        str,
+        typer.Option(
+            "--before", help="Date (AAAA-MM-JJ ou JJ/MM/AAAA) : anonymise les familles sans activité depuis ce jour."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Liste les familles concernées sans rien modifier.")
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Anonymise les familles archivées sans activité depuis une date, factures et règlements gardés (admin)."""
+    from regie_tui import clock
+    from regie_tui.db import session_scope
+    from regie_tui.services.rgpd import purge
+    from regie_tui.services.validation import parse_date
+
+    before = parse_date(before_text, "Date")
+    desk = cli.desk()
+    with session_scope(desk.engine) as session:
+        done = purge(session, before=before, agent=desk.agent, today=clock.today(), dry_run=dry_run)
+    if as_json:
+        print_json(_purge_json(done))
+    else:
+        _print_purge(done)
+
+
+def _purge_json(done: "PurgeResult") -> dict[str, Any]:
+    """The purge for scripts; a family's former name only in a dry run (nothing personal in a run's log)."""
+    return {
+        "before": done.before.isoformat(),
+        "dry_run": done.dry_run,
+        "count": len(done.families),
+        "families": [
+            {
+                "id": f.id,
+                **({"name": f.name} if done.dry_run else {}),
+                "archived_at": f.archived_at.isoformat(),
+                "balance_cents": f.balance_cents,
+                "removed": f.removed,
+                "kept": f.kept,
+            }
+            for f in done.families
+        ],
+    }
+
+
+def _counts(counts: dict[str, int], labels: dict[str, str]) -> str:
+    return ", ".join(f"{counts[k]} {text}" for k, text in labels.items() if counts.get(k)) or "rien"
+
+
+def _print_purge(done: "PurgeResult") -> None:
+    from regie_tui import formatting
+
+    since = formatting.short_date(done.before)
+    if not done.families:
+        _say(f"Aucune famille archivée sans activité depuis le {since}.")
+        return
+    if done.dry_run:
+        _say(f"Simulation, rien n'est modifié : {len(done.families)} famille(s) sans activité depuis le {since}.")
+    else:
+        _say(f"{len(done.families)} famille(s) anonymisée(s) : sans activité depuis le {since}.")
+    for f in done.families:
+        who = f"n° {f.id} {f.name}" if done.dry_run else f"n° {f.id} → ANONYMISÉ-{f.id}"
+        owed = f" ; solde dû {formatting.money(f.balance_cents)}" if f.balance_cents else ""
+        _say(f"  {who} (archivée le {formatting.local_datetime(f.archived_at)}){owed}")
+        _say(f"    retiré : {_counts(f.removed, REMOVED_LABELS)}")
+        _say(f"    gardé : {_counts(f.kept, KEPT_LABELS)}")
+    _say(TRAIL_NOTE)
