@@ -67,7 +67,7 @@ def export(
 
     desk = cli.desk()
     now = clock.now()
-    with session_scope(desk.engine) as session:
+    with session_scope(desk.engine, write=True) as session:  # the export's audit entry
         found = family_export(session, family_id=family_id, agent=desk.agent, now=now)
         # Written before the commit: no export on disk, no audit entry (and the other way round).
         write_family_export(found, out_dir, printed_at=now)
@@ -101,7 +101,7 @@ def purge_command(
 
     before = parse_date(before_text, "Date")
     desk = cli.desk()
-    with session_scope(desk.engine) as session:
+    with session_scope(desk.engine, write=not dry_run) as session:
         done = purge(session, before=before, agent=desk.agent, today=clock.today(), dry_run=dry_run)
     if as_json:
         print_json(_purge_json(done))
