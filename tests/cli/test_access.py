@@ -153,3 +153,73 @@ def test_health_text_only_for_the_roles_allowed(role, health_case, town_url, mon
     seen["pointage"] = health_case["kind"] in outputs["pointage"].output
     seen["pointage pdf"] = word in pdf_text
     assert seen == dict.fromkeys(seen, SEES_HEALTH[role]), seen
+
+
+@pytest.fixture
+def health_trail(fresh_town_url):
+    """A fresh town where the admin changed a health note (an audit entry) and the family
+    asked for another text through the portal (a pending health request)."""
+    from regie_tui.models import PortalAccount, Submission
+    from regie_tui.models.base import utc_now
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.family_edit import set_fields
+    from regie_tui.services.portal_import import import_submissions
+
+    engine = make_engine(fresh_town_url)
+    try:
+        with Session(engine) as db:
+            note_id, family_id = db.exec(
+                select(HealthNote.id, Child.family_id)
+                .join(Child, col(Child.id) == HealthNote.child_id)
+                .join(PortalAccount, col(PortalAccount.family_id) == Child.family_id)
+                .order_by(col(HealthNote.id))
+            ).first()
+            admin = resolve_agent(db, ADMIN_LOGIN)
+            set_fields(
+                db,
+                family_id=family_id,
+                entity="health_note",
+                entity_id=note_id,
+                values={"text": "Asthme : ventoline en cas de crise"},
+                agent_id=admin.id,
+            )
+            account = db.exec(select(PortalAccount.email).where(PortalAccount.family_id == family_id)).one()
+            line = {
+                "id": "t-health",
+                "kind": "change",
+                "family": family_id,
+                "account": account,
+                "submitted_at": "2026-11-20T08:00:00+01:00",
+                "entity": "health_note",
+                "entity_id": note_id,
+                "field": "text",
+                "old": "Asthme : ventoline en cas de crise",
+                "new": "Asthme sévère : nébuliseur",
+            }
+            import_submissions(db, data=json.dumps(line).encode(), filename="t.jsonl", agent=None, now=utc_now())
+            db.commit()
+            item = db.exec(select(Submission.id).where(Submission.portal_id == "t-health")).one()
+    finally:
+        engine.dispose()
+    return {"url": fresh_town_url, "family": str(family_id), "item": str(item)}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_health_text_in_the_bannette_and_the_history_only_for_the_roles_allowed(role, health_trail, monkeypatch):
+    act_as(monkeypatch, ROLES[role])
+    url = health_trail["url"]
+    outputs = {
+        "bannette": regie("inbox", "show", health_trail["item"], "--db", url),
+        "bannette json": regie("inbox", "show", health_trail["item"], "--db", url, "--json"),
+        "historique (fiche json)": regie("family", "show", health_trail["family"], "--db", url, "--json"),
+    }
+    for name, result in outputs.items():
+        assert result.exit_code == 0, (name, result.output)
+    seen = {
+        "bannette": "nébuliseur" in outputs["bannette"].output,
+        "bannette json": "nébuliseur" in outputs["bannette json"].output,
+        "historique (fiche json)": "ventoline" in outputs["historique (fiche json)"].output,
+    }
+    assert seen == dict.fromkeys(seen, SEES_HEALTH[role]), seen
+    decided = regie("inbox", "accept", health_trail["item"], "--db", url)
+    assert (decided.exit_code == 0) is SEES_HEALTH[role], decided.output
