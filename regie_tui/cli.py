@@ -3,8 +3,9 @@
 import dataclasses
 import functools
 import json
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -12,13 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar, 
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer._click.globals import get_current_context
 
 from regie_tui import clock, formatting
-from regie_tui.cli_french import frenchify_click
+from regie_tui.cli_french import frenchify_click, refuse_unclear_values
 from regie_tui.config import settings
-from regie_tui.errors import RegieError, error_message
+from regie_tui.errors import RegieError, error_message, system_error
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -30,6 +32,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 frenchify_click()
+refuse_unclear_values()
 app = typer.Typer(
     help="Régie enfance : familles, bannette, réservations, facturation.",
     no_args_is_help=False,
@@ -44,11 +47,59 @@ app.add_typer(db_app, name="db")
 app.add_typer(agent_app, name="agent")
 app.add_typer(family_app, name="family")
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+#: Markup off: what agents and families typed prints as typed (« [/] » is text, not a tag that
+#: would stop the command); the few styled lines ask for markup and escape what they show.
+out = Console(markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
 
 DB_HELP = "Adresse de la base (sqlite:///… ou postgresql+psycopg://…). Défaut : REGIE_DATABASE_URL ou sqlite:///data/regie.db."
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les scripts).")]
+
+#: The database's ids are 64-bit integers (PostgreSQL bigint, SQLite INTEGER): a number
+#: outside them is refused by the parser, in French, before any query.
+ID_MIN, ID_MAX = 1, 2**63 - 1
+
+
+def id_argument(help: str, *, metavar: str | None = None) -> Any:
+    """The ``typer.Argument`` of a record's number (family, child, unit, item…): every id
+    argument of every command uses it, so that all are bounded like the database's ids."""
+    return typer.Argument(help=help, metavar=metavar, min=ID_MIN, max=ID_MAX)
+
+
+def id_option(name: str, help: str) -> Any:
+    """The ``typer.Option`` of a record's number (``--activity``, ``--group``…), bounded likewise."""
+    return typer.Option(name, help=help, min=ID_MIN, max=ID_MAX)
+
+
+def day(text: str, label: str) -> date:
+    """A date typed on the command line (JJ/MM/AAAA or AAAA-MM-JJ), in the régie's years
+    (``validation.parse_date``, the one parser of every date): else a French line, exit 1."""
+    from regie_tui.services.validation import parse_date
+
+    return parse_date(text, label)
+
+
+def day_or_today(text: str | None, label: str) -> date:
+    """:func:`day`, or today when the option is not given."""
+    return day(text, label) if text is not None else clock.today()
+
+
+def month(text: str, label: str = "Mois") -> date:
+    """A month typed AAAA-MM on the command line: its first day, in the régie's years."""
+    from regie_tui.services.validation import parse_month
+
+    return parse_month(text, label)
+
+
+def refuse_repeated(values: Iterable[object], message: str) -> None:
+    """A repeatable option given the same value twice (``--line 1 --line 1``) is unclear:
+    ``message`` (its ``{}`` the value) in French, exit 1, before anything runs."""
+    seen: set[object] = set()
+    for value in values:
+        key = value.strip() if isinstance(value, str) else value
+        if key in seen:
+            fail(message.format(key))
+        seen.add(key)
 
 
 #: `regie --db URL <command>`: the URL given before the command, for commands given none.
@@ -153,8 +204,9 @@ def agent_desk() -> AgentDesk:
 
 
 def french_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Print expected failures (ours, and a database out of reach) as one French line on
-    stderr and exit 1, no traceback; any other exception is a bug and keeps its traceback."""
+    """Print expected failures (ours, a database out of reach, a file the system refuses) as
+    one French line on stderr and exit 1, no traceback; any other exception is a bug and
+    keeps its traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -162,6 +214,9 @@ def french_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except RegieError as exc:
             fail(exc.message)
+        except OSError as exc:  # a path too long, a folder given for a file, a full disk…
+            where = f"« {str(exc.filename)[:80]} » : " if exc.filename is not None else ""
+            fail(f"{where}{system_error(exc)}.")
         except Exception as exc:
             from sqlalchemy.exc import OperationalError
 
@@ -177,8 +232,19 @@ def french_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 def fail(message: str) -> NoReturn:
     """One French line on stderr, exit status 1."""
-    err.print(f"[bold red]Erreur :[/] {message}", highlight=False)
+    err.print(f"[bold red]Erreur :[/] {escape(visible(message))}", highlight=False, markup=True)
     raise typer.Exit(1) from None
+
+
+#: Characters a terminal would obey rather than show (control characters, bidirectional
+#: overrides) and bytes that were not UTF-8: shown as escapes in what the CLI prints back.
+_UNSHOWABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def visible(text: str) -> str:
+    """``text`` safe to print back to the agent: an escape sequence typed in a value is shown
+    as ``\\x1b``, never played by the terminal."""
+    return _UNSHOWABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _json_default(value: Any) -> Any:
@@ -390,7 +456,7 @@ def family_search(
 @family_app.command("show")
 @french_errors
 def family_show(
-    family_id: Annotated[int, typer.Argument(help="Numéro de la famille.")],
+    family_id: Annotated[int, id_argument("Numéro de la famille.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -424,8 +490,10 @@ def _print_family(detail: "FamilyDetail") -> None:
 
     money = formatting.money
     out.print(
-        f"[bold]{detail.name}[/] (n° {detail.id}) — {detail.address}, {detail.postal_code} {detail.city}",
+        f"[bold]{escape(detail.name)}[/] (n° {detail.id}) — "
+        + escape(f"{detail.address}, {detail.postal_code} {detail.city}"),
         highlight=False,
+        markup=True,
     )
     out.print(f"Solde dû : {money(detail.balance_cents)}", highlight=False)
     for alert in detail.alerts:

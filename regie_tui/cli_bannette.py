@@ -7,6 +7,7 @@ nothing was done. Registered on `regie inbox` beside the import (cli_inbox.py).
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from regie_tui import cli
 from regie_tui.cli import DbOption, JsonOption, err, fail, french_errors, out, print_json
@@ -15,7 +16,7 @@ from regie_tui.cli_inbox import inbox_app
 if TYPE_CHECKING:
     from regie_tui.services.bannette import Decision, ItemDetail
 
-ItemArgument = Annotated[int, typer.Argument(help="Numéro de l'élément de la bannette (voir regie inbox list).")]
+ItemArgument = Annotated[int, cli.id_argument("Numéro de l'élément de la bannette (voir regie inbox list).")]
 
 
 @inbox_app.command("list")
@@ -28,7 +29,7 @@ def inbox_list(
             help="changes, documents, enrollment_requests, booking_requests, messages ou payments.",
         ),
     ] = None,
-    family: Annotated[int | None, typer.Option("--family", help="Numéro de famille.")] = None,
+    family: Annotated[int | None, cli.id_option("--family", "Numéro de famille.")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -85,7 +86,7 @@ def inbox_show(item: ItemArgument, db: DbOption = None, as_json: JsonOption = Fa
         return
     from regie_tui.inbox_text import render_detail
 
-    out.print(render_detail(detail, keys=False), highlight=False, soft_wrap=True)
+    out.print(render_detail(detail, keys=False), highlight=False, soft_wrap=True, markup=True)
 
 
 def _detail_json(detail: "ItemDetail") -> dict[str, Any]:
@@ -114,19 +115,11 @@ def _print_decision(decision: "Decision", as_json: bool) -> None:
         out.print(f"Courriel à la famille en boîte d'envoi (n° {decision.mail_id}).", highlight=False)
 
 
-def _day(text: str | None, label: str) -> Any:
-    if text is None:
-        return None
-    from regie_tui.services.validation import parse_date
-
-    return parse_date(text, label)
-
-
 @inbox_app.command("accept")
 @french_errors
 def inbox_accept(
     item: ItemArgument,
-    group: Annotated[int | None, typer.Option("--group", help="Inscription : un autre groupe (son numéro).")] = None,
+    group: Annotated[int | None, cli.id_option("--group", "Inscription : un autre groupe (son numéro).")] = None,
     waiting_list: Annotated[
         bool, typer.Option("--waiting-list", help="Inscription dans un groupe complet : sur liste d'attente.")
     ] = False,
@@ -147,8 +140,8 @@ def inbox_accept(
         force=force,
         group_id=group,
         waiting_list=waiting_list,
-        valid_from=_day(valid_from, "Valable du"),
-        valid_to=_day(valid_to, "Valable au"),
+        valid_from=cli.day(valid_from, "Valable du") if valid_from is not None else None,
+        valid_to=cli.day(valid_to, "Valable au") if valid_to is not None else None,
     )
     try:
         with session_scope(cli.desk().engine, write=True) as session:
@@ -161,7 +154,8 @@ def inbox_accept(
             "waiting_list": "--waiting-list pour la liste d'attente",
             "refuse": "regie inbox refuse pour refuser",
         }
-        err.print(f"[bold red]Rien n'a été fait :[/] {needs.message}", highlight=False, markup=True, soft_wrap=True)
+        message = escape(cli.visible(needs.message))
+        err.print(f"[bold red]Rien n'a été fait :[/] {message}", highlight=False, markup=True, soft_wrap=True)
         err.print("Choix : " + " ; ".join(hints[o] for o in needs.options if o in hints) + ".", highlight=False)
         raise typer.Exit(1) from None
     _print_decision(decision, as_json)
@@ -223,9 +217,7 @@ def inbox_template_add(
 
 @inbox_app.command("template-withdraw")
 @french_errors
-def inbox_template_withdraw(
-    template: Annotated[int, typer.Argument(help="Numéro du motif.")], db: DbOption = None
-) -> None:
+def inbox_template_withdraw(template: Annotated[int, cli.id_argument("Numéro du motif.")], db: DbOption = None) -> None:
     """Retire un motif de refus (il n'est plus proposé)."""
     from regie_tui.db import session_scope
     from regie_tui.services.bannette import withdraw_template

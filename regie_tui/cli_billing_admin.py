@@ -23,13 +23,6 @@ ServiceOption = Annotated[
 ]
 
 
-def _day(text: str | None, label: str = "Date") -> Any:
-    from regie_tui import clock
-    from regie_tui.services.validation import parse_date
-
-    return parse_date(text, label) if text else clock.today()
-
-
 # ---------------------------------------------------------------------- rates
 
 
@@ -73,7 +66,7 @@ def _grid_json(grid: "RateGrid") -> dict[str, Any]:
 @french_errors
 def rates_list(on: DateOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Affiche la grille des tarifs en vigueur à une date (unités × tranches de quotient)."""
-    day = _day(on)
+    day = cli.day_or_today(on, "Date")
     from regie_tui import formatting
     from regie_tui.db import session_scope
     from regie_tui.services.rates import rate_grid
@@ -110,7 +103,7 @@ def rates_list(on: DateOption = None, db: DbOption = None, as_json: JsonOption =
 @rates_app.command("set")
 @french_errors
 def rates_set(
-    unit_id: Annotated[int, typer.Argument(metavar="UNITE", help="Numéro de l'unité (voir regie rates list).")],
+    unit_id: Annotated[int, cli.id_argument("Numéro de l'unité (voir regie rates list).", metavar="UNITE")],
     bracket: Annotated[str, typer.Argument(metavar="TRANCHE", help="Tranche : son numéro ou son nom exact.")],
     valid_from: Annotated[str, typer.Option("--from", help="Date d'effet (JJ/MM/AAAA).")],
     amount: Annotated[str, typer.Option("--amount", help="Tarif, par exemple 4,15.")],
@@ -126,9 +119,9 @@ def rates_set(
     db: DbOption = None,
 ) -> None:
     """Fixe un tarif à partir d'une date, ou corrige celui qui commence ce jour-là (administrateurs)."""
-    from regie_tui.services.validation import parse_date, parse_money
+    from regie_tui.services.validation import parse_money
 
-    day = parse_date(valid_from, "Date d'effet")
+    day = cli.day(valid_from, "Date d'effet")
     amount_cents = parse_money(amount, "Tarif", positive=False)
     surcharge_cents = parse_money(surcharge, "Majoration", positive=False) if surcharge is not None else None
     penalty_cents = parse_money(penalty, "Pénalité", positive=False) if penalty is not None else None
@@ -208,7 +201,7 @@ def reminders_list(
     on: DateOption = None, service: ServiceOption = None, db: DbOption = None, as_json: JsonOption = False
 ) -> None:
     """Liste les factures échues depuis 30 jours ou plus, par ancienneté, avec la relance due."""
-    day = _day(on)
+    day = cli.day_or_today(on, "Date")
     from regie_tui import formatting
     from regie_tui.db import session_scope
     from regie_tui.services.reminders import overdue_invoices
@@ -257,6 +250,7 @@ def reminders_send(
     """Enregistre les relances dues et écrit leurs lettres en PDF (une page par facture)."""
     if bool(invoices) == (level is not None):
         fail("Indiquez soit des factures (--invoice), soit un niveau de relance (--level).")
+    cli.refuse_repeated(invoices or [], "La facture {} est donnée plusieurs fois.")
     if out_file.exists():
         fail(f"Le fichier « {out_file} » existe déjà : choisissez un autre nom.")
 

@@ -33,12 +33,6 @@ STATES = (
 MAX_DAYS = 366
 
 
-def _date(text: str, label: str) -> date:
-    from regie_tui.services.validation import parse_date
-
-    return parse_date(text, label)
-
-
 def _request(day: date, unit_id: int, state: str) -> "CellRequest":
     from regie_tui.models import BookingState
     from regie_tui.services.booking_rules import CellRequest
@@ -55,9 +49,9 @@ def _request(day: date, unit_id: int, state: str) -> "CellRequest":
 @booking_app.command("set")
 @french_errors
 def booking_set(
-    child: Annotated[int, typer.Argument(help="Numéro de l'enfant.")],
+    child: Annotated[int, cli.id_argument("Numéro de l'enfant.")],
     day: Annotated[str, typer.Argument(help="Le jour (JJ/MM/AAAA ou AAAA-MM-JJ).")],
-    unit: Annotated[int, typer.Argument(help="Numéro de l'unité (voir regie booking list).")],
+    unit: Annotated[int, cli.id_argument("Numéro de l'unité (voir regie booking list).")],
     state: Annotated[str, typer.Argument(help=f"L'état voulu : {', '.join(STATES)}.")],
     force: Annotated[
         bool,
@@ -73,7 +67,7 @@ def booking_set(
     from regie_tui.services.booking_rules import STATE_LABELS
     from regie_tui.services.planning import save_edits
 
-    request = _request(_date(day, "Jour"), unit, state)
+    request = _request(cli.day(day, "Jour"), unit, state)
     if force and not reason.strip():
         fail("--force demande un motif : --reason TEXTE.")
     with session_scope(cli.desk().engine, write=True) as session:
@@ -123,7 +117,7 @@ def booking_set(
 @booking_app.command("list")
 @french_errors
 def booking_list(
-    child: Annotated[int, typer.Argument(help="Numéro de l'enfant.")],
+    child: Annotated[int, cli.id_argument("Numéro de l'enfant.")],
     first: Annotated[str, typer.Option("--from", help="Premier jour (JJ/MM/AAAA ou AAAA-MM-JJ).")],
     last: Annotated[str, typer.Option("--to", help="Dernier jour, inclus.")],
     db: DbOption = None,
@@ -134,7 +128,7 @@ def booking_list(
     from regie_tui.db import session_scope
     from regie_tui.services.planning import LEGEND, child_grid
 
-    start, end = _date(first, "--from"), _date(last, "--to")
+    start, end = cli.day(first, "--from"), cli.day(last, "--to")
     if end < start:
         fail("--to précède --from.")
     if (end - start).days >= MAX_DAYS:

@@ -61,6 +61,7 @@ __all__ = [
     "FrenchHelpFormatter",
     "french_validation_message",
     "frenchify_click",
+    "refuse_unclear_values",
     "translate_sentence",
 ]
 
@@ -259,7 +260,14 @@ def _french_gettext(message: str) -> str:
     return TYPER_MESSAGES.get(message, message)
 
 
+#: A range up to this bound is the database's own (ids: 1 to 2**63 - 1): the parser enforces
+#: it, the help does not show it (a record's number is obviously positive).
+UNREAD_MAX = 2**63 - 1
+
+
 def _describe_number_range(min: float | None, max: float | None) -> str | None:
+    if max is not None and max >= UNREAD_MAX:
+        return None
     if min is None and max is None:
         return None
     if min is None:
@@ -418,3 +426,66 @@ def frenchify_click() -> None:
     # Value errors (Pydantic's), read from the structured error rather than its English text.
     _coercion.get_error_msg = french_validation_message  # type: ignore[attr-defined]
     _param_types.get_error_msg = french_validation_message  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------ unclear values
+
+REPEATED_OPTION = "L'option {option} est donnée plusieurs fois : une seule valeur est attendue."
+NUL_IN_VALUE = "Valeur invalide pour {hint} : caractère nul (\\0) non admis."
+NOT_UTF8_VALUE = "Valeur invalide pour {hint} : ce n'est pas un texte UTF-8 valide."
+
+_REFUSE_INSTALLED = False
+
+
+def _values(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _unclear(parser: Any, opts: dict[str, Any], order: list[Any]) -> str | None:
+    """Why the parsed command line is unclear, in French, or None."""
+    seen: set[int] = set()
+    for param in order:
+        single = not (getattr(param, "multiple", False) or getattr(param, "count", False))
+        if param.param_type_name == "option" and single and not getattr(param, "is_flag", False):
+            if id(param) in seen:
+                return REPEATED_OPTION.format(option=_quoted(repr(param.opts[-1])))
+            seen.add(id(param))
+    for param in order:
+        path = getattr(getattr(param, "type_descriptor", None), "is_path", False)
+        for value in _values(opts.get(param.name)):
+            if not isinstance(value, str):
+                continue
+            hint = _hint(param.get_error_hint())
+            if "\x00" in value:
+                return NUL_IN_VALUE.format(hint=hint)
+            if not path and any("\ud800" <= ch <= "\udfff" for ch in value):
+                return NOT_UTF8_VALUE.format(hint=hint)
+    return None
+
+
+def refuse_unclear_values() -> None:
+    """Refuse, as a French usage error (exit 2) before anything runs, a command line whose
+    meaning is unclear: an option taking one value given twice (``--reason a --reason b``:
+    Click would keep the last one silently), a NUL character in a value (no file name nor
+    database text may hold it), or bytes that are not UTF-8 in a value that is not a path
+    (they could be neither stored nor printed). Checked where the parser returns, like its
+    own errors (an unknown option), so before ``--db``'s eager callback. Idempotent."""
+    global _REFUSE_INSTALLED
+    if _REFUSE_INSTALLED:
+        return
+    _REFUSE_INSTALLED = True
+    from typer._click import parser as click_parser
+
+    parse_args = click_parser._OptionParser.parse_args
+
+    def checked_parse_args(
+        self: click_parser._OptionParser, args: list[str]
+    ) -> tuple[dict[str, Any], list[str], list[Any]]:
+        opts, largs, order = parse_args(self, args)
+        if self.ctx is not None and not self.ctx.resilient_parsing:
+            why = _unclear(self, opts, order)
+            if why is not None:
+                raise click_exceptions.UsageError(why, self.ctx)
+        return opts, largs, order
+
+    click_parser._OptionParser.parse_args = checked_parse_args  # type: ignore[method-assign]

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from regie_tui import cli
 from regie_tui.cli import ImportDbOption, JsonOption, err, french_errors, out, print_json
+from regie_tui.errors import system_error
 
 inbox_app = typer.Typer(help="Bannette : ce que les familles envoient par le portail.", no_args_is_help=True)
 
@@ -29,20 +30,21 @@ def _read_input(file: str) -> tuple[bytes, str]:
             IsADirectoryError: "c'est un dossier",
             PermissionError: "accès refusé",
         }
-        reason = reasons.get(type(exc), exc.strerror or str(exc))
-        err.print(f"[bold red]Erreur :[/] impossible d'ouvrir « {escape(file)} » : {reason}.", highlight=False)
+        reason = reasons.get(type(exc), system_error(exc))
+        shown = escape(cli.visible(file))
+        err.print(f"[bold red]Erreur :[/] impossible d'ouvrir « {shown} » : {reason}.", highlight=False, markup=True)
         raise typer.Exit(EXIT_UNREADABLE) from None
 
 
 @inbox_app.command("import")
 @french_errors
 def inbox_import(
-    file: Annotated[str, typer.Argument(help="Fichier JSON Lines du portail (- : entrée standard).")],
+    file: Annotated[Path, typer.Argument(help="Fichier JSON Lines du portail (- : entrée standard).")],
     db: ImportDbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Importe les demandes envoyées par le portail famille (une par ligne)."""
-    data, name = _read_input(file)
+    data, name = _read_input(str(file))  # a path: its name may hold bytes that are not UTF-8
 
     from regie_tui import clock
     from regie_tui.db import session_scope

@@ -8,6 +8,7 @@ import typer
 from regie_tui import cli
 from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 from regie_tui.cli_invoices import invoices_app
+from regie_tui.errors import system_error
 
 if TYPE_CHECKING:
     from regie_tui.services.invoice_document import InvoiceDocument
@@ -96,9 +97,8 @@ def _month_pdfs(
     from regie_tui.reports import write_new_file
     from regie_tui.reports.invoice_pdf import write_invoice_files, write_month_pdf
     from regie_tui.services.invoice_document import month_documents
-    from regie_tui.services.invoicing import month_of
 
-    first = month_of(month)
+    first = cli.month(month)
     if out_path is None:
         fail("Donnez le dossier où écrire les factures : --out DOSSIER.")
     engine = cli.desk().engine
@@ -121,7 +121,7 @@ def _month_pdfs(
     try:
         write_invoice_files(docs, out_path, processes=processes)
     except OSError as exc:
-        fail(f"Impossible d'écrire dans « {out_path} » : {exc.strerror or exc}.")
+        fail(f"Impossible d'écrire dans « {out_path} » : {system_error(exc)}.")
     out.print(
         f"{len(docs)} factures écrites dans « {out_path} » ({docs[0].number} à {docs[-1].number}).",
         highlight=False,
@@ -133,7 +133,7 @@ def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        fail(f"Impossible de créer le dossier « {folder} » : {exc.strerror or exc}.")
+        fail(f"Impossible de créer le dossier « {folder} » : {system_error(exc)}.")
 
 
 def _print(doc: "InvoiceDocument") -> None:

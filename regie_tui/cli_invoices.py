@@ -34,7 +34,7 @@ def run_command(
     from regie_tui.db import session_scope
     from regie_tui.services import invoicing
 
-    first = invoicing.month_of(month)
+    first = cli.month(month)
     engine = cli.desk().engine
 
     def progress(done: int, total: int, label: str) -> None:
@@ -64,7 +64,8 @@ def credit_command(
     number: Annotated[str, typer.Argument(metavar="NUMERO", help="Le numéro de la facture.")],
     reason: Annotated[str, typer.Option("--reason", help="Le motif de l'avoir (obligatoire).")],
     line: Annotated[
-        list[int] | None, typer.Option("--line", help="Une ligne rendue (son numéro d'ordre) ; répétable.")
+        list[int] | None,
+        typer.Option("--line", min=1, max=cli.ID_MAX, help="Une ligne rendue (son numéro d'ordre) ; répétable."),
     ] = None,
     amount: Annotated[
         str | None, typer.Option("--amount", help="Réduit la facture de ce montant (12,50), sans rendre de ligne.")
@@ -82,6 +83,7 @@ def credit_command(
     from regie_tui.services import invoicing
     from regie_tui.services.validation import parse_money
 
+    cli.refuse_repeated(line or [], "La ligne {} est donnée plusieurs fois.")
     cents = parse_money(amount) if amount is not None else None
     engine = cli.desk().engine
     with session_scope(engine, write=True) as session:

@@ -32,8 +32,6 @@ def mail_send(
     db: DbOption = None,
 ) -> None:
     """Envoie les courriels en attente (le mot de passe SMTP : REGIE_SMTP_PASSWORD)."""
-    from rich.markup import escape
-
     from regie_tui.models.base import utc_now
     from regie_tui.services.outbox import SmtpSettings, send_outbox
 
@@ -55,7 +53,7 @@ def mail_send(
         )
     out.print(f"Envoyés : {report.sent} · échecs : {len(report.failed) + len(report.interrupted)}", highlight=False)
     if report.stopped:
-        fail(f"Envoi arrêté : {escape(report.stopped)}. Les courriels restants partiront au prochain envoi.")
+        fail(f"Envoi arrêté : {report.stopped}. Les courriels restants partiront au prochain envoi.")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -100,7 +98,7 @@ def mail_list(
 @mail_app.command("retry")
 @french_errors
 def mail_retry(
-    mail_id: Annotated[int, typer.Argument(help="Numéro du courriel (regie mail list).")],
+    mail_id: Annotated[int, cli.id_argument("Numéro du courriel (regie mail list).")],
     db: DbOption = None,
 ) -> None:
     """Remet en attente d'envoi un courriel en échec ou interrompu."""

@@ -92,7 +92,7 @@ def _names_lines(head: str, names: list[str], width: int = 80) -> list[str]:
 
 @french_errors
 def occupancy(
-    activity: Annotated[int, typer.Option("--activity", help="Numéro de l'activité.")],
+    activity: Annotated[int, cli.id_option("--activity", "Numéro de l'activité.")],
     month: Annotated[str, typer.Option("--month", help="Mois, AAAA-MM (par exemple 2026-12).")],
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -101,9 +101,9 @@ def occupancy(
     from rich.text import Text
 
     from regie_tui.db import session_scope
-    from regie_tui.services.occupancy import month_label, occupancy_month, parse_month
+    from regie_tui.services.occupancy import month_label, occupancy_month
 
-    first = parse_month(month)
+    first = cli.month(month)
     engine = cli.desk().engine
     with session_scope(engine) as session:
         result = occupancy_month(session, activity_id=activity, month=first)

@@ -27,7 +27,7 @@ def _say(text: str) -> None:
 @payments_app.command("add")
 @french_errors
 def add(
-    family_id: Annotated[int, typer.Argument(metavar="FAMILLE", help="Numéro de la famille.")],
+    family_id: Annotated[int, cli.id_argument("Numéro de la famille.", metavar="FAMILLE")],
     mode_text: Annotated[
         str,
         typer.Option(
@@ -48,16 +48,17 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Enregistre un règlement et l'affecte aux factures (les plus anciennes d'abord)."""
-    from regie_tui import clock, formatting
+    from regie_tui import formatting
     from regie_tui.models import PaymentMode
     from regie_tui.services.payments import MODE_LABELS, parse_mode
-    from regie_tui.services.validation import parse_date, parse_money
+    from regie_tui.services.validation import parse_money
 
     mode = parse_mode(mode_text)
     if mode == PaymentMode.DIRECT_DEBIT:
         fail("Un prélèvement s'enregistre par le lot SEPA, pas au guichet.")
     amount = parse_money(amount_text)
-    day = parse_date(on, "Date d'encaissement") if on else clock.today()
+    day = cli.day_or_today(on, "Date d'encaissement")
+    cli.refuse_repeated(invoices or [], "La facture {} est donnée plusieurs fois.")
     numbers = [n.strip() for n in invoices or [] if n.strip()]
 
     from regie_tui.db import session_scope
@@ -123,9 +124,7 @@ def journal(
     as_json: JsonOption = False,
 ) -> None:
     """Affiche le journal de caisse d'un jour : règlements, totaux par mode, clôture."""
-    from regie_tui.services.validation import parse_date
-
-    day = parse_date(day_text, "Date")
+    day = cli.day(day_text, "Date")
     from regie_tui.db import session_scope
     from regie_tui.services.payments import cash_journal
     from regie_tui.services.regies import regie_by_code
@@ -255,10 +254,7 @@ def reject(
     db: DbOption = None,
 ) -> None:
     """Enregistre un chèque ou un prélèvement revenu impayé : ses factures sont rouvertes."""
-    from regie_tui import clock
-    from regie_tui.services.validation import parse_date
-
-    day = parse_date(on, "Date du rejet") if on else clock.today()
+    day = cli.day_or_today(on, "Date du rejet")
     from regie_tui.db import session_scope
     from regie_tui.services.payments import reject_payment
 
@@ -302,9 +298,8 @@ def close(
 ) -> None:
     """Clôt la journée de caisse d'une régie (régisseur) : ses règlements sont verrouillés."""
     from regie_tui import formatting
-    from regie_tui.services.validation import parse_date
 
-    day = parse_date(day_text, "Date")
+    day = cli.day(day_text, "Date")
     from regie_tui.db import session_scope
     from regie_tui.services.payments import close_cash_day
     from regie_tui.services.regies import regie_by_code

@@ -83,10 +83,9 @@ def publish_news(
     """Ajoute une actualité au bandeau du portail."""
     from regie_tui.db import session_scope
     from regie_tui.services.publications import add_news
-    from regie_tui.services.validation import parse_date
 
-    published_from = parse_date(start, "Date de début")
-    published_to = parse_date(end, "Date de fin")
+    published_from = cli.day(start, "Date de début")
+    published_to = cli.day(end, "Date de fin")
     engine = cli.desk().engine
     with session_scope(engine, write=True) as session:
         agent = cli.desk().agent
@@ -144,7 +143,7 @@ def publish_document(
 def publish_withdraw(
     kind: Annotated[Kind, typer.Argument(help="news (actualité) ou document.", metavar="TYPE")],
     item_id: Annotated[
-        int, typer.Argument(help="Numéro de l'actualité ou du document (regie publish list).", metavar="NUMÉRO")
+        int, cli.id_argument("Numéro de l'actualité ou du document (regie publish list).", metavar="NUMÉRO")
     ],
     db: DbOption = None,
 ) -> None:

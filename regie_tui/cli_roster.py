@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 @french_errors
 def roster_command(
     day_text: Annotated[str, typer.Argument(metavar="DATE", help="Le jour (AAAA-MM-JJ ou JJ/MM/AAAA).")],
-    activity: Annotated[int, typer.Option("--activity", help="Numéro de l'activité.")],
+    activity: Annotated[int, cli.id_option("--activity", "Numéro de l'activité.")],
     pdf: Annotated[
         Path | None, typer.Option("--pdf", help="Écrit aussi la feuille de présence en PDF dans ce fichier.")
     ] = None,
@@ -24,9 +24,7 @@ def roster_command(
     as_json: JsonOption = False,
 ) -> None:
     """Affiche la liste de pointage d'une activité un jour donné (et sa feuille de présence)."""
-    from regie_tui.services.validation import parse_date
-
-    day = parse_date(day_text, "Date")
+    day = cli.day(day_text, "Date")
     if pdf is not None and pdf.exists():
         fail(f"Le fichier « {pdf} » existe déjà : choisissez un autre nom.")
 

@@ -6,7 +6,6 @@ batch could not be committed is deleted. Registered on the main app by cli.py.
 """
 
 import os
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -15,22 +14,9 @@ from rich.table import Table
 
 from regie_tui import cli, formatting
 from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
+from regie_tui.errors import system_error
 
 sepa_app = typer.Typer(help="Prélèvement SEPA : mandats, fichier de prélèvements, rejets.", no_args_is_help=True)
-
-
-def _date(text: str, label: str) -> date:
-    from regie_tui.services.validation import parse_date
-
-    return parse_date(text, label)
-
-
-def _month(text: str) -> date:
-    try:
-        year, month = text.strip().split("-")
-        return date(int(year), int(month), 1)
-    except ValueError:
-        fail(f"--month : mois « {text} » illisible (AAAA-MM, par exemple 2026-10).")
 
 
 @sepa_app.command("export")
@@ -58,8 +44,8 @@ def export(
     from regie_tui.reports.sepa_xml import export_file
     from regie_tui.services.sepa import check_may_collect, prepare_export
 
-    first = _month(month)
-    day = _date(collection_date, "Date de prélèvement")
+    first = cli.month(month)
+    day = cli.day(collection_date, "Date de prélèvement")
     today = clock.today()
     if not dry_run:
         if out_file is None:
@@ -110,7 +96,7 @@ def export(
             try:
                 temporary.write_bytes(xml)
             except OSError as error:
-                fail(f"Impossible d'écrire {out_file} : {error.strerror}. Rien n'a été enregistré.")
+                fail(f"Impossible d'écrire {out_file} : {system_error(error)}. Rien n'a été enregistré.")
         # Committed: the file takes its name (same folder, an atomic rename).
         temporary.replace(out_file)
     finally:
@@ -148,7 +134,7 @@ def _print_debits(rows: list[tuple[str, str, str, str, int]]) -> None:
 @sepa_app.command("mandates")
 @french_errors
 def mandates(
-    family_id: Annotated[int, typer.Argument(help="Numéro de la famille.")],
+    family_id: Annotated[int, cli.id_argument("Numéro de la famille.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -180,7 +166,7 @@ def mandates(
 @sepa_app.command("mandate-add")
 @french_errors
 def mandate_add(
-    family_id: Annotated[int, typer.Argument(help="Numéro de la famille.")],
+    family_id: Annotated[int, cli.id_argument("Numéro de la famille.")],
     service: Annotated[str, typer.Option("--service", help="Code de la régie (pop, alsh…).")],
     iban: Annotated[str, typer.Option("--iban", help="IBAN du compte à prélever.")],
     signed: Annotated[str, typer.Option("--signed", help="Date de signature (JJ/MM/AAAA ou AAAA-MM-JJ).")],
@@ -197,7 +183,7 @@ def mandate_add(
     from regie_tui.services.regies import regie_by_code
     from regie_tui.services.sepa import create_mandate, family_payer
 
-    signed_on = _date(signed, "Date de signature")
+    signed_on = cli.day(signed, "Date de signature")
     with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
         payer, payer_address = family_payer(session, family_id=family_id)
@@ -237,11 +223,10 @@ def mandate_revoke(
     db: DbOption = None,
 ) -> None:
     """Révoquer un mandat : il n'est plus prélevé."""
-    from regie_tui import clock
     from regie_tui.db import session_scope
     from regie_tui.services.sepa import find_mandate, revoke_mandate
 
-    day = _date(on, "--on") if on else clock.today()
+    day = cli.day_or_today(on, "--on")
     with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
         mandate = find_mandate(session, rum=rum)
@@ -259,11 +244,10 @@ def reject(
     as_json: JsonOption = False,
 ) -> None:
     """Enregistrer un prélèvement revenu impayé : la facture est de nouveau due."""
-    from regie_tui import clock
     from regie_tui.db import session_scope
     from regie_tui.services.sepa import check_may_collect, reject_debit
 
-    day = _date(on, "--on") if on else clock.today()
+    day = cli.day_or_today(on, "--on")
     with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
         check_may_collect(agent)
@@ -300,7 +284,7 @@ def rejects(
     try:
         data = file.read_bytes()
     except OSError as error:
-        fail(f"Impossible de lire {file} : {error.strerror}.")
+        fail(f"Impossible de lire {file} : {system_error(error)}.")
     with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
         check_may_collect(agent)

@@ -7,6 +7,7 @@ neither SQLAlchemy nor a driver (an error of theirs can only exist once they are
 
 from __future__ import annotations
 
+import errno
 import sys
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,30 @@ def explain_connection_error(exc: BaseException, url: URL) -> DatabaseError:
 #: Another desk holds the SQLite database's write lock, or PostgreSQL broke a deadlock between
 #: two desks by aborting this one: this write was given up whole.
 BUSY = "Un autre poste enregistre sur cette base en ce moment : rien n'a été enregistré, réessayez."
+
+
+#: What the system says of a file or folder, in French (its own words are English).
+_SYSTEM_ERRORS = {
+    errno.ENOENT: "fichier ou dossier introuvable",
+    errno.EISDIR: "c'est un dossier",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EACCES: "accès refusé",
+    errno.EPERM: "accès refusé",
+    errno.ENAMETOOLONG: "nom trop long",
+    errno.EEXIST: "il existe déjà",
+    errno.EIO: "erreur de lecture ou d'écriture du disque",
+    errno.ENOSPC: "plus de place sur le disque",
+    errno.EDQUOT: "quota de disque dépassé",
+    errno.EROFS: "disque en lecture seule",
+    errno.ELOOP: "trop de liens symboliques",
+    errno.EINVAL: "chemin invalide",
+    errno.EFBIG: "fichier trop gros",
+}
+
+
+def system_error(error: OSError) -> str:
+    """Why a file could not be read or written, in French (« accès refusé »…)."""
+    return _SYSTEM_ERRORS.get(error.errno or 0, f"erreur système n° {error.errno}" if error.errno else "erreur système")
 
 
 def error_message(error: BaseException, url: URL | None = None) -> str:

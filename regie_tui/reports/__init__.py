@@ -4,7 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from regie_tui.errors import RegieError
+from regie_tui.errors import RegieError, system_error
 
 
 def write_new_file(path: Path, data: bytes | Callable[[BinaryIO], object]) -> None:
@@ -21,4 +21,4 @@ def write_new_file(path: Path, data: bytes | Callable[[BinaryIO], object]) -> No
     except FileExistsError:
         raise RegieError(f"Le fichier « {path} » existe déjà : choisissez un autre nom.") from None
     except OSError as error:
-        raise RegieError(f"Impossible d'écrire « {path} » : {error.strerror or error}.") from None
+        raise RegieError(f"Impossible d'écrire « {path} » : {system_error(error)}.") from None

@@ -43,6 +43,7 @@ from regie_tui.services.agents import AgentInfo
 from regie_tui.services.family_fields import ENTITY_LABELS, field_spec, shown
 from regie_tui.services.pending import KINDS, PendingCounts
 from regie_tui.services.sql import id_of, select_columns
+from regie_tui.services.validation import check_text
 
 KIND_LABELS = {
     "change": "Modification",
@@ -626,8 +627,7 @@ def refuse(db: Session, *, submission_id: int, agent: AgentInfo, reason: str, no
     reason = " ".join(reason.split())
     if not reason:
         raise RegieError("Motif obligatoire pour refuser.")
-    if len(reason) > 500:
-        raise RegieError("Motif trop long : 500 caractères au plus.")
+    check_text(reason, "Motif", column=Submission.reason)
     item = _pending(db, submission_id)
     _check_may_decide(item, agent)
     if item.kind == SubmissionKind.MESSAGE:
@@ -859,9 +859,7 @@ def refusal_templates(db: Session, *, kind: str | None = None) -> list[Template]
 
 
 def save_template(db: Session, *, text: str, kind: str | None, agent: AgentInfo) -> int:
-    text = " ".join(text.split())
-    if not text or len(text) > 500:
-        raise RegieError("Un motif fait de 1 à 500 caractères.")
+    text = check_text(" ".join(text.split()), "Motif", column=RefusalTemplate.text)
     position = db.exec(select(func.coalesce(func.max(RefusalTemplate.position), 0))).one() + 1
     template = RefusalTemplate(kind=SubmissionKind(kind) if kind else None, text=text, position=position)
     db.add(template)

@@ -41,6 +41,7 @@ class FieldSpec:
         if self.kind == "date":
             return v.parse_date(value, self.label) if value.strip() else None
         text = self.check_text(value) if self.check_text else " ".join(value.split())
+        v.check_characters(text, self.label)
         if self.required and not text:
             raise v.InvalidValue(f"{self.label} : obligatoire.")
         if len(text) > self.max_length:

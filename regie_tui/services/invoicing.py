@@ -65,6 +65,7 @@ from regie_tui.services.numbering import NumberKind, take_number, take_numbers
 from regie_tui.services.pricing import Bracket, bracket_for, line_amount_cents, load_brackets
 from regie_tui.services.regies import regie_by_code
 from regie_tui.services.sql import id_of, select_columns
+from regie_tui.services.validation import check_text
 
 PAYMENT_DELAY_DAYS = 30  # an invoice falls due 30 days after its issue
 BILLED_STATES = (
@@ -975,6 +976,9 @@ def credit_invoice(
         raise RegieError("Seuls le régisseur et l'administrateur peuvent établir un avoir.")
     if not reason:
         raise RegieError("Un avoir doit dire pourquoi : motif obligatoire.")
+    check_text(reason, "Motif de l'avoir", column=CreditNote.reason)
+    if len(set(line_ids)) != len(line_ids):
+        raise RegieError("Une même ligne est donnée plusieurs fois : chaque ligne n'est rendue qu'une fois.")
     invoice = db.exec(select(Invoice).where(Invoice.number == invoice_number.strip()).with_for_update()).first()
     if invoice is None:
         raise RegieError(f"Facture {invoice_number} introuvable.")

@@ -27,6 +27,7 @@ from regie_tui.models import (
 from regie_tui.models.base import utc_now
 from regie_tui.services import audit, outbox
 from regie_tui.services.sql import id_of
+from regie_tui.services.validation import check_characters
 
 BODY_MAX = 10_000
 SUBJECT_MAX = 200
@@ -150,6 +151,7 @@ def reply(db: Session, *, message_id: int, body: str, agent_id: int) -> int:
     text = body.strip()
     if not text:
         raise RegieError("Réponse : le texte est obligatoire.")
+    check_characters(text, "Réponse", multiline=True)
     if len(text) > BODY_MAX:
         raise RegieError(
             f"Réponse : {formatting.number(BODY_MAX)} caractères au plus ({formatting.number(len(text))} saisis)."

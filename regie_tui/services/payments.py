@@ -81,6 +81,7 @@ from regie_tui.services.accounts import invoice_balances
 from regie_tui.services.numbering import NumberKind, take_number
 from regie_tui.services.regies import regie_by_code
 from regie_tui.services.sql import id_col, id_of, select_columns
+from regie_tui.services.validation import check_characters, check_length
 
 REFERENCE_MAX = 80
 BANK_MAX = 80
@@ -721,6 +722,9 @@ def _record(
     source: Source,
 ) -> tuple[PaymentRecorded, Payment]:
     reference, bank, payer_name = reference.strip(), bank.strip(), " ".join(payer_name.split())
+    for text, label in ((reference, "Référence"), (bank, "Banque"), (payer_name, "Payeur")):
+        check_characters(text, label)
+    check_length(payer_name, "Payeur", max_length=PAYER_MAX)
     numbers = [n.strip() for n in invoice_numbers if n.strip()]
     _check_mode(mode, amount_cents, reference, bank, numbers)
     family = db.get(Family, family_id)
@@ -1024,6 +1028,7 @@ def _payment_to_undo(db: Session, receipt_number: str, reason: str) -> tuple[Pay
         raise RegieError("Motif obligatoire.")
     if len(reason) > REASON_MAX:
         raise RegieError(f"Motif trop long : {REASON_MAX} caractères au plus.")
+    check_characters(reason, "Motif")
     payment = db.exec(select(Payment).where(Payment.receipt_number == receipt_number.strip()).with_for_update()).first()
     if payment is None:
         raise NotFound(f"Reçu {receipt_number.strip()} introuvable.")

@@ -51,6 +51,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import insert
@@ -102,6 +103,12 @@ ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 EXAMPLE_INSTANT = "2026-11-23T08:15:00+01:00"
 SUMMARY_MAX = 300
+#: A line longer than this is rejected unread: more than any legal one (a 10 MB document is
+#: 13.4 MB in base64), and parsing it would only spend memory.
+MAX_LINE_BYTES = 15 * 1024 * 1024
+#: The deepest nesting of a legal line is 3 (a booking's cells); deeper is rejected, and a
+#: line too deep for the JSON parser itself (100,000 "[") is rejected as well.
+MAX_DEPTH = 8
 UNCHANGED_ID_REASON = "déjà reçue avec un autre contenu"
 
 
@@ -251,7 +258,25 @@ def _valid_id(obj: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) and 1 <= len(value) <= 64 else None
 
 
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (a scalar: 0), without recursion."""
+    deepest, level = 0, [(value, 0)]
+    while level:
+        node, depth = level.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_DEPTH:
+            return deepest
+        level.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _parse(number: int, raw: bytes) -> Parsed | Rejection:
+    if len(raw) > MAX_LINE_BYTES:
+        size = formatting.number(round(Decimal(len(raw)) / 1024 / 1024, 1))
+        return Rejection(number, None, f"ligne trop longue ({size} Mo, 15 Mo au plus) : elle n'est pas lue.")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -264,6 +289,14 @@ def _parse(number: int, raw: bytes) -> Parsed | Rejection:
         return Rejection(number, None, f"JSON invalide (colonne {exc.colno}).")
     except ValueError as exc:
         return Rejection(number, None, f"JSON invalide : {exc} n'est pas un nombre admis.")
+    except RecursionError:
+        return Rejection(number, None, f"JSON trop imbriqué ({MAX_DEPTH} niveaux au plus).")
+    if _depth(obj) > MAX_DEPTH:
+        return Rejection(
+            number,
+            _valid_id(obj) if isinstance(obj, dict) else None,
+            f"JSON trop imbriqué ({MAX_DEPTH} niveaux au plus).",
+        )
     if not isinstance(obj, dict):
         return Rejection(number, None, "la ligne doit être un objet JSON { … }.")
     portal_id = _valid_id(obj)
@@ -294,6 +327,24 @@ def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if raw.strip():
             yield number, raw.rstrip(b"\r")
+
+
+def _kept(data: bytes, rejected: Iterable[int]) -> bytes:
+    """The file as it is kept: every rejected line emptied (the others keep their numbers),
+    so that a rejected line's bytes never reach the database."""
+    blank = set(rejected)
+    if not blank:
+        return data
+    lines = data.split(b"\n")
+    for number in blank:
+        lines[number - 1] = b""
+    return b"\n".join(lines)
+
+
+def _shown_filename(name: str) -> str:
+    """A file's name fit to store: bytes that were not UTF-8 and control characters replaced."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join("?" if not (ch.isprintable() or ch == " ") else ch for ch in text)[:200]
 
 
 # --------------------------------------------------------------------------- prefetch
@@ -955,10 +1006,14 @@ def import_submissions(
         ) from None
     rejected.sort(key=lambda r: r.line)
     file_sha = hashlib.sha256(data).hexdigest()
-    _store_files(db, [(file_sha, len(data), NDJSON, data)])
+    # Kept: what the accepted (and known) lines were, never a rejected line's bytes; the whole
+    # file's own hash and size are in the run's audit entry.
+    kept = _kept(data, (r.line for r in rejected))
+    kept_sha = hashlib.sha256(kept).hexdigest() if kept is not data else file_sha
+    _store_files(db, [(kept_sha, len(kept), NDJSON, kept)])
     run = PortalImport(
-        file_sha256=file_sha,
-        filename=filename[:200],
+        file_sha256=kept_sha,
+        filename=_shown_filename(filename),
         imported_at=now,
         agent_id=agent_id,
         read=read,
@@ -975,7 +1030,15 @@ def import_submissions(
         entity_id=run.id,
         source=Source.AGENT if agent_id is not None else Source.SYSTEM,
         agent_id=agent_id,
-        after={"file": run.filename, "read": read, "stored": stored, "known": known, "rejected": len(rejected)},
+        after={
+            "file": run.filename,
+            "sha256": file_sha,
+            "bytes": len(data),
+            "read": read,
+            "stored": stored,
+            "known": known,
+            "rejected": len(rejected),
+        },
         at=now,
     )
     return ImportSummary(read=read, stored=stored, known=known, rejected=rejected)

@@ -1,7 +1,8 @@
 """What the service publishes on the portal: structure documents and news (the banner).
 
 A document's file is kept once in ``stored_file`` by its SHA-256, like the files families
-send; its type is read from its first bytes, never from its name. Nothing is deleted:
+send; its type is read from its first bytes, and a name saying another type (a "PDF" that
+is not one) is refused. Nothing is deleted:
 withdrawing sets ``withdrawn_at``, and the lists show withdrawn items with their state.
 """
 
@@ -15,18 +16,15 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from regie_tui import formatting
-from regie_tui.errors import NotFound, RegieError
+from regie_tui.errors import NotFound, RegieError, system_error
 from regie_tui.models import News, StoredFile, StructureDocument
 from regie_tui.models.base import utc_now
 from regie_tui.services import audit
 from regie_tui.services.sql import id_of
-from regie_tui.services.validation import MAX_FILE_BYTES, sniff_media_type
+from regie_tui.services.validation import MAX_FILE_BYTES, check_file_content, check_text
 
 #: First bytes of the accepted files, and their media type (as the portal import checks them).
 MEDIA_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
-
-TITLE_MAX, DESCRIPTION_MAX, FILENAME_MAX = 200, 1000, 200
-NEWS_BODY_MAX = 5000
 
 
 class PublicationState(StrEnum):
@@ -173,41 +171,30 @@ def portal_today(db: Session, *, today: date) -> Publications:
 # ------------------------------------------------------------------------ checks
 
 
-def _text(value: str, label: str, max_length: int, *, required: bool) -> str:
-    text = value.strip()
-    if required and not text:
-        raise RegieError(f"{label} : obligatoire.")
-    if len(text) > max_length:
-        raise RegieError(f"{label} : {formatting.number(max_length)} caractères au plus ({len(text)} saisis).")
-    return text
-
-
 def read_publishable_file(path: str | Path) -> tuple[str, bytes, str]:
-    """(file name, content, media type) of a file fit to publish, or a French refusal."""
-    file = Path(path).expanduser()
-    name = file.name
-    if not file.exists():
-        raise RegieError(f"Fichier introuvable : « {path} ».")
-    if not file.is_file():
-        raise RegieError(f"« {path} » n'est pas un fichier.")
-    if len(name) > FILENAME_MAX:
-        raise RegieError(f"Nom de fichier trop long ({FILENAME_MAX} caractères au plus).")
-    size = file.stat().st_size
-    if size == 0:
-        raise RegieError(f"Le fichier « {name} » est vide.")
-    if size > MAX_FILE_BYTES:
-        megabytes = formatting.number(round(Decimal(size) / 1024 / 1024, 1))
-        raise RegieError(f"Le fichier « {name} » est trop volumineux ({megabytes} Mo) : 10 Mo au plus.")
+    """(file name, content, media type) of a file fit to publish, or a French refusal: a
+    readable file of 10 Mo at most, a name fit to store, and its content the PDF or image
+    it says it is (``validation.check_file_content``)."""
+    shown = str(path) if len(str(path)) <= 80 else f"{str(path)[:80]}…"
     try:
+        file = Path(path).expanduser()
+        name = file.name
+        if not file.exists():
+            raise RegieError(f"Fichier introuvable : « {shown} ».")
+        if not file.is_file():
+            raise RegieError(f"« {shown} » n'est pas un fichier.")
+        check_text(name, "Nom de fichier", column=StructureDocument.filename)
+        size = file.stat().st_size
+        if size == 0:
+            raise RegieError(f"Le fichier « {name} » est vide.")
+        if size > MAX_FILE_BYTES:
+            megabytes = formatting.number(round(Decimal(size) / 1024 / 1024, 1))
+            raise RegieError(f"Le fichier « {name} » est trop volumineux ({megabytes} Mo) : 10 Mo au plus.")
         content = file.read_bytes()
-    except OSError as exc:
-        raise RegieError(f"Impossible de lire « {path} » : {exc.strerror or exc}.") from None
-    media_type = sniff_media_type(content)
-    if media_type is None:
-        raise RegieError(
-            f"Le fichier « {name} » n'est ni un PDF, ni une image JPEG ou PNG (son contenu ne le montre pas)."
-        )
-    return name, content, media_type
+    except (OSError, ValueError) as exc:  # a name too long for the system, a NUL in it, no right to read…
+        reason = system_error(exc) if isinstance(exc, OSError) else "chemin invalide"
+        raise RegieError(f"Impossible de lire « {shown} » : {reason}.") from None
+    return name, content, check_file_content(content, name)
 
 
 def _store(db: Session, content: bytes, media_type: str) -> str:
@@ -233,8 +220,10 @@ def publish_document(
     to_return: bool = False,
 ) -> int:
     """Publish the file at ``path`` as a structure document from ``today``; its id."""
-    title = _text(title, "Titre", TITLE_MAX, required=True)
-    description = _text(description, "Description", DESCRIPTION_MAX, required=False)
+    title = check_text(title, "Titre", column=StructureDocument.title)
+    description = check_text(
+        description, "Description", column=StructureDocument.description, required=False, multiline=True
+    )
     filename, content, media_type = read_publishable_file(path)
     sha256 = _store(db, content, media_type)
     document = StructureDocument(
@@ -276,8 +265,8 @@ def add_news(
     today: date,
 ) -> int:
     """Add a news item shown from ``published_from`` to ``published_to`` inclusive; its id."""
-    title = _text(title, "Titre", TITLE_MAX, required=True)
-    body = _text(body, "Texte", NEWS_BODY_MAX, required=True)
+    title = check_text(title, "Titre", column=News.title)
+    body = check_text(body, "Texte", column=News.body, multiline=True)
     if published_to < published_from:
         raise RegieError(
             f"La date de fin ({formatting.short_date(published_to)}) précède la date de début "

@@ -55,6 +55,10 @@ def search_words(
     return sorted(w[:MAX_WORD] for w in words if w)
 
 
+#: The terms of one search taken into account (the first ones, each once).
+MAX_TERMS = 10
+
+
 def search_terms(query: str) -> list[str]:
     """The terms that must each start one of a family's words for the family to match."""
     query = query.strip()
@@ -62,7 +66,9 @@ def search_terms(query: str) -> list[str]:
         return []
     if _PHONE_LIKE.match(query) and sum(c.isdigit() for c in query) >= 4:
         return [phone_digits(query)]
-    return fold(query).split()
+    # Each term is one more condition of the query: a pasted page of words must not become
+    # a statement too large for the database. Ten distinct terms narrow any search enough.
+    return list(dict.fromkeys(fold(query).split()))[:MAX_TERMS]
 
 
 def prefix_upper_bound(term: str) -> str:

@@ -31,7 +31,7 @@ from regie_tui.services.agents import AgentInfo
 from regie_tui.services.payments import check_money_date, invoice_balance, record_payment, reject_payment
 from regie_tui.services.regies import regie_by_code
 from regie_tui.services.sql import id_of
-from regie_tui.services.validation import InvalidValue, check_bic, check_iban, check_required
+from regie_tui.services.validation import InvalidValue, check_bic, check_characters, check_iban, check_required
 
 RUM_MAX_LENGTH = 35
 PRE_NOTIFICATION_DAYS = 14  # the debit's amount and date reach the debtor at least this long before
@@ -248,6 +248,8 @@ def create_mandate(
         raise InvalidValue("Adresse du titulaire du compte obligatoire.")
     if len(address) > 280:
         raise InvalidValue("Adresse du titulaire du compte : 280 caractères au plus.")
+    check_characters(name, "Titulaire du compte")
+    check_characters(address, "Adresse du titulaire du compte")
     checked_iban = check_iban(iban)
     if not _in_sepa_zone(checked_iban):
         raise InvalidValue(f"IBAN hors de la zone SEPA : « {checked_iban} » ne peut pas être prélevé.")
@@ -341,6 +343,7 @@ def revoke_mandate(
         raise InvalidValue("Motif de la révocation obligatoire.")
     if len(why) > 200:
         raise InvalidValue("Motif de la révocation : 200 caractères au plus.")
+    check_characters(why, "Motif de la révocation")
     if mandate.revoked_on is not None:
         raise RegieError(f"Le mandat {mandate.rum} est déjà révoqué (le {formatting.short_date(mandate.revoked_on)}).")
     if on < mandate.signed_on:
@@ -794,7 +797,7 @@ def reject_debit(
     label, code = reason_text(reason)
     if not label:
         raise InvalidValue("Motif du rejet obligatoire (code bancaire comme AM04, ou texte).")
-    label = label[:200]
+    label = check_characters(label, "Motif du rejet")[:200]
     invoice = db.get(Invoice, debit.invoice_id)
     mandate = db.exec(select(Mandate).where(Mandate.id == debit.mandate_id).with_for_update()).one()
     if invoice is None:  # a foreign key: cannot happen

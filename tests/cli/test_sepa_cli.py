@@ -239,4 +239,4 @@ def test_the_reception_desk_records_mandates_but_does_not_collect(engine, db_url
         "05/12/2026",
         "--dry-run",
     )
-    assert bad_month.exit_code == 1 and "--month : mois « octobre » illisible (AAAA-MM" in bad_month.plain
+    assert bad_month.exit_code == 1 and "Mois invalide : « octobre » (attendu AAAA-MM" in bad_month.plain
