@@ -53,7 +53,9 @@ def render_detail(detail: ItemDetail, preview: str = "", *, keys: bool = True) -
             f"Fichier : {escape(d.filename)} · {d.media_type} · {formatting.file_size(d.size)}",
             f"Validité proposée : du {formatting.short_date(d.valid_from)} au {formatting.short_date(d.valid_to)}",
         ]
-        if keys:
+        if not d.readable:
+            out.append("Document de santé : contenu réservé aux rôles accueil et administrateur.")
+        elif keys:
             out.append("o : ouvrir · s : enregistrer sous")
         if preview:
             out += ["[b]Première page :[/b]", escape(preview[:1500])]

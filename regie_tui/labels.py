@@ -49,6 +49,8 @@ AUDIT_ACTION = {
     "payment_cancel": "Règlement annulé",
     "payment_reject": "Règlement rejeté (impayé)",
     "cash_day_close": "Clôture de caisse",
+    "rgpd_export": "Export RGPD",
+    "rgpd_purge": "Anonymisation RGPD",
 }
 #: Field names and stored values as audit entries record them (before → after).
 AUDIT_FIELD = {

@@ -551,11 +551,13 @@ def _seeded_town(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         return SeededTown("sqlite", url, str(pristine))
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
     template = request.getfixturevalue("pg_template")
-    pristine = "regie_town_template"
+    # Names of their own: a test module choosing the engine (indirect parametrisation) makes a second town.
+    pristine = cluster.new_name("regie_town_template")
     _seed(cluster.create_database(pristine, template=template))
     cluster.execute(f"ALTER DATABASE {pristine} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
-    url = cluster.create_database("regie_town", template=pristine)
-    cluster.execute("ALTER DATABASE regie_town SET default_transaction_read_only = on")
+    town = cluster.new_name("regie_town")
+    url = cluster.create_database(town, template=pristine)
+    cluster.execute(f"ALTER DATABASE {town} SET default_transaction_read_only = on")
     return SeededTown("postgresql", url, pristine)
 
 

@@ -76,7 +76,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "package_cents",
     ),
     "diet": ("id", "code", "label"),
-    "document_type": ("id", "name", "scope", "required", "validity_months"),
+    "document_type": ("id", "name", "scope", "required", "validity_months", "health"),
     "stored_file": ("sha256", "size", "media_type", "content"),
     "news": ("id", "title", "body", "published_from", "published_to"),
     "structure_document": ("id", "title", "description", "file_sha256", "filename", "published_on", "to_return"),

@@ -188,7 +188,7 @@ def write_reference(
     writer.insert(
         "document_type",
         [
-            (i, t["name"], t["scope"], t.get("required", False), t.get("validity_months"))
+            (i, t["name"], t["scope"], t.get("required", False), t.get("validity_months"), t.get("health", False))
             for i, t in enumerate(settings["document_type"], start=1)
         ],
     )

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, LargeBinary
+from sqlalchemy import CheckConstraint, LargeBinary, false
 from sqlmodel import Field, SQLModel
 
 from regie_tui.models.base import Source, enum_type, partial_index, version_field
@@ -25,6 +25,7 @@ class DocumentType(SQLModel, table=True):
     scope: DocumentScope = Field(sa_type=enum_type(DocumentScope, "document_scope"))
     required: bool = Field(default=False)
     validity_months: int | None = None
+    health: bool = Field(default=False, sa_column_kwargs={"server_default": false()})  # vaccins, PAI…: role matrix
 
 
 class StoredFile(SQLModel, table=True):

@@ -296,7 +296,7 @@ class InboxScreen(RegieScreen):
         for image in box.query(".inbox-image"):
             image.remove()
         self.query_one("#inbox-item", Static).update(render_detail(detail))
-        if detail.document is None:
+        if detail.document is None or not detail.document.readable:
             return
         if detail.document.media_type == "application/pdf":
             self._show_pdf_text(detail)
@@ -304,12 +304,13 @@ class InboxScreen(RegieScreen):
             self._show_image(detail.id, box)
 
     def _show_pdf_text(self, detail: ItemDetail) -> None:
-        submission_id = detail.id
+        submission_id, agent = detail.id, self.regie.agent
+        assert agent is not None
 
         def query(db: Session) -> str:
             from regie_tui.services.bannette import document_content, pdf_first_page_text
 
-            return pdf_first_page_text(document_content(db, submission_id=submission_id)[1])
+            return pdf_first_page_text(document_content(db, submission_id=submission_id, agent=agent)[1])
 
         def show(text: str) -> None:
             if self.detail is detail:
@@ -318,10 +319,13 @@ class InboxScreen(RegieScreen):
         workers.read(self, query, show, group="preview")
 
     def _show_image(self, submission_id: int, box: VerticalScroll) -> None:
+        agent = self.regie.agent
+        assert agent is not None
+
         def query(db: Session) -> bytes:
             from regie_tui.services.bannette import document_content
 
-            return document_content(db, submission_id=submission_id)[1]
+            return document_content(db, submission_id=submission_id, agent=agent)[1]
 
         def show(content: bytes) -> None:
             import io
@@ -604,12 +608,13 @@ class InboxScreen(RegieScreen):
         if detail is None or detail.document is None:
             self.notify("L'élément n'est pas un document.", timeout=4)
             return
-        submission_id = detail.id
+        submission_id, agent = detail.id, self.regie.agent
+        assert agent is not None
 
         def query(db: Session) -> tuple[str, bytes]:
             from regie_tui.services.bannette import document_content
 
-            return document_content(db, submission_id=submission_id)
+            return document_content(db, submission_id=submission_id, agent=agent)
 
         self.load(query, deliver)
 

@@ -405,7 +405,7 @@ def mark(
         source=Source.AGENT,
         now=now,
         reason=reason.strip(),
-        may_unlock=agent.may_unlock,
+        agent=agent,
     )
     return checks[0]
 

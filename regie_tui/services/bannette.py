@@ -9,7 +9,7 @@ raises ``NeedsChoice`` and nothing is written.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -192,6 +192,8 @@ class DocumentInfo:
     sha256: str
     valid_from: date
     valid_to: date
+    health: bool = False  # a health document (vaccins, fiche sanitaire, PAI)
+    readable: bool = True  # its content, for this agent's role (role matrix)
 
 
 @dataclass
@@ -285,7 +287,9 @@ def item_detail(db: Session, *, submission_id: int, agent: AgentInfo, now: datet
             db, child_id=payload["child"], cells=_cells(payload), now=now, asked_at=item.submitted_at
         )
     elif kind == SubmissionKind.DOCUMENT:
-        detail.document = _document_info(db, item)
+        document = _document_info(db, item)
+        readable = not document.health or agent.may(Permission.HEALTH_DATA)
+        detail.document = replace(document, readable=readable)
     elif kind == SubmissionKind.MESSAGE:
         detail.lines += [("Objet", payload["subject"]), ("Destinataire", payload.get("recipient") or "—")]
         detail.body = payload["body"]
@@ -307,11 +311,19 @@ def item_detail(db: Session, *, submission_id: int, agent: AgentInfo, now: datet
     return detail
 
 
-def _check_may_decide(item: Submission, agent: AgentInfo) -> None:
-    """A health request is decided by who may read it (role matrix)."""
+def _check_may_decide(db: Session, item: Submission, agent: AgentInfo) -> None:
+    """A health request or a health document is decided by who may read it (role matrix)."""
     agent.require(Permission.DESK)
     if is_health_request(item.kind, item.payload):
         agent.require(Permission.HEALTH_DATA)
+    if item.document_id is not None:
+        document = db.get(Document, item.document_id)
+        if document is not None and _is_health_document(db, document.document_type_id):
+            agent.require(Permission.HEALTH_DATA)
+
+
+def _is_health_document(db: Session, document_type_id: int) -> bool:
+    return bool(db.exec(select(DocumentType.health).where(DocumentType.id == document_type_id)).first())
 
 
 def _day(text: str | None) -> date | None:
@@ -412,6 +424,7 @@ def _document_info(db: Session, item: Submission) -> DocumentInfo:
         sha256=document.file_sha256,
         valid_from=start,
         valid_to=end,
+        health=doc_type.health,
     )
 
 
@@ -426,13 +439,17 @@ def default_valid_to(start: date, validity_months: int | None) -> date:
     return first_after.replace(day=day) - timedelta(days=1)
 
 
-def document_content(db: Session, *, submission_id: int) -> tuple[str, bytes]:
-    """(file name, content) of a document item."""
+def document_content(db: Session, *, submission_id: int, agent: AgentInfo) -> tuple[str, bytes]:
+    """(file name, content) of a document item; a health document's only for the roles the
+    matrix lets read health data."""
+    agent.require(Permission.DESK)
     item = _submission(db, submission_id)
     if item.document_id is None:
         raise RegieError("Cet élément n'a pas de fichier.")
     document = db.get(Document, item.document_id)
     assert document is not None
+    if _is_health_document(db, document.document_type_id):
+        agent.require(Permission.HEALTH_DATA)
     stored = db.get(StoredFile, document.file_sha256)
     assert stored is not None
     return document.filename, stored.content
@@ -569,7 +586,7 @@ def accept(
 ) -> Decision:
     """Apply the item to the file, in the caller's transaction (commit it; roll back on error)."""
     item = _pending(db, submission_id)
-    _check_may_decide(item, agent)
+    _check_may_decide(db, item, agent)
     kind, payload, submitted_at = item.kind, dict(item.payload), item.submitted_at
     _claim(db, item, status=SubmissionStatus.ACCEPTED, agent=agent, reason="", now=now)
     details: list[str] = []
@@ -629,7 +646,7 @@ def refuse(db: Session, *, submission_id: int, agent: AgentInfo, reason: str, no
         raise RegieError("Motif obligatoire pour refuser.")
     check_text(reason, "Motif", column=Submission.reason)
     item = _pending(db, submission_id)
-    _check_may_decide(item, agent)
+    _check_may_decide(db, item, agent)
     if item.kind == SubmissionKind.MESSAGE:
         raise RegieError("Un message ne se refuse pas : répondez-y, puis marquez-le traité.")
     _claim(db, item, status=SubmissionStatus.REFUSED, agent=agent, reason=reason, now=now)

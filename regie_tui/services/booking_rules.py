@@ -93,7 +93,10 @@ from regie_tui.models import (
     UnitRuleKind,
 )
 from regie_tui.services import audit
+from regie_tui.services.access import Permission
+from regie_tui.services.agents import AgentInfo
 from regie_tui.services.sql import id_col, id_of, select_columns
+from regie_tui.services.validation import check_text
 
 Action = Literal["book", "cancel", "set"]
 
@@ -124,6 +127,8 @@ STATE_LABELS = {
     BookingState.REFUSED: "refusée",
 }
 FREE = "libre"
+#: The longest reason for setting a rule aside (kept in the audit trail), as every reason the régie stores.
+REASON_MAX = 500
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 NO_BOOKING = "Aucune réservation à annuler"
@@ -351,6 +356,10 @@ class _Cell:
     overrides: list[str] = field(default_factory=list)  # the rules set aside (agent's reason audited)
     conflict: str = ""  # each_alone: the rule of its day the stored booking breaks
     overridable: str = ""  # see CellCheck.overridable
+
+
+def _may_unlock(agent: AgentInfo | None) -> bool:
+    return agent is not None and agent.may(Permission.UNLOCK_CELL)
 
 
 @dataclass(frozen=True)
@@ -850,18 +859,19 @@ def check_cells(
     override_notice: bool = False,
     asked_at: datetime | None = None,
     reason: str = "",
-    may_unlock: bool = False,
+    agent: AgentInfo | None = None,
     each_alone: bool = False,
 ) -> list[CellCheck]:
     """What the rules say of each cell, in the request's order; writes nothing.
 
     ``asked_at``: when the family asked (a portal submission's time); the notice deadline
-    is judged at it. Default ``now``. ``override_notice`` / ``may_unlock`` (régisseur,
-    admin) set the notice deadline / a locked cell aside, only with a ``reason``.
+    is judged at it. Default ``now``. ``override_notice`` sets the notice deadline aside,
+    and ``agent``, when the role matrix lets it unlock cells (régisseur, admin), a locked
+    cell, only with a ``reason`` (no agent: the portal or the system, which unlock nothing).
     ``each_alone``: judge every cell as if asked on its own, the day as stored (the
     planning's view of each cell), and tell which stored bookings break a rule of their day.
     """
-    options = _Options(override_notice, may_unlock, reason)
+    options = _Options(override_notice, _may_unlock(agent), reason)
     plan = _evaluate(
         db,
         child_id=child_id,
@@ -885,7 +895,7 @@ def apply_cells(
     override_notice: bool = False,
     asked_at: datetime | None = None,
     reason: str = "",
-    may_unlock: bool = False,
+    agent: AgentInfo | None = None,
     loaded: Mapping[tuple[date, int], CellStamp] | None = None,
 ) -> list[CellCheck]:
     """Check again inside the caller's transaction and write the allowed cells; refused ones are left.
@@ -894,7 +904,8 @@ def apply_cells(
     since, :class:`StaleCells` is raised and nothing is written. Flushes, does not
     commit. Returns the checks, with the promoted waiting child of each freed place.
     """
-    options = _Options(override_notice, may_unlock, reason)
+    check_text(reason, "Motif", max_length=REASON_MAX, required=False)  # audited with the override
+    options = _Options(override_notice, _may_unlock(agent), reason)
     plan = _evaluate(db, child_id=child_id, cells=cells, asked_at=asked_at or now, options=options, lock=True)
     if loaded:
         clashes = _clashes(db, plan, loaded)

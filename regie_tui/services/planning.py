@@ -439,7 +439,7 @@ def check_edits(
         now=now,
         override_notice=override_notice,
         reason=reason,
-        may_unlock=agent.may_unlock,
+        agent=agent,
     )
 
 
@@ -464,7 +464,7 @@ def save_edits(
         now=now,
         override_notice=override_notice,
         reason=reason,
-        may_unlock=agent.may_unlock,
+        agent=agent,
         loaded=loaded,
     )
 

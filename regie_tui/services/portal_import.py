@@ -258,19 +258,20 @@ def _valid_id(obj: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) and 1 <= len(value) <= 64 else None
 
 
-def _depth(value: Any) -> int:
-    """How deeply lists and objects nest in ``value`` (a scalar: 0), without recursion."""
-    deepest, level = 0, [(value, 0)]
-    while level:
-        node, depth = level.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, depth + 1)
-        if deepest > MAX_DEPTH:
-            return deepest
-        level.extend((child, depth + 1) for child in children)
-    return deepest
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(text: str) -> bool:
+    """Whether brackets outside strings nest deeper than MAX_DEPTH, told before parsing:
+    the JSON parser must never meet 100,000 "[" (its RecursionError leaves the interpreter
+    unsteady)."""
+    depth = 0
+    for bracket in _BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
 
 
 def _parse(number: int, raw: bytes) -> Parsed | Rejection:
@@ -281,6 +282,8 @@ def _parse(number: int, raw: bytes) -> Parsed | Rejection:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Rejection(number, None, f"ligne non valide en UTF-8 (octet {exc.start + 1}).")
+    if _too_deep(text):
+        return Rejection(number, None, f"JSON trop imbriqué ({MAX_DEPTH} niveaux au plus).")
     try:
         obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except _DuplicateKey as exc:
@@ -289,14 +292,6 @@ def _parse(number: int, raw: bytes) -> Parsed | Rejection:
         return Rejection(number, None, f"JSON invalide (colonne {exc.colno}).")
     except ValueError as exc:
         return Rejection(number, None, f"JSON invalide : {exc} n'est pas un nombre admis.")
-    except RecursionError:
-        return Rejection(number, None, f"JSON trop imbriqué ({MAX_DEPTH} niveaux au plus).")
-    if _depth(obj) > MAX_DEPTH:
-        return Rejection(
-            number,
-            _valid_id(obj) if isinstance(obj, dict) else None,
-            f"JSON trop imbriqué ({MAX_DEPTH} niveaux au plus).",
-        )
     if not isinstance(obj, dict):
         return Rejection(number, None, "la ligne doit être un objet JSON { … }.")
     portal_id = _valid_id(obj)

@@ -481,3 +481,37 @@ def test_an_online_payment_beyond_the_balance_now_due_is_refused_at_accept(town)
         assert not refuse(
             session, submission_id=item, agent=town.agent(session), reason="Facture réglée entre-temps", now=NOW
         ).accepted
+
+
+def test_a_health_document_is_read_and_decided_only_by_the_roles_allowed(town):
+    """A PAI is health data: a régisseur sees that it came, not what it says, and cannot decide it."""
+    from regie_tui.errors import AccessDenied
+    from regie_tui.services.bannette import document_content
+
+    with town.session() as session:
+        pai = session.exec(select(DocumentType).where(DocumentType.name == "PAI")).one()
+    assert pai.health
+    (item,) = town.submit(
+        {
+            "kind": "document",
+            "document_type": pai.id,
+            "child": town.child_id,
+            "filename": "pai.pdf",
+            "media_type": "application/pdf",
+            "content_base64": base64.b64encode(PDF).decode(),
+        }
+    )
+    with town.session() as session:
+        regisseur, desk = town.agent(session, Role.REGISSEUR), town.agent(session, Role.ACCUEIL)
+        hidden = item_detail(session, submission_id=item, agent=regisseur, now=NOW).document
+        assert (hidden.type_name, hidden.health, hidden.readable) == ("PAI", True, False)
+        assert item_detail(session, submission_id=item, agent=desk, now=NOW).document.readable
+        with pytest.raises(AccessDenied, match="informations sanitaires"):
+            document_content(session, submission_id=item, agent=regisseur)
+        with pytest.raises(AccessDenied, match="informations sanitaires"):
+            accept(session, submission_id=item, agent=regisseur, now=NOW)
+        session.rollback()
+        assert document_content(session, submission_id=item, agent=desk) == ("pai.pdf", PDF)
+        accept(session, submission_id=item, agent=desk, now=NOW)
+        session.commit()
+    assert _status(town.session(), item) == SubmissionStatus.ACCEPTED

@@ -22,6 +22,7 @@ from regie_tui.models import (
     Role,
     Source,
 )
+from regie_tui.services.agents import AgentInfo
 from regie_tui.services.booking_rules import (
     FREE_STAMP,
     WAITING,
@@ -34,6 +35,9 @@ from regie_tui.services.booking_rules import (
 )
 
 from booking_world import NOW, OVERRIDE_WED, WED, World, build
+
+#: A régisseur at the keyboard: the role matrix lets it unlock a locked cell, with a reason.
+REGISSEUR = AgentInfo(id=1, login="jbernard", display_name="Julien Bernard", role=Role.REGISSEUR)
 
 
 @pytest.fixture
@@ -531,11 +535,11 @@ def test_a_regisseur_unlocks_a_recorded_cell_with_a_reason(engine, world):
         _booking(db, lea, past, world.matin, world.mercredi, BookingState.PRESENT)
         db.commit()
     fix = CellRequest(day=past, unit_id=world.matin, action="set", state=BookingState.ABSENT_JUSTIFIED)
-    without = check(engine, lea, fix, may_unlock=True)
+    without = check(engine, lea, fix, agent=REGISSEUR)
     assert without[0].rule == "Cellule verrouillée : présence relevée ; un motif est obligatoire pour la modifier"
     assert without[0].overridable == "lock"
     assert check(engine, lea, fix)[0].overridable == ""  # the desk may not: no reason is asked
-    done = apply(engine, world, lea, fix, may_unlock=True, reason="Certificat médical reçu")
+    done = apply(engine, world, lea, fix, agent=REGISSEUR, reason="Certificat médical reçu")
     assert done[0].allowed, done[0].rule
     assert states(engine, lea)[(past, world.matin)] == "absent_justified"
     entry = _last_booking_audit(engine, lea)

@@ -1,6 +1,8 @@
 """roles: the portal's agent role; on PostgreSQL, group roles and grants enforcing the role matrix
 
 - agent.role gains 'portail' (the portal's account: imports its file, nothing else);
+- document_type.health: the types whose files are health data (vaccins, fiche sanitaire,
+  PAI), set here for the existing types by their name;
 - PostgreSQL only (SQLite is one desk: the file's permissions are its access control):
   - group roles regie_accueil, regie_regisseur, regie_admin, regie_portail (NOLOGIN,
     shared by the cluster); each agent's login role is a member of one of them;
@@ -10,9 +12,9 @@
   - the desk roles read and write every table, except:
     - audit_entry: insert and read only, for every role (the trail is never rewritten);
     - health_note: regie_regisseur and regie_portail read its id, child and validity only
-      (not the kind nor the text), and write nothing; rows carrying health text elsewhere are
-      hidden from them by row-level security (audit entries of health notes, portal
-      change requests on health notes);
+      (not the kind nor the text), and write nothing; rows carrying health data elsewhere
+      are hidden from regie_regisseur by row-level security (audit entries of health notes,
+      portal change requests on health notes, the files of health documents);
     - rate: written by regie_admin only; agent: written by regie_admin only;
     - credit_note, credit_note_line, cash_day: written by regie_regisseur and regie_admin;
     - a billed booking (one with a charge) is changed or deleted by regie_regisseur and
@@ -27,8 +29,8 @@ Revises: 0006
 Create Date: 2026-12-07 23:00:00
 """
 
+import sqlalchemy as sa
 from alembic import op
-
 
 revision = "0007"
 down_revision = "0006"
@@ -163,10 +165,29 @@ def _grant() -> None:
         "WITH CHECK (NOT (kind = 'change' AND (payload ->> 'entity') = 'health_note'))"
     )
     op.execute("CREATE POLICY submission_portal ON submission TO regie_portail USING (true) WITH CHECK (true)")
+    op.execute("ALTER TABLE stored_file ENABLE ROW LEVEL SECURITY")
+    op.execute(
+        f"CREATE POLICY stored_file_all ON stored_file TO {HEALTH_READERS}, regie_portail USING (true) WITH CHECK (true)"
+    )
+    op.execute(
+        "CREATE POLICY stored_file_no_health ON stored_file FOR SELECT TO regie_regisseur USING (NOT EXISTS ("
+        "SELECT 1 FROM document d JOIN document_type t ON t.id = d.document_type_id "
+        "WHERE d.file_sha256 = stored_file.sha256 AND t.health))"
+    )
+    op.execute("CREATE POLICY stored_file_insert ON stored_file FOR INSERT TO regie_regisseur WITH CHECK (true)")
+
+
+#: The health documents' types of an existing town, by their name (vaccins, fiche sanitaire, PAI).
+HEALTH_TYPE_NAMES = " OR ".join(
+    f"lower(name) LIKE '{pattern}'" for pattern in ("%vaccin%", "%sanitaire%", "pai", "pai %", "% pai", "% pai %")
+)
 
 
 def upgrade() -> None:
     _set_roles(ROLES_AFTER)
+    with op.batch_alter_table("document_type", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("health", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.execute(f"UPDATE document_type SET health = true WHERE {HEALTH_TYPE_NAMES}")
     if op.get_bind().dialect.name != "postgresql":
         return
     _create_group_roles()
@@ -179,7 +200,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS regie_billed_booking_lock ON booking")
         op.execute("DROP FUNCTION IF EXISTS regie_billed_booking_lock()")
-        for table in ("audit_entry", "submission"):
+        for table in ("audit_entry", "submission", "stored_file"):
             op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
         for policy, table in (
             ("audit_entry_read", "audit_entry"),
@@ -188,6 +209,9 @@ def downgrade() -> None:
             ("submission_all", "submission"),
             ("submission_no_health", "submission"),
             ("submission_portal", "submission"),
+            ("stored_file_all", "stored_file"),
+            ("stored_file_no_health", "stored_file"),
+            ("stored_file_insert", "stored_file"),
         ):
             op.execute(f"DROP POLICY IF EXISTS {policy} ON {table}")
         op.execute("DROP FUNCTION IF EXISTS regie_agent_grant(text, text)")
@@ -201,3 +225,5 @@ def downgrade() -> None:
         # The group roles are the cluster's (other regie databases may use them): kept.
     op.execute("DELETE FROM agent WHERE role = 'portail'")
     _set_roles(ROLES_BEFORE)
+    with op.batch_alter_table("document_type", schema=None) as batch_op:
+        batch_op.drop_column("health")
