@@ -585,6 +585,10 @@ LENGTH_CASES = [
         ("publish", "document", "{pdf}", "--title", "Règlement", "--description", 1000),
         "Description : 1\u00a0000 caractères au plus (1\u00a0001 saisis).",
     ),
+    (
+        ("booking", "set", "{child}", "2026-11-24", "{unit}", "reserved", "--force", "--reason", 500),
+        "Motif : 500 caractères au plus (501 saisis).",
+    ),
     (("agent", "add", "nouvel.agent", "--name", 120), "Nom affiché invalide : 1 à 120 caractères imprimables."),
 ]
 
