@@ -46,9 +46,7 @@ def main() -> None:
                 steps.append((label, time.perf_counter() - started))  # noqa: B023
 
             with Session(engine) as db:
-                run = bill_month(
-                    db, regie_code="pop", month=MONTH, today=BILLED_AS_OF, agent_id=None, progress=progress
-                )
+                run = bill_month(db, regie_code="pop", month=MONTH, today=BILLED_AS_OF, agent=None, progress=progress)
                 steps.append(("Validation (commit)", time.perf_counter() - started))
                 db.commit()
             elapsed = time.perf_counter() - started

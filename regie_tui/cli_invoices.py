@@ -42,14 +42,13 @@ def run_command(
             print(f"[{done}/{total}] {label}", file=sys.stderr, flush=True)
 
     with session_scope(engine, write=True) as session:  # a preview writes too, then rolls back
-        agent = cli.desk().agent
         run = invoicing.preview_month if dry_run else invoicing.bill_month
         result = run(
             session,
             regie_code=service,
             month=first,
             today=clock.today(),
-            agent_id=agent.id,
+            agent=cli.desk().agent,
             progress=progress,
         )
     if as_json:
@@ -108,10 +107,9 @@ def credit_command(
             invoice_number=number,
             reason=reason,
             today=clock.today(),
-            agent_id=agent.id,
+            agent=agent,
             line_ids=line_ids,
             amount_cents=cents,
-            may_credit=agent.may_unlock,
         )
     if as_json:
         print_json(

@@ -32,11 +32,12 @@ def mail_send(
     db: DbOption = None,
 ) -> None:
     """Envoie les courriels en attente (le mot de passe SMTP : REGIE_SMTP_PASSWORD)."""
+    from regie_tui.db import for_writing
     from regie_tui.models.base import utc_now
     from regie_tui.services.outbox import SmtpSettings, send_outbox
 
     smtp = SmtpSettings.from_env(host=host, port=port, security=security, user=user, sender=sender)
-    report = send_outbox(cli.desk().engine, smtp=smtp, now=utc_now)
+    report = send_outbox(for_writing(cli.desk().engine), smtp=smtp, now=utc_now)
     for mail in report.interrupted:
         out.print(
             f"Courriel n° {mail.mail_id} à {mail.to_address} : {mail.error} (puis : regie mail retry {mail.mail_id}).",

@@ -42,7 +42,7 @@ def export(
     from regie_tui import clock
     from regie_tui.db import session_scope
     from regie_tui.reports.sepa_xml import export_file
-    from regie_tui.services.sepa import check_may_collect, prepare_export
+    from regie_tui.services.sepa import prepare_export
 
     first = cli.month(month)
     day = cli.day(collection_date, "Date de prélèvement")
@@ -57,8 +57,9 @@ def export(
     engine = cli.desk().engine
     if dry_run:
         with session_scope(engine) as session:
-            check_may_collect(cli.desk().agent)
-            plan = prepare_export(session, regie_code=service, month=first, collection_date=day, today=today)
+            plan = prepare_export(
+                session, regie_code=service, month=first, collection_date=day, today=today, agent_id=cli.desk().agent.id
+            )
             session.rollback()
         if as_json:
             print_json({"dry_run": True, "total_cents": plan.total_cents, "debits": [vars(d) for d in plan.debits]})
@@ -82,7 +83,6 @@ def export(
     try:
         with session_scope(engine, write=True) as session:
             agent = cli.desk().agent
-            check_may_collect(agent)
             xml, summary = export_file(
                 session,
                 regie_code=service,
@@ -245,12 +245,11 @@ def reject(
 ) -> None:
     """Enregistrer un prélèvement revenu impayé : la facture est de nouveau due."""
     from regie_tui.db import session_scope
-    from regie_tui.services.sepa import check_may_collect, reject_debit
+    from regie_tui.services.sepa import reject_debit
 
     day = cli.day_or_today(on, "--on")
     with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
-        check_may_collect(agent)
         rejected = reject_debit(session, end_to_end_id=end_to_end, rejected_on=day, reason=reason, agent_id=agent.id)
     if as_json:
         print_json(rejected)
@@ -279,7 +278,7 @@ def rejects(
 ) -> None:
     """Importer les rejets d'un rapport de statut de la banque (pain.002)."""
     from regie_tui.db import session_scope
-    from regie_tui.services.sepa import check_may_collect, import_rejects
+    from regie_tui.services.sepa import import_rejects
 
     try:
         data = file.read_bytes()
@@ -287,7 +286,6 @@ def rejects(
         fail(f"Impossible de lire {file} : {system_error(error)}.")
     with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
-        check_may_collect(agent)
         imported = import_rejects(session, data=data, agent_id=agent.id)
     if as_json:
         print_json(imported)

@@ -146,6 +146,7 @@ class BillingScreen(RegieScreen):
         self.busy = True
         self.query_one(ProgressBar).update(total=5, progress=0)
         regie_code, month, today, agent = self.regie_code, self.month, self.regie.today, self.regie.agent
+        assert agent is not None
 
         def run(session: Session) -> MonthRun:
             from regie_tui.services.invoicing import bill_month, preview_month
@@ -155,14 +156,12 @@ class BillingScreen(RegieScreen):
                 regie_code=regie_code,
                 month=month,
                 today=today,
-                agent_id=agent.id if agent else None,
+                agent=agent,
                 progress=self._progress,
             )
 
-        if issue:
-            workers.write(self, run, self._issued, on_error=self._failed, group="billing")
-        else:
-            workers.read(self, run, self._previewed, group="billing", on_error=self._failed)
+        # The preview writes too (then rolls back): both go the writers' way (one writer at a time).
+        workers.write(self, run, self._issued if issue else self._previewed, on_error=self._failed, group="billing")
 
     def action_preview(self) -> None:
         if self.busy or not self.regie_code:

@@ -101,6 +101,7 @@ class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
             return
         desk: Desk = self.app  # type: ignore[assignment]
         agent, today, number = desk.agent, desk.today, self.invoice_number
+        assert agent is not None
 
         def issue(session: Session) -> CreditNoteIssued:
             from regie_tui.services.invoicing import credit_invoice
@@ -110,10 +111,9 @@ class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
                 invoice_number=number,
                 reason=reason,
                 today=today,
-                agent_id=agent.id if agent else None,
+                agent=agent,
                 line_ids=line_ids,
                 amount_cents=amount,
-                may_credit=bool(agent and agent.may_unlock),
             )
 
         self.busy = True

@@ -199,7 +199,7 @@ class OutboxScreen(RegieScreen):
             from regie_tui.db import session_scope
             from regie_tui.services.outbox import requeue
 
-            with session_scope(engine) as session:
+            with session_scope(engine, write=True) as session:
                 requeue(session, mail_id=mail_id, agent_id=agent_id)
             return mail_id
 

@@ -24,7 +24,7 @@ class Permission(StrEnum):
     ISSUE_INVOICES = "issue_invoices"  # the monthly run, issued (the preview is desk work)
     SEPA_COLLECT = "sepa_collect"  # debit export, rejects
     RATES = "rates"  # set a rate
-    PUBLISH = "publish"  # news and structure documents shown on the portal; refusal templates
+    PUBLISH = "publish"  # news and structure documents shown on the portal
     AGENTS = "agents"  # add, change, deactivate agents
     PORTAL_IMPORT = "portal_import"  # import the portal's submissions file
     RGPD_EXPORT = "rgpd_export"  # everything held about a family (health data included)
@@ -61,7 +61,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.ISSUE_INVOICES: "l'émission des factures",
     Permission.SEPA_COLLECT: "les prélèvements SEPA (export, rejets)",
     Permission.RATES: "la modification des tarifs",
-    Permission.PUBLISH: "les publications du portail et les modèles de refus",
+    Permission.PUBLISH: "les publications du portail (actualités, documents de la structure)",
     Permission.AGENTS: "la gestion des agents",
     Permission.PORTAL_IMPORT: "l'import des demandes du portail",
     Permission.RGPD_EXPORT: "l'export RGPD d'une famille",

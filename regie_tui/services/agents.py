@@ -57,6 +57,17 @@ def current_agent(session: Session) -> AgentInfo:
     return resolve_agent(session, identity.desk_login(session.connection()))
 
 
+def require_agent(session: Session, agent_id: int | None, permission: Permission) -> None:
+    """Refuse, in French, an action the role matrix does not give the agent ``agent_id`` (an
+    unknown or deactivated agent included); None is the system (the portal's import, the seed)."""
+    if agent_id is None:
+        return
+    agent = session.get(Agent, agent_id)
+    if agent is None or not agent.active:
+        raise AccessDenied("Agent inconnu ou désactivé : rien n'a été fait.")
+    _info(agent).require(permission)
+
+
 def agent_manager(session: Session) -> AgentInfo | None:
     """Who manages agents here: an administrator agent, or None for the database's owner
     (on PostgreSQL, the owner creates the first agents)."""

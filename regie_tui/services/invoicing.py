@@ -61,6 +61,8 @@ from regie_tui.models import (
 )
 from regie_tui.models.base import utc_now
 from regie_tui.services import audit
+from regie_tui.services.access import Permission
+from regie_tui.services.agents import AgentInfo
 from regie_tui.services.numbering import NumberKind, take_number, take_numbers
 from regie_tui.services.pricing import Bracket, bracket_for, line_amount_cents, load_brackets
 from regie_tui.services.regies import regie_by_code
@@ -188,10 +190,19 @@ def days_text(days: Iterable[int]) -> str:
     return ", ".join(str(d) for d in sorted(set(days)))
 
 
-def preview_month(db: Session, **kwargs: Any) -> MonthRun:
-    """The run as it would go, then rolled back: nothing is written (the session is rolled back)."""
+def preview_month(
+    db: Session,
+    *,
+    regie_code: str,
+    month: date,
+    today: date,
+    agent: AgentInfo,
+    progress: Progress | None = None,
+) -> MonthRun:
+    """The run as it would go, then rolled back: nothing is written (desk work)."""
+    agent.require(Permission.DESK)
     try:
-        return bill_month(db, **kwargs)
+        return _bill(db, regie_code=regie_code, month=month, today=today, agent_id=agent.id, progress=progress)
     finally:
         db.rollback()
 
@@ -202,10 +213,26 @@ def bill_month(
     regie_code: str,
     month: date,
     today: date,
-    agent_id: int | None,
+    agent: AgentInfo | None,
     progress: Progress | None = None,
 ) -> MonthRun:
-    """Bill what is not billed yet of ``month`` for the régie, in the caller's transaction."""
+    """Bill what is not billed yet of ``month`` for the régie, in the caller's transaction:
+    issued by an agent the role matrix lets issue invoices (None: the system, e.g. a batch)."""
+    if agent is not None:
+        agent.require(Permission.ISSUE_INVOICES)
+    agent_id = agent.id if agent is not None else None
+    return _bill(db, regie_code=regie_code, month=month, today=today, agent_id=agent_id, progress=progress)
+
+
+def _bill(
+    db: Session,
+    *,
+    regie_code: str,
+    month: date,
+    today: date,
+    agent_id: int | None,
+    progress: Progress | None,
+) -> MonthRun:
     report = progress or (lambda _done, _total, _label: None)
     total_steps = len(STEPS)
 
@@ -957,10 +984,9 @@ def credit_invoice(
     invoice_number: str,
     reason: str,
     today: date,
-    agent_id: int | None,
+    agent: AgentInfo,
     line_ids: Sequence[int] = (),
     amount_cents: int | None = None,
-    may_credit: bool,
 ) -> CreditNoteIssued:
     """Issue a credit note (avoir) on an invoice.
 
@@ -971,9 +997,9 @@ def credit_invoice(
     """
     from regie_tui.models import Allocation
 
+    agent.require(Permission.CREDIT_NOTE)
+    agent_id = agent.id
     reason = reason.strip()
-    if not may_credit:
-        raise RegieError("Seuls le régisseur et l'administrateur peuvent établir un avoir.")
     if not reason:
         raise RegieError("Un avoir doit dire pourquoi : motif obligatoire.")
     check_text(reason, "Motif de l'avoir", column=CreditNote.reason)

@@ -493,8 +493,10 @@ def send_outbox(
                 mail = _claim(session, mail_id, at)
                 if mail is None:
                     continue
+                message = _message(mail, smtp, at)
+                session.commit()  # nothing held while the SMTP server answers (SQLite: other desks write)
                 try:
-                    _deliver(client, _message(mail, smtp, at), smtp, mail.to_address)
+                    _deliver(client, message, smtp, mail.to_address)
                 except RegieError as exc:
                     mail.status, mail.error = MailStatus.FAILED, _clip(exc.message)
                     failed.append(_failure(mail, mail.error))

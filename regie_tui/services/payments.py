@@ -52,7 +52,7 @@ from sqlmodel import Session, col, select
 
 from regie_tui import clock, formatting
 from regie_tui.clock import PARIS
-from regie_tui.errors import AccessDenied, NotFound, RegieError
+from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import (
     CASH_LIMIT_CENTS,
     Activity,
@@ -71,13 +71,14 @@ from regie_tui.models import (
     Payment,
     PaymentMode,
     Regie,
-    Role,
     Source,
     Town,
     Unit,
 )
 from regie_tui.services import audit
+from regie_tui.services.access import Permission
 from regie_tui.services.accounts import invoice_balances
+from regie_tui.services.agents import require_agent
 from regie_tui.services.numbering import NumberKind, take_number
 from regie_tui.services.regies import regie_by_code
 from regie_tui.services.sql import id_col, id_of, select_columns
@@ -1301,9 +1302,7 @@ def cash_journal(db: Session, *, day: date, regie_id: int | None = None) -> Cash
 
 def close_cash_day(db: Session, *, regie_id: int, day: date, agent_id: int) -> CashDayClosed:
     """Close a day of a régie's cash journal (régisseur or administrator): its payments are locked."""
-    agent = db.get(Agent, agent_id)
-    if agent is None or agent.role not in (Role.REGISSEUR, Role.ADMIN):
-        raise AccessDenied("Seul le régisseur (ou un administrateur) clôt la journée de caisse.")
+    require_agent(db, agent_id, Permission.CLOSE_CASH_DAY)
     if day > clock.today():
         raise RegieError(
             f"Le {formatting.short_date(day)} n'est pas encore passé : la journée ne se clôt pas d'avance."

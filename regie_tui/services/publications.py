@@ -20,6 +20,8 @@ from regie_tui.errors import NotFound, RegieError, system_error
 from regie_tui.models import News, StoredFile, StructureDocument
 from regie_tui.models.base import utc_now
 from regie_tui.services import audit
+from regie_tui.services.access import Permission
+from regie_tui.services.agents import require_agent
 from regie_tui.services.sql import id_of
 from regie_tui.services.validation import MAX_FILE_BYTES, check_file_content, check_text
 
@@ -220,6 +222,7 @@ def publish_document(
     to_return: bool = False,
 ) -> int:
     """Publish the file at ``path`` as a structure document from ``today``; its id."""
+    require_agent(db, agent_id, Permission.PUBLISH)
     title = check_text(title, "Titre", column=StructureDocument.title)
     description = check_text(
         description, "Description", column=StructureDocument.description, required=False, multiline=True
@@ -265,6 +268,7 @@ def add_news(
     today: date,
 ) -> int:
     """Add a news item shown from ``published_from`` to ``published_to`` inclusive; its id."""
+    require_agent(db, agent_id, Permission.PUBLISH)
     title = check_text(title, "Titre", column=News.title)
     body = check_text(body, "Texte", column=News.body, multiline=True)
     if published_to < published_from:
@@ -310,6 +314,7 @@ def withdraw_document(db: Session, *, document_id: int, agent_id: int) -> None:
 
 def _withdraw(db: Session, row: News | StructureDocument, *, entity: str, what: str, agent_id: int) -> None:
     """Withdraw a publication now, once, audited."""
+    require_agent(db, agent_id, Permission.PUBLISH)
     if row.withdrawn_at is not None:
         raise RegieError(f"{what} (depuis le {formatting.local_datetime(row.withdrawn_at)}).")
     row.withdrawn_at = utc_now()

@@ -16,9 +16,11 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from regie_tui import clock, formatting
-from regie_tui.errors import AccessDenied, NotFound, RegieError
-from regie_tui.models import Activity, Agent, Invoice, InvoiceLine, InvoiceStatus, QfBracket, Rate, Regie, Role, Unit
+from regie_tui.errors import NotFound, RegieError
+from regie_tui.models import Activity, Invoice, InvoiceLine, InvoiceStatus, QfBracket, Rate, Regie, Unit
 from regie_tui.services import audit
+from regie_tui.services.access import Permission
+from regie_tui.services.agents import require_agent
 from regie_tui.services.pricing import Bracket, load_brackets
 from regie_tui.services.sql import id_of
 
@@ -199,14 +201,6 @@ def _audit_values(rate: Rate) -> dict[str, Any]:
     }
 
 
-def _check_admin(db: Session, agent_id: int) -> None:
-    agent = db.get(Agent, agent_id)
-    if agent is None or not agent.active:
-        raise AccessDenied("Agent inconnu ou désactivé : les tarifs ne peuvent pas être modifiés.")
-    if agent.role != Role.ADMIN:
-        raise AccessDenied("Seul un administrateur peut modifier les tarifs.")
-
-
 #: How far ahead a rate may start: the next school year is voted long before it, never 2 years ahead.
 RATE_AHEAD_MONTHS = 18
 
@@ -238,7 +232,7 @@ def set_rate(
     invoiced for the unit (issued invoices are never changed); a start more than 18 months
     after today (``latest_rate_start``).
     """
-    _check_admin(db, agent_id)
+    require_agent(db, agent_id, Permission.RATES)
     unit = db.get(Unit, unit_id)
     if unit is None:
         raise NotFound(f"Unité n° {unit_id} introuvable.")

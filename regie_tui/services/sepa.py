@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from regie_tui import clock, formatting
-from regie_tui.errors import AccessDenied, NotFound, RegieError
+from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import (
     DebitBatch,
     DirectDebit,
@@ -27,7 +27,8 @@ from regie_tui.models import (
     Town,
 )
 from regie_tui.services import audit
-from regie_tui.services.agents import AgentInfo
+from regie_tui.services.access import Permission
+from regie_tui.services.agents import require_agent
 from regie_tui.services.payments import check_money_date, invoice_balance, record_payment, reject_payment
 from regie_tui.services.regies import regie_by_code
 from regie_tui.services.sql import id_of
@@ -440,12 +441,15 @@ def _month_range(month: date) -> tuple[date, date]:
     return first, following
 
 
-def prepare_export(db: Session, *, regie_code: str, month: date, collection_date: date, today: date) -> ExportPlan:
+def prepare_export(
+    db: Session, *, regie_code: str, month: date, collection_date: date, today: date, agent_id: int | None
+) -> ExportPlan:
     """The debits a file for the régie's invoices of ``month`` would hold: open invoices (balance
     due) of families with a mandate usable on the collection date, not already in a live collection.
 
     Refuses a collection date that is not in the future, or less than 14 days after the issue of
     any of these invoices (the pre-notification the invoice gives)."""
+    require_agent(db, agent_id, Permission.SEPA_COLLECT)
     regie = regie_by_code(db, code=regie_code)
     regie_id = id_of(regie)
     if not regie.sepa_creditor_id:
@@ -534,7 +538,9 @@ def export_debits(
     payment (prélèvement) per invoice, the mandates moved on (FRST -> RCUR). The file itself is
     made from the batch by :func:`regie_tui.reports.sepa_xml.export_file` (services never import
     reports); the caller commits, then writes the file (see cli_sepa)."""
-    plan = prepare_export(db, regie_code=regie_code, month=month, collection_date=collection_date, today=today)
+    plan = prepare_export(
+        db, regie_code=regie_code, month=month, collection_date=collection_date, today=today, agent_id=agent_id
+    )
     if not plan.debits:
         raise RegieError(
             f"Aucune facture à prélever pour {plan.regie_code} en {plan.month:%m/%Y} : pas de facture ouverte "
@@ -785,6 +791,7 @@ def reject_debit(
     Refused, nothing written: a reject dated in the future or before the 1st of January of the
     previous year, or whose payment's rejection would be dated on or before a closed day of the
     régie's cash journal (``payments.check_money_date``)."""
+    require_agent(db, agent_id, Permission.SEPA_COLLECT)
     wanted = end_to_end_id.strip()
     debit = db.exec(select(DirectDebit).where(DirectDebit.end_to_end_id == wanted).with_for_update()).first()
     if debit is None:
@@ -941,6 +948,7 @@ def _parse_pain002(data: bytes) -> _StatusReport:
 
 def import_rejects(db: Session, *, data: bytes, agent_id: int | None) -> RejectsImported:
     """Record the rejected debits of a bank's status report (pain.002.001.03), dated by the report."""
+    require_agent(db, agent_id, Permission.SEPA_COLLECT)
     report = _parse_pain002(data)
     wanted: dict[str, str] = {e2e: code or "MS03" for e2e, code in report.transactions if e2e}
     if report.group_rejected or report.blocks_rejected:
@@ -971,9 +979,3 @@ def import_rejects(db: Session, *, data: bytes, agent_id: int | None) -> Rejects
                 reject_debit(db, end_to_end_id=e2e, rejected_on=report.created_on, reason=code, agent_id=agent_id)
             )
     return RejectsImported(message_id=report.message_id, rejected=rejected, already=already, unknown=unknown)
-
-
-def check_may_collect(agent: AgentInfo) -> None:
-    """Exporting debits and recording rejects is the régisseur's (or an administrator's) work."""
-    if not agent.may_unlock:
-        raise AccessDenied("Les prélèvements SEPA (export, rejets) sont réservés au régisseur et à l'administrateur.")

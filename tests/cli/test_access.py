@@ -223,3 +223,32 @@ def test_health_text_in_the_bannette_and_the_history_only_for_the_roles_allowed(
     assert seen == dict.fromkeys(seen, SEES_HEALTH[role]), seen
     decided = regie("inbox", "accept", health_trail["item"], "--db", url)
     assert (decided.exit_code == 0) is SEES_HEALTH[role], decided.output
+
+
+def test_reserved_actions_are_refused_to_the_roles_without_them(fresh_town_url, monkeypatch, tmp_path):
+    """The desk previews the month, the régisseur issues it; only the admin publishes on the portal."""
+    url = fresh_town_url
+    act_as(monkeypatch, ROLES["accueil"])
+    month = ("invoices", "run", "--month", "2026-11", "--service", "pop", "--db", url)
+    assert regie(*month, "--dry-run").exit_code == 0
+    refused = regie(*month)
+    assert refused.exit_code == 1 and "l'émission des factures" in refused.output
+    news = (
+        "publish",
+        "news",
+        "--title",
+        "Fermeture",
+        "--text",
+        "Fermé le 24.",
+        "--from",
+        "24/11/2026",
+        "--to",
+        "30/11/2026",
+    )
+    news = (*news, "--db", url)
+    refused = regie(*news)
+    assert refused.exit_code == 1 and "les publications du portail" in refused.output, refused.output
+    act_as(monkeypatch, ROLES["regisseur"])
+    assert "les publications du portail" in regie(*news).output
+    issued = regie(*month)
+    assert issued.exit_code == 0, issued.output

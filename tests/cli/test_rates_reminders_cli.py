@@ -91,7 +91,7 @@ def test_rates_set_and_refusals(fresh_town_url, monkeypatch):
 
     act_as(monkeypatch, "smoreau")  # the town's accueil agent
     refused = regie("rates", "set", unit, "1", "--from", "01/02/2027", "--amount", "2", "--db", fresh_town_url)
-    assert refused.exit_code == 1 and "Seul un administrateur" in refused.output
+    assert refused.exit_code == 1 and "réservé aux rôles administrateur" in refused.output
 
 
 def test_reminders_list(town_url):

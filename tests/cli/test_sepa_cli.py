@@ -224,7 +224,7 @@ def test_the_reception_desk_records_mandates_but_does_not_collect(engine, db_url
         str(tmp_path / "f.xml"),
         *CREDITOR,
     )
-    assert refused.exit_code == 1 and "réservés au régisseur et à l'administrateur" in refused.plain
+    assert refused.exit_code == 1 and "réservé aux rôles régisseur, administrateur" in refused.plain
     unknown = regie(db_url, "sepa", "mandates", "999999")
     assert unknown.exit_code == 1 and "Famille n° 999999 introuvable." in unknown.plain
     bad_month = regie(

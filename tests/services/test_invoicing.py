@@ -21,12 +21,17 @@ from regie_tui.models import (
     InvoiceStatus,
     Rate,
     Regie,
+    Role,
     Unit,
 )
 from regie_tui.services import invoicing
+from regie_tui.services.agents import AgentInfo
 from regie_tui.services.pricing import line_amount_cents
 
 from helpers import TODAY
+
+ADMIN = AgentInfo(id=1, login="agent.test", display_name="agent.test", role=Role.ADMIN)
+ACCUEIL = AgentInfo(id=2, login="smoreau", display_name="Sophie Moreau", role=Role.ACCUEIL)
 
 NOVEMBER = date(2026, 11, 1)
 OCTOBER = date(2026, 10, 1)
@@ -41,7 +46,7 @@ def db(fresh_town_url):
 
 
 def bill(db: Session, regie: str = "pop", month: date = NOVEMBER) -> invoicing.MonthRun:
-    run = invoicing.bill_month(db, regie_code=regie, month=month, today=TODAY, agent_id=None)
+    run = invoicing.bill_month(db, regie_code=regie, month=month, today=TODAY, agent=None)
     db.commit()
     return run
 
@@ -49,7 +54,7 @@ def bill(db: Session, regie: str = "pop", month: date = NOVEMBER) -> invoicing.M
 def test_months_the_seed_billed_bill_nothing(db):
     for regie in ("pop", "alsh"):
         for month in (date(2026, 9, 1), OCTOBER):
-            run = invoicing.preview_month(db, regie_code=regie, month=month, today=TODAY, agent_id=None)
+            run = invoicing.preview_month(db, regie_code=regie, month=month, today=TODAY, agent=ADMIN)
             assert run.invoice_count == 0, (regie, month)
 
 
@@ -76,7 +81,7 @@ def test_the_run_agrees_with_the_seed_s_invoices(db, regie):
     conn.execute(sa.delete(CreditNote.__table__).where(CreditNote.__table__.c.invoice_id.in_(ids)))
     conn.execute(sa.delete(InvoiceLine.__table__).where(InvoiceLine.__table__.c.invoice_id.in_(ids)))
     conn.execute(sa.delete(Invoice.__table__).where(Invoice.__table__.c.id.in_(ids)))
-    run = invoicing.bill_month(db, regie_code=regie, month=OCTOBER, today=TODAY, agent_id=None)
+    run = invoicing.bill_month(db, regie_code=regie, month=OCTOBER, today=TODAY, agent=None)
     assert {f.family_id: f.total_cents for f in run.families} == seeded
     if regie == "alsh":
         kinds = {line.kind for family in run.families for line in family.lines}
@@ -167,7 +172,7 @@ def test_rounding_once_per_line():
 
 
 def test_a_family_without_valid_quotient_pays_the_top_bracket_with_a_warning(db):
-    run = invoicing.preview_month(db, regie_code="pop", month=NOVEMBER, today=TODAY, agent_id=None)
+    run = invoicing.preview_month(db, regie_code="pop", month=NOVEMBER, today=TODAY, agent=ADMIN)
     flagged = {a.family_id for a in run.anomalies if a.kind == invoicing.AnomalyKind.NO_QUOTIENT}
     assert run.anomaly_counts[invoicing.AnomalyKind.NO_QUOTIENT] == len(flagged)
     for family in run.families:
@@ -181,25 +186,19 @@ def test_a_family_without_valid_quotient_pays_the_top_bracket_with_a_warning(db)
 
 def test_a_month_not_started_is_refused(db):
     with pytest.raises(RegieError, match="décembre 2026 n'a pas commencé"):
-        invoicing.bill_month(db, regie_code="pop", month=date(2026, 12, 1), today=TODAY, agent_id=None)
+        invoicing.bill_month(db, regie_code="pop", month=date(2026, 12, 1), today=TODAY, agent=None)
     with pytest.raises(RegieError, match="Service « cantine » inconnu"):
-        invoicing.bill_month(db, regie_code="cantine", month=NOVEMBER, today=TODAY, agent_id=None)
+        invoicing.bill_month(db, regie_code="cantine", month=NOVEMBER, today=TODAY, agent=None)
 
 
 def test_a_credit_note_cancels_and_its_days_can_be_billed_again(db):
     run = bill(db)
     first = run.families[0]
-    with pytest.raises(RegieError, match="Seuls le régisseur"):
-        invoicing.credit_invoice(
-            db, invoice_number=first.number, reason="Erreur", today=TODAY, agent_id=None, may_credit=False
-        )
+    with pytest.raises(RegieError, match="avoirs\) : réservé aux rôles régisseur, administrateur"):
+        invoicing.credit_invoice(db, invoice_number=first.number, reason="Erreur", today=TODAY, agent=ACCUEIL)
     with pytest.raises(RegieError, match="motif obligatoire"):
-        invoicing.credit_invoice(
-            db, invoice_number=first.number, reason=" ", today=TODAY, agent_id=None, may_credit=True
-        )
-    note = invoicing.credit_invoice(
-        db, invoice_number=first.number, reason="Pointage erroné", today=TODAY, agent_id=None, may_credit=True
-    )
+        invoicing.credit_invoice(db, invoice_number=first.number, reason=" ", today=TODAY, agent=ADMIN)
+    note = invoicing.credit_invoice(db, invoice_number=first.number, reason="Pointage erroné", today=TODAY, agent=ADMIN)
     db.commit()
     assert note.number == "pop-A261100001" and note.amount_cents == first.total_cents and note.invoice_cancelled
     invoice = db.exec(select(Invoice).where(Invoice.number == first.number)).one()
@@ -217,9 +216,8 @@ def test_a_credit_note_by_amount_reduces_and_frees_payments_beyond(db):
         invoice_number=family.number,
         reason="Geste commercial",
         today=TODAY,
-        agent_id=None,
+        agent=ADMIN,
         amount_cents=100,
-        may_credit=True,
     )
     assert not note.invoice_cancelled and note.lines_freed == 0 and note.released_cents == 0
     with pytest.raises(RegieError, match="dépasse ce qui reste"):
@@ -228,9 +226,8 @@ def test_a_credit_note_by_amount_reduces_and_frees_payments_beyond(db):
             invoice_number=family.number,
             reason="Trop",
             today=TODAY,
-            agent_id=None,
+            agent=ADMIN,
             amount_cents=family.total_cents,
-            may_credit=True,
         )
     assert bill(db).invoice_count == 0
 
@@ -261,7 +258,7 @@ def test_a_day_added_to_a_week_already_billed_is_covered_by_its_package(db):
         )
     )
     db.commit()
-    run = invoicing.bill_month(db, regie_code="alsh", month=OCTOBER, today=TODAY, agent_id=None)
+    run = invoicing.bill_month(db, regie_code="alsh", month=OCTOBER, today=TODAY, agent=None)
     assert run.invoice_count == 0
     added = db.exec(select(Charge).where(Charge.day == free, Charge.child_id == booking.child_id)).one()
     assert (added.kind, added.amount_cents, added.invoice_line_id) == (ChargeKind.PACKAGE, 0, line.id)
@@ -274,7 +271,7 @@ def test_a_booking_without_rate_is_not_billed_and_is_listed(db):
         rate.valid_from = date(2026, 11, 16)
         db.add(rate)
     db.commit()
-    run = invoicing.preview_month(db, regie_code="pop", month=NOVEMBER, today=TODAY, agent_id=None)
+    run = invoicing.preview_month(db, regie_code="pop", month=NOVEMBER, today=TODAY, agent=ADMIN)
     listed = [a for a in run.anomalies if a.kind == invoicing.AnomalyKind.NO_RATE]
     unpriced = db.exec(
         select(func.count())

@@ -284,13 +284,17 @@ def test_a_new_mandate_replaces_the_active_one_and_revocation_stops_debits(engin
         assert second.rum == f"POP-{noel:07d}-2"
         old = find_mandate(db, rum=f"pop-{noel:07d}-1", today=TODAY)
         assert old.revoked_on == TODAY and old.state == "Révoqué le 23/11/2026" and not old.active
-        plan = prepare_export(db, regie_code="pop", month=OCTOBER, collection_date=COLLECTION, today=TODAY)
+        plan = prepare_export(
+            db, regie_code="pop", month=OCTOBER, collection_date=COLLECTION, today=TODAY, agent_id=None
+        )
         assert {d.invoice_number: d.rum for d in plan.debits}["pop-F261000001"] == second.rum
 
         revoked = revoke_mandate(db, mandate_id=second.id, on=TODAY, reason="Lettre de la famille", agent_id=None)
         db.commit()
         assert revoked.revoked_on == TODAY and not revoked.active
-        plan = prepare_export(db, regie_code="pop", month=OCTOBER, collection_date=COLLECTION, today=TODAY)
+        plan = prepare_export(
+            db, regie_code="pop", month=OCTOBER, collection_date=COLLECTION, today=TODAY, agent_id=None
+        )
         assert "pop-F261000001" not in [d.invoice_number for d in plan.debits]
         with pytest.raises(RegieError, match="déjà révoqué"):
             revoke_mandate(db, mandate_id=second.id, on=TODAY, reason="encore", agent_id=None)
@@ -314,7 +318,9 @@ def test_the_account_holder_defaults_to_the_paying_guardian(engine, world):
 
 def test_the_export_takes_open_invoices_of_families_with_an_active_mandate(engine, world):
     with Session(engine) as db:
-        plan = prepare_export(db, regie_code="POP", month=OCTOBER, collection_date=COLLECTION, today=TODAY)
+        plan = prepare_export(
+            db, regie_code="POP", month=OCTOBER, collection_date=COLLECTION, today=TODAY, agent_id=None
+        )
     debits = {d.invoice_number: (d.amount_cents, d.sequence) for d in plan.debits}
     assert debits == {
         "pop-F261000001": (10_001, "FRST"),  # NOEL: never debited
@@ -341,12 +347,12 @@ def test_a_collection_date_too_soon_is_refused(engine, world, collection, messag
         add_invoice(db, world.families["NOEL"], world.regie_id, "pop-F261100009", 2_000, date(2026, 11, 20))
         db.commit()
         with pytest.raises(InvalidValue) as refused:
-            prepare_export(db, regie_code="pop", month=OCTOBER, collection_date=collection, today=TODAY)
+            prepare_export(db, regie_code="pop", month=OCTOBER, collection_date=collection, today=TODAY, agent_id=None)
         assert refused.value.message == message
         assert (
             len(
                 prepare_export(
-                    db, regie_code="pop", month=OCTOBER, collection_date=date(2026, 12, 4), today=TODAY
+                    db, regie_code="pop", month=OCTOBER, collection_date=date(2026, 12, 4), today=TODAY, agent_id=None
                 ).debits
             )
             == 4
@@ -355,7 +361,7 @@ def test_a_collection_date_too_soon_is_refused(engine, world, collection, messag
 
 def test_an_unknown_service_is_refused(engine, world):
     with Session(engine) as db, pytest.raises(NotFound, match=r"Service « cantine » inconnu \(services : alsh, pop\)."):
-        prepare_export(db, regie_code="cantine", month=OCTOBER, collection_date=COLLECTION, today=TODAY)
+        prepare_export(db, regie_code="cantine", month=OCTOBER, collection_date=COLLECTION, today=TODAY, agent_id=None)
 
 
 def test_export_records_the_batch_the_payments_and_moves_mandates_on(engine, world):
