@@ -48,6 +48,7 @@ from regie_tui.screens.family_form import (
     entity_fields,
     quotient_fields,
 )
+from regie_tui.services.access import Permission
 from regie_tui.services.accounts import InvoiceRow
 from regie_tui.services.family_edit import FamilyStamp
 from regie_tui.services.family_file import FamilyDetail, family_detail
@@ -212,7 +213,7 @@ class FamilyScreen(RegieScreen):
             return False
         if action == "health":
             agent = self.regie.agent
-            return agent is not None and agent.sees_health
+            return agent is not None and agent.may(Permission.HEALTH_DATA)
         return True
 
     # ----------------------------------------------------------------- editing

@@ -517,7 +517,9 @@ class PaymentsScreen(RegieScreen):
         journal, agent = self.journal, self.regie.agent
         if journal is None or agent is None:
             return
-        if not agent.may_unlock:
+        from regie_tui.services.access import Permission
+
+        if not agent.may(Permission.CLOSE_CASH_DAY):
             self.notify("Seul le régisseur (ou un administrateur) clôt la journée de caisse.", severity="error")
             return
         still_open = [r for r in journal.regies if not r.closed]

@@ -42,15 +42,6 @@ class AgentInfo:
         """Refuse (AccessDenied, in French) what the matrix does not give this agent's role."""
         access.require(self.role, permission)
 
-    @property
-    def sees_health(self) -> bool:
-        return self.may(Permission.HEALTH_DATA)
-
-    @property
-    def may_unlock(self) -> bool:
-        """May change a locked booking cell (attendance recorded, billed), with a reason."""
-        return self.may(Permission.UNLOCK_CELL)
-
 
 def current_agent(session: Session) -> AgentInfo:
     """The active agent at the keyboard of ``session``; refused in French otherwise."""

@@ -19,8 +19,8 @@ Rules, judged for each cell in this order (the first that fails gives the cell's
   (:class:`OpeningCalendar`); then an ACCEPTED enrolment of the child in the unit's
   activity, whose own start / end dates (empty: the activity's) contain the day;
 - a locked cell: attendance recorded on a past day or today, or a Charge produced from
-  the booking (billed or about to be). Only ``may_unlock`` (régisseur, admin) with a
-  ``reason`` changes it (audited); today's attendance may be corrected by anyone;
+  the booking (billed or about to be). Only an agent the role matrix lets unlock (régisseur,
+  admin), with a ``reason``, changes it (audited); today's attendance may be corrected by anyone;
 - attendance (``set`` present, présence spéciale, absences): no notice, no capacity, no
   combination rule (what happened is recorded); a presence not on a future day, and on an
   unbooked cell it is stored as présence spéciale; an absence needs a booking and may be
