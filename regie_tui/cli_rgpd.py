@@ -115,12 +115,12 @@ def _purge_json(done: "PurgeResult") -> dict[str, Any]:
         "before": done.before.isoformat(),
         "dry_run": done.dry_run,
         "count": len(done.families),
+        "kept_owing": [{"id": family_id, "balance_cents": cents} for family_id, cents in done.owing],
         "families": [
             {
                 "id": f.id,
                 **({"name": f.name} if done.dry_run else {}),
                 "archived_at": f.archived_at.isoformat(),
-                "balance_cents": f.balance_cents,
                 "removed": f.removed,
                 "kept": f.kept,
             }
@@ -137,8 +137,10 @@ def _print_purge(done: "PurgeResult") -> None:
     from regie_tui import formatting
 
     since = formatting.short_date(done.before)
+    for family_id, cents in done.owing:
+        _say(f"  n° {family_id} gardée : solde dû {formatting.money(cents)} (la dette se recouvre auprès d'elle)")
     if not done.families:
-        _say(f"Aucune famille archivée sans activité depuis le {since}.")
+        _say(f"Aucune famille archivée, sans activité depuis le {since} et sans solde dû.")
         return
     if done.dry_run:
         _say(f"Simulation, rien n'est modifié : {len(done.families)} famille(s) sans activité depuis le {since}.")
@@ -146,8 +148,7 @@ def _print_purge(done: "PurgeResult") -> None:
         _say(f"{len(done.families)} famille(s) anonymisée(s) : sans activité depuis le {since}.")
     for f in done.families:
         who = f"n° {f.id} {f.name}" if done.dry_run else f"n° {f.id} → ANONYMISÉ-{f.id}"
-        owed = f" ; solde dû {formatting.money(f.balance_cents)}" if f.balance_cents else ""
-        _say(f"  {who} (archivée le {formatting.local_datetime(f.archived_at)}){owed}")
+        _say(f"  {who} (archivée le {formatting.local_datetime(f.archived_at)})")
         _say(f"    retiré : {_counts(f.removed, REMOVED_LABELS)}")
         _say(f"    gardé : {_counts(f.kept, KEPT_LABELS)}")
     _say(TRAIL_NOTE)

@@ -374,7 +374,6 @@ class PurgedFamily:
     id: int
     name: str  # as it was
     archived_at: datetime
-    balance_cents: int
     removed: dict[str, int]  # kind ("guardians", "health_notes"…) -> rows removed or blanked
     kept: dict[str, int]  # kind ("invoices", "payments"…) -> accounting records kept, unchanged
 
@@ -384,6 +383,7 @@ class PurgeResult:
     before: date
     dry_run: bool
     families: tuple[PurgedFamily, ...]
+    owing: tuple[tuple[int, int], ...] = ()  # (family id, balance due): kept, the debt is recovered from them
 
 
 def _start_of(day: date) -> datetime:
@@ -425,8 +425,10 @@ def _already_purged() -> Any:
 
 
 def purge(db: Session, *, before: date, agent: AgentInfo, today: date, dry_run: bool = False) -> PurgeResult:
-    """Anonymise every archived family with no activity on or after ``before``, in ``db``'s
-    transaction (all or nothing: the caller commits); ``dry_run``: only say which, write nothing."""
+    """Anonymise every archived family with no activity on or after ``before`` and nothing left
+    to pay, in ``db``'s transaction (all or nothing: the caller commits); ``dry_run``: only say
+    which, write nothing. A family that still owes money keeps its identity: the régie (or the
+    public accountant, through a titre de recettes) must still be able to claim the debt."""
     agent.require(Permission.RGPD_PURGE)
     if before > today:
         raise RegieError(
@@ -444,15 +446,17 @@ def purge(db: Session, *, before: date, agent: AgentInfo, today: date, dry_run: 
         .order_by(col(Family.id))
     ).all()
     balances = family_balances(db, [family_id for family_id, _, _ in candidates])
+    owing = tuple((family_id, balances[family_id]) for family_id, _, _ in candidates if balances.get(family_id, 0) > 0)
     families = []
     for family_id, name, archived_at in candidates:
         assert archived_at is not None
+        if balances.get(family_id, 0) > 0:
+            continue
         removed, kept = _counts(db, family_id)
         found = PurgedFamily(
             id=family_id,
             name=name,
             archived_at=archived_at if archived_at.tzinfo else archived_at.replace(tzinfo=UTC),
-            balance_cents=balances.get(family_id, 0),
             removed=removed,
             kept=kept,
         )
@@ -461,7 +465,7 @@ def purge(db: Session, *, before: date, agent: AgentInfo, today: date, dry_run: 
         families.append(found)
     if not dry_run:
         db.flush()
-    return PurgeResult(before=before, dry_run=dry_run, families=tuple(families))
+    return PurgeResult(before=before, dry_run=dry_run, families=tuple(families), owing=owing)
 
 
 def _counts(db: Session, fid: int) -> tuple[dict[str, int], dict[str, int]]:

@@ -124,15 +124,17 @@ def test_purge_dry_run_then_run(fresh_town_url, monkeypatch):
     dry = regie("rgpd", "purge", "--before", "2028-01-01", "--dry-run", "--json", "--db", fresh_town_url)
     assert dry.exit_code == 0, dry.output
     plan = json.loads(dry.stdout)
-    assert plan["dry_run"] and plan["before"] == "2028-01-01" and plan["count"] == 2
-    assert [(f["id"], f["name"]) for f in plan["families"]] == [(9, "BAZIN"), (12, "GRÉGOIRE")]
+    assert plan["dry_run"] and plan["before"] == "2028-01-01" and plan["count"] == 1
+    assert [(f["id"], f["name"]) for f in plan["families"]] == [(9, "BAZIN")]
+    assert [f["id"] for f in plan["kept_owing"]] == [12]  # GRÉGOIRE still owes: the debt needs its debtor
     assert plan["families"][0]["removed"]["health_notes"] == 1 and plan["families"][0]["kept"]["invoices"] == 2
     assert read(fresh_town_url, select(Family.name).where(Family.id.in_((9, 12))).order_by(Family.id)) == [
         "BAZIN",
         "GRÉGOIRE",
     ]
     text = regie("rgpd", "purge", "--before", "01/01/2028", "--dry-run", "--db", fresh_town_url)
-    assert "Simulation, rien n'est modifié : 2 famille(s)" in text.output and "n° 9 BAZIN" in text.output
+    assert "Simulation, rien n'est modifié : 1 famille(s)" in text.output and "n° 9 BAZIN" in text.output
+    assert "n° 12 gardée : solde dû" in text.output
 
     act_as(monkeypatch, "smoreau")
     refused = regie("rgpd", "purge", "--before", "2028-01-01", "--db", fresh_town_url)
@@ -141,13 +143,13 @@ def test_purge_dry_run_then_run(fresh_town_url, monkeypatch):
     act_as(monkeypatch, ADMIN_LOGIN)
     done = regie("rgpd", "purge", "--before", "2028-01-01", "--db", fresh_town_url)
     assert done.exit_code == 0, done.output
-    assert "2 famille(s) anonymisée(s)" in done.output and "n° 9 → ANONYMISÉ-9" in done.output
+    assert "1 famille(s) anonymisée(s)" in done.output and "n° 9 → ANONYMISÉ-9" in done.output
     assert "BAZIN" not in done.output and "trace légale" in done.output
     assert read(fresh_town_url, select(Family.name).where(Family.id.in_((9, 12))).order_by(Family.id)) == [
         "ANONYMISÉ-9",
-        "ANONYMISÉ-12",
+        "GRÉGOIRE",
     ]
-    assert not read(fresh_town_url, select(HealthNote).join(Child).where(Child.family_id.in_((9, 12))))
+    assert not read(fresh_town_url, select(HealthNote).join(Child).where(Child.family_id == 9))
     again = regie("rgpd", "purge", "--before", "2028-01-01", "--json", "--db", fresh_town_url)
     assert json.loads(again.stdout)["families"] == []
 

@@ -43,7 +43,7 @@ from regie_tui.services.agents import resolve_agent
 from regie_tui.services.family_edit import archive_family
 from regie_tui.services.rgpd import family_export, purge
 
-from helpers import ADMIN_LOGIN
+from helpers import ADMIN_LOGIN, TODAY
 
 ACCUEIL, REGISSEUR = "smoreau", "jbernard"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -135,11 +135,41 @@ def test_the_export_is_refused_to_a_regisseur_and_to_no_family(town):
 
 
 def archive(town, *family_ids: int) -> None:
+    """Archive the families, their debts settled first (a family that owes is never purged)."""
+    from regie_tui.models import Invoice, PaymentMode
+    from regie_tui.services.accounts import family_invoices
+    from regie_tui.services.payments import record_payment
+
     with Session(town, expire_on_commit=False) as session:
         admin = agent(session)
         for family_id in family_ids:
+            for row in family_invoices(session, family_id):
+                if row.balance_cents > 0 and row.status == "issued":
+                    regie_id = session.get(Invoice, row.id).regie_id
+                    record_payment(
+                        session,
+                        family_id=family_id,
+                        regie_id=regie_id,
+                        mode=PaymentMode.TRANSFER,
+                        amount_cents=row.balance_cents,
+                        received_on=TODAY,
+                        agent_id=admin.id,
+                        invoice_numbers=[row.number],
+                    )
             archive_family(session, family_id=family_id, agent_id=admin.id)
         session.commit()
+
+
+def test_a_family_that_still_owes_keeps_its_identity(town):
+    with Session(town, expire_on_commit=False) as session:
+        archive_family(session, family_id=12, agent_id=agent(session).id)
+        session.commit()
+        owed = family_balances(session, [12])[12]
+        assert owed > 0
+        done = purge(session, before=BEFORE, agent=agent(session), today=LATER)
+        session.commit()
+        assert done.owing == ((12, owed),) and 12 not in [f.id for f in done.families]
+        assert session.get(Family, 12).name == "GRÉGOIRE"
 
 
 def money_totals(session: Session) -> dict[str, int]:
