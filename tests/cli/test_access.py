@@ -205,9 +205,20 @@ def health_trail(fresh_town_url):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_health_text_in_the_bannette_and_the_history_only_for_the_roles_allowed(role, health_trail, monkeypatch):
+def test_health_text_in_the_bannette_the_history_and_the_rgpd_export_only_for_the_roles_allowed(
+    role, health_trail, monkeypatch, tmp_path
+):
     act_as(monkeypatch, ROLES[role])
     url = health_trail["url"]
+    exported = regie("rgpd", "export", health_trail["family"], "--out", str(tmp_path / "rgpd"), "--db", url)
+    assert (exported.exit_code == 0) is SEES_HEALTH[role], exported.output
+    if SEES_HEALTH[role]:
+        family = health_trail["family"]
+        assert "ventoline" in (tmp_path / "rgpd" / f"famille-{family}-rgpd.json").read_text()
+        pdf = PdfReader(tmp_path / "rgpd" / f"famille-{family}-rgpd.pdf")
+        assert "ventoline" in " ".join(page.extract_text() or "" for page in pdf.pages)
+    else:
+        assert not (tmp_path / "rgpd").exists()
     outputs = {
         "bannette": regie("inbox", "show", health_trail["item"], "--db", url),
         "bannette json": regie("inbox", "show", health_trail["item"], "--db", url, "--json"),
