@@ -20,7 +20,7 @@ from typer._click.globals import get_current_context
 from regie_tui import clock, formatting
 from regie_tui.cli_french import frenchify_click, refuse_unclear_values
 from regie_tui.config import settings
-from regie_tui.errors import RegieError, error_message, system_error
+from regie_tui.errors import RegieError, error_message, refused_by_database, system_error
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -222,6 +222,9 @@ def french_errors(func: Callable[P, R]) -> Callable[P, R]:
 
             from regie_tui.db import parse_url
 
+            refused = refused_by_database(exc)
+            if refused is not None:
+                fail(refused)
             if not isinstance(exc, OperationalError):
                 raise
             db = cast("str | None", kwargs.get("db"))  # every command's --db (DbOption)

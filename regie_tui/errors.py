@@ -90,11 +90,31 @@ def system_error(error: OSError) -> str:
     return _SYSTEM_ERRORS.get(error.errno or 0, f"erreur système n° {error.errno}" if error.errno else "erreur système")
 
 
+#: SQLSTATE of "insufficient privilege": PostgreSQL refused this agent's role (its grants,
+#: row-level security, or a trigger of migration 0007 enforcing the role matrix).
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def refused_by_database(error: BaseException) -> str | None:
+    """The French line for a write or read PostgreSQL refused to the agent's role; None otherwise."""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+        return None
+    server = str(original).strip().splitlines()[0] if str(original).strip() else ""
+    return (
+        "La base de données refuse cette opération à votre compte (droits de votre rôle) : rien n'a été "
+        f"enregistré. ({server})"
+    )
+
+
 def error_message(error: BaseException, url: URL | None = None) -> str:
     """The French line to show for ``error``, raised while working on the database at ``url``."""
     if isinstance(error, RegieError):
         return error.message
     sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    refused = refused_by_database(error)
+    if refused is not None:
+        return refused
     if sqlalchemy_errors is not None and isinstance(error, sqlalchemy_errors.OperationalError):
         if any(sign in str(error) for sign in ("database is locked", "deadlock detected")):
             return BUSY

@@ -191,3 +191,21 @@ def test_the_agent_is_the_sessions_role_and_deactivation_cuts_it_off(pg_town):
     finally:
         with pg_town["connect"](admin) as conn:
             conn.execute("SELECT regie_agent_revoke('t_nouveau')")
+
+
+@pytest.mark.parametrize("_seeded_town", ["postgresql"], indirect=True)
+def test_what_postgresql_refuses_reads_as_one_french_line(pg_town):
+    """Should a path of the app ever ask more than a role's grants, the agent reads why, in French."""
+    import sqlalchemy as sa
+
+    from regie_tui.errors import error_message
+
+    engine = make_engine(pg_town["url"](pg_town["logins"][Role.REGISSEUR]))
+    try:
+        with pytest.raises(sa.exc.DBAPIError) as refused, engine.connect() as conn:
+            conn.execute(sa.text("SELECT text FROM health_note"))
+    finally:
+        engine.dispose()
+    message = error_message(refused.value)
+    assert message.startswith("La base de données refuse cette opération à votre compte")
+    assert "health_note" in message
