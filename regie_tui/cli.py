@@ -388,12 +388,7 @@ def agent_role(login: LoginArgument, role: RoleOption, db: AgentDbOption = None)
 @french_errors
 def agent_deactivate(login: LoginArgument, db: AgentDbOption = None) -> None:
     """Désactive un agent : il ne peut plus rien lire ni écrire, dès maintenant."""
-    from regie_tui.db import session_scope
-    from regie_tui.services.agents import set_active
-
-    desk = agent_desk()
-    with session_scope(desk.engine, write=True) as session:
-        agent = set_active(session, login=login, active=False, by=desk.manager)
+    agent = _set_active(login, active=False)
     out.print(f"Agent « {agent.login} » désactivé.", highlight=False)
 
 
@@ -401,13 +396,17 @@ def agent_deactivate(login: LoginArgument, db: AgentDbOption = None) -> None:
 @french_errors
 def agent_reactivate(login: LoginArgument, db: AgentDbOption = None) -> None:
     """Réactive un agent désactivé, avec son rôle."""
+    agent = _set_active(login, active=True)
+    out.print(f"Agent « {agent.login} » réactivé ({agent.role_label}).", highlight=False)
+
+
+def _set_active(login: str, *, active: bool) -> "AgentInfo":
     from regie_tui.db import session_scope
     from regie_tui.services.agents import set_active
 
     desk = agent_desk()
     with session_scope(desk.engine, write=True) as session:
-        agent = set_active(session, login=login, active=True, by=desk.manager)
-    out.print(f"Agent « {agent.login} » réactivé ({agent.role_label}).", highlight=False)
+        return set_active(session, login=login, active=active, by=desk.manager)
 
 
 @agent_app.command("list")

@@ -185,7 +185,8 @@ def inbox_refuse(
 def inbox_templates(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Les motifs de refus tout prêts."""
     from regie_tui.db import session_scope
-    from regie_tui.services.bannette import KIND_LABELS, refusal_templates
+    from regie_tui.labels import SUBMISSION_KIND
+    from regie_tui.services.bannette import refusal_templates
 
     with session_scope(cli.desk().engine) as session:
         templates = refusal_templates(session)
@@ -193,7 +194,7 @@ def inbox_templates(db: DbOption = None, as_json: JsonOption = False) -> None:
         print_json(templates)
         return
     for t in templates:
-        kind = KIND_LABELS[t.kind] if t.kind else "Tous"
+        kind = SUBMISSION_KIND[t.kind] if t.kind else "Tous"
         out.print(f"{t.id:>4}  {kind:<18} {t.text}", highlight=False, markup=False, soft_wrap=True)
 
 
@@ -206,10 +207,11 @@ def inbox_template_add(
 ) -> None:
     """Ajoute un motif de refus tout prêt."""
     from regie_tui.db import session_scope
-    from regie_tui.services.bannette import KIND_LABELS, save_template
+    from regie_tui.labels import SUBMISSION_KIND
+    from regie_tui.services.bannette import save_template
 
-    if kind is not None and kind not in KIND_LABELS:
-        fail(f"Type inconnu : « {kind} ». Types : {', '.join(KIND_LABELS)}.")
+    if kind is not None and kind not in SUBMISSION_KIND:
+        fail(f"Type inconnu : « {kind} ». Types : {', '.join(SUBMISSION_KIND)}.")
     with session_scope(cli.desk().engine, write=True) as session:
         template_id = save_template(session, text=text, kind=kind, agent=cli.desk().agent)
     out.print(f"Motif n° {template_id} ajouté.", highlight=False)

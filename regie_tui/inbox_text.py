@@ -3,14 +3,15 @@
 from rich.markup import escape
 
 from regie_tui import formatting
-from regie_tui.services.bannette import KIND_LABELS, ItemDetail
+from regie_tui.labels import SUBMISSION_KIND
+from regie_tui.services.bannette import ItemDetail
 
 
 def render_detail(detail: ItemDetail, preview: str = "", *, keys: bool = True) -> str:
     """The item as the agent reads it (Rich markup); ``keys``: with the screen's keys for it."""
     at = formatting.local_datetime(detail.submitted_at)
     out = [
-        f"[b]{KIND_LABELS[detail.kind]}[/b] n° {detail.id} · {escape(detail.family_name)} "
+        f"[b]{SUBMISSION_KIND[detail.kind]}[/b] n° {detail.id} · {escape(detail.family_name)} "
         f"(famille n° {detail.family_id}) · reçu le {at}",
         f"[dim]par {escape(detail.account)}[/dim]",
     ]

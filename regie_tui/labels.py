@@ -52,6 +52,17 @@ AUDIT_ACTION = {
     "rgpd_export": "Export RGPD",
     "rgpd_purge": "Anonymisation RGPD",
 }
+#: What families send through the portal, by kind (the bannette's order).
+SUBMISSION_KIND = {
+    "change": "Modification",
+    "new_child": "Nouvel enfant",
+    "enrolment": "Inscription",
+    "booking": "Réservations",
+    "document": "Document",
+    "message": "Message",
+    "payment": "Paiement en ligne",
+    "login": "Connexion",
+}
 #: Field names and stored values as audit entries record them (before → after).
 AUDIT_FIELD = {
     "status": "statut",

@@ -36,6 +36,7 @@ from regie_tui.labels import (
     HEALTH_KIND,
     INVOICE_STATUS,
     SEX,
+    SUBMISSION_KIND,
     label,
 )
 from regie_tui.reports import write_new_file
@@ -48,18 +49,6 @@ PAGE_WIDTH = A4[0] - 30 * mm
 #: A table cell's text is cut beyond this (a cell taller than a page cannot be laid out);
 #: the JSON holds it whole, and messages are printed whole, outside any table.
 CELL_MAX = 700
-#: Actions of this room, not (yet) in labels.AUDIT_ACTION.
-RGPD_ACTIONS = {"rgpd_export": "Export RGPD", "rgpd_purge": "Anonymisation RGPD"}
-SUBMISSION_KIND = {
-    "change": "Modification",
-    "new_child": "Nouvel enfant",
-    "enrolment": "Inscription",
-    "booking": "Réservations",
-    "document": "Document",
-    "message": "Message",
-    "payment": "Paiement en ligne",
-    "login": "Connexion",
-}
 #: Booking states and payment modes by their stored value.
 BOOKING_STATES = {state.value: text for state, text in STATE_LABELS.items()}
 PAYMENT_MODES = {mode.value: text for mode, text in MODE_LABELS.items()}
@@ -452,7 +441,7 @@ def rgpd_pdf(export: FamilyExport, *, printed_at: datetime) -> bytes:
             (
                 _instant(h["at"]),
                 h["agent_login"] or ("portail" if h["source"] == "portal" else "système"),
-                RGPD_ACTIONS.get(h["action"]) or label(AUDIT_ACTION, h["action"]),
+                label(AUDIT_ACTION, h["action"]),
                 label(AUDIT_ENTITY, h["entity"]),
                 _changes(h),
             )

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from regie_tui import formatting
 from regie_tui.clock import PARIS
 from regie_tui.errors import NotFound, RegieError
-from regie_tui.labels import HEALTH_KIND
+from regie_tui.labels import HEALTH_KIND, SUBMISSION_KIND
 from regie_tui.models import (
     Activity,
     Agent,
@@ -45,16 +45,6 @@ from regie_tui.services.pending import KINDS, PendingCounts
 from regie_tui.services.sql import id_of, select_columns
 from regie_tui.services.validation import check_text
 
-KIND_LABELS = {
-    "change": "Modification",
-    "new_child": "Nouvel enfant",
-    "enrolment": "Inscription",
-    "booking": "Réservations",
-    "document": "Document",
-    "message": "Message",
-    "payment": "Paiement en ligne",
-    "login": "Connexion",
-}
 Grouping = Literal["family", "kind"]
 
 
@@ -92,7 +82,7 @@ class InboxRow:
 
     @property
     def kind_label(self) -> str:
-        return KIND_LABELS[self.kind]
+        return SUBMISSION_KIND[self.kind]
 
 
 @dataclass(frozen=True)
@@ -147,7 +137,9 @@ def inbox_page(
         ids = select_columns(*page_columns, grouped.c.first).join(grouped, grouped.c.family_id == Submission.family_id)
         sort = [grouped.c.first, col(Submission.family_id), col(Submission.submitted_at), col(Submission.id)]
     else:
-        kind_order = sa.case({kind: position for position, kind in enumerate(KIND_LABELS)}, value=col(Submission.kind))
+        kind_order = sa.case(
+            {kind: position for position, kind in enumerate(SUBMISSION_KIND)}, value=col(Submission.kind)
+        )
         ids = select_columns(*page_columns, kind_order.label("kind_order"))
         sort = [kind_order, col(Submission.submitted_at), col(Submission.id)]
     if text:
