@@ -14,7 +14,7 @@ DEFAULT_DATABASE_URL = f"sqlite:///{Path('data') / 'regie.db'}"
 @dataclass(frozen=True)
 class Settings:
     database_url: str  # REGIE_DATABASE_URL
-    today: str | None  # REGIE_TODAY, YYYY-MM-DD: pins "today" for training sessions and tests
+    today: str | None  # REGIE_TODAY, YYYY-MM-DD[THH:MM]: pins "today" (and the hour) for training and tests
 
 
 def settings() -> Settings:

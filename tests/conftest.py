@@ -47,7 +47,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:  # `from helpers import …` whatever pytest's import mode
     sys.path.insert(0, str(TESTS_DIR))
 
-from helpers import ADMIN_LOGIN, TODAY, TOWN_FAMILIES, TOWN_SEED  # noqa: E402
+from helpers import ADMIN_LOGIN, TODAY, TODAY_HOUR, TOWN_FAMILIES, TOWN_SEED  # noqa: E402
 
 __all__ = ["TODAY"]
 
@@ -70,7 +70,8 @@ BACKEND_PARAMS = [
 TEST_LOCALE = "C.UTF-8"
 
 _ISOLATED_ENV = {
-    "REGIE_TODAY": TODAY.isoformat(),
+    # The day, and an hour: what the tests see must not depend on the hour they run at.
+    "REGIE_TODAY": f"{TODAY.isoformat()}T{TODAY_HOUR}",
     "TZ": "Europe/Paris",
     "LANG": TEST_LOCALE,
     "LC_ALL": TEST_LOCALE,

@@ -10,6 +10,9 @@ from datetime import date
 
 #: The day the whole test session lives in (REGIE_TODAY is pinned to it).
 TODAY = date(2026, 11, 23)
+#: The hour of the day the tests live at (REGIE_TODAY=2026-11-23T21:00): after the notice
+#: deadlines of the day (15:00), as a desk at closing time.
+TODAY_HOUR = "21:00"
 
 #: The agent created by the seeded test town (``town_url``), with the admin role.
 ADMIN_LOGIN = "agent.test"

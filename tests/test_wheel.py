@@ -18,13 +18,13 @@ from pathlib import Path
 
 from regie_tui.db import head_revision
 
-from helpers import TODAY
+from helpers import TODAY, TODAY_HOUR
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "REGIE_TODAY": TODAY.isoformat(), "PYTHONPATH": ""}
+    env = {**os.environ, "REGIE_TODAY": f"{TODAY.isoformat()}T{TODAY_HOUR}", "PYTHONPATH": ""}
     return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
 
 

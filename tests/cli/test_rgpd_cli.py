@@ -14,7 +14,7 @@ from regie_tui.models import AuditEntry, Child, Family, HealthNote, Invoice, Mes
 from regie_tui.services.agents import resolve_agent
 from regie_tui.services.family_edit import archive_family
 
-from helpers import ADMIN_LOGIN, act_as
+from helpers import ADMIN_LOGIN, TODAY_HOUR, act_as
 
 runner = CliRunner()
 
@@ -119,7 +119,7 @@ def test_purge_dry_run_then_run(fresh_town_url, monkeypatch):
             archive_family(session, family_id=family_id, agent_id=admin.id)
         session.commit()
     engine.dispose()
-    monkeypatch.setenv("REGIE_TODAY", "2028-06-01")  # the town's bookings end in August 2027
+    monkeypatch.setenv("REGIE_TODAY", f"2028-06-01T{TODAY_HOUR}")  # the town's bookings end in August 2027
 
     dry = regie("rgpd", "purge", "--before", "2028-01-01", "--dry-run", "--json", "--db", fresh_town_url)
     assert dry.exit_code == 0, dry.output

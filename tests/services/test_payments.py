@@ -50,6 +50,7 @@ from regie_tui.services.payments import (
 from regie_tui.services.validation import parse_money
 
 from builders import add_family, add_invoice, pay
+from helpers import TODAY_HOUR
 
 PAID_AT = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)  # 00:30 on the 23rd in Paris
 
@@ -571,7 +572,7 @@ def test_journal_totals_per_mode_and_a_closed_day_is_locked(town, monkeypatch):
         with pytest.raises(RegieError, match="déjà close"):
             close_cash_day(session, regie_id=pop.regie_id, day=DAY, agent_id=agent_id(session, Role.REGISSEUR))
         # a returned cheque is still recorded after the closing, on a later day; the day's totals stay
-        monkeypatch.setenv("REGIE_TODAY", "2026-11-24")
+        monkeypatch.setenv("REGIE_TODAY", f"2026-11-24T{TODAY_HOUR}")
         reject_payment(
             session,
             receipt_number=cheque.receipt_number,

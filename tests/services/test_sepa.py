@@ -42,7 +42,7 @@ from regie_tui.services.sepa import (
 from regie_tui.services.validation import InvalidValue
 
 from builders import add_family, add_regie, pay
-from helpers import TODAY
+from helpers import TODAY, TODAY_HOUR
 
 IBAN_A = "FR76 3000 6000 0112 3456 7890 189"
 IBAN_B = "DE89370400440532013000"
@@ -440,7 +440,7 @@ BANK_DAY = date(2026, 12, 10)
 
 @pytest.fixture
 def bank_day(monkeypatch):
-    monkeypatch.setenv("REGIE_TODAY", BANK_DAY.isoformat())
+    monkeypatch.setenv("REGIE_TODAY", f"{BANK_DAY.isoformat()}T{TODAY_HOUR}")
 
 
 @pytest.mark.usefixtures("bank_day")
