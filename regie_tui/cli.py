@@ -21,6 +21,7 @@ from regie_tui import clock, formatting
 from regie_tui.cli_french import frenchify_click, refuse_unclear_values
 from regie_tui.config import settings
 from regie_tui.errors import RegieError, error_message, refused_by_database, system_error
+from regie_tui.limits import ID_MAX
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -57,7 +58,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les 
 
 #: The database's ids are 64-bit integers (PostgreSQL bigint, SQLite INTEGER): a number
 #: outside them is refused by the parser, in French, before any query.
-ID_MIN, ID_MAX = 1, 2**63 - 1
+ID_MIN = 1
 
 
 def id_argument(help: str, *, metavar: str | None = None) -> Any:

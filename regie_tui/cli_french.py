@@ -55,6 +55,8 @@ from typer._click._compat import get_text_stderr
 from typer._click.formatting import HelpFormatter
 from typer._click.utils import _escape_control_characters, echo
 
+from regie_tui.limits import ID_MAX
+
 __all__ = [
     "ENGLISH_SENTENCES",
     "TYPER_MESSAGES",
@@ -260,9 +262,9 @@ def _french_gettext(message: str) -> str:
     return TYPER_MESSAGES.get(message, message)
 
 
-#: A range up to this bound is the database's own (ids: 1 to 2**63 - 1): the parser enforces
-#: it, the help does not show it (a record's number is obviously positive).
-UNREAD_MAX = 2**63 - 1
+#: A range up to this bound is the database's own (ids: ``limits.ID_MAX``): the parser
+#: enforces it, the help does not show it (a record's number is obviously positive).
+UNREAD_MAX = ID_MAX
 
 
 def _describe_number_range(min: float | None, max: float | None) -> str | None:

@@ -53,7 +53,7 @@ def _say(text: str) -> None:
 @rgpd_app.command("export")
 @french_errors
 def export(
-    family_id: Annotated[int, typer.Argument(metavar="FAMILLE", help="Numéro de la famille.", min=1, max=2**63 - 1)],
+    family_id: Annotated[int, cli.id_argument("Numéro de la famille.", metavar="FAMILLE")],
     out_dir: Annotated[
         Path, typer.Option("--out", help="Dossier où écrire l'export (créé au besoin, sans rien écraser).")
     ],

@@ -20,6 +20,7 @@ seed, on a Core connection, too) and read by the ``begin`` listener of SQLite en
 PostgreSQL ignores it: its writers queue on row locks anyway.
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +33,7 @@ from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 
-from regie_tui.errors import DatabaseError, explain_connection_error, shown_url
+from regie_tui.errors import DatabaseError, explain_connection_error, shown_url, system_error
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -101,12 +102,25 @@ def make_engine(url: str | URL, *, create: bool = False) -> Engine:
     parsed = parse_url(url) if isinstance(url, str) else url
     path = sqlite_path(parsed)
     if path is not None:
-        if not path.exists() and not create:
+        try:
+            exists = path.exists()
+            if not exists and create:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # The base holds health data: readable by its desk's account only (an empty file
+                # is an empty SQLite base; its -wal and -shm files take the same permissions).
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                exists = True
+        except OSError as exc:
+            raise DatabaseError(f"Base « {path} » inaccessible à votre compte : {system_error(exc)}.") from None
+        if not exists:
             raise DatabaseError(
                 f"La base « {path} » n'existe pas. Créez-la avec : regie db upgrade --db {shown_url(parsed)}"
             )
-        if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise DatabaseError(
+                f"La base « {path} » n'est pas accessible en lecture et écriture à votre compte : "
+                "un poste seul, son fichier appartient à son agent ; à plusieurs agents, utilisez PostgreSQL."
+            )
         engine = sa.create_engine(
             parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         )

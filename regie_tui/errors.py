@@ -8,6 +8,7 @@ neither SQLAlchemy nor a driver (an error of theirs can only exist once they are
 from __future__ import annotations
 
 import errno
+import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -47,13 +48,35 @@ def explain_connection_error(exc: BaseException, url: URL) -> DatabaseError:
     where = shown_url(url)
     if "password authentication failed" in text or "authentification par mot de passe" in text:
         return DatabaseError(f"Connexion refusée à {where} : identifiant ou mot de passe incorrect.")
+    if "peer authentication failed" in text:
+        return DatabaseError(
+            f"Connexion refusée à {where} : PostgreSQL ne reconnaît pas votre compte système comme ce rôle "
+            "(authentification peer). Connectez-vous sous votre propre compte, ou voyez pg_ident.conf avec "
+            "l'administrateur de la base."
+        )
+    role = re.search(r'role "([^"]+)" does not exist', str(original))
+    if role:
+        return DatabaseError(
+            f"Le rôle PostgreSQL « {role.group(1)} » n'existe pas sur {where} : un administrateur l'ajoute "
+            f"avec : regie agent add {role.group(1)} --role accueil"
+        )
+    if "permission denied" in text:
+        return DatabaseError(
+            f"Votre rôle PostgreSQL n'a aucun droit sur {where} : agent désactivé, ou pas encore ajouté "
+            "(regie agent add, par un administrateur)."
+        )
+    if "readonly database" in text:
+        return DatabaseError(
+            f"La base « {url.database} » est en lecture seule pour votre compte : rien n'a été enregistré."
+        )
     if "does not exist" in text and "database" in text:
         return DatabaseError(f"La base « {url.database} » n'existe pas sur le serveur ({where}).")
     if "file is not a database" in text or "file is encrypted" in text:
         return DatabaseError(f"Le fichier « {url.database} » n'est pas une base de données regie-tui.")
     if "unable to open database file" in text:
         return DatabaseError(f"Impossible d'ouvrir le fichier de base « {url.database} » (droits, dossier ?).")
-    if any(sign in text for sign in ("connection refused", "could not translate host", "timeout", "no route")):
+    unreachable = ("connection refused", "could not translate host", "timeout", "no route", "is the server running")
+    if any(sign in text for sign in unreachable):
         return DatabaseError(
             f"Impossible de joindre le serveur de base de données {where} : "
             "vérifiez l'adresse et que le serveur est démarré."

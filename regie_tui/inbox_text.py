@@ -51,7 +51,8 @@ def render_detail(detail: ItemDetail, preview: str = "", *, keys: bool = True) -
         d = detail.document
         out += [
             f"Type : {escape(d.type_name)} · Pour : {escape(d.person)}",
-            f"Fichier : {escape(d.filename)} · {d.media_type} · {formatting.file_size(d.size)}",
+            f"Fichier : {escape(d.filename)}"
+            + (f" · {d.media_type} · {formatting.file_size(d.size)}" if d.readable else ""),
             f"Validité proposée : du {formatting.short_date(d.valid_from)} au {formatting.short_date(d.valid_to)}",
         ]
         if not d.readable:

@@ -188,6 +188,10 @@ def test_the_agent_is_the_sessions_role_and_deactivation_cuts_it_off(pg_town):
         assert gone.returncode == 0, gone.stderr
         with pg_town["connect"]("t_nouveau") as conn:
             assert not allowed(conn, "SELECT count(*) FROM family")
+        cut_off = run_regie("family", "search", "a", "--db", pg_town["url"]("t_nouveau"))
+        assert cut_off.returncode == 1 and "Votre rôle PostgreSQL n'a aucun droit" in cut_off.stderr
+        stranger = run_regie("family", "search", "a", "--db", pg_town["url"]("t_inconnu"))
+        assert stranger.returncode == 1 and "Le rôle PostgreSQL « t_inconnu » n'existe pas" in stranger.stderr
     finally:
         with pg_town["connect"](admin) as conn:
             conn.execute("SELECT regie_agent_revoke('t_nouveau')")
@@ -209,3 +213,47 @@ def test_what_postgresql_refuses_reads_as_one_french_line(pg_town):
     message = error_message(refused.value)
     assert message.startswith("La base de données refuse cette opération à votre compte")
     assert "health_note" in message
+
+
+@pytest.mark.parametrize("_seeded_town", ["postgresql"], indirect=True)
+def test_a_health_document_in_the_bannette_under_each_role(pg_town):
+    """Row-level security hides a PAI's file from the régisseur: the bannette still shows the item."""
+    import base64
+    import json
+
+    from sqlmodel import col, select
+
+    from regie_tui.models import Child, DocumentType, PortalAccount, Submission
+    from regie_tui.models.base import utc_now
+    from regie_tui.services.portal_import import import_submissions
+
+    engine = make_engine(pg_town["owner_url"])
+    with Session(engine) as db:
+        pai = db.exec(select(DocumentType.id).where(DocumentType.name == "PAI")).one()
+        family_id, account, child_id = db.exec(
+            select(PortalAccount.family_id, PortalAccount.email, Child.id)
+            .join(Child, col(Child.family_id) == PortalAccount.family_id)
+            .order_by(col(PortalAccount.family_id))
+        ).first()
+        line = {
+            "id": "t-pai",
+            "kind": "document",
+            "family": family_id,
+            "account": account,
+            "submitted_at": "2026-11-22T18:30:00+01:00",
+            "document_type": pai,
+            "child": child_id,
+            "filename": "pai-secret.pdf",
+            "media_type": "application/pdf",
+            "content_base64": base64.b64encode(b"%PDF-1.4\n% PAI\n").decode(),
+        }
+        import_submissions(db, data=json.dumps(line).encode(), filename="t.jsonl", agent=None, now=utc_now())
+        db.commit()
+        item = str(db.exec(select(Submission.id).where(Submission.portal_id == "t-pai")).one())
+    engine.dispose()
+    logins = pg_town["logins"]
+    hidden = run_regie("inbox", "show", item, "--db", pg_town["url"](logins[Role.REGISSEUR]))
+    assert hidden.returncode == 0, hidden.stderr
+    assert "accès réservé" in hidden.stdout and "pai-secret" not in hidden.stdout
+    shown = run_regie("inbox", "show", item, "--db", pg_town["url"](logins[Role.ACCUEIL]))
+    assert shown.returncode == 0 and "pai-secret.pdf" in shown.stdout, shown.stderr

@@ -119,6 +119,7 @@ def seed_demo_town(
         writer.sync_sequences()  # the import numbers its rows from the sequences
         path = portal_file_path(engine)
         path.write_bytes(portal_data)
+        path.chmod(0o600)  # families' files, health documents among them
         lines = _import_portal_file(conn, portal_data, now=seed_now(today))
         pending = pending_counts(conn)
     return DemoSummary(

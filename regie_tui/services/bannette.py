@@ -280,8 +280,9 @@ def item_detail(db: Session, *, submission_id: int, agent: AgentInfo, now: datet
         )
     elif kind == SubmissionKind.DOCUMENT:
         document = _document_info(db, item)
-        readable = not document.health or agent.may(Permission.HEALTH_DATA)
-        detail.document = replace(document, readable=readable)
+        if document.health and not agent.may(Permission.HEALTH_DATA):  # not even its file's name
+            document = replace(document, readable=False, filename=HEALTH_HIDDEN, media_type="", size=0)
+        detail.document = document
     elif kind == SubmissionKind.MESSAGE:
         detail.lines += [("Objet", payload["subject"]), ("Destinataire", payload.get("recipient") or "—")]
         detail.body = payload["body"]
@@ -394,12 +395,13 @@ def _document_info(db: Session, item: Submission) -> DocumentInfo:
     assert document is not None
     doc_type = db.get(DocumentType, document.document_type_id)
     assert doc_type is not None
-    # The file's size and type, not its content (up to 10 MB).
+    # The file's size and type, not its content (up to 10 MB). On PostgreSQL, row-level
+    # security hides a health document's file from the roles without health data: none then.
     media_type, size = db.execute(
         sa.select(col(StoredFile.media_type), col(StoredFile.size)).where(
             col(StoredFile.sha256) == document.file_sha256
         )
-    ).one()
+    ).first() or ("", 0)
     person = "Famille"
     if document.child_id is not None:
         child = db.get(Child, document.child_id)

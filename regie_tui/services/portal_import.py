@@ -61,6 +61,7 @@ from sqlmodel import Session, col, select
 from regie_tui import formatting
 from regie_tui.clock import PARIS
 from regie_tui.errors import RegieError
+from regie_tui.limits import ID_MAX
 from regie_tui.models import (
     Activity,
     AgeGroup,
@@ -396,8 +397,8 @@ class Batch:
 
 
 def _ints(values: Iterable[Any]) -> set[int]:
-    """The values that may be ids (a database integer: no bigger than 2**63 - 1)."""
-    return {x for x in values if _is_int(x) and 0 < x < 2**63}
+    """The values that may be ids (within the database's integers: ``limits.ID_MAX``)."""
+    return {x for x in values if _is_int(x) and 0 < x <= ID_MAX}
 
 
 def _prefetch(db: Session, lines: Sequence[Parsed]) -> Batch:

@@ -121,3 +121,10 @@ def test_seeding_a_town_twice_is_refused_and_changes_nothing(fresh_town_url):
     assert again.exit_code == 1
     assert "contient déjà des familles" in again.output
     assert regie("family", "search", "", "--db", fresh_town_url, "--json").output == before
+
+
+def test_a_new_sqlite_base_is_its_desks_alone(tmp_path):
+    base = tmp_path / "regie.db"
+    created = regie("db", "upgrade", "--db", f"sqlite:///{base}")
+    assert created.exit_code == 0, created.output
+    assert base.stat().st_mode & 0o777 == 0o600  # health data: the desk's account only

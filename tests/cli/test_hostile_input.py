@@ -55,11 +55,12 @@ ENGLISH = ("Traceback", "Error:", "Usage:", "Invalid value", "Exception", "Errno
 # ------------------------------------------------------------------ hostile pools
 
 HUGE_IDS = [
-    "9223372036854775808",  # 2**63: one beyond the database's ids
+    "2147483648",  # 2**31: one beyond the database's ids (PostgreSQL's INTEGER)
+    "9223372036854775808",  # 2**63
     "18446744073709551616",  # 2**64
     "-9223372036854775809",
     "1" + "0" * 40,
-    "9223372036854775807",  # 2**63 - 1: accepted by the parser, found nowhere
+    "9223372036854775807",  # 2**63 - 1
 ]
 INTEGERS = [*HUGE_IDS, "0", "-1", "1e3", "1.5", "0x1F", "٣", "", " ", "NaN"]
 DATES = [
@@ -354,7 +355,7 @@ def given_to(path: tuple[str, ...], param: str, value: str) -> list[str]:
 @pytest.mark.parametrize(("path", "param"), int_params(), ids=lambda x: " ".join(x) if isinstance(x, tuple) else x)
 def test_every_integer_beyond_its_bounds_is_refused_by_the_parser_in_french(path, param, town_url, monkeypatch):
     act_as(monkeypatch, ADMIN_LOGIN)
-    for value in ("9223372036854775808", "18446744073709551616", "0"):
+    for value in ("2147483648", "9223372036854775808", "18446744073709551616", "0"):
         given = given_to(path, param, value)
         result = regie(*path, "--db", town_url, *given)
         assert_answered_in_french(result, [*path, *given])
@@ -755,3 +756,18 @@ def test_a_file_said_to_be_a_pdf_must_be_one(
     assert_answered_in_french(result, ["publish", "document", str(path)])
     assert result.exit_code == 1 and message in result.output, result.output
     assert fingerprint() == before
+
+
+def test_the_largest_id_is_looked_for_and_one_more_is_refused_on_both_engines(town_url, fresh_town_url, monkeypatch):
+    """PostgreSQL's ids are 32-bit: the parser and the portal import stop there, on both engines."""
+    act_as(monkeypatch, ADMIN_LOGIN)
+    largest = regie("family", "show", "2147483647", "--db", town_url)
+    assert largest.exit_code == 1 and "Aucune famille n° 2147483647" in largest.output, largest.output
+    beyond = regie("family", "show", "2147483648", "--db", town_url)
+    assert beyond.exit_code == 2 and "Traceback" not in beyond.output
+    good = portal_line(fresh_town_url, "p-good", kind="message", subject="Objet", body="Bonne ligne")
+    bad = json.dumps({**json.loads(good), "id": "p-bad", "family": 2**31}).encode()
+    result = regie("inbox", "import", "-", "--db", fresh_town_url, "--json", input=good + b"\n" + bad)
+    assert result.exit_code == 1, result.output
+    summary = json.loads(result.stdout)
+    assert summary["stored"] == 1 and [r["line"] for r in summary["rejected"]] == [2]
