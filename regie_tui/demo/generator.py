@@ -85,7 +85,7 @@ class GeneratorBase:
         self.fake.seed_instance(seed)
         self.today = ref.today
         self.now = seed_now(ref.today)
-        self.ids: Counter[str] = Counter()
+        self.ids: Counter[str] = Counter({"audit_entry": ref.audit_ids_taken})
         self.rows: dict[str, list[Row]] = {}
         self.cells: list[Row] = []  # booking rows
         self.counts: Counter[str] = Counter()

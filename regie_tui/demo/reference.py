@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from regie_tui.clock import PARIS
 from regie_tui.demo.bulk import BulkWriter, Row
-from regie_tui.models import Agent, Role
+from regie_tui.models import Agent, AuditEntry, Role
 from regie_tui.services.calendar import Period, SchoolYear, school_year
 from regie_tui.services.invoicing import PAYMENT_DELAY_DAYS
 from regie_tui.services.pricing import Bracket
@@ -110,6 +110,7 @@ class Reference:
     document_files: dict[str, list[str]]  # document type code -> sha256 of its sample files
     file_contents: dict[str, bytes]  # sha256 -> content of the sample files (what the portal sends)
     billed_months: list[MonthInfo]
+    audit_ids_taken: int = 0  # audit entries already in the base (agents added before the seed)
 
 
 def write_reference(
@@ -254,6 +255,7 @@ def write_reference(
         document_files=document_files,
         file_contents={sha: files[sha] for shas in document_files.values() for sha in shas},
         billed_months=billed_months,
+        audit_ids_taken=conn.execute(sa.select(sa.func.max(col(AuditEntry.id)))).scalar() or 0,
     )
 
 

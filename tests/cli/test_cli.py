@@ -128,3 +128,12 @@ def test_a_new_sqlite_base_is_its_desks_alone(tmp_path):
     created = regie("db", "upgrade", "--db", f"sqlite:///{base}")
     assert created.exit_code == 0, created.output
     assert base.stat().st_mode & 0o777 == 0o600  # health data: the desk's account only
+
+
+def test_a_town_seeded_after_its_first_agents_were_added(empty_db_url):
+    """The DBA's order on PostgreSQL: schema, agents, then the demo town (ids after the agents')."""
+    assert regie("db", "upgrade", "--db", empty_db_url).exit_code == 0
+    assert regie("agent", "add", "jdupont", "--db", empty_db_url).exit_code == 0
+    seeded = regie("seed", "--db", empty_db_url, "--families", "3", "--admin", ADMIN_LOGIN)
+    assert seeded.exit_code == 0, seeded.output
+    assert "Familles : 3" in seeded.output
