@@ -140,17 +140,23 @@ def test_postgresql_hides_health_rows_and_billed_cells_from_the_roles_without_th
             "VALUES (now(), 'agent', 'update', 'health_note', 1, '{\"text\": \"secret\"}')"
         )
         billed = conn.execute("SELECT booking_id FROM charge WHERE booking_id IS NOT NULL LIMIT 1").fetchone()[0]
+        conn.execute(
+            "INSERT INTO child_diet (child_id, diet_id) SELECT (SELECT min(id) FROM child), "
+            "(SELECT min(id) FROM diet WHERE health) ON CONFLICT DO NOTHING"
+        )
     health_audit = "SELECT count(*) FROM audit_entry WHERE entity = 'health_note'"
     health_files = (
         "SELECT count(*) FROM stored_file f JOIN document d ON d.file_sha256 = f.sha256 "
         "JOIN document_type t ON t.id = d.document_type_id WHERE t.health"
     )
     other_files = "SELECT count(*) FROM stored_file"
+    medical_diets = "SELECT count(*) FROM child_diet c JOIN diet d ON d.id = c.diet_id WHERE d.health"
     for role, visible in ((Role.ACCUEIL, True), (Role.REGISSEUR, False)):
         with pg_town["connect"](logins[role]) as conn:
             assert (conn.execute(health_audit).fetchone()[0] > 0) is visible, role
             assert (conn.execute(health_files).fetchone()[0] > 0) is visible, role  # vaccins, PAI…
             assert conn.execute(other_files).fetchone()[0] > 0, role  # an attestation CAF stays readable
+            assert (conn.execute(medical_diets).fetchone()[0] > 0) is visible, role  # sans gluten, PAI…
     unlock = f"UPDATE booking SET version = version + 1 WHERE id = {billed}"
     with pg_town["connect"](logins[Role.ACCUEIL]) as conn:
         assert not allowed(conn, unlock)

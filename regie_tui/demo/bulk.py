@@ -75,7 +75,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "absence_penalty_cents",
         "package_cents",
     ),
-    "diet": ("id", "code", "label"),
+    "diet": ("id", "code", "label", "health"),
     "document_type": ("id", "name", "scope", "required", "validity_months", "health"),
     "stored_file": ("sha256", "size", "media_type", "content"),
     "news": ("id", "title", "body", "published_from", "published_to"),

@@ -184,7 +184,7 @@ def write_reference(
     )
 
     diets = [(i, d["code"], d["label"]) for i, d in enumerate(settings["diet"], start=1)]
-    writer.insert("diet", diets)
+    writer.insert("diet", [(*diet, d.get("health", False)) for diet, d in zip(diets, settings["diet"], strict=True)])
     document_types = {t["code"]: i for i, t in enumerate(settings["document_type"], start=1)}
     writer.insert(
         "document_type",

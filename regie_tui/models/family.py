@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from regie_tui.models.base import created_at_field, enum_type, partial_index, version_field
@@ -105,6 +105,8 @@ class Diet(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=30, unique=True)
     label: str = Field(max_length=80)
+    # A medical diet (sans gluten, sans lactose, PAI alimentaire) tells a health condition: role matrix.
+    health: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ChildDiet(SQLModel, table=True):

@@ -323,7 +323,7 @@ class FamilyScreen(RegieScreen):
         self._open_form(f"Responsable : {guardian.name}", fields, self._edit_save("guardian", guardian.id))
 
     def _edit_child(self, child: Any) -> None:
-        today = self.regie.today
+        today, agent_id = self.regie.today, self._agent_id()
 
         def with_diets(choices: list[tuple[int, str]]) -> None:
             fields = entity_fields("child", CHILD_FORM_FIELDS, child, today=today)
@@ -337,7 +337,7 @@ class FamilyScreen(RegieScreen):
         def query(session: Any) -> list[tuple[int, str]]:
             from regie_tui.services.family_edit import diet_choices
 
-            return diet_choices(session)
+            return diet_choices(session, agent_id=agent_id)
 
         self.load(query, with_diets)
 

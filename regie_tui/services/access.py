@@ -68,6 +68,9 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.RGPD_PURGE: "l'anonymisation RGPD",
 }
 
+#: What a role without health data reads for a child's medical diets (sans gluten, PAI alimentaire…).
+MEDICAL_DIET_HIDDEN = "régime médical (accès réservé)"
+
 ROLE_LABELS = {
     Role.ACCUEIL: "Accueil",
     Role.REGISSEUR: "Régisseur",

@@ -47,7 +47,7 @@ from regie_tui.models import (
     Unit,
 )
 from regie_tui.services import booking_rules
-from regie_tui.services.access import Permission
+from regie_tui.services.access import MEDICAL_DIET_HIDDEN, Permission
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.search_text import fold, prefix_upper_bound, search_terms
 from regie_tui.services.sql import id_col, select_columns
@@ -71,6 +71,7 @@ MARKS = frozenset(
 )
 #: The one health marker shown to roles that may not read health notes.
 HEALTH_HIDDEN = "alerte santé (accès réservé)"
+
 #: Roles that may change an older recorded attendance or a billed cell (with a reason).
 WALK_IN_LIMIT = 20
 
@@ -241,7 +242,7 @@ def roster(db: Session, *, activity_id: int, day: date, agent: AgentInfo) -> Ros
         .where(col(Booking.unit_id).in_(unit_ids), Booking.day == day, col(Booking.state).in_(ROSTER_STATES))
     ).all()
     children = _booked_children(unit_ids, day)
-    diets = _diets(db, children)
+    diets = _diets(db, children, sees_health=sees_health)
     health = _health(db, children, day=day, sees_health=sees_health)
     collectors = _collectors(db, children)
 
@@ -315,14 +316,19 @@ def totals(states: Iterable[BookingState]) -> UnitTotals:
     )
 
 
-def _diets(db: Session, children: SelectOfScalar[int]) -> dict[int, tuple[str, ...]]:
+def _diets(db: Session, children: SelectOfScalar[int], *, sees_health: bool) -> dict[int, tuple[str, ...]]:
+    """The children's diets; a medical one (sans gluten, PAI…) told only to the roles with health data."""
     found: dict[int, list[str]] = defaultdict(list)
-    for child_id, text in db.exec(
-        select(ChildDiet.child_id, Diet.label)
+    for child_id, text, medical in db.exec(
+        select(ChildDiet.child_id, Diet.label, Diet.health)
         .join(Diet, col(Diet.id) == ChildDiet.diet_id)
         .where(col(ChildDiet.child_id).in_(children))
         .order_by(col(ChildDiet.child_id), col(Diet.label))
     ):
+        if medical and not sees_health:
+            text = MEDICAL_DIET_HIDDEN
+            if text in found[child_id]:
+                continue
         found[child_id].append(text)
     return {child_id: tuple(texts) for child_id, texts in found.items()}
 

@@ -144,9 +144,13 @@ def read_field(db: Session, *, entity: str, entity_id: int, field: str) -> Any:
     return _plain(getattr(row, field))
 
 
-def diet_choices(db: Session) -> list[tuple[int, str]]:
-    """Every diet the kitchen serves: (id, label), by label."""
-    return [(id_, label) for id_, label in db.exec(select(id_col(Diet.id), col(Diet.label)).order_by(col(Diet.label)))]
+def diet_choices(db: Session, *, agent_id: int | None) -> list[tuple[int, str]]:
+    """The diets the kitchen serves that this agent may set: (id, label), by label (the
+    medical ones only for the roles that may read health data)."""
+    query = select(id_col(Diet.id), col(Diet.label)).order_by(col(Diet.label))
+    if not _sees_health(db, agent_id):
+        query = query.where(~col(Diet.health))
+    return [(id_, label) for id_, label in db.exec(query)]
 
 
 # --------------------------------------------------------------------------- writing
@@ -315,22 +319,33 @@ def set_diets(
     expected: FamilyStamp | None = None,
     source: Source = Source.AGENT,
 ) -> None:
-    """The child's diets become exactly ``diet_ids``."""
+    """The child's diets become exactly ``diet_ids``; an agent who may not read health data
+    neither sets nor removes a medical diet (those stay as they are)."""
     child = db.get(Child, child_id)
     if child is None:
         raise NotFound(f"Enfant n° {child_id} introuvable.")
     family = _lock(db, child.family_id, expected, agent_id)
     wanted = sorted(set(diet_ids))
-    labels = dict(db.exec(select(col(Diet.id), col(Diet.label)).where(col(Diet.id).in_(wanted))).all())
-    unknown = [str(d) for d in wanted if d not in labels]
+    known = set(db.exec(select(id_col(Diet.id)).where(col(Diet.id).in_(wanted))).all())
+    unknown = [str(d) for d in wanted if d not in known]
     if unknown:
         raise v.InvalidValue("Régime inconnu : n° " + ", ".join(unknown) + ".")
     current = sorted(db.exec(select(ChildDiet.diet_id).where(ChildDiet.child_id == child_id)).all())
+    if not _sees_health(db, agent_id):  # the medical diets it cannot see stay; it sets none
+        medical = set(db.exec(select(id_col(Diet.id)).where(col(Diet.health))).all())
+        if (set(wanted) - set(current)) & medical:
+            raise AccessDenied("Les régimes médicaux sont des informations sanitaires : accueil et administrateur.")
+        wanted = sorted(set(wanted) | (set(current) & medical))
+    labels = dict(db.exec(select(col(Diet.id), col(Diet.label)).where(col(Diet.id).in_(wanted))).all())
     if current == wanted:
         return
     old_labels = dict(db.exec(select(col(Diet.id), col(Diet.label)).where(col(Diet.id).in_(current))).all())
-    db.exec(delete(ChildDiet).where(col(ChildDiet.child_id) == child_id))
-    for diet_id in wanted:
+    db.exec(
+        delete(ChildDiet).where(
+            col(ChildDiet.child_id) == child_id, col(ChildDiet.diet_id).in_(set(current) - set(wanted))
+        )
+    )
+    for diet_id in set(wanted) - set(current):
         db.add(ChildDiet(child_id=child_id, diet_id=diet_id))
     child.version += 1
     db.add(child)
@@ -614,8 +629,9 @@ def _changes_since(db: Session, family_id: int, last_audit_id: int, *, health: b
             continue
         for name in dict.fromkeys([*before, *after]):
             label = _field_label(entry.entity, name)
-            old = "…" if hide else shown(before.get(name))
-            new = "…" if hide else shown(after.get(name))
+            masked = hide or (name == "diets" and not health)  # a diet may be a medical one
+            old = "…" if masked else shown(before.get(name))
+            new = "…" if masked else shown(after.get(name))
             lines.append(f"{who}, le {stamp} : {label}{' ' + subject if subject else ''} ({old} → {new})")
     return lines
 

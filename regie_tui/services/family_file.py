@@ -32,7 +32,7 @@ from regie_tui.models import (
     PortalAccount,
     PortalLogin,
 )
-from regie_tui.services.access import Permission
+from regie_tui.services.access import MEDICAL_DIET_HIDDEN, Permission
 from regie_tui.services.accounts import InvoiceRow, family_invoices
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.history import HistoryEntry, MessageLine, family_history, family_message_list
@@ -190,17 +190,21 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
     }
     child_ids = list(child_rows)
     child_names = {child_id: c.first_name for child_id, c in child_rows.items()}
+    sees_health = agent.may(Permission.HEALTH_DATA)
     diets: dict[int, list[str]] = defaultdict(list)
     diet_ids: dict[int, list[int]] = defaultdict(list)
-    for child_id, diet_id, label in session.exec(
-        select(ChildDiet.child_id, ChildDiet.diet_id, Diet.label)
+    for child_id, diet_id, label, medical in session.exec(
+        select(ChildDiet.child_id, ChildDiet.diet_id, Diet.label, Diet.health)
         .join(Diet, col(Diet.id) == ChildDiet.diet_id)
         .where(col(ChildDiet.child_id).in_(child_ids))
         .order_by(col(Diet.label))
     ):
+        if medical and not sees_health:  # a medical diet tells a health condition
+            if MEDICAL_DIET_HIDDEN not in diets[child_id]:
+                diets[child_id].append(MEDICAL_DIET_HIDDEN)
+            continue
         diets[child_id].append(label)
         diet_ids[child_id].append(diet_id)
-    sees_health = agent.may(Permission.HEALTH_DATA)
     notes: dict[int, list[HealthNoteView]] = defaultdict(list)
     note_counts: dict[int, int] = defaultdict(int)
     if sees_health:

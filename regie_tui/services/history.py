@@ -167,6 +167,9 @@ def family_history(
         if entity == "health_note" and not sees_health:
             before = {key: HIDDEN for key in before} if before else before
             after = {key: HIDDEN for key in after} if after else after
+        elif not sees_health:  # a child's diets may name a medical one
+            before = {key: HIDDEN if key == "diets" else value for key, value in before.items()} if before else before
+            after = {key: HIDDEN if key == "diets" else value for key, value in after.items()} if after else after
         entries.append(
             HistoryEntry(
                 id=entry_id,

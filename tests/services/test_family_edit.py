@@ -56,7 +56,7 @@ def town(engine):
         marc = _agent(session, "mroux", Role.ACCUEIL, "Marc Roux")
         regisseur = _agent(session, "rgilles", Role.REGISSEUR, "René Gilles")
         session.add(Diet(code="sans_porc", label="Sans porc"))
-        session.add(Diet(code="sans_gluten", label="Sans gluten"))
+        session.add(Diet(code="sans_gluten", label="Sans gluten", health=True))
         session.commit()
         ids = {
             "family": family_id,
@@ -389,7 +389,7 @@ def test_health_notes_only_for_roles_that_see_them(engine, town):
 
 def test_diets_consents_quotient(engine, town):
     with Session(engine) as session:
-        diets = dict((label, id_) for id_, label in fe.diet_choices(session))
+        diets = dict((label, id_) for id_, label in fe.diet_choices(session, agent_id=town["julie"]))
         fe.set_diets(session, child_id=town["lea"], diet_ids=[diets["Sans porc"]], agent_id=town["julie"])
         fe.set_consent(session, family_id=town["family"], kind="image_rights", granted=True, agent_id=town["julie"])
         with pytest.raises(InvalidValue, match="la fin de validité précède son début"):
@@ -529,3 +529,29 @@ def test_history_filters_by_kind_and_period(engine, town, today):
             ("outgoing", "Re : Absence de Léa"),
             ("incoming", "Absence de Léa"),
         ]
+
+
+def test_a_medical_diet_is_health_data(engine, town):
+    """Sans gluten tells an intolerance: the régisseur neither reads, sets nor removes it."""
+    from regie_tui.services.access import MEDICAL_DIET_HIDDEN
+    from regie_tui.services.family_file import family_detail
+
+    with Session(engine) as session:
+        every = dict((label, id_) for id_, label in fe.diet_choices(session, agent_id=town["julie"]))
+        assert set(every) == {"Sans porc", "Sans gluten"}
+        offered = [label for _, label in fe.diet_choices(session, agent_id=town["regisseur"])]
+        assert offered == ["Sans porc"]
+        with pytest.raises(AccessDenied, match="régimes médicaux"):
+            fe.set_diets(session, child_id=town["lea"], diet_ids=[every["Sans gluten"]], agent_id=town["regisseur"])
+        session.rollback()
+        fe.set_diets(session, child_id=town["lea"], diet_ids=list(every.values()), agent_id=town["julie"])
+        session.commit()
+        fe.set_diets(session, child_id=town["lea"], diet_ids=[], agent_id=town["regisseur"])  # what it sees: none
+        session.commit()
+        regisseur = AgentInfo(id=town["regisseur"], login="rgilles", display_name="René Gilles", role=Role.REGISSEUR)
+        (child,) = family_detail(session, town["family"], agent=regisseur, today=date(2026, 11, 23)).children
+        assert child.diets == [MEDICAL_DIET_HIDDEN] and child.diet_ids == []  # Sans gluten kept, unnamed
+        (child,) = family_detail(session, town["family"], agent=ADMIN, today=date(2026, 11, 23)).children
+        assert child.diets == ["Sans gluten"]
+        history = family_history(session, family_id=town["family"], agent=regisseur, today=date(2026, 11, 23))
+        assert "gluten" not in repr(history)

@@ -2,7 +2,8 @@
 
 - agent.role gains 'portail' (the portal's account: imports its file, nothing else);
 - document_type.health: the types whose files are health data (vaccins, fiche sanitaire,
-  PAI), set here for the existing types by their name;
+  PAI), and diet.health: the medical diets (sans gluten, sans lactose, PAI alimentaire),
+  set here for an existing town by their names;
 - PostgreSQL only (SQLite is one desk: the file's permissions are its access control):
   - group roles regie_accueil, regie_regisseur, regie_admin, regie_portail (NOLOGIN,
     shared by the cluster); each agent's login role is a member of one of them;
@@ -14,7 +15,8 @@
     - health_note: regie_regisseur and regie_portail read its id, child and validity only
       (not the kind nor the text), and write nothing; rows carrying health data elsewhere
       are hidden from regie_regisseur by row-level security (audit entries of health notes,
-      portal change requests on health notes, the files of health documents);
+      portal change requests on health notes, the files of health documents, a child's
+      medical diets);
     - rate: written by regie_admin only; agent: written by regie_admin only;
     - credit_note, credit_note_line, cash_day: written by regie_regisseur and regie_admin;
     - a billed booking (one with a charge) is changed or deleted by regie_regisseur and
@@ -154,7 +156,7 @@ def _grant() -> None:
     op.execute(f"CREATE POLICY audit_entry_read ON audit_entry FOR SELECT TO {HEALTH_READERS} USING (true)")
     op.execute(
         f"CREATE POLICY audit_entry_read_no_health ON audit_entry FOR SELECT TO {MONEY_ONLY} "
-        "USING (entity <> 'health_note')"
+        "USING (entity <> 'health_note' AND NOT coalesce(before::jsonb ? 'diets' OR after::jsonb ? 'diets', false))"
     )
     op.execute(f"CREATE POLICY audit_entry_insert ON audit_entry FOR INSERT TO {everyone} WITH CHECK (true)")
     op.execute("ALTER TABLE submission ENABLE ROW LEVEL SECURITY")
@@ -175,6 +177,15 @@ def _grant() -> None:
         "WHERE d.file_sha256 = stored_file.sha256 AND t.health))"
     )
     op.execute("CREATE POLICY stored_file_insert ON stored_file FOR INSERT TO regie_regisseur WITH CHECK (true)")
+    op.execute("ALTER TABLE child_diet ENABLE ROW LEVEL SECURITY")
+    op.execute(
+        f"CREATE POLICY child_diet_all ON child_diet TO {HEALTH_READERS}, regie_portail USING (true) WITH CHECK (true)"
+    )
+    not_medical = "NOT EXISTS (SELECT 1 FROM diet WHERE diet.id = child_diet.diet_id AND diet.health)"
+    op.execute(
+        f"CREATE POLICY child_diet_not_medical ON child_diet TO regie_regisseur "
+        f"USING ({not_medical}) WITH CHECK ({not_medical})"
+    )
 
 
 #: The health documents' types of an existing town, by their name (vaccins, fiche sanitaire, PAI).
@@ -183,11 +194,20 @@ HEALTH_TYPE_NAMES = " OR ".join(
 )
 
 
+#: The medical diets of an existing town, by their label.
+MEDICAL_DIETS = " OR ".join(
+    f"lower(label) LIKE '{pattern}'" for pattern in ("%gluten%", "%lactose%", "%allerg%", "pai %", "% pai %")
+)
+
+
 def upgrade() -> None:
     _set_roles(ROLES_AFTER)
     with op.batch_alter_table("document_type", schema=None) as batch_op:
         batch_op.add_column(sa.Column("health", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.execute(f"UPDATE document_type SET health = true WHERE {HEALTH_TYPE_NAMES}")
+    with op.batch_alter_table("diet", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("health", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.execute(f"UPDATE diet SET health = true WHERE {MEDICAL_DIETS}")
     if op.get_bind().dialect.name != "postgresql":
         return
     _create_group_roles()
@@ -200,7 +220,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS regie_billed_booking_lock ON booking")
         op.execute("DROP FUNCTION IF EXISTS regie_billed_booking_lock()")
-        for table in ("audit_entry", "submission", "stored_file"):
+        for table in ("audit_entry", "submission", "stored_file", "child_diet"):
             op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
         for policy, table in (
             ("audit_entry_read", "audit_entry"),
@@ -212,6 +232,8 @@ def downgrade() -> None:
             ("stored_file_all", "stored_file"),
             ("stored_file_no_health", "stored_file"),
             ("stored_file_insert", "stored_file"),
+            ("child_diet_all", "child_diet"),
+            ("child_diet_not_medical", "child_diet"),
         ):
             op.execute(f"DROP POLICY IF EXISTS {policy} ON {table}")
         op.execute("DROP FUNCTION IF EXISTS regie_agent_grant(text, text)")
@@ -225,5 +247,6 @@ def downgrade() -> None:
         # The group roles are the cluster's (other regie databases may use them): kept.
     op.execute("DELETE FROM agent WHERE role = 'portail'")
     _set_roles(ROLES_BEFORE)
-    with op.batch_alter_table("document_type", schema=None) as batch_op:
-        batch_op.drop_column("health")
+    for table in ("document_type", "diet"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("health")
