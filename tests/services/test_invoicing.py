@@ -194,7 +194,7 @@ def test_a_month_not_started_is_refused(db):
 def test_a_credit_note_cancels_and_its_days_can_be_billed_again(db):
     run = bill(db)
     first = run.families[0]
-    with pytest.raises(RegieError, match="avoirs\) : réservé aux rôles régisseur, administrateur"):
+    with pytest.raises(RegieError, match=r"avoirs\) : réservé aux rôles régisseur, administrateur"):
         invoicing.credit_invoice(db, invoice_number=first.number, reason="Erreur", today=TODAY, agent=ACCUEIL)
     with pytest.raises(RegieError, match="motif obligatoire"):
         invoicing.credit_invoice(db, invoice_number=first.number, reason=" ", today=TODAY, agent=ADMIN)
