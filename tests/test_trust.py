@@ -157,6 +157,10 @@ def test_postgresql_hides_health_rows_and_billed_cells_from_the_roles_without_th
             assert (conn.execute(health_files).fetchone()[0] > 0) is visible, role  # vaccins, PAI…
             assert conn.execute(other_files).fetchone()[0] > 0, role  # an attestation CAF stays readable
             assert (conn.execute(medical_diets).fetchone()[0] > 0) is visible, role  # sans gluten, PAI…
+    with pg_town["connect"](logins[Role.ADMIN]) as conn:
+        family = conn.execute("SELECT family_id FROM child WHERE id = (SELECT min(id) FROM child)").fetchone()[0]
+    shown = run_regie("family", "show", str(family), "--json", "--db", pg_town["url"](logins[Role.REGISSEUR]))
+    assert shown.returncode == 0 and "régime médical (accès réservé)" in shown.stdout, shown.stderr  # that, not which
     unlock = f"UPDATE booking SET version = version + 1 WHERE id = {billed}"
     with pg_town["connect"](logins[Role.ACCUEIL]) as conn:
         assert not allowed(conn, unlock)
@@ -258,8 +262,19 @@ def test_a_health_document_in_the_bannette_under_each_role(pg_town):
         item = str(db.exec(select(Submission.id).where(Submission.portal_id == "t-pai")).one())
     engine.dispose()
     logins = pg_town["logins"]
+    # On PostgreSQL the item itself is hidden from the régisseur (row-level security), as are
+    # the portal's files as received (every family's lines, health documents included).
     hidden = run_regie("inbox", "show", item, "--db", pg_town["url"](logins[Role.REGISSEUR]))
-    assert hidden.returncode == 0, hidden.stderr
-    assert "accès réservé" in hidden.stdout and "pai-secret" not in hidden.stdout
+    assert hidden.returncode == 1 and f"Aucun élément n° {item}" in hidden.stderr, hidden.stderr
+    listed = run_regie("inbox", "list", "--json", "--db", pg_town["url"](logins[Role.REGISSEUR]))
+    assert listed.returncode == 0 and "pai-secret" not in listed.stdout
+    portal_files = "SELECT count(*) FROM stored_file f JOIN portal_import p ON p.file_sha256 = f.sha256"
+    with pg_town["connect"](logins[Role.REGISSEUR]) as conn:
+        assert conn.execute(portal_files).fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT count(*) FROM submission WHERE payload::text LIKE '%pai-secret%'").fetchone()[0] == 0
+        )
+    with pg_town["connect"](logins[Role.ACCUEIL]) as conn:
+        assert conn.execute(portal_files).fetchone()[0] > 0
     shown = run_regie("inbox", "show", item, "--db", pg_town["url"](logins[Role.ACCUEIL]))
     assert shown.returncode == 0 and "pai-secret.pdf" in shown.stdout, shown.stderr

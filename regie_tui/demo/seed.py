@@ -8,7 +8,7 @@ already billed, payments, documents and messages. Rows go to the database in bul
 
 What waits in the bannette comes in as in production: the generator writes the
 portal's file of the last days (JSON Lines, portal-submissions.md), the seed keeps it
-(:func:`portal_file_path`) and imports it with ``services.portal_import``, in the same
+(:func:`write_portal_file`) and imports it with ``services.portal_import``, in the same
 transaction, at the seed's "now" (today 07:30), so that the database stays the same
 byte for byte for the same seed and day.
 """
@@ -117,9 +117,7 @@ def seed_demo_town(
             counts, portal_data = _generate(writer, reference, seed=seed, families=families)
         charge_seeded_invoices(conn)
         writer.sync_sequences()  # the import numbers its rows from the sequences
-        path = portal_file_path(engine)
-        path.write_bytes(portal_data)
-        path.chmod(0o600)  # families' files, health documents among them
+        path = write_portal_file(engine, portal_data)
         lines = _import_portal_file(conn, portal_data, now=seed_now(today))
         pending = pending_counts(conn)
     return DemoSummary(
@@ -135,16 +133,25 @@ def seed_demo_town(
     )
 
 
-def portal_file_path(engine: Engine) -> Path:
-    """Where the seed keeps the portal's file: beside a SQLite database, else in the temporary folder.
+def write_portal_file(engine: Engine, data: bytes) -> Path:
+    """Keep the portal's file the seed imports: beside a SQLite database, else in the temporary
+    folder under a name of its own. It holds families' files, health documents among them:
+    readable by this account only from its first byte (0600, never through a planted link).
 
     ``regie inbox import`` can read it again (nothing changes: every line is already known).
     """
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         database = Path(str(url.database))
-        return database.with_name(f"{database.stem}-{PORTAL_FILENAME}")
-    return Path(tempfile.gettempdir()) / f"regie-{url.database or 'demo'}-{PORTAL_FILENAME}"
+        path = database.with_name(f"{database.stem}-{PORTAL_FILENAME}")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    else:
+        descriptor, name = tempfile.mkstemp(prefix=f"regie-{url.database or 'demo'}-", suffix=f"-{PORTAL_FILENAME}")
+        path = Path(name)
+    with os.fdopen(descriptor, "wb") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(data)
+    return path
 
 
 def _import_portal_file(conn: sa.Connection, data: bytes, *, now: datetime) -> int:

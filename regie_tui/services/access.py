@@ -9,6 +9,8 @@ The README's role table is this one.
 
 from enum import StrEnum
 
+import sqlalchemy as sa
+
 from regie_tui.errors import AccessDenied
 from regie_tui.models import Role
 
@@ -47,7 +49,8 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.RATES: frozenset({Role.ADMIN}),
     Permission.PUBLISH: frozenset({Role.ADMIN}),
     Permission.AGENTS: frozenset({Role.ADMIN}),
-    Permission.PORTAL_IMPORT: frozenset({Role.ACCUEIL, Role.REGISSEUR, Role.ADMIN, Role.PORTAIL}),
+    # Not the régisseur: a portal file carries health data (its lines are checked against it).
+    Permission.PORTAL_IMPORT: frozenset({Role.ACCUEIL, Role.ADMIN, Role.PORTAIL}),
     Permission.RGPD_EXPORT: frozenset({Role.ACCUEIL, Role.ADMIN}),
     Permission.RGPD_PURGE: frozenset({Role.ADMIN}),
 }
@@ -70,6 +73,10 @@ PERMISSION_LABELS: dict[Permission, str] = {
 
 #: What a role without health data reads for a child's medical diets (sans gluten, PAI alimentaire…).
 MEDICAL_DIET_HIDDEN = "régime médical (accès réservé)"
+#: What those roles read for a health document's file name (it may tell the condition).
+HEALTH_FILE_HIDDEN = "(document de santé : accès réservé)"
+#: The children who have a medical diet, not which one (a view of migration 0007): what those roles may know.
+CHILD_MEDICAL_DIET = sa.table("child_medical_diet", sa.column("child_id"))
 
 ROLE_LABELS = {
     Role.ACCUEIL: "Accueil",

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+import sqlalchemy as sa
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -47,7 +48,7 @@ from regie_tui.models import (
     Unit,
 )
 from regie_tui.services import booking_rules
-from regie_tui.services.access import MEDICAL_DIET_HIDDEN, Permission
+from regie_tui.services.access import CHILD_MEDICAL_DIET, MEDICAL_DIET_HIDDEN, Permission
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.search_text import fold, prefix_upper_bound, search_terms
 from regie_tui.services.sql import id_col, select_columns
@@ -319,16 +320,16 @@ def totals(states: Iterable[BookingState]) -> UnitTotals:
 def _diets(db: Session, children: SelectOfScalar[int], *, sees_health: bool) -> dict[int, tuple[str, ...]]:
     """The children's diets; a medical one (sans gluten, PAI…) told only to the roles with health data."""
     found: dict[int, list[str]] = defaultdict(list)
-    for child_id, text, medical in db.exec(
-        select(ChildDiet.child_id, Diet.label, Diet.health)
-        .join(Diet, col(Diet.id) == ChildDiet.diet_id)
-        .where(col(ChildDiet.child_id).in_(children))
-        .order_by(col(ChildDiet.child_id), col(Diet.label))
+    shown = select(ChildDiet.child_id, Diet.label).join(Diet, col(Diet.id) == ChildDiet.diet_id)
+    if not sees_health:  # that a child has a medical diet, not which
+        shown = shown.where(~col(Diet.health))
+        for (child_id,) in db.execute(
+            sa.select(CHILD_MEDICAL_DIET.c.child_id).where(CHILD_MEDICAL_DIET.c.child_id.in_(children))
+        ):
+            found[child_id].append(MEDICAL_DIET_HIDDEN)
+    for child_id, text in db.exec(
+        shown.where(col(ChildDiet.child_id).in_(children)).order_by(col(ChildDiet.child_id), col(Diet.label))
     ):
-        if medical and not sees_health:
-            text = MEDICAL_DIET_HIDDEN
-            if text in found[child_id]:
-                continue
         found[child_id].append(text)
     return {child_id: tuple(texts) for child_id, texts in found.items()}
 

@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -32,7 +33,7 @@ from regie_tui.models import (
     PortalAccount,
     PortalLogin,
 )
-from regie_tui.services.access import MEDICAL_DIET_HIDDEN, Permission
+from regie_tui.services.access import CHILD_MEDICAL_DIET, HEALTH_FILE_HIDDEN, MEDICAL_DIET_HIDDEN, Permission
 from regie_tui.services.accounts import InvoiceRow, family_invoices
 from regie_tui.services.agents import AgentInfo
 from regie_tui.services.history import HistoryEntry, MessageLine, family_history, family_message_list
@@ -193,16 +194,16 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
     sees_health = agent.may(Permission.HEALTH_DATA)
     diets: dict[int, list[str]] = defaultdict(list)
     diet_ids: dict[int, list[int]] = defaultdict(list)
-    for child_id, diet_id, label, medical in session.exec(
-        select(ChildDiet.child_id, ChildDiet.diet_id, Diet.label, Diet.health)
-        .join(Diet, col(Diet.id) == ChildDiet.diet_id)
-        .where(col(ChildDiet.child_id).in_(child_ids))
-        .order_by(col(Diet.label))
+    shown = select(ChildDiet.child_id, ChildDiet.diet_id, Diet.label).join(Diet, col(Diet.id) == ChildDiet.diet_id)
+    if not sees_health:  # a medical diet tells a health condition: that there is one, not which
+        shown = shown.where(~col(Diet.health))
+        for (child_id,) in session.execute(
+            sa.select(CHILD_MEDICAL_DIET.c.child_id).where(CHILD_MEDICAL_DIET.c.child_id.in_(child_ids))
+        ):
+            diets[child_id].append(MEDICAL_DIET_HIDDEN)
+    for child_id, diet_id, label in session.exec(
+        shown.where(col(ChildDiet.child_id).in_(child_ids)).order_by(col(Diet.label))
     ):
-        if medical and not sees_health:  # a medical diet tells a health condition
-            if MEDICAL_DIET_HIDDEN not in diets[child_id]:
-                diets[child_id].append(MEDICAL_DIET_HIDDEN)
-            continue
         diets[child_id].append(label)
         diet_ids[child_id].append(diet_id)
     notes: dict[int, list[HealthNoteView]] = defaultdict(list)
@@ -291,7 +292,7 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             .order_by(col(Enrollment.child_id), col(Activity.start_date), col(Activity.name))
         )
     ]
-    documents = _documents(session, family_id, child_names)
+    documents = _documents(session, family_id, child_names, sees_health=sees_health)
     invoices = family_invoices(session, family_id)
     balance = sum(i.balance_cents for i in invoices)
     history = family_history(session, family_id=family_id, agent=agent, today=today)
@@ -351,13 +352,17 @@ def _latest_quotient(session: Session, family_id: int, *, resident: bool) -> Quo
     )
 
 
-def _documents(session: Session, family_id: int, child_names: dict[int, str]) -> list[DocumentView]:
+def _documents(
+    session: Session, family_id: int, child_names: dict[int, str], *, sees_health: bool
+) -> list[DocumentView]:
+    """The family's documents; a health document's file name only for the roles with health data."""
     rows = session.exec(
         select_columns(
             col(Document.id),
             col(DocumentType.name),
             col(Document.child_id),
             col(Document.filename),
+            col(DocumentType.health),
             col(Document.status),
             col(Document.submitted_at),
             col(Document.valid_to),
@@ -371,12 +376,12 @@ def _documents(session: Session, family_id: int, child_names: dict[int, str]) ->
             id=document_id,
             type_name=name,
             person=child_names.get(child_id, "Famille") if child_id else "Famille",
-            filename=filename,
+            filename=filename if sees_health or not health else HEALTH_FILE_HIDDEN,
             status=DocumentStatus(status).value,
             submitted_at=at,
             valid_to=valid_to,
         )
-        for document_id, name, child_id, filename, status, at, valid_to in rows
+        for document_id, name, child_id, filename, health, status, at, valid_to in rows
     ]
 
 

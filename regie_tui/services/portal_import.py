@@ -35,7 +35,8 @@ Decisions the contract leaves open:
   invoice is due nothing); each line is checked against that balance alone. The bannette
   checks it again when it records the payment.
 - The ``id`` of a rejection is reported only when it is a string of 1 to 64 characters.
-- A summary never shows health information (``health_note`` changes name the field,
+- A summary never shows health information (a health document's summary leaves its file
+  name out; ``health_note`` changes name the field,
   not its values): the bannette's lists are seen by roles that may not read it.
 - Submissions are not audited one by one (the ``submission`` row is the record): a
   login and a refused payment are, as the history of the family, and so is each run of
@@ -364,7 +365,7 @@ class Reference:
 
     activities: dict[int, str]
     age_groups: dict[int, tuple[int, str]]  # id -> (activity id, name)
-    document_types: dict[int, tuple[str, DocumentScope]]
+    document_types: dict[int, tuple[str, DocumentScope, bool]]  # name, scope, health
 
     @classmethod
     def load(cls, db: Session) -> "Reference":
@@ -375,8 +376,12 @@ class Reference:
                 for i, a, n in db.exec(select(id_col(AgeGroup.id), col(AgeGroup.activity_id), col(AgeGroup.name)))
             },
             document_types={
-                i: (n, DocumentScope(s))
-                for i, n, s in db.exec(select(id_col(DocumentType.id), col(DocumentType.name), col(DocumentType.scope)))
+                i: (n, DocumentScope(s), h)
+                for i, n, s, h in db.exec(
+                    select(
+                        id_col(DocumentType.id), col(DocumentType.name), col(DocumentType.scope), DocumentType.health
+                    )
+                )
             },
         )
 
@@ -749,7 +754,7 @@ class Validator:
         doc_type = self.ref.document_types.get(obj["document_type"])
         if doc_type is None:
             raise Rejected(f"« document_type » : type de document n° {obj['document_type']} inconnu.")
-        type_name, scope = doc_type
+        type_name, scope, health = doc_type
         child: Person | None = None
         if scope is DocumentScope.CHILD:
             if "child" not in obj:
@@ -796,6 +801,8 @@ class Validator:
         del payload["content_base64"]
         payload.update(file_sha256=sha, size=len(content))
         whose = f" {_of(child.name)}" if child else ""
+        if health:  # its file's name may tell the condition: the summary is read by every desk role
+            return f"Document : {type_name}{whose} ({formatting.file_size(len(content))})"
         return f"Document : {type_name}{whose} — {filename} ({formatting.file_size(len(content))})"
 
     def check_message(self, prepared: Prepared, obj: dict[str, Any], family: FamilyRow, at: datetime) -> str:

@@ -54,3 +54,36 @@ def test_health_notes_only_for_roles_that_may_see_them(engine, today):
 def test_unknown_family_is_a_french_error(engine, today):
     with Session(engine) as session, pytest.raises(NotFound, match="Aucune famille n° 999"):
         family_detail(session, 999, agent=ACCUEIL, today=today)
+
+
+def test_a_health_documents_file_name_only_for_the_roles_with_health_data(town_url):
+    """A file name may tell the condition ("pai-allergie-arachide.pdf"): the régisseur reads the type only."""
+    from sqlmodel import Session, col, select
+
+    from regie_tui.db import make_engine
+    from regie_tui.models import Document, DocumentType
+    from regie_tui.services.access import HEALTH_FILE_HIDDEN
+    from regie_tui.services.agents import resolve_agent
+    from regie_tui.services.family_file import family_detail
+
+    from helpers import TODAY
+
+    engine = make_engine(town_url)
+    try:
+        with Session(engine) as db:
+            family_id, filename = db.exec(
+                select(Document.family_id, Document.filename)
+                .join(DocumentType, col(DocumentType.id) == Document.document_type_id)
+                .where(col(DocumentType.health))
+            ).first()
+            shown = {
+                login: [
+                    d.filename
+                    for d in family_detail(db, family_id, agent=resolve_agent(db, login), today=TODAY).documents
+                ]
+                for login in ("smoreau", "jbernard")
+            }
+    finally:
+        engine.dispose()
+    assert filename in shown["smoreau"] and filename not in shown["jbernard"]
+    assert HEALTH_FILE_HIDDEN in shown["jbernard"]

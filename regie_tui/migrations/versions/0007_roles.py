@@ -15,8 +15,8 @@
     - health_note: regie_regisseur and regie_portail read its id, child and validity only
       (not the kind nor the text), and write nothing; rows carrying health data elsewhere
       are hidden from regie_regisseur by row-level security (audit entries of health notes,
-      portal change requests on health notes, the files of health documents, a child's
-      medical diets);
+      portal change requests on health notes and health documents, the files of health
+      documents and the portal's files as received, a child's medical diets);
     - rate: written by regie_admin only; agent: written by regie_admin only;
     - credit_note, credit_note_line, cash_day: written by regie_regisseur and regie_admin;
     - a billed booking (one with a charge) is changed or deleted by regie_regisseur and
@@ -163,8 +163,7 @@ def _grant() -> None:
     op.execute(f"CREATE POLICY submission_all ON submission TO {HEALTH_READERS} USING (true) WITH CHECK (true)")
     op.execute(
         "CREATE POLICY submission_no_health ON submission TO regie_regisseur "
-        "USING (NOT (kind = 'change' AND (payload ->> 'entity') = 'health_note')) "
-        "WITH CHECK (NOT (kind = 'change' AND (payload ->> 'entity') = 'health_note'))"
+        f"USING ({NOT_HEALTH_SUBMISSION}) WITH CHECK ({NOT_HEALTH_SUBMISSION})"
     )
     op.execute("CREATE POLICY submission_portal ON submission TO regie_portail USING (true) WITH CHECK (true)")
     op.execute("ALTER TABLE stored_file ENABLE ROW LEVEL SECURITY")
@@ -174,7 +173,9 @@ def _grant() -> None:
     op.execute(
         "CREATE POLICY stored_file_no_health ON stored_file FOR SELECT TO regie_regisseur USING (NOT EXISTS ("
         "SELECT 1 FROM document d JOIN document_type t ON t.id = d.document_type_id "
-        "WHERE d.file_sha256 = stored_file.sha256 AND t.health))"
+        "WHERE d.file_sha256 = stored_file.sha256 AND t.health) "
+        # the portal's files as received: every line of every family, health included
+        "AND NOT EXISTS (SELECT 1 FROM portal_import p WHERE p.file_sha256 = stored_file.sha256))"
     )
     op.execute("CREATE POLICY stored_file_insert ON stored_file FOR INSERT TO regie_regisseur WITH CHECK (true)")
     op.execute("ALTER TABLE child_diet ENABLE ROW LEVEL SECURITY")
@@ -194,6 +195,13 @@ HEALTH_TYPE_NAMES = " OR ".join(
 )
 
 
+#: A portal submission a régisseur may read: not a health-note change, not a health document.
+NOT_HEALTH_SUBMISSION = (
+    "NOT (kind = 'change' AND (payload ->> 'entity') = 'health_note') AND NOT EXISTS ("
+    "SELECT 1 FROM document d JOIN document_type t ON t.id = d.document_type_id "
+    "WHERE d.id = submission.document_id AND t.health)"
+)
+
 #: The medical diets of an existing town, by their label.
 MEDICAL_DIETS = " OR ".join(
     f"lower(label) LIKE '{pattern}'" for pattern in ("%gluten%", "%lactose%", "%allerg%", "pai %", "% pai %")
@@ -208,6 +216,12 @@ def upgrade() -> None:
     with op.batch_alter_table("diet", schema=None) as batch_op:
         batch_op.add_column(sa.Column("health", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.execute(f"UPDATE diet SET health = true WHERE {MEDICAL_DIETS}")
+    # Which children have a medical diet, not which one: what the roles without health data may
+    # know (on PostgreSQL the view reads child_diet as its owner, past the row-level security).
+    op.execute(
+        "CREATE VIEW child_medical_diet AS SELECT DISTINCT c.child_id FROM child_diet c "
+        "JOIN diet d ON d.id = c.diet_id WHERE d.health"
+    )
     if op.get_bind().dialect.name != "postgresql":
         return
     _create_group_roles()
@@ -245,6 +259,7 @@ def downgrade() -> None:
         op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {everyone}")
         op.execute(f"REVOKE ALL ON SCHEMA public FROM {everyone}")
         # The group roles are the cluster's (other regie databases may use them): kept.
+    op.execute("DROP VIEW IF EXISTS child_medical_diet")
     op.execute("DELETE FROM agent WHERE role = 'portail'")
     _set_roles(ROLES_BEFORE)
     for table in ("document_type", "diet"):
