@@ -56,8 +56,8 @@ err = Console(stderr=True, soft_wrap=True, markup=False)
 DB_HELP = "Adresse de la base (sqlite:///… ou postgresql+psycopg://…). Défaut : REGIE_DATABASE_URL ou sqlite:///data/regie.db."
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les scripts).")]
 
-#: The database's ids are 64-bit integers (PostgreSQL bigint, SQLite INTEGER): a number
-#: outside them is refused by the parser, in French, before any query.
+#: Ids run from 1 to ``limits.ID_MAX`` (PostgreSQL's INTEGER): a number outside is refused
+#: by the parser, in French, before any query.
 ID_MIN = 1
 
 

@@ -22,6 +22,7 @@ from sqlmodel import col
 from regie_tui.clock import PARIS
 from regie_tui.demo.bulk import BulkWriter, Row
 from regie_tui.models import Agent, AuditEntry, Role
+from regie_tui.services.agents import grant_database_role
 from regie_tui.services.calendar import Period, SchoolYear, school_year
 from regie_tui.services.invoicing import PAYMENT_DELAY_DAYS
 from regie_tui.services.pricing import Bracket
@@ -297,9 +298,8 @@ def _write_agents(
             next_id += 1
         ids.append(existing[login])
     writer.insert("agent", rows)
-    if conn.dialect.name == "postgresql":  # each new agent's login role, in its group role
-        for _, login, _, role, _, _ in rows:
-            conn.execute(sa.text("SELECT regie_agent_grant(:login, :grp)"), {"login": login, "grp": f"regie_{role}"})
+    for _, login, _, role, _, _ in rows:  # on PostgreSQL, each new agent's login role in its group role
+        grant_database_role(conn, login, Role(role))
     by_role = {role: agent_id for (_, _, role), agent_id in zip(wanted, ids, strict=True)}
     return ids[0], by_role.get(Role.ACCUEIL.value, ids[0]), by_role.get(Role.REGISSEUR.value, ids[0])
 

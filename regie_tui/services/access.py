@@ -86,10 +86,6 @@ ROLE_LABELS = {
 }
 
 
-def roles_for(permission: Permission) -> frozenset[Role]:
-    return MATRIX[permission]
-
-
 def allows(role: Role, permission: Permission) -> bool:
     return role in MATRIX[permission]
 

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, text
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from regie_tui.errors import AccessDenied, NotFound, RegieError
@@ -17,7 +18,6 @@ from regie_tui.services import access, audit, identity
 from regie_tui.services.access import Permission
 from regie_tui.services.sql import id_of
 
-ROLE_LABELS = access.ROLE_LABELS
 #: A login as PostgreSQL and Unix both accept it (and never a group role's name).
 LOGIN_PATTERN = re.compile(r"[a-z_][a-z0-9_.-]{0,62}")
 
@@ -32,7 +32,7 @@ class AgentInfo:
 
     @property
     def role_label(self) -> str:
-        return ROLE_LABELS[self.role]
+        return access.ROLE_LABELS[self.role]
 
     def may(self, permission: Permission) -> bool:
         """Whether the role matrix gives this agent's role ``permission``."""
@@ -170,14 +170,16 @@ def _agent(session: Session, login: str, by: AgentInfo | None) -> Agent:
     return agent
 
 
-def group_role(role: Role) -> str:
-    """The PostgreSQL group role of an agent role."""
-    return f"regie_{role.value}"
+def grant_database_role(connection: Connection, login: str, role: Role) -> None:
+    """On PostgreSQL, ``login``'s role (created if need be) in the group role of ``role`` only."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT regie_agent_grant(:login, :grp)"), {"login": login, "grp": f"regie_{role.value}"}
+        )
 
 
 def _grant_database_role(session: Session, login: str, role: Role) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT regie_agent_grant(:login, :grp)"), {"login": login, "grp": group_role(role)})
+    grant_database_role(session.connection(), login, role)
 
 
 def _revoke_database_role(session: Session, login: str) -> None:
