@@ -40,3 +40,13 @@ def screen_text(app) -> str:
             row = row.ljust(column) + text
         rendered.append(row.rstrip())
     return "\n".join(rendered)
+
+
+async def shows(pilot, text: str, *, frames: int = 50) -> bool:
+    """Whether ``text`` comes on screen within ``frames`` repaints (a table laid out a frame
+    after the line above it, on a busy machine): a wait on the condition, never a sleep."""
+    for _ in range(frames):
+        if text in screen_text(pilot.app):
+            return True
+        await pilot.pause()
+    return text in screen_text(pilot.app)

@@ -11,7 +11,7 @@ from regie_tui.services.agents import resolve_agent
 from regie_tui.services.publications import portal_today
 
 from helpers import ADMIN_LOGIN, TODAY
-from pilot import screen_text, settle
+from pilot import screen_text, settle, shows
 
 PDF = b"%PDF-1.7\n%%EOF\n"
 
@@ -58,7 +58,7 @@ async def test_new_news_is_listed_online_and_on_the_portal(town):
         text = screen_text(app)
         assert "Documents de la structure" in text and "Actualités" in text
         assert f"{documents} document(s), {documents} en ligne · {news_before} actualité(s)" in text
-        assert shown.news[0].title in text
+        assert await shows(pilot, shown.news[0].title)
 
         await pilot.press("n")
         await settle(pilot)
