@@ -23,9 +23,9 @@ from regie_tui.app import create_app
 from regie_tui.db import make_engine, parse_url, sqlite_path
 from regie_tui.models import Agent, Role
 from regie_tui.screens.inbox import InboxScreen
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.bannette import AcceptChoice, InboxFilter, inbox_page
-from regie_tui.services.pending import pending_counts
+from regie_tui.services.portal.bannette import AcceptChoice, InboxFilter, inbox_page
+from regie_tui.services.portal.pending import pending_counts
+from regie_tui.services.trust.agents import resolve_agent
 
 from _common import large_town_url, percentiles
 

@@ -21,7 +21,7 @@ from regie_tui.clock import PARIS
 from regie_tui.db import make_engine, upgrade
 from regie_tui.demo.seed import seed_demo_town
 from regie_tui.models import Booking, Enrollment, EnrollmentStatus, Source, Unit
-from regie_tui.services.booking_rules import CellRequest, apply_cells, check_cells
+from regie_tui.services.bookings.rules import CellRequest, apply_cells, check_cells
 
 from _common import LARGE_DB, percentiles
 

@@ -27,7 +27,7 @@ def first_paint_seen(self):
     return open_database(self)
 RegieApp._open_database = first_paint_seen
 # The bench town's administrator at the keyboard (the OS account or PostgreSQL role otherwise).
-from regie_tui.services import identity
+from regie_tui.services.trust import identity
 identity.connected_identity = lambda connection: identity.Connected(login=sys.argv[2], owner=False)
 
 async def run():

@@ -32,7 +32,7 @@ from regie_tui.models import (
     PortalAccount,
     Unit,
 )
-from regie_tui.services.portal_import import import_submissions
+from regie_tui.services.portal.intake import import_submissions
 
 from _common import LARGE_DB, large_town_url
 

@@ -31,7 +31,7 @@ from regie_tui.db import current_revision, head_revision, make_engine
 from regie_tui.models import Invoice, Regie
 from regie_tui.reports import invoice_pdf
 from regie_tui.reports.invoice_pdf import register_fonts, write_invoice_files, write_month_pdf
-from regie_tui.services.invoice_document import InvoiceDocument, month_documents
+from regie_tui.services.billing.document import InvoiceDocument, month_documents
 
 from _common import HERE, large_town_url
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, func, select
 
 from regie_tui.db import make_engine
 from regie_tui.models import Charge, InvoiceLine
-from regie_tui.services.invoicing import bill_month
+from regie_tui.services.billing.invoicing import bill_month
 
 from _common import LARGE_DB, large_town_url
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from regie_tui.app import create_app
 from regie_tui.db import open_database
 from regie_tui.models import Agent, Family
-from regie_tui.services.agents import resolve_agent
+from regie_tui.services.trust.agents import resolve_agent
 
 engine = open_database(sys.argv[1])
 with Session(engine) as session:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from regie_tui.db import make_engine
 from regie_tui.models import Booking, Unit
-from regie_tui.services.occupancy import month_label, occupancy_month
+from regie_tui.services.bookings.occupancy import month_label, occupancy_month
 
 from _common import large_town_url, percentiles
 

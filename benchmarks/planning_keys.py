@@ -20,8 +20,8 @@ from regie_tui.app import create_app
 from regie_tui.db import make_engine
 from regie_tui.models import Agent, Enrollment, EnrollmentStatus, Role
 from regie_tui.screens.planning import PlanningScreen
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.planning import View, child_grid, period_of
+from regie_tui.services.bookings.planning import View, child_grid, period_of
+from regie_tui.services.trust.agents import resolve_agent
 
 from _common import large_town_url, percentiles
 

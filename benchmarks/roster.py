@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 
 from regie_tui.db import make_engine
 from regie_tui.models import Booking, Role, Unit
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.attendance import ROSTER_STATES, roster
+from regie_tui.services.bookings.attendance import ROSTER_STATES, roster
+from regie_tui.services.trust.agents import AgentInfo
 
 from _common import large_town_url, percentiles
 

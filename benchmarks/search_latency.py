@@ -15,9 +15,9 @@ from textual.widgets import Input
 from regie_tui.app import create_app
 from regie_tui.db import open_database
 from regie_tui.models import Agent, Family, Guardian
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.family_search import search_families
-from regie_tui.services.search_text import fold
+from regie_tui.services.families.search import search_families
+from regie_tui.services.families.search_words import fold
+from regie_tui.services.trust.agents import resolve_agent
 from regie_tui.widgets.family_list import FamilyList
 
 from _common import large_town_url, percentiles

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from regie_tui.screens.planning import PlanningScreen
-    from regie_tui.services.agents import AgentInfo
-    from regie_tui.services.dashboard import DashboardCounts
+    from regie_tui.services.portal.dashboard import DashboardCounts
+    from regie_tui.services.trust.agents import AgentInfo
 
 # Opens the database for the agent; hands the dashboard's counters over as soon as it can.
 Connect = Callable[[Callable[["DashboardCounts"], None]], "tuple[Engine, AgentInfo]"]
@@ -339,8 +339,8 @@ def create_app(
 
     def connect(show_counts: Callable[[DashboardCounts], None]) -> tuple[Engine, AgentInfo]:
         from regie_tui.db import open_database, session_scope
-        from regie_tui.services.dashboard import counts_for_login
-        from regie_tui.services.identity import desk_login
+        from regie_tui.services.portal.dashboard import counts_for_login
+        from regie_tui.services.trust.identity import desk_login
 
         opened = open_database(database_url)
         try:
@@ -351,8 +351,8 @@ def create_app(
                 counts = counts_for_login(connection, agent_login)
             if counts is not None:
                 show_counts(counts)
-            from regie_tui.services.access import Permission
-            from regie_tui.services.agents import resolve_agent
+            from regie_tui.services.trust.access import Permission
+            from regie_tui.services.trust.agents import resolve_agent
 
             with session_scope(opened) as session:
                 agent = resolve_agent(session, agent_login)

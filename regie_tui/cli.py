@@ -26,8 +26,8 @@ from regie_tui.limits import ID_MAX
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from regie_tui.services.agents import AgentInfo
-    from regie_tui.services.family_file import ChildView, FamilyDetail
+    from regie_tui.services.families.file import ChildView, FamilyDetail
+    from regie_tui.services.trust.agents import AgentInfo
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,7 +75,7 @@ def id_option(name: str, help: str) -> Any:
 def day(text: str, label: str) -> date:
     """A date typed on the command line (JJ/MM/AAAA or AAAA-MM-JJ), in the régie's years
     (``validation.parse_date``, the one parser of every date): else a French line, exit 1."""
-    from regie_tui.services.validation import parse_date
+    from regie_tui.services.common.validation import parse_date
 
     return parse_date(text, label)
 
@@ -87,7 +87,7 @@ def day_or_today(text: str | None, label: str) -> date:
 
 def month(text: str, label: str = "Mois") -> date:
     """A month typed AAAA-MM on the command line: its first day, in the régie's years."""
-    from regie_tui.services.validation import parse_month
+    from regie_tui.services.common.validation import parse_month
 
     return parse_month(text, label)
 
@@ -150,12 +150,12 @@ def _desk_opener(permission: str) -> "Callable[[typer.Context, str | None], str 
     """``--db``'s callback, eager: before any other argument is read, the database is opened,
     the agent at the keyboard resolved and ``permission`` checked against the role matrix;
     a stranger, a deactivated agent or a role without it stops here. (``permission`` is a
-    :class:`~regie_tui.services.access.Permission` value: the models load with the command.)"""
+    :class:`~regie_tui.services.trust.access.Permission` value: the models load with the command.)"""
 
     def open_desk(ctx: typer.Context, value: str | None) -> str | None:
         if not ctx.resilient_parsing:
-            from regie_tui.services.access import Permission
-            from regie_tui.services.agents import current_agent
+            from regie_tui.services.trust.access import Permission
+            from regie_tui.services.trust.agents import current_agent
 
             def resolve(session: Any) -> "AgentInfo":
                 agent = current_agent(session)
@@ -172,7 +172,7 @@ def _desk_opener(permission: str) -> "Callable[[typer.Context, str | None], str 
 def _open_agent_desk(ctx: typer.Context, value: str | None) -> str | None:
     """``--db``'s callback for agent management: an administrator, or the database's owner."""
     if not ctx.resilient_parsing:
-        from regie_tui.services.agents import agent_manager
+        from regie_tui.services.trust.agents import agent_manager
 
         engine, manager = _opened(value, agent_manager)
         ctx.meta[_DESK] = AgentDesk(engine, manager)
@@ -336,7 +336,7 @@ def seed(
     """Crée une ville de démonstration (schéma compris) dans une base vide."""
     from regie_tui.db import make_engine, upgrade
     from regie_tui.demo.seed import seed_demo_town
-    from regie_tui.services import identity
+    from regie_tui.services.trust import identity
 
     engine = make_engine(_url(db), create=True)
     upgrade(engine)
@@ -364,7 +364,7 @@ def agent_add(
 ) -> None:
     """Ajoute un agent (administrateur, ou propriétaire de la base pour le premier)."""
     from regie_tui.db import session_scope
-    from regie_tui.services.agents import add_agent, parse_role
+    from regie_tui.services.trust.agents import add_agent, parse_role
 
     desk = agent_desk()
     with session_scope(desk.engine, write=True) as session:
@@ -377,7 +377,7 @@ def agent_add(
 def agent_role(login: LoginArgument, role: RoleOption, db: AgentDbOption = None) -> None:
     """Change le rôle d'un agent (ses droits sur la base suivent aussitôt)."""
     from regie_tui.db import session_scope
-    from regie_tui.services.agents import parse_role, set_role
+    from regie_tui.services.trust.agents import parse_role, set_role
 
     desk = agent_desk()
     with session_scope(desk.engine, write=True) as session:
@@ -403,7 +403,7 @@ def agent_reactivate(login: LoginArgument, db: AgentDbOption = None) -> None:
 
 def _set_active(login: str, *, active: bool) -> "AgentInfo":
     from regie_tui.db import session_scope
-    from regie_tui.services.agents import set_active
+    from regie_tui.services.trust.agents import set_active
 
     desk = agent_desk()
     with session_scope(desk.engine, write=True) as session:
@@ -415,7 +415,7 @@ def _set_active(login: str, *, active: bool) -> "AgentInfo":
 def agent_list(db: AgentDbOption = None, as_json: JsonOption = False) -> None:
     """Liste les agents (administrateur)."""
     from regie_tui.db import session_scope
-    from regie_tui.services.agents import list_agents
+    from regie_tui.services.trust.agents import list_agents
 
     with session_scope(agent_desk().engine) as session:
         agents = list_agents(session)
@@ -441,7 +441,7 @@ def family_search(
 ) -> None:
     """Cherche des familles comme l'écran Familles."""
     from regie_tui.db import session_scope
-    from regie_tui.services.family_search import search_families
+    from regie_tui.services.families.search import search_families
 
     with session_scope(desk().engine) as session:
         page = search_families(session, text, limit=limit)
@@ -465,7 +465,7 @@ def family_show(
 ) -> None:
     """Affiche la fiche d'une famille."""
     from regie_tui.db import session_scope
-    from regie_tui.services.family_file import family_detail
+    from regie_tui.services.families.file import family_detail
 
     current = desk()
     with session_scope(current.engine) as session:

@@ -9,8 +9,8 @@ from regie_tui import cli
 from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 
 if TYPE_CHECKING:
-    from regie_tui.services.rates import RateGrid, RateValue
-    from regie_tui.services.reminders import OverdueReport
+    from regie_tui.services.billing.rates import RateGrid, RateValue
+    from regie_tui.services.billing.reminders import OverdueReport
 
 rates_app = typer.Typer(help="Tarifs : grille par unité et tranche de quotient, changements (administrateurs).")
 reminders_app = typer.Typer(help="Relances des factures impayées (30, 60, 90 jours) et lettres en PDF.")
@@ -69,7 +69,7 @@ def rates_list(on: DateOption = None, db: DbOption = None, as_json: JsonOption =
     day = cli.day_or_today(on, "Date")
     from regie_tui import formatting
     from regie_tui.db import session_scope
-    from regie_tui.services.rates import rate_grid
+    from regie_tui.services.billing.rates import rate_grid
 
     engine = cli.desk().engine
     with session_scope(engine) as session:
@@ -119,7 +119,7 @@ def rates_set(
     db: DbOption = None,
 ) -> None:
     """Fixe un tarif à partir d'une date, ou corrige celui qui commence ce jour-là (administrateurs)."""
-    from regie_tui.services.validation import parse_money
+    from regie_tui.services.common.validation import parse_money
 
     day = cli.day(valid_from, "Date d'effet")
     amount_cents = parse_money(amount, "Tarif", positive=False)
@@ -129,7 +129,7 @@ def rates_set(
 
     from regie_tui import formatting
     from regie_tui.db import session_scope
-    from regie_tui.services.rates import find_bracket, rate_on, set_rate
+    from regie_tui.services.billing.rates import find_bracket, rate_on, set_rate
 
     engine = cli.desk().engine
     with session_scope(engine, write=True) as session:
@@ -204,7 +204,7 @@ def reminders_list(
     day = cli.day_or_today(on, "Date")
     from regie_tui import formatting
     from regie_tui.db import session_scope
-    from regie_tui.services.reminders import overdue_invoices
+    from regie_tui.services.billing.reminders import overdue_invoices
 
     engine = cli.desk().engine
     with session_scope(engine) as session:
@@ -258,7 +258,7 @@ def reminders_send(
     from regie_tui.db import session_scope
     from regie_tui.reports import write_new_file
     from regie_tui.reports.reminder_pdf import reminders_pdf
-    from regie_tui.services.reminders import numbers_at_level, overdue_invoices, send_reminders
+    from regie_tui.services.billing.reminders import numbers_at_level, overdue_invoices, send_reminders
 
     day = clock.today()
     engine = cli.desk().engine

@@ -13,7 +13,7 @@ from regie_tui import cli
 from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 
 if TYPE_CHECKING:
-    from regie_tui.services.booking_rules import CellRequest
+    from regie_tui.services.bookings.rules import CellRequest
 
 booking_app = typer.Typer(help="Réservations d'un enfant, sous les règles du planning.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ MAX_DAYS = 366
 
 def _request(day: date, unit_id: int, state: str) -> "CellRequest":
     from regie_tui.models import BookingState
-    from regie_tui.services.booking_rules import CellRequest
+    from regie_tui.services.bookings.rules import CellRequest
 
     if state not in STATES:
         fail(f"État inconnu : « {state} ». États : {', '.join(STATES)}.")
@@ -64,8 +64,8 @@ def booking_set(
     """Donner un état à une cellule (réserver, libérer, pointer, liste d'attente)."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.booking_rules import STATE_LABELS
-    from regie_tui.services.planning import save_edits
+    from regie_tui.services.bookings.planning import save_edits
+    from regie_tui.services.bookings.rules import STATE_LABELS
 
     request = _request(cli.day(day, "Jour"), unit, state)
     if force and not reason.strip():
@@ -126,7 +126,7 @@ def booking_list(
     """Les cellules d'un enfant sur une période : état et apparence du planning."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.planning import LEGEND, child_grid
+    from regie_tui.services.bookings.planning import LEGEND, child_grid
 
     start, end = cli.day(first, "--from"), cli.day(last, "--to")
     if end < start:

@@ -48,7 +48,7 @@ def inbox_import(
 
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.portal_import import import_submissions
+    from regie_tui.services.portal.intake import import_submissions
 
     desk = cli.desk()
     with session_scope(desk.engine, write=True) as session:

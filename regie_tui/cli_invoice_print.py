@@ -11,7 +11,7 @@ from regie_tui.cli_invoices import invoices_app
 from regie_tui.errors import system_error
 
 if TYPE_CHECKING:
-    from regie_tui.services.invoice_document import InvoiceDocument
+    from regie_tui.services.billing.document import InvoiceDocument
 
 #: Below this many invoices one process is faster than starting a second one.
 PARALLEL_FROM = 400
@@ -26,8 +26,8 @@ def show_command(
 ) -> None:
     """Affiche une facture comme son PDF : lignes par enfant, total, déjà réglé, reste à payer, comment régler."""
     from regie_tui.db import session_scope
-    from regie_tui.services.invoice_document import as_json as document_json
-    from regie_tui.services.invoice_document import invoice_document
+    from regie_tui.services.billing.document import as_json as document_json
+    from regie_tui.services.billing.document import invoice_document
 
     engine = cli.desk().engine
     with session_scope(engine) as session:
@@ -76,7 +76,7 @@ def _one_pdf(number: str, out_path: Path | None, db: str | None) -> None:
     from regie_tui.db import session_scope
     from regie_tui.reports import write_new_file
     from regie_tui.reports.invoice_pdf import invoice_file_name, write_invoice_pdf
-    from regie_tui.services.invoice_document import invoice_document
+    from regie_tui.services.billing.document import invoice_document
 
     engine = cli.desk().engine
     with session_scope(engine) as session:
@@ -96,7 +96,7 @@ def _month_pdfs(
     from regie_tui.db import session_scope
     from regie_tui.reports import write_new_file
     from regie_tui.reports.invoice_pdf import write_invoice_files, write_month_pdf
-    from regie_tui.services.invoice_document import month_documents
+    from regie_tui.services.billing.document import month_documents
 
     first = cli.month(month)
     if out_path is None:
@@ -143,7 +143,7 @@ def _print(doc: "InvoiceDocument") -> None:
     from rich.text import Text
 
     from regie_tui import formatting
-    from regie_tui.services.invoice_document import quantity_text
+    from regie_tui.services.billing.document import quantity_text
 
     money = formatting.money
 

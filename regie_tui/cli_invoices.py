@@ -9,7 +9,7 @@ from regie_tui import cli
 from regie_tui.cli import DbOption, JsonOption, french_errors, out, print_json
 
 if TYPE_CHECKING:
-    from regie_tui.services.invoicing import MonthRun
+    from regie_tui.services.billing.invoicing import MonthRun
 
 invoices_app = typer.Typer(
     help="Facturation : le lancement mensuel, les avoirs, les factures en PDF.", no_args_is_help=True
@@ -32,7 +32,7 @@ def run_command(
     """Lance la facturation d'un mois pour une régie : une facture par famille, tout ou rien."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services import invoicing
+    from regie_tui.services.billing import invoicing
 
     first = cli.month(month)
     engine = cli.desk().engine
@@ -79,8 +79,8 @@ def credit_command(
     from regie_tui.db import session_scope
     from regie_tui.errors import RegieError
     from regie_tui.models import Invoice, InvoiceLine
-    from regie_tui.services import invoicing
-    from regie_tui.services.validation import parse_money
+    from regie_tui.services.billing import invoicing
+    from regie_tui.services.common.validation import parse_money
 
     cli.refuse_repeated(line or [], "La ligne {} est donnée plusieurs fois.")
     cents = parse_money(amount) if amount is not None else None
@@ -176,7 +176,7 @@ def _as_json(run: "MonthRun", *, dry_run: bool) -> dict[str, Any]:
 
 def _print(run: "MonthRun", *, dry_run: bool) -> None:
     from regie_tui import formatting
-    from regie_tui.services.invoicing import month_last_day
+    from regie_tui.services.billing.invoicing import month_last_day
 
     def say(text: str = "") -> None:
         out.print(text, highlight=False, markup=False, soft_wrap=True)

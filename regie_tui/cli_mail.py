@@ -34,7 +34,7 @@ def mail_send(
     """Envoie les courriels en attente (le mot de passe SMTP : REGIE_SMTP_PASSWORD)."""
     from regie_tui.db import for_writing
     from regie_tui.models.base import utc_now
-    from regie_tui.services.outbox import SmtpSettings, send_outbox
+    from regie_tui.services.portal.outbox import SmtpSettings, send_outbox
 
     smtp = SmtpSettings.from_env(host=host, port=port, security=security, user=user, sender=sender)
     report = send_outbox(for_writing(cli.desk().engine), smtp=smtp, now=utc_now)
@@ -78,7 +78,7 @@ def mail_list(
     from regie_tui import formatting
     from regie_tui.db import session_scope
     from regie_tui.models import MailStatus
-    from regie_tui.services.outbox import outbox_page
+    from regie_tui.services.portal.outbox import outbox_page
 
     if status is not None and status not in STATUS_CHOICES:
         fail(f"État inconnu « {status} » : choisissez parmi {', '.join(STATUS_CHOICES)}.")
@@ -104,7 +104,7 @@ def mail_retry(
 ) -> None:
     """Remet en attente d'envoi un courriel en échec ou interrompu."""
     from regie_tui.db import session_scope
-    from regie_tui.services.outbox import requeue
+    from regie_tui.services.portal.outbox import requeue
 
     desk = cli.desk()
     with session_scope(desk.engine, write=True) as session:

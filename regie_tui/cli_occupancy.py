@@ -9,7 +9,7 @@ from regie_tui import cli
 from regie_tui.cli import DbOption, JsonOption, french_errors, out, print_json
 
 if TYPE_CHECKING:
-    from regie_tui.services.occupancy import GroupCount, OccupancyMonth
+    from regie_tui.services.bookings.occupancy import GroupCount, OccupancyMonth
 
 
 WEEKDAYS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
@@ -101,7 +101,7 @@ def occupancy(
     from rich.text import Text
 
     from regie_tui.db import session_scope
-    from regie_tui.services.occupancy import month_label, occupancy_month
+    from regie_tui.services.bookings.occupancy import month_label, occupancy_month
 
     first = cli.month(month)
     engine = cli.desk().engine

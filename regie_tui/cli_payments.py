@@ -9,7 +9,7 @@ from regie_tui import cli
 from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 
 if TYPE_CHECKING:
-    from regie_tui.services.payments import CashJournal
+    from regie_tui.services.payments.ledger import CashJournal
 
 payments_app = typer.Typer(
     help="Encaissements : règlements, reçus, journal de caisse.", no_args_is_help=True, rich_markup_mode=None
@@ -50,8 +50,8 @@ def add(
     """Enregistre un règlement et l'affecte aux factures (les plus anciennes d'abord)."""
     from regie_tui import formatting
     from regie_tui.models import PaymentMode
-    from regie_tui.services.payments import MODE_LABELS, parse_mode
-    from regie_tui.services.validation import parse_money
+    from regie_tui.services.common.validation import parse_money
+    from regie_tui.services.payments.ledger import MODE_LABELS, parse_mode
 
     mode = parse_mode(mode_text)
     if mode == PaymentMode.DIRECT_DEBIT:
@@ -62,7 +62,7 @@ def add(
     numbers = [n.strip() for n in invoices or [] if n.strip()]
 
     from regie_tui.db import session_scope
-    from regie_tui.services.payments import record_payment, regie_for_payment
+    from regie_tui.services.payments.ledger import record_payment, regie_for_payment
 
     engine = cli.desk().engine
     with session_scope(engine, write=True) as session:
@@ -126,8 +126,8 @@ def journal(
     """Affiche le journal de caisse d'un jour : règlements, totaux par mode, clôture."""
     day = cli.day(day_text, "Date")
     from regie_tui.db import session_scope
-    from regie_tui.services.payments import cash_journal
-    from regie_tui.services.regies import regie_by_code
+    from regie_tui.services.common.regies import regie_by_code
+    from regie_tui.services.payments.ledger import cash_journal
 
     engine = cli.desk().engine
     with session_scope(engine) as session:
@@ -228,7 +228,7 @@ def cancel(
 ) -> None:
     """Annule un règlement saisi par erreur (journée de caisse ouverte) : ses factures sont rouvertes."""
     from regie_tui.db import session_scope
-    from regie_tui.services.payments import cancel_payment
+    from regie_tui.services.payments.ledger import cancel_payment
 
     engine = cli.desk().engine
     with session_scope(engine, write=True) as session:
@@ -256,7 +256,7 @@ def reject(
     """Enregistre un chèque ou un prélèvement revenu impayé : ses factures sont rouvertes."""
     day = cli.day_or_today(on, "Date du rejet")
     from regie_tui.db import session_scope
-    from regie_tui.services.payments import reject_payment
+    from regie_tui.services.payments.ledger import reject_payment
 
     engine = cli.desk().engine
     with session_scope(engine, write=True) as session:
@@ -276,7 +276,7 @@ def receipt_command(
     """Écrit le reçu d'un règlement en PDF."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.payments import receipt
+    from regie_tui.services.payments.ledger import receipt
 
     engine = cli.desk().engine
     with session_scope(engine) as session:
@@ -301,9 +301,9 @@ def close(
 
     day = cli.day(day_text, "Date")
     from regie_tui.db import session_scope
-    from regie_tui.services.payments import close_cash_day
-    from regie_tui.services.regies import regie_by_code
-    from regie_tui.services.sql import id_of
+    from regie_tui.services.common.regies import regie_by_code
+    from regie_tui.services.common.sql import id_of
+    from regie_tui.services.payments.ledger import close_cash_day
 
     engine = cli.desk().engine
     with session_scope(engine, write=True) as session:

@@ -25,7 +25,7 @@ class Kind(StrEnum):
 def publish_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Liste les documents de la structure et les actualités (en ligne, à venir, terminées, retirées)."""
     from regie_tui.db import session_scope
-    from regie_tui.services.publications import list_publications
+    from regie_tui.services.portal.publications import list_publications
 
     today = clock.today()
     engine = cli.desk().engine
@@ -82,7 +82,7 @@ def publish_news(
 ) -> None:
     """Ajoute une actualité au bandeau du portail."""
     from regie_tui.db import session_scope
-    from regie_tui.services.publications import add_news
+    from regie_tui.services.portal.publications import add_news
 
     published_from = cli.day(start, "Date de début")
     published_to = cli.day(end, "Date de fin")
@@ -120,7 +120,7 @@ def publish_document(
 ) -> None:
     """Publie un document de la structure sur le portail."""
     from regie_tui.db import session_scope
-    from regie_tui.services import publications
+    from regie_tui.services.portal import publications
 
     engine = cli.desk().engine
     with session_scope(engine, write=True) as session:
@@ -149,7 +149,7 @@ def publish_withdraw(
 ) -> None:
     """Retire une actualité ou un document du portail (il reste dans la liste, « retiré »)."""
     from regie_tui.db import session_scope
-    from regie_tui.services.publications import withdraw_document, withdraw_news
+    from regie_tui.services.portal.publications import withdraw_document, withdraw_news
 
     engine = cli.desk().engine
     with session_scope(engine, write=True) as session:

@@ -9,7 +9,7 @@ from regie_tui import cli
 from regie_tui.cli import DbOption, JsonOption, french_errors, out, print_json
 
 if TYPE_CHECKING:
-    from regie_tui.services.rgpd import PurgeResult
+    from regie_tui.services.families.rgpd import PurgeResult
 
 rgpd_app = typer.Typer(
     help="Droits RGPD : export des données d'une famille, anonymisation des familles archivées.",
@@ -17,7 +17,7 @@ rgpd_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-#: What a purge removes or blanks, and what it keeps, in French (services/rgpd.py counts them).
+#: What a purge removes or blanks, and what it keeps, in French (services/families/rgpd.py counts them).
 REMOVED_LABELS = {
     "guardians": "responsable(s) supprimé(s)",
     "children": "enfant(s) anonymisé(s)",
@@ -63,7 +63,7 @@ def export(
     from regie_tui import clock
     from regie_tui.db import session_scope
     from regie_tui.reports.rgpd_pdf import write_family_export
-    from regie_tui.services.rgpd import family_export
+    from regie_tui.services.families.rgpd import family_export
 
     desk = cli.desk()
     now = clock.now()
@@ -96,8 +96,8 @@ def purge_command(
     """Anonymise les familles archivées sans activité depuis une date, factures et règlements gardés (admin)."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.rgpd import purge
-    from regie_tui.services.validation import parse_date
+    from regie_tui.services.common.validation import parse_date
+    from regie_tui.services.families.rgpd import purge
 
     before = parse_date(before_text, "Date")
     desk = cli.desk()

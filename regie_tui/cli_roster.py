@@ -10,7 +10,7 @@ from regie_tui import cli
 from regie_tui.cli import DbOption, JsonOption, fail, french_errors, out, print_json
 
 if TYPE_CHECKING:
-    from regie_tui.services.attendance import Roster
+    from regie_tui.services.bookings.attendance import Roster
 
 
 @french_errors
@@ -30,7 +30,7 @@ def roster_command(
 
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.attendance import roster, town_name
+    from regie_tui.services.bookings.attendance import roster, town_name
 
     engine = cli.desk().engine
     with session_scope(engine) as session:

@@ -42,7 +42,7 @@ def export(
     from regie_tui import clock
     from regie_tui.db import session_scope
     from regie_tui.reports.sepa_xml import export_file
-    from regie_tui.services.sepa import prepare_export
+    from regie_tui.services.payments.sepa import prepare_export
 
     first = cli.month(month)
     day = cli.day(collection_date, "Date de prélèvement")
@@ -141,7 +141,7 @@ def mandates(
     """Les mandats de prélèvement d'une famille."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.sepa import family_mandates, family_payer, short_iban
+    from regie_tui.services.payments.sepa import family_mandates, family_payer, short_iban
 
     with session_scope(cli.desk().engine) as session:
         family_payer(session, family_id=family_id)  # an unknown family is an error, not an empty list
@@ -180,8 +180,8 @@ def mandate_add(
     """Enregistrer un mandat signé (il remplace le mandat actif de la famille pour la régie)."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.regies import regie_by_code
-    from regie_tui.services.sepa import create_mandate, family_payer
+    from regie_tui.services.common.regies import regie_by_code
+    from regie_tui.services.payments.sepa import create_mandate, family_payer
 
     signed_on = cli.day(signed, "Date de signature")
     with session_scope(cli.desk().engine, write=True) as session:
@@ -224,7 +224,7 @@ def mandate_revoke(
 ) -> None:
     """Révoquer un mandat : il n'est plus prélevé."""
     from regie_tui.db import session_scope
-    from regie_tui.services.sepa import find_mandate, revoke_mandate
+    from regie_tui.services.payments.sepa import find_mandate, revoke_mandate
 
     day = cli.day_or_today(on, "--on")
     with session_scope(cli.desk().engine, write=True) as session:
@@ -245,7 +245,7 @@ def reject(
 ) -> None:
     """Enregistrer un prélèvement revenu impayé : la facture est de nouveau due."""
     from regie_tui.db import session_scope
-    from regie_tui.services.sepa import reject_debit
+    from regie_tui.services.payments.sepa import reject_debit
 
     day = cli.day_or_today(on, "--on")
     with session_scope(cli.desk().engine, write=True) as session:
@@ -278,7 +278,7 @@ def rejects(
 ) -> None:
     """Importer les rejets d'un rapport de statut de la banque (pain.002)."""
     from regie_tui.db import session_scope
-    from regie_tui.services.sepa import import_rejects
+    from regie_tui.services.payments.sepa import import_rejects
 
     try:
         data = file.read_bytes()

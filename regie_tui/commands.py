@@ -14,14 +14,14 @@ from regie_tui.screens.base import Desk
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.family_search import FamilyPage
+    from regie_tui.services.families.search import FamilyPage
 
 PALETTE_FAMILIES = 8
 
 
 def _find_families(query: str) -> Callable[[Session], FamilyPage]:
     def run(session: Session) -> FamilyPage:
-        from regie_tui.services.family_search import search_families
+        from regie_tui.services.families.search import search_families
 
         return search_families(session, query, limit=PALETTE_FAMILIES)
 

@@ -4,7 +4,7 @@ from rich.markup import escape
 
 from regie_tui import formatting
 from regie_tui.labels import SUBMISSION_KIND
-from regie_tui.services.bannette import ItemDetail
+from regie_tui.services.portal.bannette import ItemDetail
 
 
 def render_detail(detail: ItemDetail, preview: str = "", *, keys: bool = True) -> str:

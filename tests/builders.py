@@ -29,7 +29,7 @@ from regie_tui.models import (
     Source,
     Unit,
 )
-from regie_tui.services.family_search import refresh_search_words
+from regie_tui.services.families.search import refresh_search_words
 
 AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 

@@ -34,7 +34,7 @@ def act_as(monkeypatch, login: str) -> None:
     and the tests connect as the cluster's superuser: this replaces the one function that
     reads it (tests/test_identity.py checks the real one, with real accounts and roles).
     """
-    from regie_tui.services import identity
+    from regie_tui.services.trust import identity
 
     monkeypatch.setattr(identity, "connected_identity", lambda connection: identity.Connected(login=login, owner=False))
     monkeypatch.setattr(identity, "os_login", lambda: login)  # `regie seed`'s administrator
@@ -49,7 +49,7 @@ def agent_url(url: str) -> str:
 
     from regie_tui.db import make_engine
     from regie_tui.models import Agent, Role
-    from regie_tui.services.agents import add_agent
+    from regie_tui.services.trust.agents import add_agent
 
     if backend_of(url) == "postgresql":
         return make_url(url).set(username=ADMIN_LOGIN).render_as_string(hide_password=False)

@@ -28,9 +28,9 @@ from sqlmodel import col, select
 from regie_tui.db import make_engine, session_scope
 from regie_tui.errors import BUSY
 from regie_tui.models import AuditEntry, Booking, BookingState, Role
-from regie_tui.services.agents import add_agent
-from regie_tui.services.booking_rules import FREE, STATE_LABELS
-from regie_tui.services.identity import os_login
+from regie_tui.services.bookings.rules import FREE, STATE_LABELS
+from regie_tui.services.trust.agents import add_agent
+from regie_tui.services.trust.identity import os_login
 
 from helpers import TODAY
 
@@ -49,9 +49,9 @@ from regie_tui import clock
 from regie_tui.db import open_database, session_scope
 from regie_tui.errors import error_message
 from regie_tui.models import Booking, BookingState
-from regie_tui.services.agents import current_agent
-from regie_tui.services.booking_rules import FREE_STAMP, CellRequest, CellStamp
-from regie_tui.services.planning import save_edits
+from regie_tui.services.trust.agents import current_agent
+from regie_tui.services.bookings.rules import FREE_STAMP, CellRequest, CellStamp
+from regie_tui.services.bookings.planning import save_edits
 
 if args["mode"] == "cli":
     from regie_tui import cli

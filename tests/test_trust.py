@@ -16,8 +16,8 @@ from sqlmodel import Session
 
 from regie_tui.db import make_engine
 from regie_tui.models import Role
-from regie_tui.services.agents import add_agent
-from regie_tui.services.identity import os_login
+from regie_tui.services.trust.agents import add_agent
+from regie_tui.services.trust.identity import os_login
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -235,7 +235,7 @@ def test_a_health_document_in_the_bannette_under_each_role(pg_town):
 
     from regie_tui.models import Child, DocumentType, PortalAccount, Submission
     from regie_tui.models.base import utc_now
-    from regie_tui.services.portal_import import import_submissions
+    from regie_tui.services.portal.intake import import_submissions
 
     engine = make_engine(pg_town["owner_url"])
     with Session(engine) as db:

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from regie_tui.demo.generator import ChildDraft, GeneratorBase, Quotient
-from regie_tui.services.search_text import fold
+from regie_tui.services.families.search_words import fold
 
 REFUSED_DOCUMENT = [
     "Document illisible, merci de le transmettre à nouveau.",

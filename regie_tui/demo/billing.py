@@ -8,10 +8,10 @@ from sqlalchemy import Connection, text
 from regie_tui.demo.generator import ChildDraft, GeneratorBase, Quotient
 from regie_tui.demo.reference import MonthInfo
 from regie_tui.models import CASH_LIMIT_CENTS, ChargeKind
-from regie_tui.services.invoicing import BILLED_STATES, basis_text, days_text, line_label, week_of
-from regie_tui.services.numbering import NumberKind
-from regie_tui.services.pricing import bracket_for, line_amount_cents, quotient_on
-from regie_tui.services.sepa import new_rum, next_sequence
+from regie_tui.services.billing.invoicing import BILLED_STATES, basis_text, days_text, line_label, week_of
+from regie_tui.services.billing.numbering import NumberKind
+from regie_tui.services.billing.pricing import bracket_for, line_amount_cents, quotient_on
+from regie_tui.services.payments.sepa import new_rum, next_sequence
 
 BANKS = [
     ("30004", "BNPAFRPPXXX"),

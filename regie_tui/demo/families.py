@@ -29,8 +29,8 @@ from regie_tui.demo.bulk import Batch, Formats, Row
 from regie_tui.demo.households import Households
 from regie_tui.demo.portal import Portal
 from regie_tui.demo.reference import Reference
-from regie_tui.services.numbering import NumberKind
-from regie_tui.services.search_text import fold, search_words
+from regie_tui.services.billing.numbering import NumberKind
+from regie_tui.services.families.search_words import fold, search_words
 
 BATCH_FAMILIES = 250
 FAMILY_NOTES = [

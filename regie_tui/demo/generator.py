@@ -19,7 +19,7 @@ from unidecode import unidecode
 from regie_tui.clock import PARIS
 from regie_tui.demo.bulk import Formats, Row
 from regie_tui.demo.reference import Reference
-from regie_tui.services.numbering import NumberKind, format_number, number_prefix, series_name
+from regie_tui.services.billing.numbering import NumberKind, format_number, number_prefix, series_name
 
 EMAIL_DOMAINS = [
     "gmail.com",

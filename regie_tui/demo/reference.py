@@ -22,10 +22,10 @@ from sqlmodel import col
 from regie_tui.clock import PARIS
 from regie_tui.demo.bulk import BulkWriter, Row
 from regie_tui.models import Agent, AuditEntry, Role
-from regie_tui.services.agents import grant_database_role
-from regie_tui.services.calendar import Period, SchoolYear, school_year
-from regie_tui.services.invoicing import PAYMENT_DELAY_DAYS
-from regie_tui.services.pricing import Bracket
+from regie_tui.services.billing.invoicing import PAYMENT_DELAY_DAYS
+from regie_tui.services.billing.pricing import Bracket
+from regie_tui.services.bookings.calendar import Period, SchoolYear, school_year
+from regie_tui.services.trust.agents import grant_database_role
 
 TOWN_FILE = "town.toml"  # beside this module, in the installed package
 REFERENCE_FAMILIES = 300  # the town size the capacities of town.toml are written for

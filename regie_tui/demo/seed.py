@@ -38,7 +38,7 @@ from regie_tui.demo.generator import seed_now
 from regie_tui.demo.reference import Reference, load_town_settings, write_reference
 from regie_tui.errors import RegieError
 from regie_tui.models import Family, Town
-from regie_tui.services.pending import pending_counts
+from regie_tui.services.portal.pending import pending_counts
 
 SQLITE_SEED_CACHE_KIB = 32 * 1024  # page cache (and index sort memory) while loading
 PARALLEL_FROM_FAMILIES = 2_000  # below, a second process costs more than it saves
@@ -156,7 +156,7 @@ def write_portal_file(engine: Engine, data: bytes) -> Path:
 
 def _import_portal_file(conn: sa.Connection, data: bytes, *, now: datetime) -> int:
     """Import the portal's file in the seed's transaction, as the portal's cron would; every line must pass."""
-    from regie_tui.services.portal_import import import_submissions
+    from regie_tui.services.portal.intake import import_submissions
 
     with Session(bind=conn) as session:  # joins the seed's transaction: committed (or not) with it
         summary = import_submissions(session, data=data, filename=PORTAL_FILENAME, agent=None, now=now)

@@ -24,7 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from regie_tui import formatting
 from regie_tui.errors import RegieError
-from regie_tui.services.invoice_document import InvoiceDocument, quantity_text
+from regie_tui.services.billing.document import InvoiceDocument, quantity_text
 
 FONT = "RegieSans"
 #: Registered too, for the other documents (receipts, reminders); the invoice draws its bold

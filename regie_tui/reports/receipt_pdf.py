@@ -12,7 +12,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from regie_tui import formatting
 from regie_tui.reports.invoice_pdf import BOLD, FONT, register_fonts
-from regie_tui.services.payments import Receipt
+from regie_tui.services.payments.ledger import Receipt
 
 
 def _plain(text: str) -> str:

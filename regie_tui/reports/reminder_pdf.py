@@ -13,7 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from regie_tui import formatting
-from regie_tui.services.reminders import ReminderLetter
+from regie_tui.services.billing.reminders import ReminderLetter
 
 #: Fallback fonts (no narrow no-break space: replaced by plain spaces).
 FONT = "Helvetica"

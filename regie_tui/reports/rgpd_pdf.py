@@ -1,7 +1,7 @@
 """Export RGPD of a family: a readable PDF in French of everything held about it, and the
 export's folder (the JSON, the PDF, the documents' files) written without overwriting.
 
-The PDF is read from the export's JSON-ready data (services/rgpd.py), so that both say
+The PDF is read from the export's JSON-ready data (services/families/rgpd.py), so that both say
 the same: the family file, health notes, enrolments, bookings (counted by child, month,
 unit and state; the JSON lists them day by day), invoices, credit notes, payments,
 mandates, documents, messages, portal requests and the history.
@@ -41,9 +41,9 @@ from regie_tui.labels import (
 )
 from regie_tui.reports import write_new_file
 from regie_tui.reports.invoice_pdf import BOLD, FONT, register_fonts
-from regie_tui.services.booking_rules import STATE_LABELS
-from regie_tui.services.payments import MODE_LABELS
-from regie_tui.services.rgpd import FamilyExport
+from regie_tui.services.bookings.rules import STATE_LABELS
+from regie_tui.services.families.rgpd import FamilyExport
+from regie_tui.services.payments.ledger import MODE_LABELS
 
 PAGE_WIDTH = A4[0] - 30 * mm
 #: A table cell's text is cut beyond this (a cell taller than a page cannot be laid out);

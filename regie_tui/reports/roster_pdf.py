@@ -13,7 +13,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 
 from regie_tui import formatting
 from regie_tui.models import BookingState
-from regie_tui.services.attendance import Roster, RosterUnit
+from regie_tui.services.bookings.attendance import Roster, RosterUnit
 
 #: What the sheet says of a child already pointed (the boxes stay empty otherwise).
 POINTED = {

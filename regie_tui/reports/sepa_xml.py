@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from regie_tui.services.sepa import SEQUENCE_ORDER, DebitLine, ExportSummary, payment_info_id
+from regie_tui.services.payments.sepa import SEQUENCE_ORDER, DebitLine, ExportSummary, payment_info_id
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -158,8 +158,8 @@ def batch_xml(db: "Session", *, batch_id: int, creditor_iban: str = "", creditor
     """The pain.008 file of a batch, made from what the database holds (the same file each time).
 
     The creditor's account is the régie's (``regie.sepa_iban``, ``sepa_bic``) unless given."""
-    from regie_tui.services.sepa import batch_content, creditor_account
-    from regie_tui.services.validation import check_bic, check_iban
+    from regie_tui.services.common.validation import check_bic, check_iban
+    from regie_tui.services.payments.sepa import batch_content, creditor_account
 
     content = batch_content(db, batch_id=batch_id)
     if not creditor_iban or not creditor_bic:
@@ -193,9 +193,9 @@ def export_file(
 ) -> tuple[bytes, ExportSummary]:
     """Export the month's debits (``services.sepa.export_debits``, in the caller's transaction) and
     make their file; the régie's account is checked first, so a bad one writes nothing."""
-    from regie_tui.services.regies import regie_by_code
-    from regie_tui.services.sepa import export_debits, regie_account
-    from regie_tui.services.validation import check_bic, check_iban
+    from regie_tui.services.common.regies import regie_by_code
+    from regie_tui.services.common.validation import check_bic, check_iban
+    from regie_tui.services.payments.sepa import export_debits, regie_account
 
     if not creditor_iban or not creditor_bic:
         creditor_iban, creditor_bic = regie_account(regie_by_code(db, code=regie_code))

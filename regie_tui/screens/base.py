@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
-    from regie_tui.services.agents import AgentInfo
-    from regie_tui.services.dashboard import DashboardCounts
+    from regie_tui.services.portal.dashboard import DashboardCounts
+    from regie_tui.services.trust.agents import AgentInfo
 
 T = TypeVar("T")
 

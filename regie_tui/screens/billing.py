@@ -23,12 +23,12 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from regie_tui import formatting, workers
 from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import ConfirmScreen, PickOne, TextPrompt
-from regie_tui.services.invoicing import month_last_day
+from regie_tui.services.billing.invoicing import month_last_day
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.invoicing import MonthRun
+    from regie_tui.services.billing.invoicing import MonthRun
 
 
 class BillingScreen(RegieScreen):
@@ -149,7 +149,7 @@ class BillingScreen(RegieScreen):
         assert agent is not None
 
         def run(session: Session) -> MonthRun:
-            from regie_tui.services.invoicing import bill_month, preview_month
+            from regie_tui.services.billing.invoicing import bill_month, preview_month
 
             return (bill_month if issue else preview_month)(
                 session,
@@ -238,7 +238,7 @@ class BillingScreen(RegieScreen):
             if not value:
                 return
             from regie_tui.errors import RegieError
-            from regie_tui.services.invoicing import month_of
+            from regie_tui.services.billing.invoicing import month_of
 
             try:
                 self.month = month_of(value)

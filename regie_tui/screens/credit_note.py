@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from regie_tui.screens.base import Desk
-    from regie_tui.services.invoicing import CreditNoteIssued
+    from regie_tui.services.billing.invoicing import CreditNoteIssued
 
 
 class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
@@ -61,7 +61,7 @@ class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
         number = self.invoice_number
 
         def lines(session: Session) -> list[tuple[int, str]]:
-            from regie_tui.services.invoicing import creditable_lines
+            from regie_tui.services.billing.invoicing import creditable_lines
 
             return [
                 (
@@ -89,7 +89,7 @@ class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
         if self.busy:
             return
         from regie_tui.errors import RegieError
-        from regie_tui.services.validation import parse_money
+        from regie_tui.services.common.validation import parse_money
 
         line_ids = list(self.query_one(SelectionList).selected)
         amount_text = self.query_one("#credit-amount", Input).value.strip()
@@ -104,7 +104,7 @@ class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
         assert agent is not None
 
         def issue(session: Session) -> CreditNoteIssued:
-            from regie_tui.services.invoicing import credit_invoice
+            from regie_tui.services.billing.invoicing import credit_invoice
 
             return credit_invoice(
                 session,

@@ -14,7 +14,7 @@ from regie_tui.screens.base import RegieScreen
 from regie_tui.widgets.counter import Counter
 
 if TYPE_CHECKING:
-    from regie_tui.services.dashboard import DashboardCounts
+    from regie_tui.services.portal.dashboard import DashboardCounts
 
 REFRESH_SECONDS = 30
 
@@ -93,7 +93,7 @@ class DashboardScreen(RegieScreen):
     def action_refresh(self) -> None:
         if not self.regie.connected:
             return
-        from regie_tui.services.dashboard import dashboard_counts
+        from regie_tui.services.portal.dashboard import dashboard_counts
 
         self.load(dashboard_counts, self._show)
 

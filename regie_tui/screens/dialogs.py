@@ -134,7 +134,7 @@ def ask_date(
     def typed(text: str | None) -> None:
         if not text:
             return
-        from regie_tui.services.validation import InvalidValue, parse_date
+        from regie_tui.services.common.validation import InvalidValue, parse_date
 
         try:
             day = parse_date(text, "Date")

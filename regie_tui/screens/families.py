@@ -17,7 +17,7 @@ from regie_tui.widgets.family_list import FamilyList
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.family_search import FamilyPage
+    from regie_tui.services.families.search import FamilyPage
 
 PAGE_SIZE = 50
 PREFETCH_ROWS = 5  # load the next page when the cursor gets this close to the end
@@ -25,7 +25,7 @@ PREFETCH_ROWS = 5  # load the next page when the cursor gets this close to the e
 
 def _page_query(query: str, after: tuple[str, int] | None = None) -> Callable[[Session], FamilyPage]:
     def run(session: Session) -> FamilyPage:
-        from regie_tui.services.family_search import search_families
+        from regie_tui.services.families.search import search_families
 
         return search_families(session, query, limit=PAGE_SIZE, after=after)
 

@@ -2,7 +2,7 @@
 Messages; the balance due and the alerts stay in view above the tabs.
 
 The file is edited through the forms of :mod:`regie_tui.screens.family_form`, every save
-going through :mod:`regie_tui.services.family_edit` with the stamp (version, last audit
+going through :mod:`regie_tui.services.families.edit` with the stamp (version, last audit
 entry) of the file as this screen loaded it: a save over a newer file is refused.
 
 Keys on Foyer: e modifies the responsable or personne autorisée under the cursor, n adds
@@ -48,12 +48,12 @@ from regie_tui.screens.family_form import (
     entity_fields,
     quotient_fields,
 )
-from regie_tui.services.access import Permission
-from regie_tui.services.accounts import InvoiceRow
-from regie_tui.services.family_edit import FamilyStamp
-from regie_tui.services.family_file import FamilyDetail, family_detail
-from regie_tui.services.history import HISTORY_KINDS, HISTORY_PERIODS, HistoryEntry, family_history
-from regie_tui.services.sepa import collection_text
+from regie_tui.services.billing.accounts import InvoiceRow
+from regie_tui.services.families.edit import FamilyStamp
+from regie_tui.services.families.file import FamilyDetail, family_detail
+from regie_tui.services.families.history import HISTORY_KINDS, HISTORY_PERIODS, HistoryEntry, family_history
+from regie_tui.services.payments.sepa import collection_text
+from regie_tui.services.trust.access import Permission
 
 TABS = [
     ("foyer", "Foyer"),
@@ -247,7 +247,7 @@ class FamilyScreen(RegieScreen):
         family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
 
         def save(session: Any, values: dict[str, Any]) -> None:
-            from regie_tui.services import family_edit
+            from regie_tui.services.families import edit as family_edit
 
             diet_ids = values.pop("diets", None)
             family_edit.set_fields(
@@ -268,7 +268,7 @@ class FamilyScreen(RegieScreen):
         family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
 
         def save(session: Any, values: dict[str, Any]) -> None:
-            from regie_tui.services.family_edit import add_entity
+            from regie_tui.services.families.edit import add_entity
 
             add_entity(
                 session,
@@ -335,7 +335,7 @@ class FamilyScreen(RegieScreen):
             )
 
         def query(session: Any) -> list[tuple[int, str]]:
-            from regie_tui.services.family_edit import diet_choices
+            from regie_tui.services.families.edit import diet_choices
 
             return diet_choices(session, agent_id=agent_id)
 
@@ -384,7 +384,7 @@ class FamilyScreen(RegieScreen):
         family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
 
         def work(session: Any) -> None:
-            from regie_tui.services.family_edit import set_payer
+            from regie_tui.services.families.edit import set_payer
 
             set_payer(session, family_id=family_id, guardian_id=guardian.id, agent_id=agent_id, expected=stamp)
 
@@ -398,7 +398,7 @@ class FamilyScreen(RegieScreen):
         family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
 
         def save(session: Any, values: dict[str, Any]) -> None:
-            from regie_tui.services.family_edit import add_quotient
+            from regie_tui.services.families.edit import add_quotient
 
             add_quotient(
                 session,
@@ -425,7 +425,7 @@ class FamilyScreen(RegieScreen):
         family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
 
         def save(session: Any, values: dict[str, Any]) -> None:
-            from regie_tui.services.family_edit import set_consent
+            from regie_tui.services.families.edit import set_consent
 
             expected = stamp
             for kind, granted in values.items():
@@ -450,7 +450,7 @@ class FamilyScreen(RegieScreen):
         family_id, agent_id, stamp = self.family_id, self._agent_id(), self.stamp
 
         def work(session: Any) -> None:
-            from regie_tui.services.family_edit import remove_entity
+            from regie_tui.services.families.edit import remove_entity
 
             remove_entity(
                 session, family_id=family_id, entity=entity, entity_id=row.id, agent_id=agent_id, expected=stamp
@@ -473,7 +473,7 @@ class FamilyScreen(RegieScreen):
         question += "\nElle ne sera plus proposée à la recherche ; son historique est conservé."
 
         def work(session: Any) -> None:
-            from regie_tui.services.family_edit import archive_family
+            from regie_tui.services.families.edit import archive_family
 
             archive_family(session, family_id=family_id, agent_id=agent_id, expected=stamp)
 

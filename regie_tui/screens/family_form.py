@@ -27,7 +27,7 @@ from regie_tui import workers
 from regie_tui.errors import RegieError
 from regie_tui.formatting import short_date
 from regie_tui.labels import HEALTH_KIND, SEX, label
-from regie_tui.services.family_edit import STALE_HEADER
+from regie_tui.services.families.edit import STALE_HEADER
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -340,7 +340,7 @@ class MessageScreen(ModalScreen[None]):
 
 def entity_fields(entity: str, names: Sequence[str], current: Any, *, today: date) -> list[FormField]:
     """Fields of ``entity`` (family, guardian, child…) filled from ``current`` (a view or a mapping)."""
-    from regie_tui.services.family_edit import desk_field
+    from regie_tui.services.families.edit import desk_field
 
     fields = []
     for name in names:
@@ -370,7 +370,7 @@ def entity_fields(entity: str, names: Sequence[str], current: Any, *, today: dat
 
 
 def _birth_check(clean: Callable[[Any], Any], today: date) -> Callable[[Any], object]:
-    from regie_tui.services import validation
+    from regie_tui.services.common import validation
 
     def check(value: Any) -> object:
         day = clean(value)
@@ -382,8 +382,8 @@ def _birth_check(clean: Callable[[Any], Any], today: date) -> Callable[[Any], ob
 
 
 def quotient_fields(today: date, documents: Sequence[tuple[str, int]]) -> list[FormField]:
-    from regie_tui.services import validation
-    from regie_tui.services.family_edit import QUOTIENT_SOURCES, quotient_value
+    from regie_tui.services.common import validation
+    from regie_tui.services.families.edit import QUOTIENT_SOURCES, quotient_value
 
     def check_value(value: Any) -> object:
         if not str(value).strip():

@@ -26,12 +26,12 @@ from regie_tui.screens.dialogs import write_pdf
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.invoice_document import InvoiceDocument
+    from regie_tui.services.billing.document import InvoiceDocument
 
 
 def invoice_renderable(doc: InvoiceDocument) -> RenderableType:
     """The invoice in the terminal, in the PDF's order."""
-    from regie_tui.services.invoice_document import quantity_text
+    from regie_tui.services.billing.document import quantity_text
 
     money = formatting.money
     issuer = doc.issuer
@@ -123,7 +123,7 @@ class InvoiceScreen(RegieScreen):
         number = self.number
 
         def query(db: Session) -> InvoiceDocument:
-            from regie_tui.services.invoice_document import invoice_document
+            from regie_tui.services.billing.document import invoice_document
 
             return invoice_document(db, number=number)
 

@@ -18,7 +18,7 @@ from regie_tui.screens.family_form import FamilyForm, FormField
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.sepa import MandateView
+    from regie_tui.services.payments.sepa import MandateView
 
 
 def _short(day: date | None) -> str:
@@ -36,26 +36,26 @@ def _short_state(m: MandateView) -> str:
 
 
 def _check_iban(value: str) -> str:
-    from regie_tui.services.validation import check_iban
+    from regie_tui.services.common.validation import check_iban
 
     return check_iban(value)
 
 
 def _check_bic(value: str) -> str:
-    from regie_tui.services.validation import check_bic
+    from regie_tui.services.common.validation import check_bic
 
     return check_bic(value)
 
 
 def _check_date(value: str) -> date:
-    from regie_tui.services.validation import parse_date
+    from regie_tui.services.common.validation import parse_date
 
     return parse_date(value, "Date de signature")
 
 
 def _check_required(label: str) -> Any:
     def check(value: str) -> str:
-        from regie_tui.services.validation import check_required
+        from regie_tui.services.common.validation import check_required
 
         return check_required(value, label)
 
@@ -104,14 +104,14 @@ class MandatesScreen(RegieScreen):
         family_id, today = self.family_id, self.regie.today
 
         def query(session: Session) -> list[MandateView]:
-            from regie_tui.services.sepa import family_mandates
+            from regie_tui.services.payments.sepa import family_mandates
 
             return family_mandates(session, family_id=family_id, today=today)
 
         self.load(query, lambda rows: self._show(rows, keep))
 
     def _show(self, rows: list[MandateView], keep: int | None = None) -> None:
-        from regie_tui.services.sepa import short_iban
+        from regie_tui.services.payments.sepa import short_iban
 
         self.rows = rows
         table = self.table
@@ -172,7 +172,7 @@ class MandatesScreen(RegieScreen):
         family_id = self.family_id
 
         def query(session: Session) -> tuple[tuple[str, str], list[tuple[int, str, str]]]:
-            from regie_tui.services.sepa import family_payer, mandate_regies
+            from regie_tui.services.payments.sepa import family_payer, mandate_regies
 
             return family_payer(session, family_id=family_id), mandate_regies(session)
 
@@ -205,7 +205,7 @@ class MandatesScreen(RegieScreen):
         replaced: list[bool] = []  # whether the new mandate replaced an active one (set by save)
 
         def save(session: Session, values: dict[str, Any]) -> int:
-            from regie_tui.services.sepa import active_mandate, create_mandate
+            from regie_tui.services.payments.sepa import active_mandate, create_mandate
 
             if not values["regie"]:
                 raise RegieError("Choisissez la régie du mandat.")
@@ -256,7 +256,7 @@ class MandatesScreen(RegieScreen):
                 return
 
             def work(session: Session) -> int:
-                from regie_tui.services.sepa import revoke_mandate
+                from regie_tui.services.payments.sepa import revoke_mandate
 
                 return revoke_mandate(
                     session, mandate_id=mandate_id, on=today, reason=reason, agent_id=agent_id, today=today

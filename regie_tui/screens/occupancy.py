@@ -27,7 +27,7 @@ from regie_tui.screens.dialogs import PickOne
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.occupancy import OccupancyActivity, OccupancyDay, OccupancyMonth
+    from regie_tui.services.bookings.occupancy import OccupancyActivity, OccupancyDay, OccupancyMonth
 
 WEEKDAYS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
 BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -101,7 +101,7 @@ def row_detail(month: OccupancyMonth, day: OccupancyDay, unit_id: int | None = N
 def month_chart(month: OccupancyMonth) -> Text:
     """A vertical bar per day: its places held against its capacity (or against the month's
     busiest day when a group has no limit); under it ■ for a day with a full group, · closed."""
-    from regie_tui.services.occupancy import month_label
+    from regie_tui.services.bookings.occupancy import month_label
 
     opened = month.open_days
     rated = bool(opened) and all(d.capacity for d in opened)
@@ -228,14 +228,14 @@ class OccupancyScreen(RegieScreen):
         self.status("Lecture…")
 
         def query(session: Session) -> OccupancyMonth:
-            from regie_tui.services.occupancy import occupancy_month
+            from regie_tui.services.bookings.occupancy import occupancy_month
 
             return occupancy_month(session, activity_id=activity_id, month=month)
 
         self.load(query, self._show)
 
     def _show(self, month: OccupancyMonth) -> None:
-        from regie_tui.services.occupancy import month_label
+        from regie_tui.services.bookings.occupancy import month_label
 
         if month.activity.id != self.activity_id or month.month != self.month:
             return  # the agent moved on meanwhile
@@ -301,7 +301,7 @@ class OccupancyScreen(RegieScreen):
     # ------------------------------------------------------------------ actions
 
     def action_month(self, step: int) -> None:
-        from regie_tui.services.occupancy import shift_month
+        from regie_tui.services.bookings.occupancy import shift_month
 
         if self.month is None:
             return
@@ -317,7 +317,7 @@ class OccupancyScreen(RegieScreen):
 
     def action_pick_activity(self) -> None:
         def query(session: Session) -> list[OccupancyActivity]:
-            from regie_tui.services.occupancy import activity_choices
+            from regie_tui.services.bookings.occupancy import activity_choices
 
             return activity_choices(session)
 

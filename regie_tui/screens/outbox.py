@@ -18,7 +18,7 @@ from regie_tui.screens.base import RegieScreen
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.outbox import OutboxMailView, OutboxRow
+    from regie_tui.services.portal.outbox import OutboxMailView, OutboxRow
 
 #: filter key -> (the ``outbox_mail.status`` shown, French name of the filter)
 FILTERS: dict[str, tuple[str | None, str]] = {
@@ -49,7 +49,7 @@ def _state(row: OutboxRow) -> str:
 def _page(status: str | None) -> Callable[[Session], list[OutboxRow]]:
     def run(session: Session) -> list[OutboxRow]:
         from regie_tui.models import MailStatus
-        from regie_tui.services.outbox import outbox_page
+        from regie_tui.services.portal.outbox import outbox_page
 
         return outbox_page(session, status=MailStatus(status) if status else None, limit=PAGE)
 
@@ -176,7 +176,7 @@ class OutboxScreen(RegieScreen):
         mail_id = int(event.row_key.value)
 
         def fetch(session: Session) -> OutboxMailView:
-            from regie_tui.services.outbox import outbox_mail
+            from regie_tui.services.portal.outbox import outbox_mail
 
             return outbox_mail(session, mail_id=mail_id)
 
@@ -197,7 +197,7 @@ class OutboxScreen(RegieScreen):
 
         def work() -> int:
             from regie_tui.db import session_scope
-            from regie_tui.services.outbox import requeue
+            from regie_tui.services.portal.outbox import requeue
 
             with session_scope(engine, write=True) as session:
                 requeue(session, mail_id=mail_id, agent_id=agent_id)

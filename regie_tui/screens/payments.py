@@ -25,8 +25,8 @@ from regie_tui.screens.dialogs import ConfirmScreen, PickOne, TextPrompt, ask_da
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.family_search import FamilyPage
-    from regie_tui.services.payments import (
+    from regie_tui.services.families.search import FamilyPage
+    from regie_tui.services.payments.ledger import (
         CashJournal,
         FinancialSituation,
         JournalLine,
@@ -93,7 +93,7 @@ class PaymentDialog(ModalScreen["PaymentRecorded | None"]):
         self.saving = False
 
     def compose(self) -> ComposeResult:
-        from regie_tui.services.payments import DESK_MODES, MODE_LABELS
+        from regie_tui.services.payments.ledger import DESK_MODES, MODE_LABELS
 
         with Vertical():
             yield Static("Nouveau règlement", id="pay-title")
@@ -128,7 +128,7 @@ class PaymentDialog(ModalScreen["PaymentRecorded | None"]):
         family_id = self.family_id
 
         def query(db: Session) -> PaymentContext:
-            from regie_tui.services.payments import payment_context
+            from regie_tui.services.payments.ledger import payment_context
 
             return payment_context(db, family_id=family_id)
 
@@ -199,7 +199,7 @@ class PaymentDialog(ModalScreen["PaymentRecorded | None"]):
 
     def action_save(self) -> None:
         from regie_tui.models import PaymentMode
-        from regie_tui.services.validation import parse_money
+        from regie_tui.services.common.validation import parse_money
 
         context, regie_id = self.context, self._regie_id()
         desk = cast(Desk, self.app)
@@ -227,7 +227,7 @@ class PaymentDialog(ModalScreen["PaymentRecorded | None"]):
         agent_id, family_id, day = desk.agent.id, context.family_id, desk.today
 
         def action(db: Session) -> PaymentRecorded:
-            from regie_tui.services.payments import record_payment
+            from regie_tui.services.payments.ledger import record_payment
 
             return record_payment(
                 db,
@@ -269,7 +269,7 @@ def ask_family_then_pay(screen: RegieScreen, after: Any) -> None:
             return
 
         def query(db: Session) -> FamilyPage:
-            from regie_tui.services.family_search import search_families
+            from regie_tui.services.families.search import search_families
 
             return search_families(db, text, limit=20)
 
@@ -356,7 +356,7 @@ class PaymentsScreen(RegieScreen):
             return
 
         def query(db: Session) -> CashJournal:
-            from regie_tui.services.payments import cash_journal
+            from regie_tui.services.payments.ledger import cash_journal
 
             return cash_journal(db, day=day)
 
@@ -473,7 +473,7 @@ class PaymentsScreen(RegieScreen):
                 return
 
             def action(db: Session) -> tuple[tuple[str, int], ...]:
-                from regie_tui.services.payments import cancel_payment
+                from regie_tui.services.payments.ledger import cancel_payment
 
                 done = cancel_payment(
                     db, receipt_number=receipt_number, reason=reason, agent_id=agent.id if agent else None
@@ -501,7 +501,7 @@ class PaymentsScreen(RegieScreen):
 
         def make(db: Session, path: Path) -> None:
             from regie_tui.reports.receipt_pdf import receipt_pdf
-            from regie_tui.services.payments import receipt
+            from regie_tui.services.payments.ledger import receipt
 
             write_new_file(path, receipt_pdf(receipt(db, receipt_number=receipt_number), printed_at=now))
 
@@ -517,7 +517,7 @@ class PaymentsScreen(RegieScreen):
         journal, agent = self.journal, self.regie.agent
         if journal is None or agent is None:
             return
-        from regie_tui.services.access import Permission
+        from regie_tui.services.trust.access import Permission
 
         if not agent.may(Permission.CLOSE_CASH_DAY):
             self.notify("Seul le régisseur (ou un administrateur) clôt la journée de caisse.", severity="error")
@@ -530,7 +530,7 @@ class PaymentsScreen(RegieScreen):
 
         def close(regie_id: int) -> None:
             def action(db: Session) -> str:
-                from regie_tui.services.payments import close_cash_day
+                from regie_tui.services.payments.ledger import close_cash_day
 
                 done = close_cash_day(db, regie_id=regie_id, day=day, agent_id=agent.id)
                 return (
@@ -628,7 +628,7 @@ class FinancialSituationScreen(RegieScreen):
         family_id, on_day = self.family_id, self.day or self.regie.today
 
         def query(db: Session) -> FinancialSituation:
-            from regie_tui.services.payments import family_situation
+            from regie_tui.services.payments.ledger import family_situation
 
             return family_situation(db, family_id=family_id, on=on_day)
 

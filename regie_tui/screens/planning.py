@@ -1,7 +1,7 @@
 """Planning: a child's reservation grid, edited at the keyboard and saved in one transaction.
 
 Every edit key builds cell requests, has the booking rules judge them with every pending
-edit (:func:`regie_tui.services.planning.check_edits`, in a worker) and keeps them only if
+edit (:func:`regie_tui.services.bookings.planning.check_edits`, in a worker) and keeps them only if
 allowed: a cell the rules refuse is refused at the key press, with the rule. ctrl+s saves
 them all; a cell changed by someone else since it was loaded refuses the save, tells who
 and when, keeps the edits and reloads the fresh state to re-apply them on.
@@ -30,15 +30,15 @@ from regie_tui import clock, formatting, workers
 from regie_tui.models import BookingState
 from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import ConfirmScreen, TextPrompt, ask_date
-from regie_tui.services.booking_rules import STATE_LABELS, Action, CellRequest, StaleCells
-from regie_tui.services.planning import CLOSED_GLYPH, LEGEND, NEXT_VIEW, View, period_of, shift
+from regie_tui.services.bookings.planning import CLOSED_GLYPH, LEGEND, NEXT_VIEW, View, period_of, shift
+from regie_tui.services.bookings.rules import STATE_LABELS, Action, CellRequest, StaleCells
 from regie_tui.widgets.reservation_grid import PENDING_MARK, ReservationGrid
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.booking_rules import CellCheck
-    from regie_tui.services.planning import ChildGrid, GridCell
+    from regie_tui.services.bookings.planning import ChildGrid, GridCell
+    from regie_tui.services.bookings.rules import CellCheck
 
 Key = tuple[date, int]
 Wanted = tuple[Key, Action, BookingState | None]  # a cell, what to do, the state wanted
@@ -138,7 +138,7 @@ class ChildPickerScreen(ModalScreen[int | None]):
             return
 
         def query(db: Session) -> list[tuple[int, str]]:
-            from regie_tui.services.planning import find_children
+            from regie_tui.services.bookings.planning import find_children
 
             return [
                 (
@@ -294,7 +294,7 @@ class PlanningScreen(RegieScreen):
         first, last = period_of(view, day)
 
         def query(db: Session) -> ChildGrid:
-            from regie_tui.services.planning import child_grid
+            from regie_tui.services.bookings.planning import child_grid
 
             return child_grid(db, child_id=child_id, first=first, last=last, now=now)
 
@@ -487,7 +487,7 @@ class PlanningScreen(RegieScreen):
             return None
 
         def query(db: Session) -> list[CellCheck]:
-            from regie_tui.services.planning import check_edits
+            from regie_tui.services.bookings.planning import check_edits
 
             return check_edits(
                 db, child_id=child_id, edits=edits, agent=agent, now=now, override_notice=override, reason=reason
@@ -615,7 +615,7 @@ class PlanningScreen(RegieScreen):
         child_id, now = self.child_id, clock.now()
 
         def query(db: Session) -> ChildGrid:
-            from regie_tui.services.planning import child_grid
+            from regie_tui.services.bookings.planning import child_grid
 
             return child_grid(db, child_id=child_id, first=first, last=last, now=now)
 
@@ -700,7 +700,7 @@ class PlanningScreen(RegieScreen):
         def typed(text: str | None) -> None:
             if not text:
                 return
-            from regie_tui.services.validation import InvalidValue, parse_date
+            from regie_tui.services.common.validation import InvalidValue, parse_date
 
             try:
                 until = parse_date(text, "Date")
@@ -723,7 +723,7 @@ class PlanningScreen(RegieScreen):
 
         def query(db: Session) -> date:
             from regie_tui.models import DayOffKind
-            from regie_tui.services.booking_rules import opening_calendar
+            from regie_tui.services.bookings.rules import opening_calendar
 
             days_off = opening_calendar(db, activity_ids=[], first=last, last=last + timedelta(days=366)).days_off
             holidays = sorted(d for d, off in days_off.items() if off.kind == DayOffKind.SCHOOL_HOLIDAY and d > last)
@@ -748,7 +748,7 @@ class PlanningScreen(RegieScreen):
         override, reason = self.override_notice, self.reason
 
         def action(db: Session) -> list[CellCheck] | StaleCells:
-            from regie_tui.services.planning import save_edits
+            from regie_tui.services.bookings.planning import save_edits
 
             try:
                 return save_edits(
@@ -814,7 +814,7 @@ class PlanningScreen(RegieScreen):
         child_id, now = self.child_id, clock.now()
 
         def query(db: Session) -> ChildGrid:
-            from regie_tui.services.planning import child_grid
+            from regie_tui.services.bookings.planning import child_grid
 
             return child_grid(db, child_id=child_id, first=first, last=last, now=now)
 

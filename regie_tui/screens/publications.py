@@ -27,7 +27,7 @@ from regie_tui.screens.dialogs import ConfirmScreen
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.publications import DocumentView, NewsView, Publications
+    from regie_tui.services.portal.publications import DocumentView, NewsView, Publications
 
 T = TypeVar("T")
 
@@ -197,8 +197,8 @@ class NewsForm(FormScreen):
             self.focus_next()
 
     def action_save(self) -> None:
-        from regie_tui.services.publications import add_news
-        from regie_tui.services.validation import InvalidValue, parse_date
+        from regie_tui.services.common.validation import InvalidValue, parse_date
+        from regie_tui.services.portal.publications import add_news
 
         title = self._value("news-title").strip()
         text = self.query_one("#news-text", TextArea).text.strip()
@@ -266,7 +266,7 @@ class DocumentForm(FormScreen):
             self.focus_next()
 
     def action_save(self) -> None:
-        from regie_tui.services.publications import publish_document
+        from regie_tui.services.portal.publications import publish_document
 
         title = self._value("document-title").strip()
         path = self._value("document-path").strip()
@@ -365,7 +365,7 @@ class PublicationsScreen(RegieScreen):
     # ------------------------------------------------------------------- reading
 
     def refresh_lists(self) -> None:
-        from regie_tui.services.publications import list_publications
+        from regie_tui.services.portal.publications import list_publications
 
         today = self.regie.today
         self.load(lambda session: list_publications(session, today=today), self._show)
@@ -443,7 +443,7 @@ class PublicationsScreen(RegieScreen):
         return items[table.cursor_row]
 
     def action_withdraw(self) -> None:
-        from regie_tui.services.publications import NewsView, withdraw_document, withdraw_news
+        from regie_tui.services.portal.publications import NewsView, withdraw_document, withdraw_news
 
         item = self.selected()
         if item is None:

@@ -25,7 +25,7 @@ from regie_tui.screens.dialogs import ask_date
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.rates import RateGrid, RateGridRow, RateSet, RateValue
+    from regie_tui.services.billing.rates import RateGrid, RateGridRow, RateSet, RateValue
 
 LABEL_WIDTH = 26
 
@@ -108,7 +108,7 @@ class RateDialog(ModalScreen[RateForm | None]):
         self.action_save()
 
     def action_save(self) -> None:
-        from regie_tui.services.validation import InvalidValue, parse_date, parse_money
+        from regie_tui.services.common.validation import InvalidValue, parse_date, parse_money
 
         texts = (
             self._text("rate-amount"),
@@ -188,7 +188,7 @@ class RatesScreen(RegieScreen):
             return
 
         def query(db: Session) -> RateGrid:
-            from regie_tui.services.rates import rate_grid
+            from regie_tui.services.billing.rates import rate_grid
 
             return rate_grid(db, on=day)
 
@@ -342,7 +342,7 @@ class RatesScreen(RegieScreen):
         bracket_id = grid.brackets[index].id
 
         def action(db: Session) -> RateSet:
-            from regie_tui.services.rates import set_rate
+            from regie_tui.services.billing.rates import set_rate
 
             return set_rate(
                 db,
@@ -374,7 +374,7 @@ class RatesScreen(RegieScreen):
 
 def _texts(cell: RateValue | None, on: date) -> tuple[str, str, str, str, str]:
     """The dialog's fields for a cell: its amounts, and the grid's day as the date of effect."""
-    from regie_tui.services.rates import cents_text
+    from regie_tui.services.billing.rates import cents_text
 
     if cell is None:
         return ("", "0,00", "0,00", "", formatting.short_date(on))

@@ -21,7 +21,7 @@ from regie_tui.screens.dialogs import PickOne, ask_date, write_pdf
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.reminders import OverdueInvoice, OverdueReport, RemindersSent
+    from regie_tui.services.billing.reminders import OverdueInvoice, OverdueReport, RemindersSent
 
 SELECTED = "■"
 SHORT_BUCKETS = {"30": "30-59 j", "60": "60-89 j", "90": "≥ 90 j"}
@@ -111,7 +111,7 @@ class RemindersScreen(RegieScreen):
         day = self.day or self.regie.today
 
         def query(db: Session) -> OverdueReport:
-            from regie_tui.services.reminders import overdue_invoices
+            from regie_tui.services.billing.reminders import overdue_invoices
 
             return overdue_invoices(db, on=day)
 
@@ -254,7 +254,7 @@ class RemindersScreen(RegieScreen):
 
         def make(db: Session, path: Path) -> RemindersSent:
             from regie_tui.reports.reminder_pdf import reminders_pdf
-            from regie_tui.services.reminders import send_reminders
+            from regie_tui.services.billing.reminders import send_reminders
 
             sent = send_reminders(db, invoice_numbers=numbers, on=day, agent_id=agent.id)
             if not sent.letters:

@@ -26,8 +26,8 @@ from regie_tui.screens.dialogs import PickOne, TextPrompt, ask_date, write_pdf
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from regie_tui.services.attendance import ActivityChoice, Roster, RosterLine, UnitTotals, WalkIn
-    from regie_tui.services.booking_rules import CellCheck
+    from regie_tui.services.bookings.attendance import ActivityChoice, Roster, RosterLine, UnitTotals, WalkIn
+    from regie_tui.services.bookings.rules import CellCheck
 
 #: The state of a line, readable without colour: a glyph and a short word.
 STATE_TEXT = {
@@ -143,7 +143,7 @@ class RosterScreen(RegieScreen):
         assert agent is not None
 
         def query(db: Session) -> Roster:
-            from regie_tui.services.attendance import roster
+            from regie_tui.services.bookings.attendance import roster
 
             return roster(db, activity_id=activity_id, day=day, agent=agent)
 
@@ -219,8 +219,8 @@ class RosterScreen(RegieScreen):
 
         def query(db: Session) -> list[tuple[ActivityChoice, str]]:
             """The day's activities, the open ones first, each with why it is closed ('' when open)."""
-            from regie_tui.services.attendance import activities_on
-            from regie_tui.services.booking_rules import opening_calendar
+            from regie_tui.services.bookings.attendance import activities_on
+            from regie_tui.services.bookings.rules import opening_calendar
 
             choices = activities_on(db, day=day)
             opening = opening_calendar(db, activity_ids=[c.id for c in choices], first=day, last=day)
@@ -284,7 +284,7 @@ class RosterScreen(RegieScreen):
             return
 
         def action(db: Session) -> CellCheck:
-            from regie_tui.services.attendance import mark
+            from regie_tui.services.bookings.attendance import mark
 
             return mark(
                 db, child_id=child_id, day=day, unit_id=unit_id, state=state, agent=agent, now=now, reason=reason
@@ -355,7 +355,7 @@ class RosterScreen(RegieScreen):
                 return
 
             def query(db: Session) -> list[WalkIn]:
-                from regie_tui.services.attendance import walk_in_candidates
+                from regie_tui.services.bookings.attendance import walk_in_candidates
 
                 return walk_in_candidates(db, activity_id=activity_id, day=day, text=text)
 
@@ -409,7 +409,7 @@ class RosterScreen(RegieScreen):
 
         def make(db: Session, path: Path) -> None:
             from regie_tui.reports.roster_pdf import roster_pdf
-            from regie_tui.services.attendance import town_name
+            from regie_tui.services.bookings.attendance import town_name
 
             write_new_file(path, roster_pdf(roster, town_name=town_name(db), printed_at=now))
 

@@ -17,7 +17,7 @@ from textual.strip import Strip
 from regie_tui import formatting
 
 if TYPE_CHECKING:
-    from regie_tui.services.family_search import FamilyRow
+    from regie_tui.services.families.search import FamilyRow
 
 # (title, width, right-aligned); the last column takes what is left of the line.
 COLUMNS = [

@@ -1,6 +1,6 @@
 """A child's reservation grid, drawn line by line (Line API): rows are units, columns are days.
 
-The widget only draws and moves: it holds a :class:`~regie_tui.services.planning.ChildGrid`
+The widget only draws and moves: it holds a :class:`~regie_tui.services.bookings.planning.ChildGrid`
 (plain data, loaded by the screen) and the screen's pending (unsaved) target states, and
 never touches the database. A key press repaints the lines it changed, nothing more.
 """
@@ -23,10 +23,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from regie_tui.models import BookingState
-from regie_tui.services.planning import CLOSED_GLYPH, Appearance, View
+from regie_tui.services.bookings.planning import CLOSED_GLYPH, Appearance, View
 
 if TYPE_CHECKING:
-    from regie_tui.services.planning import ChildGrid, GridCell
+    from regie_tui.services.bookings.planning import ChildGrid, GridCell
 
 WEEKDAY_SHORT = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
 WEEKDAY_INITIAL = ("l", "m", "m", "j", "v", "s", "d")

@@ -161,9 +161,9 @@ def health_trail(fresh_town_url):
     asked for another text through the portal (a pending health request)."""
     from regie_tui.models import PortalAccount, Submission
     from regie_tui.models.base import utc_now
-    from regie_tui.services.agents import resolve_agent
-    from regie_tui.services.family_edit import set_fields
-    from regie_tui.services.portal_import import import_submissions
+    from regie_tui.services.families.edit import set_fields
+    from regie_tui.services.portal.intake import import_submissions
+    from regie_tui.services.trust.agents import resolve_agent
 
     engine = make_engine(fresh_town_url)
     try:

@@ -68,7 +68,7 @@ def test_family_search_and_show_as_json(town_url):
     assert len(families) == 12
     first = families[0]
     # Searching the family's name without accents and in lower case finds it.
-    from regie_tui.services.search_text import fold
+    from regie_tui.services.families.search_words import fold
 
     found = json.loads(regie("family", "search", fold(first["name"]), "--db", town_url, "--json").output)
     assert first["id"] in [f["id"] for f in found]

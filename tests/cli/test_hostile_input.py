@@ -597,7 +597,7 @@ LENGTH_CASES = [
 def test_the_length_cases_name_the_columns_limits():
     """The limits above are the columns' own (a column that changes fails here, not in production)."""
     from regie_tui import models
-    from regie_tui.services.validation import column_length
+    from regie_tui.services.common.validation import column_length
 
     columns = {
         500: [models.Submission.reason, models.RefusalTemplate.text, models.CreditNote.reason],

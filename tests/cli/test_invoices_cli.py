@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.models import Charge, Invoice, InvoiceStatus
-from regie_tui.services import invoicing
+from regie_tui.services.billing import invoicing
 
 from helpers import ADMIN_LOGIN, act_as, agent_url, backend_of
 

@@ -13,7 +13,7 @@ from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.models import Family, MailStatus, OutboxMail
 from regie_tui.models.base import utc_now
-from regie_tui.services.outbox import INTERRUPTED, decision_mail, family_address
+from regie_tui.services.portal.outbox import INTERRUPTED, decision_mail, family_address
 
 from helpers import ADMIN_LOGIN, act_as
 

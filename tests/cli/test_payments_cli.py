@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.models import Agent, Role
-from regie_tui.services.payments import open_invoices
+from regie_tui.services.payments.ledger import open_invoices
 
 from helpers import ADMIN_LOGIN, act_as
 

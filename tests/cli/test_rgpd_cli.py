@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from regie_tui import cli, formatting
 from regie_tui.db import make_engine
 from regie_tui.models import AuditEntry, Child, Family, HealthNote, Invoice, Message, MessageDirection, Source
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.family_edit import archive_family
+from regie_tui.services.families.edit import archive_family
+from regie_tui.services.trust.agents import resolve_agent
 
 from helpers import ADMIN_LOGIN, TODAY_HOUR, act_as
 

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from regie_tui import cli
 from regie_tui.models import DebitBatch, Invoice, Regie, Role
-from regie_tui.services.agents import add_agent, resolve_agent
-from regie_tui.services.payments import invoice_balance
+from regie_tui.services.payments.ledger import invoice_balance
+from regie_tui.services.trust.agents import add_agent, resolve_agent
 
 from builders import add_family, add_invoice, add_regie
 from helpers import act_as

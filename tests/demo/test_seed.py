@@ -43,9 +43,9 @@ from regie_tui.models import (
     PortalLogin,
     Submission,
 )
-from regie_tui.services.calendar import school_year
-from regie_tui.services.invoicing import week_of
-from regie_tui.services.pending import pending_counts
+from regie_tui.services.billing.invoicing import week_of
+from regie_tui.services.bookings.calendar import school_year
+from regie_tui.services.portal.pending import pending_counts
 
 from helpers import ADMIN_LOGIN, TODAY, TOWN_FAMILIES, TOWN_SEED
 
@@ -353,7 +353,7 @@ def test_portal_lines_are_valid_requests_of_the_family_that_sent_them(town):
 
 
 def test_the_portal_file_is_kept_and_importing_it_again_changes_nothing(engine):
-    from regie_tui.services.portal_import import import_submissions
+    from regie_tui.services.portal.intake import import_submissions
 
     summary = _seed_town(engine)
     path = Path(summary.portal_file)
@@ -394,7 +394,7 @@ def test_a_refused_portal_line_is_a_demo_bug_and_leaves_nothing(engine, monkeypa
 
 
 def test_search_finds_names_whatever_the_accents(town):
-    from regie_tui.services.family_search import search_families
+    from regie_tui.services.families.search import search_families
 
     guardians = _all(town, "SELECT family_id, first_name, last_name, email FROM guardian")
     assert any(not n.isascii() for _, first, last, _ in guardians for n in (first, last))

@@ -32,7 +32,7 @@ from regie_tui.reports.invoice_pdf import (
     write_invoice_pdf,
     write_month_pdf,
 )
-from regie_tui.services.invoice_document import DocLine, invoice_document, month_documents
+from regie_tui.services.billing.document import DocLine, invoice_document, month_documents
 
 UNPAID = "pop-F261000012"
 

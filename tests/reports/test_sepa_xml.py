@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from regie_tui.models import Invoice, InvoiceStatus, Mandate, MandateSequence, Regie, Town
 from regie_tui.reports.sepa_xml import NAMESPACE, Creditor, batch_xml, export_file, pain008, sepa_id, sepa_text
-from regie_tui.services.sepa import DebitLine, create_mandate
+from regie_tui.services.payments.sepa import DebitLine, create_mandate
 
 from builders import add_family, add_regie
 from helpers import TODAY

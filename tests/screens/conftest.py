@@ -8,7 +8,7 @@ from textual.widgets import Input
 from regie_tui.app import create_app
 from regie_tui.db import make_engine
 from regie_tui.models import Agent, Role
-from regie_tui.services.agents import resolve_agent
+from regie_tui.services.trust.agents import resolve_agent
 
 from helpers import ADMIN_LOGIN, TODAY
 

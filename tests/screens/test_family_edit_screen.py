@@ -9,8 +9,8 @@ from regie_tui.db import make_engine
 from regie_tui.models import Agent, Family, Guardian, Role
 from regie_tui.screens.family import FamilyScreen
 from regie_tui.screens.family_form import FamilyForm, MessageScreen
-from regie_tui.services import family_edit
-from regie_tui.services.agents import resolve_agent
+from regie_tui.services.families import edit as family_edit
+from regie_tui.services.trust.agents import resolve_agent
 
 from helpers import ADMIN_LOGIN, TODAY
 from pilot import screen_text, settle

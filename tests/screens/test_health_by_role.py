@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from regie_tui.models import Child, HealthNote, PortalAccount, Role, Submission, SubmissionStatus
 from regie_tui.models.base import utc_now
-from regie_tui.services.portal_import import import_submissions
+from regie_tui.services.portal.intake import import_submissions
 
 from pilot import screen_text, settle
 

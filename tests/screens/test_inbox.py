@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from regie_tui.models import Document, DocumentStatus, OutboxMail, Submission, SubmissionStatus
 from regie_tui.screens.inbox import InboxScreen
-from regie_tui.services.pending import pending_counts
+from regie_tui.services.portal.pending import pending_counts
 
 from pilot import screen_text, settle
 
@@ -179,7 +179,7 @@ async def test_an_image_document_is_previewed_in_the_terminal(make_fresh_app):
     from sqlmodel import col
 
     from regie_tui.models import DocumentScope, DocumentType, PortalAccount
-    from regie_tui.services.portal_import import import_submissions
+    from regie_tui.services.portal.intake import import_submissions
 
     picture = io.BytesIO()
     PILImage.new("RGB", (40, 20), (200, 30, 30)).save(picture, format="PNG")

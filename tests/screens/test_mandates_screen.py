@@ -9,7 +9,7 @@ from regie_tui.app import create_app
 from regie_tui.models import Mandate, MandateSequence, Regie
 from regie_tui.screens.family_form import FamilyForm
 from regie_tui.screens.mandates import MandatesScreen
-from regie_tui.services.agents import resolve_agent
+from regie_tui.services.trust.agents import resolve_agent
 
 from builders import add_family, add_regie
 from helpers import TODAY

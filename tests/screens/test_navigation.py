@@ -11,8 +11,8 @@ from regie_tui.screens.dashboard import DashboardScreen
 from regie_tui.screens.families import FamiliesScreen
 from regie_tui.screens.family import FamilyScreen
 from regie_tui.screens.help import HelpScreen
-from regie_tui.services.dashboard import dashboard_counts
-from regie_tui.services.search_text import fold
+from regie_tui.services.families.search_words import fold
+from regie_tui.services.portal.dashboard import dashboard_counts
 
 from pilot import screen_text, settle, workers_done
 

@@ -15,7 +15,7 @@ from regie_tui.models import (
 )
 from regie_tui.screens.dialogs import PickOne
 from regie_tui.screens.occupancy import OccupancyScreen
-from regie_tui.services.agents import resolve_agent
+from regie_tui.services.trust.agents import resolve_agent
 
 from builders import LUCIOLES_FULL_WED, add_lucioles
 from helpers import ADMIN_LOGIN, TODAY

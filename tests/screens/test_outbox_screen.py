@@ -9,8 +9,8 @@ from regie_tui.app import create_app
 from regie_tui.db import make_engine
 from regie_tui.models import Family, MailStatus, OutboxMail
 from regie_tui.screens.outbox import MailScreen, OutboxScreen
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.outbox import decision_mail, family_address
+from regie_tui.services.portal.outbox import decision_mail, family_address
+from regie_tui.services.trust.agents import resolve_agent
 
 from helpers import ADMIN_LOGIN, TODAY
 from pilot import screen_text, settle

@@ -4,7 +4,7 @@ from sqlmodel import Session
 
 from regie_tui.app import create_app
 from regie_tui.screens.family import FamilyScreen
-from regie_tui.services.agents import resolve_agent
+from regie_tui.services.trust.agents import resolve_agent
 
 from builders import add_family
 from helpers import TODAY

@@ -8,8 +8,8 @@ from regie_tui.app import create_app
 from regie_tui.models import AuditEntry, Booking, BookingState, Child, Source
 from regie_tui.screens.dialogs import ConfirmScreen, TextPrompt
 from regie_tui.screens.planning import LegendScreen, PlanningScreen
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.booking_rules import CellRequest, apply_cells
+from regie_tui.services.bookings.rules import CellRequest, apply_cells
+from regie_tui.services.trust.agents import resolve_agent
 
 from booking_world import NOW, build
 from helpers import TODAY

@@ -7,8 +7,8 @@ from textual.widgets import DataTable, Input, TextArea
 from regie_tui.app import create_app
 from regie_tui.db import make_engine
 from regie_tui.screens.publications import ConfirmScreen, DocumentForm, NewsForm, PublicationsScreen
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.publications import portal_today
+from regie_tui.services.portal.publications import portal_today
+from regie_tui.services.trust.agents import resolve_agent
 
 from helpers import ADMIN_LOGIN, TODAY
 from pilot import screen_text, settle, shows

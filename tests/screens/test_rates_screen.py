@@ -7,7 +7,7 @@ from sqlmodel import Session
 from regie_tui.db import make_engine
 from regie_tui.models import Role
 from regie_tui.screens.rates import RateDialog, RatesScreen
-from regie_tui.services.rates import rate_on
+from regie_tui.services.billing.rates import rate_on
 
 from helpers import TODAY
 from pilot import screen_text, settle

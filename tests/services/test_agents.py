@@ -5,7 +5,7 @@ from sqlmodel import Session, select
 
 from regie_tui.errors import AccessDenied, RegieError
 from regie_tui.models import AuditEntry, Role
-from regie_tui.services.agents import add_agent, parse_role, resolve_agent
+from regie_tui.services.trust.agents import add_agent, parse_role, resolve_agent
 
 
 def test_first_login_becomes_admin_then_strangers_are_refused(engine):

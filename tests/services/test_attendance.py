@@ -7,8 +7,8 @@ from sqlmodel import Session, select
 from regie_tui.clock import PARIS
 from regie_tui.db import make_engine
 from regie_tui.models import Booking, BookingState, Child, Role, Unit
-from regie_tui.services.agents import AgentInfo, resolve_agent
-from regie_tui.services.attendance import HEALTH_HIDDEN, activities_on, mark, roster, walk_in_candidates
+from regie_tui.services.bookings.attendance import HEALTH_HIDDEN, activities_on, mark, roster, walk_in_candidates
+from regie_tui.services.trust.agents import AgentInfo, resolve_agent
 
 from helpers import TODAY
 

@@ -35,8 +35,9 @@ from regie_tui.models import (
     SubmissionStatus,
     Unit,
 )
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.bannette import (
+from regie_tui.services.families.search import search_families
+from regie_tui.services.payments.ledger import invoice_balance
+from regie_tui.services.portal.bannette import (
     AcceptChoice,
     AlreadyDecided,
     InboxFilter,
@@ -48,10 +49,9 @@ from regie_tui.services.bannette import (
     refusal_templates,
     refuse,
 )
-from regie_tui.services.family_search import search_families
-from regie_tui.services.payments import invoice_balance
-from regie_tui.services.pending import pending_counts
-from regie_tui.services.portal_import import import_submissions
+from regie_tui.services.portal.intake import import_submissions
+from regie_tui.services.portal.pending import pending_counts
+from regie_tui.services.trust.agents import resolve_agent
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SENT = "2026-11-22T18:30:00+01:00"
@@ -431,7 +431,7 @@ def test_an_online_payment_beyond_the_balance_now_due_is_refused_at_accept(town)
     """The invoice was paid in part at the desk after the import: accepting the online payment
     re-checks it against the balance due now, refuses in French and writes nothing."""
     from regie_tui.models import PaymentMode
-    from regie_tui.services.payments import record_payment
+    from regie_tui.services.payments.ledger import record_payment
 
     with town.session() as session:
         invoice = next(
@@ -486,7 +486,7 @@ def test_an_online_payment_beyond_the_balance_now_due_is_refused_at_accept(town)
 def test_a_health_document_is_read_and_decided_only_by_the_roles_allowed(town):
     """A PAI is health data: a régisseur sees that it came, not what it says, and cannot decide it."""
     from regie_tui.errors import AccessDenied
-    from regie_tui.services.bannette import document_content
+    from regie_tui.services.portal.bannette import document_content
 
     with town.session() as session:
         pai = session.exec(select(DocumentType).where(DocumentType.name == "PAI")).one()

@@ -22,8 +22,7 @@ from regie_tui.models import (
     Role,
     Source,
 )
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.booking_rules import (
+from regie_tui.services.bookings.rules import (
     FREE_STAMP,
     WAITING,
     CellRequest,
@@ -33,6 +32,7 @@ from regie_tui.services.booking_rules import (
     check_cells,
     notice_deadline,
 )
+from regie_tui.services.trust.agents import AgentInfo
 
 from booking_world import NOW, OVERRIDE_WED, WED, World, build
 

@@ -6,8 +6,8 @@ from sqlmodel import Session, col, select
 
 from regie_tui.db import make_engine
 from regie_tui.models import Allocation, CreditNote, Invoice, InvoiceStatus
-from regie_tui.services import dashboard
-from regie_tui.services.dashboard import counts_for_login, dashboard_counts
+from regie_tui.services.portal import dashboard
+from regie_tui.services.portal.dashboard import counts_for_login, dashboard_counts
 
 from helpers import ADMIN_LOGIN
 

@@ -24,7 +24,7 @@ from regie_tui.models import (
     Source,
     Unit,
 )
-from regie_tui.services.enrolments import check_enrolment, enrol
+from regie_tui.services.families.enrolments import check_enrolment, enrol
 
 from builders import add_family, add_regie
 

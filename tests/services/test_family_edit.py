@@ -21,12 +21,12 @@ from regie_tui.models import (
     Role,
     Source,
 )
-from regie_tui.services import family_edit as fe
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.family_file import family_detail
-from regie_tui.services.family_search import search_families
-from regie_tui.services.history import family_history
-from regie_tui.services.validation import InvalidValue
+from regie_tui.services.common.validation import InvalidValue
+from regie_tui.services.families import edit as fe
+from regie_tui.services.families.file import family_detail
+from regie_tui.services.families.history import family_history
+from regie_tui.services.families.search import search_families
+from regie_tui.services.trust.agents import AgentInfo
 
 from builders import add_family
 
@@ -465,7 +465,7 @@ def test_history_filters_by_kind_and_period(engine, town, today):
     from datetime import UTC, datetime
 
     from regie_tui.models import Message, MessageDirection
-    from regie_tui.services.history import family_message_list
+    from regie_tui.services.families.history import family_message_list
 
     def entry(day: date, action: str, entity: str, source: Source = Source.AGENT) -> AuditEntry:
         return AuditEntry(
@@ -533,8 +533,8 @@ def test_history_filters_by_kind_and_period(engine, town, today):
 
 def test_a_medical_diet_is_health_data(engine, town):
     """Sans gluten tells an intolerance: the régisseur neither reads, sets nor removes it."""
-    from regie_tui.services.access import MEDICAL_DIET_HIDDEN
-    from regie_tui.services.family_file import family_detail
+    from regie_tui.services.families.file import family_detail
+    from regie_tui.services.trust.access import MEDICAL_DIET_HIDDEN
 
     with Session(engine) as session:
         every = dict((label, id_) for id_, label in fe.diet_choices(session, agent_id=town["julie"]))

@@ -7,9 +7,9 @@ from sqlmodel import Session
 
 from regie_tui.errors import NotFound
 from regie_tui.models import Child, HealthNote, HealthNoteKind, Role
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.family_file import family_detail
-from regie_tui.services.family_search import search_families
+from regie_tui.services.families.file import family_detail
+from regie_tui.services.families.search import search_families
+from regie_tui.services.trust.agents import AgentInfo
 
 from builders import add_family, add_invoice, add_regie, credit, pay
 
@@ -62,9 +62,9 @@ def test_a_health_documents_file_name_only_for_the_roles_with_health_data(town_u
 
     from regie_tui.db import make_engine
     from regie_tui.models import Document, DocumentType
-    from regie_tui.services.access import HEALTH_FILE_HIDDEN
-    from regie_tui.services.agents import resolve_agent
-    from regie_tui.services.family_file import family_detail
+    from regie_tui.services.families.file import family_detail
+    from regie_tui.services.trust.access import HEALTH_FILE_HIDDEN
+    from regie_tui.services.trust.agents import resolve_agent
 
     from helpers import TODAY
 

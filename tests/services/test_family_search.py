@@ -4,7 +4,7 @@ from datetime import date
 
 from sqlmodel import Session
 
-from regie_tui.services.family_search import search_families
+from regie_tui.services.families.search import search_families
 
 from builders import add_family, add_invoice, add_regie
 

@@ -1,6 +1,6 @@
 """What every input typed at the desk must be (issue 15, point 6): one French line otherwise.
 
-The checks of services/validation.py that the CLI, the screens and the portal import share:
+The checks of services/common/validation.py that the CLI, the screens and the portal import share:
 characters (no control character, NUL, byte that was not UTF-8, bidirectional override),
 lengths against the column, the régie's years, amounts, a file's content against its name.
 No database: the commands' side is tests/cli/test_hostile_input.py.
@@ -12,8 +12,8 @@ from datetime import date
 import pytest
 
 from regie_tui.models import CreditNote, Family
-from regie_tui.services import validation as v
-from regie_tui.services.family_fields import FIELDS, clean_new
+from regie_tui.services.common import validation as v
+from regie_tui.services.families.fields import FIELDS, clean_new
 
 #: Characters no one-line text may hold, and how the refusal names them.
 REFUSED = {

@@ -23,7 +23,7 @@ from regie_tui.models import (
     Regie,
     Town,
 )
-from regie_tui.services.invoice_document import as_json, invoice_document, mask_iban, month_documents
+from regie_tui.services.billing.document import as_json, invoice_document, mask_iban, month_documents
 
 UNPAID = "pop-F261000012"  # family 12, October, 13 lines over several children, nothing paid
 PAID = "pop-F260900001"  # family 1, September, paid in full

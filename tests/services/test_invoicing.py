@@ -24,9 +24,9 @@ from regie_tui.models import (
     Role,
     Unit,
 )
-from regie_tui.services import invoicing
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.pricing import line_amount_cents
+from regie_tui.services.billing import invoicing
+from regie_tui.services.billing.pricing import line_amount_cents
+from regie_tui.services.trust.agents import AgentInfo
 
 from helpers import TODAY
 

@@ -16,9 +16,9 @@ from regie_tui.models import (
     SubmissionKind,
     SubmissionStatus,
 )
-from regie_tui.services.agents import add_agent, resolve_agent
-from regie_tui.services.messages import family_messages, mark_done, message_view, reply
-from regie_tui.services.pending import pending_counts
+from regie_tui.services.portal.messages import family_messages, mark_done, message_view, reply
+from regie_tui.services.portal.pending import pending_counts
+from regie_tui.services.trust.agents import add_agent, resolve_agent
 
 from builders import add_family
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from regie_tui.services.numbering import NumberKind, format_number, number_prefix, series_name
+from regie_tui.services.billing.numbering import NumberKind, format_number, number_prefix, series_name
 
 
 def test_invoice_number_of_a_month():

@@ -27,8 +27,8 @@ from regie_tui.models import (
     Source,
     Unit,
 )
-from regie_tui.services.booking_rules import HOLDING
-from regie_tui.services.occupancy import month_label, occupancy_month, parse_month, shift_month
+from regie_tui.services.bookings.occupancy import month_label, occupancy_month, parse_month, shift_month
+from regie_tui.services.bookings.rules import HOLDING
 
 from builders import add_family, add_regie
 

@@ -16,8 +16,7 @@ from sqlmodel import Session, select
 from regie_tui.db import make_engine
 from regie_tui.errors import RegieError
 from regie_tui.models import AuditEntry, Family, Guardian, MailStatus, OutboxMail, PortalAccount, Town
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.outbox import (
+from regie_tui.services.portal.outbox import (
     INTERRUPTED,
     SmtpSettings,
     decision_mail,
@@ -28,6 +27,7 @@ from regie_tui.services.outbox import (
     requeue,
     send_outbox,
 )
+from regie_tui.services.trust.agents import resolve_agent
 
 from helpers import ADMIN_LOGIN
 

@@ -31,9 +31,10 @@ from regie_tui.models import (
     Source,
     Unit,
 )
-from regie_tui.services.accounts import family_balances, family_invoices
-from regie_tui.services.numbering import NumberKind, take_number
-from regie_tui.services.payments import (
+from regie_tui.services.billing.accounts import family_balances, family_invoices
+from regie_tui.services.billing.numbering import NumberKind, take_number
+from regie_tui.services.common.validation import parse_money
+from regie_tui.services.payments.ledger import (
     Allocated,
     PaymentRecorded,
     cancel_payment,
@@ -47,7 +48,6 @@ from regie_tui.services.payments import (
     record_payment,
     reject_payment,
 )
-from regie_tui.services.validation import parse_money
 
 from builders import add_family, add_invoice, pay
 from helpers import TODAY_HOUR
@@ -619,8 +619,8 @@ def test_a_desk_payment_cannot_be_dated_in_the_future(town):
 
 def test_the_family_file_shows_the_family_s_credit(town):
     """An overpayment is the family's credit, every régie counted: the family file shows it."""
-    from regie_tui.services.agents import resolve_agent
-    from regie_tui.services.family_file import family_detail
+    from regie_tui.services.families.file import family_detail
+    from regie_tui.services.trust.agents import resolve_agent
 
     from helpers import ADMIN_LOGIN
 

@@ -5,7 +5,7 @@ from sqlmodel import Session, select
 
 from regie_tui.db import make_engine
 from regie_tui.models import Family
-from regie_tui.services.pending import KINDS, PendingCounts, pending_counts
+from regie_tui.services.portal.pending import KINDS, PendingCounts, pending_counts
 
 # The reference: pending portal submissions, counted by hand, by family and kind.
 RAW = "SELECT family_id, kind, count(*) FROM submission WHERE status = 'pending' GROUP BY family_id, kind"
@@ -55,7 +55,7 @@ def test_pending_counts_of_the_regie_and_of_each_family(town_url):
 
 def test_stored_states_and_kinds_are_the_models_enums():
     from regie_tui.models import SubmissionKind, SubmissionStatus
-    from regie_tui.services import pending
+    from regie_tui.services.portal import pending
 
     assert pending.PENDING == SubmissionStatus.PENDING
     counted = [kind for kinds, _ in KINDS.values() for kind in kinds]

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from regie_tui.clock import PARIS
 from regie_tui.db import make_engine
 from regie_tui.models import Booking, BookingState, Child, Enrollment, PlaceCount, Source
-from regie_tui.services.booking_rules import HOLDING, WAITING, CellRequest, apply_cells, check_cells
+from regie_tui.services.bookings.rules import HOLDING, WAITING, CellRequest, apply_cells, check_cells
 
 from booking_world import NOW, WED, World, build
 

@@ -23,9 +23,7 @@ from regie_tui.models import (
     Source,
     Unit,
 )
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.booking_rules import CellRequest, StaleCells
-from regie_tui.services.planning import (
+from regie_tui.services.bookings.planning import (
     LEGEND,
     Appearance,
     View,
@@ -36,6 +34,8 @@ from regie_tui.services.planning import (
     save_edits,
     shift,
 )
+from regie_tui.services.bookings.rules import CellRequest, StaleCells
+from regie_tui.services.trust.agents import AgentInfo
 
 from booking_world import NOW, WED, World, build
 from builders import add_invoice

@@ -12,9 +12,9 @@ from sqlmodel import Session
 
 from regie_tui.errors import BUSY, error_message
 from regie_tui.models import Agent, Role, Source
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.booking_rules import CellRequest, StaleCells, apply_cells
-from regie_tui.services.planning import child_grid, save_edits
+from regie_tui.services.bookings.planning import child_grid, save_edits
+from regie_tui.services.bookings.rules import CellRequest, StaleCells, apply_cells
+from regie_tui.services.trust.agents import AgentInfo
 
 from booking_world import NOW, WED, build
 from helpers import backend_of

@@ -35,7 +35,7 @@ from regie_tui.models import (
     Submission,
     Unit,
 )
-from regie_tui.services.portal_import import ImportSummary, Rejection, import_submissions
+from regie_tui.services.portal.intake import ImportSummary, Rejection, import_submissions
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)
 BEFORE = "2026-11-23T08:15:00+01:00"
@@ -772,7 +772,7 @@ def test_an_online_payment_beyond_the_invoice_s_balance_is_rejected(db, town):
     """A success may not exceed the balance due at the import (a paid or cancelled invoice is due nothing);
     a refused payment moved no money and goes to the history whatever its amount."""
     from regie_tui.models import InvoiceStatus
-    from regie_tui.services.payments import invoice_balance
+    from regie_tui.services.payments.ledger import invoice_balance
 
     from builders import add_invoice, pay
 

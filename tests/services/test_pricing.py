@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session
 
 from regie_tui.models import QfBracket
-from regie_tui.services.pricing import Bracket, bracket_for, line_amount_cents, load_brackets, quotient_on
+from regie_tui.services.billing.pricing import Bracket, bracket_for, line_amount_cents, load_brackets, quotient_on
 
 BRACKETS = [
     Bracket(id=1, name="QF < 650", min_qf=0, max_qf=650, resident=True, position=1),

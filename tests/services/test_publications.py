@@ -7,8 +7,7 @@ from sqlmodel import Session, col, func, select
 
 from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import AuditEntry, News, StoredFile, StructureDocument
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.publications import (
+from regie_tui.services.portal.publications import (
     MAX_FILE_BYTES,
     PublicationState,
     add_news,
@@ -18,6 +17,7 @@ from regie_tui.services.publications import (
     withdraw_document,
     withdraw_news,
 )
+from regie_tui.services.trust.agents import resolve_agent
 
 from helpers import TODAY
 

@@ -8,9 +8,9 @@ from sqlmodel import Session, select
 from regie_tui.db import make_engine
 from regie_tui.errors import AccessDenied, RegieError
 from regie_tui.models import Activity, Agent, AuditEntry, QfBracket, Rate, Role, Unit
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.rates import cents_text, latest_rate_start, rate_grid, rate_history, rate_on, set_rate
-from regie_tui.services.validation import parse_money
+from regie_tui.services.billing.rates import cents_text, latest_rate_start, rate_grid, rate_history, rate_on, set_rate
+from regie_tui.services.common.validation import parse_money
+from regie_tui.services.trust.agents import resolve_agent
 
 from helpers import ADMIN_LOGIN, TODAY
 

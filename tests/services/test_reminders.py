@@ -17,10 +17,10 @@ from regie_tui.models import (
     MandateSequence,
     Reminder,
 )
-from regie_tui.services.accounts import family_invoices
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.history import family_history
-from regie_tui.services.reminders import level_for, numbers_at_level, overdue_invoices, send_reminders
+from regie_tui.services.billing.accounts import family_invoices
+from regie_tui.services.billing.reminders import level_for, numbers_at_level, overdue_invoices, send_reminders
+from regie_tui.services.families.history import family_history
+from regie_tui.services.trust.agents import resolve_agent
 
 from builders import credit, pay
 from helpers import ADMIN_LOGIN, TODAY

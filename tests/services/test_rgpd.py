@@ -37,11 +37,11 @@ from regie_tui.models import (
     Submission,
     SubmissionKind,
 )
-from regie_tui.services import rgpd
-from regie_tui.services.accounts import family_balances
-from regie_tui.services.agents import resolve_agent
-from regie_tui.services.family_edit import archive_family
-from regie_tui.services.rgpd import family_export, purge
+from regie_tui.services.billing.accounts import family_balances
+from regie_tui.services.families import rgpd
+from regie_tui.services.families.edit import archive_family
+from regie_tui.services.families.rgpd import family_export, purge
+from regie_tui.services.trust.agents import resolve_agent
 
 from helpers import ADMIN_LOGIN, TODAY
 
@@ -137,8 +137,8 @@ def test_the_export_is_refused_to_a_regisseur_and_to_no_family(town):
 def archive(town, *family_ids: int) -> None:
     """Archive the families, their debts settled first (a family that owes is never purged)."""
     from regie_tui.models import Invoice, PaymentMode
-    from regie_tui.services.accounts import family_invoices
-    from regie_tui.services.payments import record_payment
+    from regie_tui.services.billing.accounts import family_invoices
+    from regie_tui.services.payments.ledger import record_payment
 
     with Session(town, expire_on_commit=False) as session:
         admin = agent(session)

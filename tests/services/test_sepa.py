@@ -20,8 +20,9 @@ from regie_tui.models import (
     Regie,
 )
 from regie_tui.reports.sepa_xml import export_file
-from regie_tui.services.payments import invoice_balance
-from regie_tui.services.sepa import (
+from regie_tui.services.common.validation import InvalidValue
+from regie_tui.services.payments.ledger import invoice_balance
+from regie_tui.services.payments.sepa import (
     RUM_MAX_LENGTH,
     collection_dates,
     collection_text,
@@ -39,7 +40,6 @@ from regie_tui.services.sepa import (
     reject_debit,
     revoke_mandate,
 )
-from regie_tui.services.validation import InvalidValue
 
 from builders import add_family, add_regie, pay
 from helpers import TODAY, TODAY_HOUR
@@ -410,7 +410,7 @@ def test_a_one_off_mandate_is_used_once(engine, world):
 
 
 def test_a_failing_payment_rolls_the_whole_export_back(engine, world, monkeypatch):
-    from regie_tui.services import sepa
+    from regie_tui.services.payments import sepa
 
     calls = []
 

@@ -23,8 +23,8 @@ from sqlmodel import Session, col, select
 
 from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import Activity, AgeGroup, Booking, BookingState, Capacity, Enrollment, Unit
-from regie_tui.services.booking_rules import HOLDING, opening_calendar
-from regie_tui.services.sql import id_col, select_columns
+from regie_tui.services.bookings.rules import HOLDING, opening_calendar
+from regie_tui.services.common.sql import id_col, select_columns
 
 MONTHS = (
     "janvier",

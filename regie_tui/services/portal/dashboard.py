@@ -1,6 +1,6 @@
 """The tableau de bord: the town, what waits in the bannette, and what families owe.
 
-One statement in SQLAlchemy Core, with no model (see :mod:`regie_tui.services.pending`):
+One statement in SQLAlchemy Core, with no model (see :mod:`regie_tui.services.portal.pending`):
 `regie` shows it as soon as the database is open, for a known agent, while the ORM is
 still being imported.
 """
@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from regie_tui.services.pending import PendingCounts, count_of, light_table, pending_columns
+from regie_tui.services.portal.pending import PendingCounts, count_of, light_table, pending_columns
 
 ISSUED = "issued"  # InvoiceStatus.ISSUED
 NOT_ISSUED = ("cancelled",)  # every other InvoiceStatus

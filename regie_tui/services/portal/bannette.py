@@ -37,13 +37,13 @@ from regie_tui.models import (
     SubmissionKind,
     SubmissionStatus,
 )
-from regie_tui.services import audit
-from regie_tui.services.access import Permission
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.family_fields import ENTITY_LABELS, field_spec, shown
-from regie_tui.services.pending import KINDS, PendingCounts
-from regie_tui.services.sql import id_of, select_columns
-from regie_tui.services.validation import check_text
+from regie_tui.services.common.sql import id_of, select_columns
+from regie_tui.services.common.validation import check_text
+from regie_tui.services.families.fields import ENTITY_LABELS, field_spec, shown
+from regie_tui.services.portal.pending import KINDS, PendingCounts
+from regie_tui.services.trust import audit
+from regie_tui.services.trust.access import Permission
+from regie_tui.services.trust.agents import AgentInfo
 
 Grouping = Literal["family", "kind"]
 
@@ -258,7 +258,7 @@ def item_detail(db: Session, *, submission_id: int, agent: AgentInfo, now: datet
             ("Classe", payload.get("school_class") or "—"),
         ]
     elif kind == SubmissionKind.ENROLMENT:
-        from regie_tui.services.enrolments import check_enrolment
+        from regie_tui.services.families.enrolments import check_enrolment
 
         detail.enrolment = check_enrolment(
             db,
@@ -271,7 +271,7 @@ def item_detail(db: Session, *, submission_id: int, agent: AgentInfo, now: datet
         if payload.get("comment"):
             detail.lines.append(("Commentaire", payload["comment"]))
     elif kind == SubmissionKind.BOOKING:
-        from regie_tui.services.booking_rules import check_cells
+        from regie_tui.services.bookings.rules import check_cells
 
         child = db.get(Child, payload["child"])
         detail.lines.append(("Enfant", f"{child.first_name} {child.last_name}" if child else "?"))
@@ -324,7 +324,7 @@ def _day(text: str | None) -> date | None:
 
 
 def _cells(payload: dict[str, Any]) -> list[Any]:
-    from regie_tui.services.booking_rules import CellRequest
+    from regie_tui.services.bookings.rules import CellRequest
 
     return [
         CellRequest(day=date.fromisoformat(c["day"]), unit_id=c["unit"], action=c["action"]) for c in payload["cells"]
@@ -344,7 +344,7 @@ def _change_detail(db: Session, detail: ItemDetail, payload: dict[str, Any]) -> 
             text = HEALTH_KIND.get(value, value) if key == "kind" and isinstance(value, str) else value
             detail.lines.append((spec.label if spec else key, shown(text)))
         return
-    from regie_tui.services.family_edit import read_field
+    from regie_tui.services.families.edit import read_field
 
     spec = field_spec(entity, name)
     now_value = read_field(db, entity=entity, entity_id=entity_id, field=name)
@@ -560,7 +560,7 @@ def _tell(
     details: Sequence[str],
     verdict: str = "",
 ) -> int | None:
-    from regie_tui.services.outbox import decision_mail
+    from regie_tui.services.portal.outbox import decision_mail
 
     return decision_mail(
         db,
@@ -590,7 +590,7 @@ def accept(
     if kind == SubmissionKind.CHANGE:
         message = _accept_change(db, item, payload, agent=agent, force=choice.force)
     elif kind == SubmissionKind.NEW_CHILD:
-        from regie_tui.services.family_edit import add_entity
+        from regie_tui.services.families.edit import add_entity
 
         _refuse_twin(db, item.family_id, payload, force=choice.force)
         values = {key: payload.get(key, "") for key in ("first_name", "last_name", "sex", "school", "school_class")}
@@ -606,13 +606,13 @@ def accept(
     elif kind == SubmissionKind.DOCUMENT:
         message = _accept_document(db, item, agent=agent, choice=choice, now=now)
     elif kind == SubmissionKind.MESSAGE:
-        from regie_tui.services.messages import mark_done
+        from regie_tui.services.portal.messages import mark_done
 
         assert item.message_id is not None
         mark_done(db, message_id=item.message_id, agent_id=agent.id)
         message, verdict, tell = "Message traité.", "traité", False
     elif kind == SubmissionKind.PAYMENT:
-        from regie_tui.services.payments import record_online_payment
+        from regie_tui.services.payments.ledger import record_online_payment
 
         recorded = record_online_payment(
             db,
@@ -659,7 +659,7 @@ def refuse(db: Session, *, submission_id: int, agent: AgentInfo, reason: str, no
 
 
 def _accept_change(db: Session, item: Submission, payload: dict[str, Any], *, agent: AgentInfo, force: bool) -> str:
-    from regie_tui.services.family_edit import add_entity, read_field, set_fields
+    from regie_tui.services.families.edit import add_entity, read_field, set_fields
 
     entity, entity_id, name = payload["entity"], payload.get("entity_id"), payload["field"]
     if entity_id is None:
@@ -693,7 +693,7 @@ def _accept_change(db: Session, item: Submission, payload: dict[str, Any], *, ag
 
 def _refuse_twin(db: Session, family_id: int, payload: dict[str, Any], *, force: bool) -> None:
     """A new child already in the family (same first name and birth date) is most likely a duplicate."""
-    from regie_tui.services.search_text import fold
+    from regie_tui.services.families.search_words import fold
 
     born = date.fromisoformat(payload["birth_date"])
     for child in db.exec(select(Child).where(Child.family_id == family_id, Child.birth_date == born)):
@@ -715,7 +715,7 @@ def _accept_enrolment(
     now: datetime,
     requested_at: datetime,
 ) -> tuple[str, list[str], str]:
-    from regie_tui.services.enrolments import check_enrolment, enrol
+    from regie_tui.services.families.enrolments import check_enrolment, enrol
 
     group_id = choice.group_id or payload["age_group"]
     start, end = _day(payload.get("start_date")), _day(payload.get("end_date"))
@@ -773,7 +773,7 @@ def _accept_booking(
     db: Session, payload: dict[str, Any], *, agent: AgentInfo, now: datetime, asked_at: datetime
 ) -> tuple[str, list[str]]:
     """The days the rules allow (the notice deadline judged when the family asked)."""
-    from regie_tui.services.booking_rules import apply_cells
+    from regie_tui.services.bookings.rules import apply_cells
 
     checks = apply_cells(
         db,

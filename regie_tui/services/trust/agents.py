@@ -14,9 +14,9 @@ from sqlmodel import Session, select
 
 from regie_tui.errors import AccessDenied, NotFound, RegieError
 from regie_tui.models import Agent, Role, Source
-from regie_tui.services import access, audit, identity
-from regie_tui.services.access import Permission
-from regie_tui.services.sql import id_of
+from regie_tui.services.common.sql import id_of
+from regie_tui.services.trust import access, audit, identity
+from regie_tui.services.trust.access import Permission
 
 #: A login as PostgreSQL and Unix both accept it (and never a group role's name).
 LOGIN_PATTERN = re.compile(r"[a-z_][a-z0-9_.-]{0,62}")

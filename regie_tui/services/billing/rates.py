@@ -18,11 +18,11 @@ from sqlmodel import Session, col, select
 from regie_tui import clock, formatting
 from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import Activity, Invoice, InvoiceLine, InvoiceStatus, QfBracket, Rate, Regie, Unit
-from regie_tui.services import audit
-from regie_tui.services.access import Permission
-from regie_tui.services.agents import require_agent
-from regie_tui.services.pricing import Bracket, load_brackets
-from regie_tui.services.sql import id_of
+from regie_tui.services.billing.pricing import Bracket, load_brackets
+from regie_tui.services.common.sql import id_of
+from regie_tui.services.trust import audit
+from regie_tui.services.trust.access import Permission
+from regie_tui.services.trust.agents import require_agent
 
 #: Largest amount typed for a rate: 10 000 € (a typo guard, far above any real price).
 MAX_CENTS = 1_000_000

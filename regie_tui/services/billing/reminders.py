@@ -16,9 +16,9 @@ from sqlmodel import Session, col, select
 
 from regie_tui.errors import RegieError
 from regie_tui.models import DirectDebit, Family, Invoice, InvoiceStatus, Regie, Reminder, Town
-from regie_tui.services import audit
-from regie_tui.services.accounts import CREDITED, PAID
-from regie_tui.services.sql import select_columns
+from regie_tui.services.billing.accounts import CREDITED, PAID
+from regie_tui.services.common.sql import select_columns
+from regie_tui.services.trust import audit
 
 #: Age in days (since the due date) at which each level is due.
 LEVEL_DAYS = {1: 30, 2: 60, 3: 90}

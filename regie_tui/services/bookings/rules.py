@@ -92,11 +92,11 @@ from regie_tui.models import (
     UnitRule,
     UnitRuleKind,
 )
-from regie_tui.services import audit
-from regie_tui.services.access import Permission
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.sql import id_col, id_of, select_columns
-from regie_tui.services.validation import check_text
+from regie_tui.services.common.sql import id_col, id_of, select_columns
+from regie_tui.services.common.validation import check_text
+from regie_tui.services.trust import audit
+from regie_tui.services.trust.access import Permission
+from regie_tui.services.trust.agents import AgentInfo
 
 Action = Literal["book", "cancel", "set"]
 
@@ -1064,7 +1064,7 @@ _SOURCE_WHO = {Source.PORTAL: "portail famille", Source.SYSTEM: "système", Sour
 
 def _tell_promotion(db: Session, promotion: Promotion, *, where: str, agent_id: int | None) -> None:
     """The family of a promoted child learns it by mail (the outbox sends it)."""
-    from regie_tui.services.outbox import queue_mail
+    from regie_tui.services.portal.outbox import queue_mail
 
     day = short_date(promotion.day)
     queue_mail(

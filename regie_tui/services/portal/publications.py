@@ -19,11 +19,11 @@ from regie_tui import formatting
 from regie_tui.errors import NotFound, RegieError, system_error
 from regie_tui.models import News, StoredFile, StructureDocument
 from regie_tui.models.base import utc_now
-from regie_tui.services import audit
-from regie_tui.services.access import Permission
-from regie_tui.services.agents import require_agent
-from regie_tui.services.sql import id_of
-from regie_tui.services.validation import MAX_FILE_BYTES, check_file_content, check_text
+from regie_tui.services.common.sql import id_of
+from regie_tui.services.common.validation import MAX_FILE_BYTES, check_file_content, check_text
+from regie_tui.services.trust import audit
+from regie_tui.services.trust.access import Permission
+from regie_tui.services.trust.agents import require_agent
 
 #: First bytes of the accepted files, and their media type (as the portal import checks them).
 MEDIA_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}

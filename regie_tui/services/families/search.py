@@ -12,9 +12,9 @@ from sqlalchemy import ColumnElement, and_, delete, tuple_
 from sqlmodel import Session, col, select
 
 from regie_tui.models import Child, Family, FamilySearchWord, Guardian, Invoice
-from regie_tui.services.accounts import family_balances
-from regie_tui.services.search_text import fold, prefix_upper_bound, search_terms, search_words
-from regie_tui.services.sql import id_col, id_of
+from regie_tui.services.billing.accounts import family_balances
+from regie_tui.services.common.sql import id_col, id_of
+from regie_tui.services.families.search_words import fold, prefix_upper_bound, search_terms, search_words
 
 PAGE_SIZE = 50
 

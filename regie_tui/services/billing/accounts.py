@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from regie_tui.models import Allocation, CreditNote, Invoice, InvoiceStatus, Regie
-from regie_tui.services.sql import id_col, select_columns
+from regie_tui.services.common.sql import id_col, select_columns
 
 # Per invoice, correlated: what payments put on it, and what credit notes took off it.
 PAID = (

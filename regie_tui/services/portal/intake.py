@@ -90,13 +90,13 @@ from regie_tui.models import (
     SubmissionStatus,
     Unit,
 )
-from regie_tui.services import audit
-from regie_tui.services import validation as v
-from regie_tui.services.access import Permission
-from regie_tui.services.accounts import invoice_balances
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.family_fields import ENTITY_LABELS, FieldSpec, clean_new, field_spec, portal_field, shown
-from regie_tui.services.sql import id_col, select_columns
+from regie_tui.services.billing.accounts import invoice_balances
+from regie_tui.services.common import validation as v
+from regie_tui.services.common.sql import id_col, select_columns
+from regie_tui.services.families.fields import ENTITY_LABELS, FieldSpec, clean_new, field_spec, portal_field, shown
+from regie_tui.services.trust import audit
+from regie_tui.services.trust.access import Permission
+from regie_tui.services.trust.agents import AgentInfo
 
 NDJSON = "application/x-ndjson"
 MAX_CELLS = 400

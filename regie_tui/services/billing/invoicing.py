@@ -60,14 +60,14 @@ from regie_tui.models import (
     Unit,
 )
 from regie_tui.models.base import utc_now
-from regie_tui.services import audit
-from regie_tui.services.access import Permission
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.numbering import NumberKind, take_number, take_numbers
-from regie_tui.services.pricing import Bracket, bracket_for, line_amount_cents, load_brackets
-from regie_tui.services.regies import regie_by_code
-from regie_tui.services.sql import id_of, select_columns
-from regie_tui.services.validation import check_text
+from regie_tui.services.billing.numbering import NumberKind, take_number, take_numbers
+from regie_tui.services.billing.pricing import Bracket, bracket_for, line_amount_cents, load_brackets
+from regie_tui.services.common.regies import regie_by_code
+from regie_tui.services.common.sql import id_of, select_columns
+from regie_tui.services.common.validation import check_text
+from regie_tui.services.trust import audit
+from regie_tui.services.trust.access import Permission
+from regie_tui.services.trust.agents import AgentInfo
 
 PAYMENT_DELAY_DAYS = 30  # an invoice falls due 30 days after its issue
 BILLED_STATES = (

@@ -26,13 +26,13 @@ from regie_tui.models import (
     Regie,
     Town,
 )
-from regie_tui.services import audit
-from regie_tui.services.access import Permission
-from regie_tui.services.agents import require_agent
-from regie_tui.services.payments import check_money_date, invoice_balance, record_payment, reject_payment
-from regie_tui.services.regies import regie_by_code
-from regie_tui.services.sql import id_of
-from regie_tui.services.validation import InvalidValue, check_bic, check_characters, check_iban, check_required
+from regie_tui.services.common.regies import regie_by_code
+from regie_tui.services.common.sql import id_of
+from regie_tui.services.common.validation import InvalidValue, check_bic, check_characters, check_iban, check_required
+from regie_tui.services.payments.ledger import check_money_date, invoice_balance, record_payment, reject_payment
+from regie_tui.services.trust import audit
+from regie_tui.services.trust.access import Permission
+from regie_tui.services.trust.agents import require_agent
 
 RUM_MAX_LENGTH = 35
 PRE_NOTIFICATION_DAYS = 14  # the debit's amount and date reach the debtor at least this long before

@@ -38,8 +38,7 @@ from regie_tui.models import (
     Source,
     Unit,
 )
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.booking_rules import (
+from regie_tui.services.bookings.rules import (
     FREE_STAMP,
     STATE_LABELS,
     CellCheck,
@@ -50,7 +49,8 @@ from regie_tui.services.booking_rules import (
     notice_deadline,
     opening_calendar,
 )
-from regie_tui.services.sql import id_col, select_columns
+from regie_tui.services.common.sql import id_col, select_columns
+from regie_tui.services.trust.agents import AgentInfo
 
 
 class View(StrEnum):
@@ -389,8 +389,8 @@ class ChildChoice:
 def find_children(db: Session, text: str, *, limit: int = 30) -> list[ChildChoice]:
     """Children of the families the search finds (each word starts a word of the family's file:
     names, phones, e-mail…), by family then birth date; a child whose own name matches first."""
-    from regie_tui.services.family_search import search_families
-    from regie_tui.services.search_text import search_terms
+    from regie_tui.services.families.search import search_families
+    from regie_tui.services.families.search_words import search_terms
 
     terms = search_terms(text)
     if not terms:

@@ -31,9 +31,9 @@ from regie_tui.models import (
     Regie,
     Town,
 )
-from regie_tui.services import sepa
-from regie_tui.services.regies import regie_by_code
-from regie_tui.services.sql import id_col, id_of, select_columns
+from regie_tui.services.common.regies import regie_by_code
+from regie_tui.services.common.sql import id_col, id_of, select_columns
+from regie_tui.services.payments import sepa
 
 #: What a line is, in the words printed beside its label when the label does not say it.
 LINE_KIND = {

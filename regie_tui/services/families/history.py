@@ -15,9 +15,9 @@ from sqlmodel import Session, col, select
 
 from regie_tui.clock import PARIS
 from regie_tui.models import Agent, AuditEntry, Message, MessageDirection
-from regie_tui.services.access import Permission
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.sql import select_columns
+from regie_tui.services.common.sql import select_columns
+from regie_tui.services.trust.access import Permission
+from regie_tui.services.trust.agents import AgentInfo
 
 HISTORY_SIZE = 200
 MESSAGES_SIZE = 200

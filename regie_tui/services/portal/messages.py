@@ -25,9 +25,10 @@ from regie_tui.models import (
     SubmissionStatus,
 )
 from regie_tui.models.base import utc_now
-from regie_tui.services import audit, outbox
-from regie_tui.services.sql import id_of
-from regie_tui.services.validation import check_characters
+from regie_tui.services.common.sql import id_of
+from regie_tui.services.common.validation import check_characters
+from regie_tui.services.portal import outbox
+from regie_tui.services.trust import audit
 
 BODY_MAX = 10_000
 SUBJECT_MAX = 200

@@ -75,14 +75,14 @@ from regie_tui.models import (
     Town,
     Unit,
 )
-from regie_tui.services import audit
-from regie_tui.services.access import Permission
-from regie_tui.services.accounts import invoice_balances
-from regie_tui.services.agents import require_agent
-from regie_tui.services.numbering import NumberKind, take_number
-from regie_tui.services.regies import regie_by_code
-from regie_tui.services.sql import id_col, id_of, select_columns
-from regie_tui.services.validation import check_characters, check_length
+from regie_tui.services.billing.accounts import invoice_balances
+from regie_tui.services.billing.numbering import NumberKind, take_number
+from regie_tui.services.common.regies import regie_by_code
+from regie_tui.services.common.sql import id_col, id_of, select_columns
+from regie_tui.services.common.validation import check_characters, check_length
+from regie_tui.services.trust import audit
+from regie_tui.services.trust.access import Permission
+from regie_tui.services.trust.agents import require_agent
 
 REFERENCE_MAX = 80
 BANK_MAX = 80

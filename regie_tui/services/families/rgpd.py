@@ -77,12 +77,12 @@ from regie_tui.models import (
     Unit,
 )
 from regie_tui.models.base import utc_now
-from regie_tui.services import audit
-from regie_tui.services.access import Permission
-from regie_tui.services.accounts import family_balances, family_invoices
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.search_text import fold
-from regie_tui.services.sql import id_col, id_of
+from regie_tui.services.billing.accounts import family_balances, family_invoices
+from regie_tui.services.common.sql import id_col, id_of
+from regie_tui.services.families.search_words import fold
+from regie_tui.services.trust import audit
+from regie_tui.services.trust.access import Permission
+from regie_tui.services.trust.agents import AgentInfo
 
 #: The export's format, written in its JSON (a later version may add keys, never rename one).
 EXPORT_FORMAT = "regie-tui/rgpd-export/1"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from regie_tui.services import validation as v
+from regie_tui.services.common import validation as v
 
 FieldKind = Literal["text", "bool", "date", "choice"]
 

@@ -3,7 +3,7 @@
 The roster lists the children booked that day on the activity's units, per unit and age
 group, with what the staff must know to receive them (diets, health alerts for the roles
 allowed to see them, who may collect them) and the totals per unit. Marking goes through
-:func:`regie_tui.services.booking_rules.apply_cells` (action ``set``): the rules of
+:func:`regie_tui.services.bookings.rules.apply_cells` (action ``set``): the rules of
 attendance live there.
 
 Shown: bookings in :data:`ROSTER_STATES` (reserved and the attendance states). Requests
@@ -47,11 +47,11 @@ from regie_tui.models import (
     Town,
     Unit,
 )
-from regie_tui.services import booking_rules
-from regie_tui.services.access import CHILD_MEDICAL_DIET, MEDICAL_DIET_HIDDEN, Permission
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.search_text import fold, prefix_upper_bound, search_terms
-from regie_tui.services.sql import id_col, select_columns
+from regie_tui.services.bookings import rules as booking_rules
+from regie_tui.services.common.sql import id_col, select_columns
+from regie_tui.services.families.search_words import fold, prefix_upper_bound, search_terms
+from regie_tui.services.trust.access import CHILD_MEDICAL_DIET, MEDICAL_DIET_HIDDEN, Permission
+from regie_tui.services.trust.agents import AgentInfo
 
 #: Booking states on the roster: the children expected, and what became of them.
 ROSTER_STATES = (

@@ -22,8 +22,8 @@ from regie_tui.errors import NotFound, RegieError
 from regie_tui.formatting import age_on, short_date
 from regie_tui.labels import ENROLLMENT_STATUS, label
 from regie_tui.models import Activity, AgeGroup, Capacity, Child, Enrollment, EnrollmentStatus, Source
-from regie_tui.services import audit
-from regie_tui.services.sql import id_of, select_columns
+from regie_tui.services.common.sql import id_of, select_columns
+from regie_tui.services.trust import audit
 
 
 @dataclass(frozen=True)

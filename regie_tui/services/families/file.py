@@ -33,15 +33,15 @@ from regie_tui.models import (
     PortalAccount,
     PortalLogin,
 )
-from regie_tui.services.access import CHILD_MEDICAL_DIET, HEALTH_FILE_HIDDEN, MEDICAL_DIET_HIDDEN, Permission
-from regie_tui.services.accounts import InvoiceRow, family_invoices
-from regie_tui.services.agents import AgentInfo
-from regie_tui.services.history import HistoryEntry, MessageLine, family_history, family_message_list
-from regie_tui.services.payments import family_credit
-from regie_tui.services.pending import pending_counts
-from regie_tui.services.pricing import bracket_for, load_brackets
-from regie_tui.services.sepa import collection_dates
-from regie_tui.services.sql import id_of, select_columns
+from regie_tui.services.billing.accounts import InvoiceRow, family_invoices
+from regie_tui.services.billing.pricing import bracket_for, load_brackets
+from regie_tui.services.common.sql import id_of, select_columns
+from regie_tui.services.families.history import HistoryEntry, MessageLine, family_history, family_message_list
+from regie_tui.services.payments.ledger import family_credit
+from regie_tui.services.payments.sepa import collection_dates
+from regie_tui.services.portal.pending import pending_counts
+from regie_tui.services.trust.access import CHILD_MEDICAL_DIET, HEALTH_FILE_HIDDEN, MEDICAL_DIET_HIDDEN, Permission
+from regie_tui.services.trust.agents import AgentInfo
 
 
 @dataclass(frozen=True)

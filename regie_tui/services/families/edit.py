@@ -3,7 +3,7 @@
 The desk forms and the bannette (a portal change accepted, a new child) call these
 functions; none commits, the caller's unit of work does. Every write, in one transaction:
 
-- values cleaned by :mod:`regie_tui.services.family_fields` (French ``InvalidValue``);
+- values cleaned by :mod:`regie_tui.services.families.fields` (French ``InvalidValue``);
 - the entity must belong to the family; an archived family is not changed any more;
 - ``expected`` (the :class:`FamilyStamp` taken when the form opened) is checked against the
   family's version, read under a row lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite
@@ -49,11 +49,11 @@ from regie_tui.models import (
     Source,
 )
 from regie_tui.models.base import utc_now
-from regie_tui.services import access, audit
-from regie_tui.services import validation as v
-from regie_tui.services.family_fields import ENTITY_LABELS, FIELDS, FieldSpec, shown
-from regie_tui.services.family_search import refresh_search_words
-from regie_tui.services.sql import id_col, id_of
+from regie_tui.services.common import validation as v
+from regie_tui.services.common.sql import id_col, id_of
+from regie_tui.services.families.fields import ENTITY_LABELS, FIELDS, FieldSpec, shown
+from regie_tui.services.families.search import refresh_search_words
+from regie_tui.services.trust import access, audit
 
 STALE_HEADER = "La famille a été modifiée depuis l'ouverture du formulaire :"
 

@@ -28,9 +28,9 @@ from sqlmodel import Session, col, select
 from regie_tui import formatting
 from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import Family, Guardian, MailStatus, OutboxMail, PortalAccount, Regie, Town
-from regie_tui.services import audit
-from regie_tui.services.sql import id_col, id_of, select_columns
-from regie_tui.services.validation import EMAIL
+from regie_tui.services.common.sql import id_col, id_of, select_columns
+from regie_tui.services.common.validation import EMAIL
+from regie_tui.services.trust import audit
 
 Security = Literal["starttls", "tls", "none"]
 SECURITIES: tuple[Security, ...] = ("starttls", "tls", "none")
