@@ -23,7 +23,7 @@ from regie_tui.app import create_app
 from regie_tui.db import make_engine, parse_url, sqlite_path
 from regie_tui.models import Agent, Role
 from regie_tui.screens.inbox import InboxScreen
-from regie_tui.services.portal.bannette import AcceptChoice, InboxFilter, inbox_page
+from regie_tui.services.portal.inbox import AcceptChoice, InboxFilter, inbox_page
 from regie_tui.services.portal.pending import pending_counts
 from regie_tui.services.trust.agents import resolve_agent
 

@@ -67,7 +67,7 @@ def write_lines(url: str, count: int, rng: random.Random) -> bytes:
             .join(Child, col(Child.id) == col(Enrollment.child_id))
             .where(col(Child.family_id).in_(ids), Enrollment.status == EnrollmentStatus.ACCEPTED)
         ).all()
-        enrolments = {f: (c, a, g) for f, c, a, g in enrolled}
+        enrollments = {f: (c, a, g) for f, c, a, g in enrolled}
         units = {a: u for u, a in db.exec(select(Unit.id, Unit.activity_id))}
         invoices = {
             f: n for n, f in db.exec(select(Invoice.number, Invoice.family_id).where(col(Invoice.family_id).in_(ids)))
@@ -90,11 +90,11 @@ def write_lines(url: str, count: int, rng: random.Random) -> bytes:
             line |= {"old": "", "new": f"06 {rng.randint(10, 99)} 22 33 44"}
         elif kind == "new_child":
             line |= {"first_name": "Léa", "last_name": "Martin", "birth_date": "2019-03-02", "sex": "F"}
-        elif kind == "enrolment" and family in enrolments:
-            _, activity, group = enrolments[family]
-            line |= {"child": enrolments[family][0], "activity": activity, "age_group": group}
-        elif kind == "booking" and family in enrolments:
-            child, activity, _ = enrolments[family]
+        elif kind == "enrolment" and family in enrollments:
+            _, activity, group = enrollments[family]
+            line |= {"child": enrollments[family][0], "activity": activity, "age_group": group}
+        elif kind == "booking" and family in enrollments:
+            child, activity, _ = enrollments[family]
             days = [f"2027-01-{d:02d}" for d in (4, 5, 7, 8, 11)]
             line |= {"child": child, "cells": [{"day": d, "unit": units[activity], "action": "book"} for d in days]}
         elif kind == "document" and doc_type is not None:

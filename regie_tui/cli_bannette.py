@@ -14,7 +14,7 @@ from regie_tui.cli import DbOption, JsonOption, err, fail, french_errors, out, p
 from regie_tui.cli_inbox import inbox_app
 
 if TYPE_CHECKING:
-    from regie_tui.services.portal.bannette import Decision, ItemDetail
+    from regie_tui.services.portal.inbox import Decision, ItemDetail
 
 ItemArgument = Annotated[int, cli.id_argument("Numéro de l'élément de la bannette (voir regie inbox list).")]
 
@@ -36,7 +36,7 @@ def inbox_list(
     """Les éléments en attente, du plus ancien au plus récent."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.portal.bannette import InboxFilter, inbox_page
+    from regie_tui.services.portal.inbox import InboxFilter, inbox_page
     from regie_tui.services.portal.pending import KINDS
 
     if kind is not None and kind not in KINDS:
@@ -77,7 +77,7 @@ def inbox_show(item: ItemArgument, db: DbOption = None, as_json: JsonOption = Fa
     """Un élément, vérifié contre la fiche telle qu'elle est maintenant."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.portal.bannette import item_detail
+    from regie_tui.services.portal.inbox import item_detail
 
     with session_scope(cli.desk().engine) as session:
         detail = item_detail(session, submission_id=item, agent=cli.desk().agent, now=clock.now())
@@ -99,7 +99,7 @@ def _detail_json(detail: "ItemDetail") -> dict[str, Any]:
     }
     data["lines"] = [{"label": label, "value": value} for label, value in detail.lines]
     data["cells"] = [dataclasses.asdict(cell) for cell in detail.cells]
-    data["enrolment"] = dataclasses.asdict(detail.enrolment) if detail.enrolment is not None else None
+    data["enrolment"] = dataclasses.asdict(detail.enrollment) if detail.enrollment is not None else None
     data["document"] = dataclasses.asdict(detail.document) if detail.document is not None else None
     return data
 
@@ -134,7 +134,7 @@ def inbox_accept(
     """Accepte l'élément : il est appliqué à la fiche, la famille est prévenue par courriel."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.portal.bannette import AcceptChoice, NeedsChoice, accept
+    from regie_tui.services.portal.inbox import AcceptChoice, NeedsChoice, accept
 
     choice = AcceptChoice(
         force=force,
@@ -172,7 +172,7 @@ def inbox_refuse(
     """Refuse l'élément avec un motif ; la famille est prévenue par courriel."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.portal.bannette import refuse
+    from regie_tui.services.portal.inbox import refuse
 
     with session_scope(cli.desk().engine, write=True) as session:
         agent = cli.desk().agent
@@ -186,7 +186,7 @@ def inbox_templates(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Les motifs de refus tout prêts."""
     from regie_tui.db import session_scope
     from regie_tui.labels import SUBMISSION_KIND
-    from regie_tui.services.portal.bannette import refusal_templates
+    from regie_tui.services.portal.inbox import refusal_templates
 
     with session_scope(cli.desk().engine) as session:
         templates = refusal_templates(session)
@@ -208,7 +208,7 @@ def inbox_template_add(
     """Ajoute un motif de refus tout prêt."""
     from regie_tui.db import session_scope
     from regie_tui.labels import SUBMISSION_KIND
-    from regie_tui.services.portal.bannette import save_template
+    from regie_tui.services.portal.inbox import save_template
 
     if kind is not None and kind not in SUBMISSION_KIND:
         fail(f"Type inconnu : « {kind} ». Types : {', '.join(SUBMISSION_KIND)}.")
@@ -222,7 +222,7 @@ def inbox_template_add(
 def inbox_template_withdraw(template: Annotated[int, cli.id_argument("Numéro du motif.")], db: DbOption = None) -> None:
     """Retire un motif de refus (il n'est plus proposé)."""
     from regie_tui.db import session_scope
-    from regie_tui.services.portal.bannette import withdraw_template
+    from regie_tui.services.portal.inbox import withdraw_template
 
     with session_scope(cli.desk().engine, write=True) as session:
         withdraw_template(session, template_id=template, agent=cli.desk().agent)

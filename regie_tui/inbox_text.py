@@ -4,7 +4,7 @@ from rich.markup import escape
 
 from regie_tui import formatting
 from regie_tui.labels import SUBMISSION_KIND
-from regie_tui.services.portal.bannette import ItemDetail
+from regie_tui.services.portal.inbox import ItemDetail
 
 
 def render_detail(detail: ItemDetail, preview: str = "", *, keys: bool = True) -> str:
@@ -23,8 +23,8 @@ def render_detail(detail: ItemDetail, preview: str = "", *, keys: bool = True) -
         out.append(f"{escape(label)} : {escape(value)}" if value else f"[b]{escape(label)}[/b]")
     if detail.kind == "change" and not detail.conflict and any(label == "Valeur actuelle" for label, _ in detail.lines):
         out.append("✓ Le champ contient toujours la valeur vue par la famille.")
-    if detail.enrolment is not None:
-        e = detail.enrolment
+    if detail.enrollment is not None:
+        e = detail.enrollment
         g = e.group
         fits = "✓ convient" if g.age_fits else "✗ ne convient pas"
         places = "sans limite" if g.places_left is None else f"{g.places_left} place(s) libre(s)"

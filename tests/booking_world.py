@@ -55,7 +55,7 @@ class World:
     mater: int
     elem: int
     # children: Léa, Tom, Zoé, Hugo (maternelle, enrolled everywhere), Noé (élémentaire),
-    # Ivy (no enrolment), Paul (waiting enrolment), Jade (enrolled from 2027)
+    # Ivy (no enrollment), Paul (waiting enrollment), Jade (enrolled from 2027)
     kids: dict[str, int]
 
 

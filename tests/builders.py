@@ -156,21 +156,21 @@ def add_lucioles(db: Session, *, second_state: BookingState = BookingState.RESER
     children = db.exec(select(Child.id).where(Child.last_name == "Lucioles").order_by(Child.id)).all()
     states = (BookingState.RESERVED, second_state, BookingState.WAITING_LIST)
     for child, state in zip(children, states, strict=True):
-        enrolment = Enrollment(
+        enrollment = Enrollment(
             child_id=child,
             activity_id=activity.id,
             age_group_id=mater.id,
             status=EnrollmentStatus.ACCEPTED,
             source=Source.AGENT,
         )
-        db.add(enrolment)
+        db.add(enrollment)
         db.flush()
         db.add(
             Booking(
                 child_id=child,
                 day=LUCIOLES_FULL_WED,
                 unit_id=unit.id,
-                enrollment_id=enrolment.id,
+                enrollment_id=enrollment.id,
                 state=state,
                 source=Source.AGENT,
                 changed_at=datetime(2026, 11, 20, tzinfo=UTC),

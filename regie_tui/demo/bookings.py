@@ -14,14 +14,14 @@ P_WEDNESDAY = 0.88
 P_HOLIDAY_WEEK = 0.7
 P_HOLIDAY_DAY = 0.9
 
-# Portal requests, per enrolment of a family with a portal account (the bannette's share of the town).
-P_ENROLMENT_REQUEST = 0.005  # an enrolment asked for and not decided yet
+# Portal requests, per enrollment of a family with a portal account (the bannette's share of the town).
+P_ENROLLMENT_REQUEST = 0.005  # an enrollment asked for and not decided yet
 P_HOLIDAY_REQUEST = 0.008  # a future holiday's days asked for
 P_CHANGE_OF_PLANS = 0.006  # cells booked and cancelled in the next weeks
 CHANGE_HORIZON_DAYS = 21
 MAX_CELLS = 400  # per portal line (portal-submissions.md)
 
-# How the enrolment's future cells are written: (state, source, decided by (agent id), decided at (driver's form)).
+# How the enrollment's future cells are written: (state, source, decided by (agent id), decided at (driver's form)).
 Future = tuple[str, str, int | None, Any]
 
 
@@ -67,7 +67,7 @@ class Bookings(GeneratorBase):
         r = rng.random()
         if activity.end < self.today:
             status = "accepted" if r < 0.97 else "refused"
-        elif self.account is not None and (r < P_ENROLMENT_REQUEST or not self.counts["portal_enrolment"]):
+        elif self.account is not None and (r < P_ENROLLMENT_REQUEST or not self.counts["portal_enrolment"]):
             # Asked on the portal, not decided yet: a line of the portal's file (never empty of them).
             self.submit("enrolment", self.recent(12), child=child.id, activity=activity.id, age_group=group.id)
             return None

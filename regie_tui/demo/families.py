@@ -22,11 +22,11 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from regie_tui.demo.bannette import Bannette
 from regie_tui.demo.billing import CHEQUE_BANKS, Billing
 from regie_tui.demo.bookings import Bookings
 from regie_tui.demo.bulk import Batch, Formats, Row
 from regie_tui.demo.households import Households
+from regie_tui.demo.inbox import InboxItems
 from regie_tui.demo.portal import Portal
 from regie_tui.demo.reference import Reference
 from regie_tui.services.billing.numbering import NumberKind
@@ -41,7 +41,7 @@ FAMILY_NOTES = [
 ]
 
 
-class FamilyGenerator(Households, Bookings, Billing, Bannette, Portal):
+class FamilyGenerator(Households, Bookings, Billing, InboxItems, Portal):
     """Generates the households one by one, as batches of rows ready for a :class:`BulkWriter`."""
 
     def batches(self, families: int) -> Iterator[Batch]:

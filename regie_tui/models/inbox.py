@@ -15,7 +15,7 @@ class SubmissionKind(StrEnum):
 
     CHANGE = "change"
     NEW_CHILD = "new_child"
-    ENROLMENT = "enrolment"
+    ENROLLMENT = "enrolment"
     BOOKING = "booking"
     DOCUMENT = "document"
     MESSAGE = "message"

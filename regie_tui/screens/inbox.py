@@ -29,7 +29,7 @@ from regie_tui import clock, formatting, workers
 from regie_tui.inbox_text import render_detail
 from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import ConfirmScreen, PickOne, TextPrompt
-from regie_tui.services.portal.bannette import (
+from regie_tui.services.portal.inbox import (
     AcceptChoice,
     Decision,
     DocumentInfo,
@@ -174,7 +174,7 @@ class InboxScreen(RegieScreen):
         assert agent is not None
 
         def query(db: Session) -> tuple[InboxPage, ItemDetail | None]:
-            from regie_tui.services.portal.bannette import inbox_page, item_detail
+            from regie_tui.services.portal.inbox import inbox_page, item_detail
 
             page = inbox_page(db, filters=filters, grouping=grouping, now=now, limit=PAGE_ROWS)  # type: ignore[arg-type]
             if not page.rows:
@@ -283,7 +283,7 @@ class InboxScreen(RegieScreen):
         assert agent is not None
 
         def query(db: Session) -> ItemDetail:
-            from regie_tui.services.portal.bannette import item_detail
+            from regie_tui.services.portal.inbox import item_detail
 
             return item_detail(db, submission_id=submission_id, agent=agent, now=now)
 
@@ -308,7 +308,7 @@ class InboxScreen(RegieScreen):
         assert agent is not None
 
         def query(db: Session) -> str:
-            from regie_tui.services.portal.bannette import document_content, pdf_first_page_text
+            from regie_tui.services.portal.inbox import document_content, pdf_first_page_text
 
             return pdf_first_page_text(document_content(db, submission_id=submission_id, agent=agent)[1])
 
@@ -323,7 +323,7 @@ class InboxScreen(RegieScreen):
         assert agent is not None
 
         def query(db: Session) -> bytes:
-            from regie_tui.services.portal.bannette import document_content
+            from regie_tui.services.portal.inbox import document_content
 
             return document_content(db, submission_id=submission_id, agent=agent)[1]
 
@@ -433,7 +433,7 @@ class InboxScreen(RegieScreen):
         assert agent is not None
 
         def work(db: Session) -> tuple[Decision | NeedsChoice, ItemDetail | None]:
-            from regie_tui.services.portal.bannette import item_detail
+            from regie_tui.services.portal.inbox import item_detail
 
             savepoint = db.begin_nested()
             try:
@@ -481,7 +481,7 @@ class InboxScreen(RegieScreen):
         submission_id = detail.id
 
         def action(db: Session) -> Decision:
-            from regie_tui.services.portal.bannette import accept
+            from regie_tui.services.portal.inbox import accept
 
             return accept(db, submission_id=submission_id, agent=agent, now=now, choice=choice or AcceptChoice())
 
@@ -506,8 +506,8 @@ class InboxScreen(RegieScreen):
             )
         if "waiting_list" in needs.options:
             options.append(("waiting_list", "Inscrire sur liste d'attente"))
-        if "group" in needs.options and self.detail is not None and self.detail.enrolment is not None:
-            for group in self.detail.enrolment.groups:
+        if "group" in needs.options and self.detail is not None and self.detail.enrollment is not None:
+            for group in self.detail.enrollment.groups:
                 if group.age_fits:
                     places = "" if group.places_left is None else f", {group.places_left} place(s)"
                     options.append(
@@ -540,7 +540,7 @@ class InboxScreen(RegieScreen):
         assert agent is not None
 
         def query(db: Session) -> list[Template]:
-            from regie_tui.services.portal.bannette import refusal_templates
+            from regie_tui.services.portal.inbox import refusal_templates
 
             return refusal_templates(db, kind=kind)
 
@@ -551,7 +551,7 @@ class InboxScreen(RegieScreen):
             now = clock.now()
 
             def action(db: Session) -> Decision:
-                from regie_tui.services.portal.bannette import refuse, save_template
+                from regie_tui.services.portal.inbox import refuse, save_template
 
                 if keep:
                     save_template(db, text=reason, kind=kind, agent=agent)
@@ -574,7 +574,7 @@ class InboxScreen(RegieScreen):
             now = clock.now()
 
             def action(db: Session) -> tuple[int, list[str]]:
-                from regie_tui.services.portal.bannette import accept_family
+                from regie_tui.services.portal.inbox import accept_family
 
                 decisions, left = accept_family(db, family_id=family_id, agent=agent, now=now)
                 return len(decisions), left
@@ -612,7 +612,7 @@ class InboxScreen(RegieScreen):
         assert agent is not None
 
         def query(db: Session) -> tuple[str, bytes]:
-            from regie_tui.services.portal.bannette import document_content
+            from regie_tui.services.portal.inbox import document_content
 
             return document_content(db, submission_id=submission_id, agent=agent)
 

@@ -193,7 +193,7 @@ def test_children_are_in_the_age_group_of_their_activity(town):
         age = start.year - birth.year - ((start.month, start.day) < (birth.month, birth.day))
         assert group_activity == activity
         assert min_age <= age <= max_age
-    # every booking belongs to an accepted enrolment of the same child in the unit's activity
+    # every booking belongs to an accepted enrollment of the same child in the unit's activity
     assert (
         _all(
             town,

@@ -37,7 +37,7 @@ from regie_tui.models import (
 )
 from regie_tui.services.families.search import search_families
 from regie_tui.services.payments.ledger import invoice_balance
-from regie_tui.services.portal.bannette import (
+from regie_tui.services.portal.inbox import (
     AcceptChoice,
     AlreadyDecided,
     InboxFilter,
@@ -258,7 +258,7 @@ def test_a_new_child_joins_the_family_and_its_search_words(town):
         assert child.family_id == town.family_id and child.birth_date == date(2020, 3, 2)
 
 
-def test_an_enrolment_checks_the_age_and_offers_the_groups_that_fit(town):
+def test_an_enrollment_checks_the_age_and_offers_the_groups_that_fit(town):
     with town.session() as session:
         enrolled = set(session.exec(select(Enrollment.activity_id).where(Enrollment.child_id == town.child_id)))
         activity = session.exec(select(Activity).where(col(Activity.id).not_in(enrolled)).order_by(Activity.id)).first()
@@ -278,18 +278,18 @@ def test_an_enrolment_checks_the_age_and_offers_the_groups_that_fit(town):
     with town.session() as session:
         agent = town.agent(session)
         detail = item_detail(session, submission_id=item, agent=town.agent(session), now=NOW)
-        assert detail.enrolment.group.age_fits is False and detail.enrolment.age_on_first_day == age
+        assert detail.enrollment.group.age_fits is False and detail.enrollment.age_on_first_day == age
         with pytest.raises(NeedsChoice) as needs:
             accept(session, submission_id=item, agent=agent, now=NOW)
         session.rollback()
         assert "group" in needs.value.options and right.name in needs.value.message
         accept(session, submission_id=item, agent=agent, now=NOW, choice=AcceptChoice(group_id=right.id))
         session.commit()
-        enrolment = session.exec(
+        enrollment = session.exec(
             select(Enrollment).where(Enrollment.child_id == town.child_id, Enrollment.activity_id == activity.id)
         ).one()
-        assert enrolment.age_group_id == right.id
-        assert enrolment.status in (EnrollmentStatus.ACCEPTED, EnrollmentStatus.WAITING)
+        assert enrollment.age_group_id == right.id
+        assert enrollment.status in (EnrollmentStatus.ACCEPTED, EnrollmentStatus.WAITING)
 
 
 def test_a_booking_request_applies_the_days_the_rules_allow_and_lists_the_others(town):
@@ -486,7 +486,7 @@ def test_an_online_payment_beyond_the_balance_now_due_is_refused_at_accept(town)
 def test_a_health_document_is_read_and_decided_only_by_the_roles_allowed(town):
     """A PAI is health data: a régisseur sees that it came, not what it says, and cannot decide it."""
     from regie_tui.errors import AccessDenied
-    from regie_tui.services.portal.bannette import document_content
+    from regie_tui.services.portal.inbox import document_content
 
     with town.session() as session:
         pai = session.exec(select(DocumentType).where(DocumentType.name == "PAI")).one()

@@ -140,7 +140,7 @@ def test_unknown_unit_duplicate_cell_and_unknown_child(engine, world):
 
 
 # --------------------------------------------------------------------------------------
-# The opening calendar and the enrolment
+# The opening calendar and the enrollment
 # --------------------------------------------------------------------------------------
 
 
@@ -182,7 +182,7 @@ def test_school_holidays_close_school_time_activities_only(engine, world):
     assert christmas[0].rule == "Jour férié : Noël"
 
 
-def test_the_child_needs_an_accepted_enrolment_covering_the_day(engine, world):
+def test_the_child_needs_an_accepted_enrollment_covering_the_day(engine, world):
     assert rules(check(engine, world.kids["Ivy"], book(WED, world.matin))) == ["Aucune inscription à Mercredi"]
     assert rules(check(engine, world.kids["Paul"], book(WED, world.matin))) == [
         "Inscription à Mercredi non acceptée (en attente)"

@@ -124,35 +124,35 @@ def build(engine) -> World:
         ):
             add_family(db, f"FAMILLE {first.upper()}", children=[(first, birth)])
             kids[first] = db.exec(select(Child.id).where(Child.first_name == first)).one()
-        enrolments = {}
+        enrollments = {}
         for first, child in kids.items():
-            enrolment = Enrollment(
+            enrollment = Enrollment(
                 child_id=child,
                 activity_id=mercredi,
                 age_group_id=elem if first == "Noé" else mater,
                 status=EnrollmentStatus.ACCEPTED,
                 source=Source.AGENT,
             )
-            db.add(enrolment)
+            db.add(enrollment)
             db.flush()
-            enrolments[first] = (child, enrolment.id)
-        other_enrolment = Enrollment(
+            enrollments[first] = (child, enrollment.id)
+        other_enrollment = Enrollment(
             child_id=kids["Léa"],
             activity_id=other,
             age_group_id=other_group,
             status=EnrollmentStatus.ACCEPTED,
             source=Source.AGENT,
         )
-        db.add(other_enrolment)
+        db.add(other_enrollment)
         db.flush()
 
-        def booking(first: str, day: date, unit: int, state: BookingState, enrolment: int | None = None) -> Booking:
-            child, enrolment_id = enrolments[first]
+        def booking(first: str, day: date, unit: int, state: BookingState, enrollment: int | None = None) -> Booking:
+            child, enrollment_id = enrollments[first]
             return Booking(
                 child_id=child,
                 day=day,
                 unit_id=unit,
-                enrollment_id=enrolment or enrolment_id,
+                enrollment_id=enrollment or enrollment_id,
                 state=state,
                 source=Source.AGENT,
                 changed_at=AT,
@@ -174,7 +174,7 @@ def build(engine) -> World:
                 booking("Léa", date(2026, 11, 25), matin, BookingState.RESERVED),
                 booking("Tom", date(2027, 1, 6), matin, BookingState.RESERVED),
                 # Another activity's unit, the same day.
-                booking("Léa", FULL_WED, other_unit, BookingState.RESERVED, other_enrolment.id),
+                booking("Léa", FULL_WED, other_unit, BookingState.RESERVED, other_enrollment.id),
             ]
         )
         db.commit()

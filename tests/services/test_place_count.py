@@ -172,7 +172,7 @@ def test_a_rolled_back_write_leaves_the_counts(engine, world):
     assert_exact(engine)
 
 
-def test_an_enrolment_moved_to_another_group_moves_its_places(engine, world):
+def test_an_enrollment_moved_to_another_group_moves_its_places(engine, world):
     kids = world.kids
     for name in ("Tom", "Zoé"):
         apply(engine, world, kids[name], book(WED, world.matin), book(NEXT_WED, world.matin))
@@ -197,7 +197,7 @@ def test_an_enrolment_moved_to_another_group_moves_its_places(engine, world):
     assert_exact(engine)
 
 
-def test_deleting_an_enrolment_or_a_child_cascades_to_the_counts(engine, world):
+def test_deleting_an_enrollment_or_a_child_cascades_to_the_counts(engine, world):
     kids = world.kids
     for name in ("Tom", "Zoé", "Léa"):
         apply(engine, world, kids[name], book(WED, world.matin), book(WED, world.repas))

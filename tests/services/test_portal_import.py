@@ -57,7 +57,7 @@ def b64(content: bytes) -> str:
 class Town:
     """Ids of the seeded test town that the lines refer to, looked up rather than assumed."""
 
-    family: int  # A: has a portal account, a child with accepted enrolments, guardians, invoices
+    family: int  # A: has a portal account, a child with accepted enrollments, guardians, invoices
     account: str
     other: int  # B: another family with an account, a guardian and an invoice
     other_account: str
@@ -395,7 +395,7 @@ def test_one_good_line_of_each_kind_is_stored(db, town):
     assert (refused.entity, refused.entity_id, refused.family_id) == ("invoice", invoice_id, town.family)
     assert refused.after == {"invoice": town.invoice, "amount_cents": 4520, "reference": "PAYFIP-2"}
 
-    # Nothing applied at import: no child, no enrolment, no authorized person created.
+    # Nothing applied at import: no child, no enrollment, no authorized person created.
     assert count(db, Child, Child.first_name == "Léa", Child.last_name == "Martin") == 0
     assert count(db, AuthorizedPerson, AuthorizedPerson.last_name == "Durand") == 0
 
@@ -531,7 +531,7 @@ def test_each_bad_line_is_rejected_with_its_line_number_and_reason(db, town):
     bad("« birth_date » : « 02/03/2019 » n'est pas une date AAAA-MM-JJ", "new_child", **kid, birth_date="02/03/2019")
     bad("F ou M attendu", "new_child", **{**kid, "sex": "X"}, birth_date="2019-03-02")
     bad("n'est pas un nom valide", "new_child", **{**kid, "first_name": "L3a"}, birth_date="2019-03-02")
-    # enrolment
+    # enrollment
     bad(
         f"le groupe n° {t.foreign_age_group} n'est pas un groupe de « {t.activity_name} »",
         "enrolment",

@@ -236,8 +236,8 @@ def occupancy_month(db: Session, *, activity_id: int, month: date) -> OccupancyM
                 overrides[(group_id, unit_id, day)] = places
         if groups:
             # One grouped count for the whole month, read from ix_booking_unit_day. The group
-            # of a booking is its enrolment's: ``enrollment_id IN (that group's enrolments)``
-            # lets SQLite look it up in a set built once per group, instead of one enrolment
+            # of a booking is its enrollment's: ``enrollment_id IN (that group's enrollments)``
+            # lets SQLite look it up in a set built once per group, instead of one enrollment
             # row per booking as a join does (a quarter faster on the 20,000-family town).
             def enrolled_in(group_id: int) -> ColumnElement[bool]:
                 return col(Booking.enrollment_id).in_(

@@ -530,7 +530,7 @@ def _evaluate(
             today,
             options,
             calendar.closed_reason(request.day, unit.activity_id)
-            or _enrolment_rule(request.day, unit, enrollments.get(unit.activity_id)),
+            or _enrollment_rule(request.day, unit, enrollments.get(unit.activity_id)),
         )
 
     plan = _Plan(child, evaluated, bookings, enrollments, units, waiting)
@@ -682,7 +682,7 @@ def _judge(cell: _Cell, existing: Booking | None, charged: bool, today: date, op
         cell.target = target
 
 
-def _enrolment_rule(day: date, unit: _Unit, enrollment: Enrollment | None) -> str:
+def _enrollment_rule(day: date, unit: _Unit, enrollment: Enrollment | None) -> str:
     if enrollment is None:
         return f"Aucune inscription à {unit.activity_name}"
     if enrollment.status != EnrollmentStatus.ACCEPTED:

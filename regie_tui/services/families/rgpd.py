@@ -193,9 +193,9 @@ def family_export(db: Session, *, family_id: int, agent: AgentInfo, now: datetim
             )
         ]
 
-    enrolments = [
-        {**_row(enrolment), "activity_name": activity, "age_group_name": group}
-        for enrolment, activity, group in db.exec(
+    enrollments = [
+        {**_row(enrollment), "activity_name": activity, "age_group_name": group}
+        for enrollment, activity, group in db.exec(
             select(Enrollment, Activity.name, AgeGroup.name)
             .join(Activity, col(Activity.id) == Enrollment.activity_id)
             .join(AgeGroup, col(AgeGroup.id) == Enrollment.age_group_id)
@@ -269,7 +269,7 @@ def family_export(db: Session, *, family_id: int, agent: AgentInfo, now: datetim
         "consents": rows(Consent, Consent.family_id == family_id, col(Consent.id)),
         "quotients": rows(FamilyQuotient, FamilyQuotient.family_id == family_id, col(FamilyQuotient.valid_from)),
         "portal_account": portal,
-        "enrolments": enrolments,
+        "enrolments": enrollments,
         "bookings": bookings,
         "invoices": invoices,
         "payments": payments,

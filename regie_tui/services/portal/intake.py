@@ -395,7 +395,7 @@ class Batch:
     guardians: dict[int, Person] = field(default_factory=dict)
     authorized: dict[int, Person] = field(default_factory=dict)
     health_notes: dict[int, int] = field(default_factory=dict)  # note id -> child id
-    units: dict[int, dict[int, int]] = field(default_factory=dict)  # child -> {unit: activity}, accepted enrolments
+    units: dict[int, dict[int, int]] = field(default_factory=dict)  # child -> {unit: activity}, accepted enrollments
     invoices: dict[str, tuple[int, int]] = field(default_factory=dict)  # number -> (id, family id)
     due: dict[int, int] = field(default_factory=dict)  # invoice id -> balance due (issued invoices only)
     known: dict[str, str] = field(default_factory=dict)  # portal id -> content sha256
@@ -624,11 +624,24 @@ class Validator:
                 "version": 1,
             },
         )
-        summary = getattr(self, f"check_{kind}")(prepared, obj, family, submitted_at)
+        summary = self._checks()[SubmissionKind(kind)](prepared, obj, family, submitted_at)
         prepared.submission["summary"] = _clip(summary)
         return prepared
 
     # -- one method per kind: check, fill ``prepared``, return the French summary
+
+    def _checks(self) -> dict[SubmissionKind, Callable[[Prepared, dict[str, Any], FamilyRow, datetime], str]]:
+        """The check of each kind of line (the portal's kinds, the code's words)."""
+        return {
+            SubmissionKind.CHANGE: self.check_change,
+            SubmissionKind.NEW_CHILD: self.check_new_child,
+            SubmissionKind.ENROLLMENT: self.check_enrollment,
+            SubmissionKind.BOOKING: self.check_booking,
+            SubmissionKind.DOCUMENT: self.check_document,
+            SubmissionKind.MESSAGE: self.check_message,
+            SubmissionKind.PAYMENT: self.check_payment,
+            SubmissionKind.LOGIN: self.check_login,
+        }
 
     def check_change(self, prepared: Prepared, obj: dict[str, Any], family: FamilyRow, at: datetime) -> str:
         family_id = obj["family"]
@@ -695,7 +708,7 @@ class Validator:
             raise Rejected(f"« sex » : « {obj['sex']} » ; F ou M attendu.")
         return f"Nouvel enfant : {first} {last}, né{'e' if obj['sex'] == 'F' else ''} le {birth:%d/%m/%Y}"
 
-    def check_enrolment(self, prepared: Prepared, obj: dict[str, Any], family: FamilyRow, at: datetime) -> str:
+    def check_enrollment(self, prepared: Prepared, obj: dict[str, Any], family: FamilyRow, at: datetime) -> str:
         child = self.child_of(obj["family"], obj["child"])
         activity = self.ref.activities.get(obj["activity"])
         if activity is None:

@@ -37,7 +37,7 @@ class GroupOption:
 
 
 @dataclass(frozen=True)
-class EnrolmentCheck:
+class EnrollmentCheck:
     child_name: str
     activity_name: str
     period: str  # "du 02/09/2026 au 03/07/2027"
@@ -45,7 +45,7 @@ class EnrolmentCheck:
     first_day: date
     age_on_first_day: int
     groups: list[GroupOption]
-    already: str | None  # French status of an existing enrolment of the child in the activity
+    already: str | None  # French status of an existing enrollment of the child in the activity
 
     @property
     def full(self) -> bool:
@@ -90,7 +90,7 @@ def group_places(
     return places
 
 
-def check_enrolment(
+def check_enrollment(
     db: Session,
     *,
     child_id: int,
@@ -98,7 +98,7 @@ def check_enrolment(
     age_group_id: int,
     start_date: date | None,
     end_date: date | None,
-) -> EnrolmentCheck:
+) -> EnrollmentCheck:
     """What the desk needs to decide: the child's age, each group's fit and places, an existing enrolment.
 
     Raises a RegieError for what cannot be decided at all (unknown ids, a group of another
@@ -140,7 +140,7 @@ def check_enrolment(
     if chosen is None:
         raise RegieError(f"Le groupe n° {age_group_id} n'est pas un groupe de {activity.name}.")
     existing = _existing(db, child_id=child_id, activity_id=activity_id)
-    return EnrolmentCheck(
+    return EnrollmentCheck(
         child_name=f"{child.first_name} {child.last_name}",
         activity_name=activity.name,
         period=f"du {short_date(first_day)} au {short_date(last_day)}",
@@ -180,9 +180,9 @@ def enrol(
     Creates the enrolment, or decides an existing requested / waiting / refused one. Flushes,
     does not commit.
     """
-    # Serialise the enrolments of one group: places are counted then taken.
+    # Serialise the enrollments of one group: places are counted then taken.
     db.exec(select(AgeGroup).where(AgeGroup.id == age_group_id).with_for_update()).first()
-    check = check_enrolment(
+    check = check_enrollment(
         db,
         child_id=child_id,
         activity_id=activity_id,

@@ -51,7 +51,7 @@ REPLY = (
 )
 
 
-class Bannette(GeneratorBase):
+class InboxItems(GeneratorBase):
     """Documents and messages of a family."""
 
     def documents(self, family_id: int, children: list[ChildDraft], quotients: list[Quotient]) -> None:

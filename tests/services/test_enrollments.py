@@ -24,7 +24,7 @@ from regie_tui.models import (
     Source,
     Unit,
 )
-from regie_tui.services.families.enrolments import check_enrolment, enrol
+from regie_tui.services.families.enrollments import check_enrollment, enrol
 
 from builders import add_family, add_regie
 
@@ -132,7 +132,7 @@ def do_enrol(engine, world: World, child: str, group: int, *, waiting_list: bool
 
 def do_check(engine, world: World, child: str, group: int, start=None, end=None):
     with Session(engine) as db:
-        return check_enrolment(
+        return check_enrollment(
             db, child_id=world.kids[child], activity_id=world.alsh, age_group_id=group, start_date=start, end_date=end
         )
 
@@ -187,7 +187,7 @@ def test_a_group_that_does_not_fit_the_age_is_refused(engine, world):
     assert do_check(engine, world, "Noé", world.prim).group.age_fits
 
 
-def test_the_age_is_taken_on_the_enrolment_start(engine, world):
+def test_the_age_is_taken_on_the_enrollment_start(engine, world):
     assert do_check(engine, world, "Hugo", world.mater34).age_on_first_day == 4
     later = do_check(engine, world, "Hugo", world.mater34, start=date(2027, 7, 8))
     assert (later.age_on_first_day, later.group.age_fits) == (5, False)
@@ -214,7 +214,7 @@ def test_a_full_group_is_refused_or_put_on_the_waiting_list(engine, world):
             "Groupe complet : inscription en liste d'attente.",
         )
     assert do_check(engine, world, "Zoé", world.mater34).already == "En attente"
-    # A waiting enrolment holds no place; a place freed lets the waiting child in.
+    # A waiting enrollment holds no place; a place freed lets the waiting child in.
     with Session(engine) as db:
         tom = db.exec(select(Enrollment).where(Enrollment.child_id == world.kids["Tom"])).one()
         tom.status = EnrollmentStatus.REFUSED
@@ -225,7 +225,7 @@ def test_a_full_group_is_refused_or_put_on_the_waiting_list(engine, world):
         assert db.get(Enrollment, waiting_id).status == EnrollmentStatus.ACCEPTED
 
 
-def test_places_count_only_enrolments_meeting_the_period(engine, world):
+def test_places_count_only_enrollments_meeting_the_period(engine, world):
     do_enrol(engine, world, "Léa", world.mater34, end=date(2027, 7, 16))
     do_enrol(engine, world, "Tom", world.mater34, end=date(2027, 7, 16))
     second_half = do_check(engine, world, "Zoé", world.mater34, start=date(2027, 7, 19))
@@ -233,7 +233,7 @@ def test_places_count_only_enrolments_meeting_the_period(engine, world):
     assert do_check(engine, world, "Zoé", world.mater34).group.places_left == 0
 
 
-def test_a_requested_enrolment_is_decided(engine, world):
+def test_a_requested_enrollment_is_decided(engine, world):
     with Session(engine) as db:
         db.add(
             Enrollment(
@@ -267,6 +267,6 @@ def test_inconsistent_requests_are_refused(engine, world):
     with pytest.raises(RegieError, match=r"La fin d'inscription \(10/07/2027\) précède son début \(20/07/2027\)"):
         do_check(engine, world, "Léa", world.mater34, start=date(2027, 7, 20), end=date(2027, 7, 10))
     with pytest.raises(RegieError, match="Enfant introuvable"), Session(engine) as db:
-        check_enrolment(
+        check_enrollment(
             db, child_id=999_999, activity_id=world.alsh, age_group_id=world.mater34, start_date=None, end_date=None
         )

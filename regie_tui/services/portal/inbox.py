@@ -202,7 +202,7 @@ class ItemDetail:
     lines: list[tuple[str, str]] = field(default_factory=list)  # (French label, value) shown as is
     conflict: str = ""  # a change whose field no longer holds the old value, in French
     cells: list[Any] = field(default_factory=list)  # booking_rules.CellCheck of a booking request
-    enrolment: Any = None  # enrolments.EnrolmentCheck of an enrolment request
+    enrollment: Any = None  # enrollments.EnrollmentCheck of an enrollment request
     document: DocumentInfo | None = None
     body: str = ""  # a message's text
     decided: str = ""  # who decided, when, and why (for a decided item)
@@ -257,10 +257,10 @@ def item_detail(db: Session, *, submission_id: int, agent: AgentInfo, now: datet
             ("École", payload.get("school") or "—"),
             ("Classe", payload.get("school_class") or "—"),
         ]
-    elif kind == SubmissionKind.ENROLMENT:
-        from regie_tui.services.families.enrolments import check_enrolment
+    elif kind == SubmissionKind.ENROLLMENT:
+        from regie_tui.services.families.enrollments import check_enrollment
 
-        detail.enrolment = check_enrolment(
+        detail.enrollment = check_enrollment(
             db,
             child_id=payload["child"],
             activity_id=payload["activity"],
@@ -470,8 +470,8 @@ def pdf_first_page_text(content: bytes) -> str:
 @dataclass(frozen=True)
 class AcceptChoice:
     force: bool = False  # a change: apply the value asked although the field changed since
-    group_id: int | None = None  # an enrolment: another group than the one asked
-    waiting_list: bool = False  # an enrolment in a full group: on the waiting list
+    group_id: int | None = None  # an enrollment: another group than the one asked
+    waiting_list: bool = False  # an enrollment in a full group: on the waiting list
     valid_from: date | None = None  # a document's validity (default: see default_valid_to)
     valid_to: date | None = None
 
@@ -597,8 +597,8 @@ def accept(
         values["birth_date"] = payload["birth_date"]
         add_entity(db, family_id=item.family_id, entity="child", values=values, agent_id=agent.id, source=Source.PORTAL)
         message = f"Enfant ajouté : {payload['first_name']} {payload['last_name']}."
-    elif kind == SubmissionKind.ENROLMENT:
-        message, details, verdict = _accept_enrolment(
+    elif kind == SubmissionKind.ENROLLMENT:
+        message, details, verdict = _accept_enrollment(
             db, payload, agent=agent, choice=choice, now=now, requested_at=submitted_at
         )
     elif kind == SubmissionKind.BOOKING:
@@ -706,7 +706,7 @@ def _refuse_twin(db: Session, family_id: int, payload: dict[str, Any], *, force:
             )
 
 
-def _accept_enrolment(
+def _accept_enrollment(
     db: Session,
     payload: dict[str, Any],
     *,
@@ -715,11 +715,11 @@ def _accept_enrolment(
     now: datetime,
     requested_at: datetime,
 ) -> tuple[str, list[str], str]:
-    from regie_tui.services.families.enrolments import check_enrolment, enrol
+    from regie_tui.services.families.enrollments import check_enrollment, enrol
 
     group_id = choice.group_id or payload["age_group"]
     start, end = _day(payload.get("start_date")), _day(payload.get("end_date"))
-    check = check_enrolment(
+    check = check_enrollment(
         db,
         child_id=payload["child"],
         activity_id=payload["activity"],
