@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_DB := data/demo.db
 DEMO_BUILD := data/demo-build.db
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= auto
 
 .PHONY: demo test lint bench clean install
 
@@ -36,9 +37,10 @@ demo: $(STAMP) $(DEMO_DB)
 	$(BIN)/regie db upgrade --db sqlite:///$(DEMO_DB)
 	$(BIN)/regie --db sqlite:///$(DEMO_DB)
 
-# The gates first (style, types), then the whole suite.
+# The gates first (style, types), then the whole suite, one pytest-xdist worker per core
+# (PYTEST_WORKERS=0: in one process). PostgreSQL must start, or REGIE_SKIP_POSTGRES=1 says to skip it.
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -22,8 +22,9 @@ from regie_tui import clock
 from regie_tui.app import create_app
 from regie_tui.db import make_engine, parse_url, sqlite_path
 from regie_tui.models import Agent, Role
-from regie_tui.screens.inbox import InboxScreen
-from regie_tui.services.portal.inbox import AcceptChoice, InboxFilter, inbox_page
+from regie_tui.screens.inbox.screen import InboxScreen
+from regie_tui.services.portal.inbox.accepting import AcceptChoice
+from regie_tui.services.portal.inbox.listing import InboxFilter, inbox_page
 from regie_tui.services.portal.pending import pending_counts
 from regie_tui.services.trust.agents import resolve_agent
 
@@ -59,7 +60,7 @@ async def screen(engine, agent) -> None:
         show(inbox, detail)
         painted.set()
 
-    InboxScreen._show_detail = show_and_signal
+    InboxScreen._show_detail = show_and_signal  # type: ignore[method-assign]  # timed: signals each item shown
     displayed = asyncio.Event()
     display = App._display
 
@@ -67,7 +68,7 @@ async def screen(engine, agent) -> None:
         display(app, screen, renderable)
         displayed.set()
 
-    App._display = display_and_signal
+    App._display = display_and_signal  # type: ignore[method-assign]  # timed: signals each frame written
 
     async def next_frame() -> None:
         """Until the screen is written out after the new item is in place."""
@@ -98,6 +99,7 @@ async def screen(engine, agent) -> None:
         decided = []
         for _ in range(ACCEPTS):
             await asyncio.sleep(0.4)  # an agent reads the item before deciding
+            assert inbox.detail is not None and inbox.detail.document is not None, "a document is shown"
             first = inbox.detail.id
             painted.clear()
             start = time.perf_counter()
@@ -125,6 +127,7 @@ def main() -> None:
         sql_page(engine)
         with Session(engine) as session:
             login = session.exec(select(Agent.login).where(Agent.role == Role.ADMIN)).first()
+            assert login is not None, "the town has an administrator"
             agent = resolve_agent(session, login)
         asyncio.run(screen(engine, agent))
     finally:

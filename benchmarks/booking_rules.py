@@ -21,7 +21,9 @@ from regie_tui.clock import PARIS
 from regie_tui.db import make_engine, upgrade
 from regie_tui.demo.seed import seed_demo_town
 from regie_tui.models import Booking, Enrollment, EnrollmentStatus, Source, Unit
-from regie_tui.services.bookings.rules import CellRequest, apply_cells, check_cells
+from regie_tui.services.bookings.cells import Action, CellRequest
+from regie_tui.services.bookings.rules import apply_cells, check_cells
+from regie_tui.services.common.sql import id_col
 
 from _common import LARGE_DB, percentiles
 
@@ -57,20 +59,20 @@ def requests(db: Session) -> list[tuple[int, list[CellRequest]]]:
     out = []
     for child_id in children:
         units = db.exec(
-            select(Unit.id)
+            select(id_col(Unit.id))
             .join(Enrollment, col(Enrollment.activity_id) == Unit.activity_id)
             .where(Enrollment.child_id == child_id, Enrollment.status == EnrollmentStatus.ACCEPTED)
         ).all()
         booked = set(
             db.exec(
-                select(Booking.day, Booking.unit_id).where(Booking.child_id == child_id, Booking.day >= TODAY)
+                select(col(Booking.day), col(Booking.unit_id)).where(Booking.child_id == child_id, Booking.day >= TODAY)
             ).all()
         )
         cells: list[CellRequest] = []
         day = TODAY + timedelta(days=3)
         while len(cells) < CELLS and units:
             for unit_id in units:
-                action = "cancel" if (day, unit_id) in booked else "book"
+                action: Action = "cancel" if (day, unit_id) in booked else "book"
                 cells.append(CellRequest(day=day, unit_id=unit_id, action=action))
             day += timedelta(days=1)
         out.append((child_id, cells[:CELLS]))

@@ -55,15 +55,16 @@ asyncio.run(run())
 
 
 def admin_login(url: str) -> str:
-    from sqlmodel import Session, select
+    from sqlmodel import Session, col, select
 
     from regie_tui.db import open_database
     from regie_tui.models import Agent
 
     engine = open_database(url)
     with Session(engine) as session:
-        login = session.exec(select(Agent.login).order_by(Agent.id)).first()
+        login = session.exec(select(Agent.login).order_by(col(Agent.id))).first()
     engine.dispose()
+    assert login is not None, "the town has an agent"
     return login
 
 

@@ -32,7 +32,8 @@ from regie_tui.models import (
     PortalAccount,
     Unit,
 )
-from regie_tui.services.portal.intake import import_submissions
+from regie_tui.services.common.sql import id_col
+from regie_tui.services.portal.intake.run import import_submissions
 
 from _common import LARGE_DB, large_town_url
 
@@ -60,7 +61,7 @@ def write_lines(url: str, count: int, rng: random.Random) -> bytes:
             f: g for g, f in db.exec(select(Guardian.id, Guardian.family_id).where(col(Guardian.family_id).in_(ids)))
         }
         children: dict[int, int] = {}
-        for c, f in db.exec(select(Child.id, Child.family_id).where(col(Child.family_id).in_(ids))):
+        for c, f in db.exec(select(id_col(Child.id), Child.family_id).where(col(Child.family_id).in_(ids))):
             children.setdefault(f, c)
         enrolled = db.exec(
             select(Child.family_id, Enrollment.child_id, Enrollment.activity_id, Enrollment.age_group_id)

@@ -56,7 +56,7 @@ class Recorder:
 
 def recorded_ops(doc: InvoiceDocument) -> list[Op]:
     recorder = Recorder()
-    invoice_pdf._draw_invoice(recorder, doc)  # type: ignore[arg-type]
+    invoice_pdf._draw_invoice(recorder, doc)
     return recorder.ops
 
 

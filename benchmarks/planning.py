@@ -21,8 +21,8 @@ from sqlmodel import Session, col, select
 from regie_tui.clock import PARIS
 from regie_tui.db import make_engine, upgrade
 from regie_tui.models import Enrollment, EnrollmentStatus, Role
+from regie_tui.services.bookings.cells import CellRequest
 from regie_tui.services.bookings.planning import Appearance, View, child_grid, period_of, save_edits
-from regie_tui.services.bookings.rules import CellRequest
 from regie_tui.services.trust.agents import AgentInfo
 
 from _common import LARGE_DB, percentiles

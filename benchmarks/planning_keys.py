@@ -19,7 +19,7 @@ from regie_tui import clock
 from regie_tui.app import create_app
 from regie_tui.db import make_engine
 from regie_tui.models import Agent, Enrollment, EnrollmentStatus, Role
-from regie_tui.screens.planning import PlanningScreen
+from regie_tui.screens.planning.screen import PlanningScreen
 from regie_tui.services.bookings.planning import View, child_grid, period_of
 from regie_tui.services.trust.agents import resolve_agent
 
@@ -49,7 +49,7 @@ async def screen(engine, agent, child_id: int) -> None:
         display(app, screen, renderable)
         displayed.set()
 
-    App._display = display_and_signal
+    App._display = display_and_signal  # type: ignore[method-assign]  # timed: signals each frame written
 
     async def frame_after(key: str) -> float:
         displayed.clear()
@@ -91,6 +91,7 @@ def main() -> None:
     try:
         with Session(engine) as session:
             login = session.exec(select(Agent.login).where(Agent.role == Role.ADMIN)).first()
+            assert login is not None, "the town has an administrator"
             agent = resolve_agent(session, login)
             child_id = busiest_child(session)
             first, last = period_of(View.MONTH, clock.today())

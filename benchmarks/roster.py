@@ -11,6 +11,7 @@ import sys
 import time
 
 from sqlalchemy import delete, func
+from sqlalchemy import select as sa_select  # sqlmodel's select() takes no subquery
 from sqlmodel import Session, col, select
 
 from regie_tui.db import make_engine
@@ -42,10 +43,10 @@ def main() -> None:
     try:
         with Session(engine) as session:
             activity_id, day, count = session.exec(
-                select(Unit.activity_id, Booking.day, func.count())
+                select(col(Unit.activity_id), col(Booking.day), func.count())
                 .join(Unit, col(Unit.id) == Booking.unit_id)
                 .where(col(Booking.state).in_(ROSTER_STATES))
-                .group_by(Unit.activity_id, Booking.day)
+                .group_by(col(Unit.activity_id), col(Booking.day))
                 .order_by(func.count().desc())
                 .limit(1)
             ).one()
@@ -58,13 +59,15 @@ def main() -> None:
                 select(Booking.child_id)
                 .where(col(Booking.unit_id).in_(units), Booking.day == day)
                 .distinct()
-                .order_by(Booking.child_id)
+                .order_by(col(Booking.child_id))
                 .limit(400)
                 .subquery()
             )
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 delete(Booking).where(
-                    col(Booking.unit_id).in_(units), Booking.day == day, col(Booking.child_id).not_in(select(kept))
+                    col(Booking.unit_id).in_(units),
+                    col(Booking.day) == day,
+                    col(Booking.child_id).not_in(sa_select(kept)),
                 )
             )
             children, figures = timed(session, activity_id, day)

@@ -29,21 +29,17 @@ from regie_tui.screens.dashboard import DashboardScreen
 from regie_tui.screens.families import FamiliesScreen
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from regie_tui.screens.planning import PlanningScreen
+    from regie_tui.screens.planning.screen import PlanningScreen
     from regie_tui.services.portal.dashboard import DashboardCounts
     from regie_tui.services.trust.agents import AgentInfo
-
-# Opens the database for the agent; hands the dashboard's counters over as soon as it can.
-Connect = Callable[[Callable[["DashboardCounts"], None]], "tuple[Engine, AgentInfo]"]
+    from regie_tui.workers import Connect, Database
 
 DASHBOARD, FAMILIES, INBOX = "tableau", "familles", "bannette"
 
 
 def _inbox_screen() -> Screen[Any]:
     """The bannette, imported when first opened (it needs the ORM, which start-up avoids)."""
-    from regie_tui.screens.inbox import InboxScreen
+    from regie_tui.screens.inbox.screen import InboxScreen
 
     return InboxScreen()
 
@@ -117,7 +113,7 @@ class RegieApp(App[None]):
     def __init__(
         self,
         *,
-        engine: Engine | None = None,
+        engine: Database | None = None,
         agent: AgentInfo | None = None,
         connect: Connect | None = None,
         today: date | None = None,
@@ -152,7 +148,7 @@ class RegieApp(App[None]):
             self, lambda: connect(show_counts), self._on_connected, group="connect", on_error=self._refuse_start
         )
 
-    def _on_connected(self, opened: tuple[Engine, AgentInfo]) -> None:
+    def _on_connected(self, opened: tuple[Database, AgentInfo]) -> None:
         self.engine, self.agent = opened
         self.database_opened.publish(None)
 
@@ -205,9 +201,9 @@ class RegieApp(App[None]):
         """Open plannings holding unsaved changes (none when no planning was ever opened)."""
         import sys
 
-        if "regie_tui.screens.planning" not in sys.modules:
+        if "regie_tui.screens.planning.screen" not in sys.modules:
             return []
-        from regie_tui.screens.planning import unsaved_plannings
+        from regie_tui.screens.planning.screen import unsaved_plannings
 
         return unsaved_plannings()
 
@@ -230,7 +226,7 @@ class RegieApp(App[None]):
             return
 
         def filter_kind() -> None:
-            from regie_tui.screens.inbox import InboxScreen
+            from regie_tui.screens.inbox.screen import InboxScreen
 
             screen = self.screen
             if kind is not None and isinstance(screen, InboxScreen):
@@ -251,7 +247,8 @@ class RegieApp(App[None]):
             self.push_screen(PublicationsScreen())
 
     def action_planning(self) -> None:
-        from regie_tui.screens.planning import ChildPickerScreen, PlanningScreen
+        from regie_tui.screens.planning.dialogs import ChildPickerScreen
+        from regie_tui.screens.planning.screen import PlanningScreen
 
         def chosen(child_id: int | None) -> None:
             if child_id is not None:
@@ -279,7 +276,7 @@ class RegieApp(App[None]):
             self.push_screen(BillingScreen())
 
     def action_payments(self) -> None:
-        from regie_tui.screens.payments import PaymentsScreen
+        from regie_tui.screens.payments.journal import PaymentsScreen
 
         if self.connected:
             self.push_screen(PaymentsScreen())
@@ -317,14 +314,14 @@ class RegieApp(App[None]):
         self._go_to(DASHBOARD)
 
     def open_family(self, family_id: int) -> None:
-        from regie_tui.screens.family import FamilyScreen
+        from regie_tui.screens.family.screen import FamilyScreen
 
         self.push_screen(FamilyScreen(family_id))
 
 
 def create_app(
     *,
-    engine: Engine | None = None,
+    engine: Database | None = None,
     agent: AgentInfo | None = None,
     database_url: str | None = None,
     today: date | None = None,
@@ -337,29 +334,4 @@ def create_app(
     if database_url is None:
         raise ValueError("create_app needs engine and agent, or database_url")
 
-    def connect(show_counts: Callable[[DashboardCounts], None]) -> tuple[Engine, AgentInfo]:
-        from regie_tui.db import open_database, session_scope
-        from regie_tui.services.portal.dashboard import counts_for_login
-        from regie_tui.services.trust.identity import desk_login
-
-        opened = open_database(database_url)
-        try:
-            # The counters first, for a known active agent: SQLAlchemy Core only. The
-            # ORM (SQLModel and the models, most of the start-up time) comes after.
-            with opened.connect() as connection:
-                agent_login = desk_login(connection)
-                counts = counts_for_login(connection, agent_login)
-            if counts is not None:
-                show_counts(counts)
-            from regie_tui.services.trust.access import Permission
-            from regie_tui.services.trust.agents import resolve_agent
-
-            with session_scope(opened) as session:
-                agent = resolve_agent(session, agent_login)
-                agent.require(Permission.DESK)
-                return opened, agent
-        except Exception:
-            opened.dispose()
-            raise
-
-    return RegieApp(connect=connect, today=today)
+    return RegieApp(connect=workers.connect_to(database_url), today=today)

@@ -12,15 +12,14 @@ from regie_tui import workers
 from regie_tui.screens.base import Desk
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.services.families.search import FamilyPage
+    from regie_tui.workers import Db
 
 PALETTE_FAMILIES = 8
 
 
-def _find_families(query: str) -> Callable[[Session], FamilyPage]:
-    def run(session: Session) -> FamilyPage:
+def _find_families(query: str) -> Callable[[Db], FamilyPage]:
+    def run(session: Db) -> FamilyPage:
         from regie_tui.services.families.search import search_families
 
         return search_families(session, query, limit=PALETTE_FAMILIES)

@@ -4,7 +4,7 @@ from rich.markup import escape
 
 from regie_tui import formatting
 from regie_tui.labels import SUBMISSION_KIND
-from regie_tui.services.portal.inbox import ItemDetail
+from regie_tui.services.portal.inbox.item import ItemDetail
 
 
 def render_detail(detail: ItemDetail, preview: str = "", *, keys: bool = True) -> str:

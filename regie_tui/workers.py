@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from textual.dom import DOMNode
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, get_current_worker
@@ -21,12 +21,24 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
+    from regie_tui.services.portal.dashboard import DashboardCounts
+    from regie_tui.services.trust.agents import AgentInfo
+
 T = TypeVar("T")
 
+#: The names the user interface annotates with, since it never imports SQLAlchemy, SQLModel or
+#: the models: ``Database``, the app's open database; ``Db``, the session of the unit of work
+#: that a worker hands to the service call it runs (the UI passes it on, and does nothing else
+#: with it: no query, no commit; ``tests/test_layering.py`` checks both).
+Database: TypeAlias = "Engine"
+Db: TypeAlias = "Session"
+#: Opens the database for the agent at the keyboard; hands the dashboard's counters over as soon as it can.
+Connect = Callable[[Callable[["DashboardCounts"], None]], "tuple[Database, AgentInfo]"]
 
-def _engine(node: DOMNode) -> Engine | None:
+
+def _engine(node: DOMNode) -> Database | None:
     """The app's open database (None before it is opened)."""
-    engine: Engine | None = getattr(node.app, "engine", None)
+    engine: Database | None = getattr(node.app, "engine", None)
     return engine
 
 
@@ -70,7 +82,7 @@ def _notify_failure(node: DOMNode) -> Callable[[str], None]:
 
 def read(
     node: DOMNode,
-    query: Callable[[Session], T],
+    query: Callable[[Db], T],
     deliver: Callable[[T], object],
     *,
     group: str = "read",
@@ -94,7 +106,7 @@ def read(
     return run_in_thread(node, work, deliver, group=group, on_error=on_error, exclusive=exclusive)
 
 
-async def fetch(node: DOMNode, query: Callable[[Session], T], *, group: str = "fetch") -> T | None:
+async def fetch(node: DOMNode, query: Callable[[Db], T], *, group: str = "fetch") -> T | None:
     """``await`` form of :func:`read`, for async code (the command palette): the result,
     or None when the read failed (the agent was told) or was cancelled."""
     results: list[T] = []
@@ -108,7 +120,7 @@ async def fetch(node: DOMNode, query: Callable[[Session], T], *, group: str = "f
 
 def write(
     node: DOMNode,
-    action: Callable[[Session], T],
+    action: Callable[[Db], T],
     deliver: Callable[[T], object],
     *,
     on_error: Callable[[str], object],
@@ -136,3 +148,36 @@ def write(
 #: marks of the roster), rather than polling SQLite's busy handler against each other;
 #: other desks' writers are waited for by the database (BEGIN IMMEDIATE, row locks).
 _ONE_WRITER = threading.Lock()
+
+
+def connect_to(database_url: str) -> Connect:
+    """How the app opens ``database_url`` in a worker once its first screen is up: the schema
+    checked, the agent at the keyboard resolved (a desk role), the dashboard's counters
+    handed over first."""
+
+    def connect(show_counts: Callable[[DashboardCounts], None]) -> tuple[Database, AgentInfo]:
+        from regie_tui.db import open_database, session_scope
+        from regie_tui.services.portal.dashboard import counts_for_login
+        from regie_tui.services.trust.identity import desk_login
+
+        opened = open_database(database_url)
+        try:
+            # The counters first, for a known active agent: SQLAlchemy Core only. The
+            # ORM (SQLModel and the models, most of the start-up time) comes after.
+            with opened.connect() as connection:
+                agent_login = desk_login(connection)
+                counts = counts_for_login(connection, agent_login)
+            if counts is not None:
+                show_counts(counts)
+            from regie_tui.services.trust.access import Permission
+            from regie_tui.services.trust.agents import resolve_agent
+
+            with session_scope(opened) as session:
+                agent = resolve_agent(session, agent_login)
+                agent.require(Permission.DESK)
+                return opened, agent
+        except Exception:
+            opened.dispose()
+            raise
+
+    return connect

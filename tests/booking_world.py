@@ -7,6 +7,7 @@ enrolment), Paul (waiting enrolment), Jade (enrolled from 2027). Import with
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import TypedDict, Unpack
 
 from sqlmodel import Session, select
 
@@ -32,6 +33,7 @@ from regie_tui.models import (
     UnitRule,
     UnitRuleKind,
 )
+from regie_tui.services.common.sql import id_col
 
 from builders import add_family, add_regie
 
@@ -59,7 +61,15 @@ class World:
     kids: dict[str, int]
 
 
-def _activity(db: Session, regie: int, facility: int, name: str, kind: ActivityKind, **notice: object) -> int:
+class Notice(TypedDict, total=False):
+    """An activity's notice deadline, where it is not the default one."""
+
+    notice_days: int
+    notice_time: time
+    notice_business_days: bool
+
+
+def _activity(db: Session, regie: int, facility: int, name: str, kind: ActivityKind, **notice: Unpack[Notice]) -> int:
     activity = Activity(
         regie_id=regie,
         facility_id=facility,
@@ -167,7 +177,7 @@ def build(engine) -> World:
         kids: dict[str, int] = {}
         for first, birth in births.items():
             add_family(db, f"FAMILLE {first.upper()}", children=[(first, birth)])
-            kids[first] = db.exec(select(Child.id).where(Child.first_name == first)).one()
+            kids[first] = db.exec(select(id_col(Child.id)).where(Child.first_name == first)).one()
         for first in ("Léa", "Tom", "Zoé", "Hugo", "Noé"):
             group = elem if first == "Noé" else mater
             for activity, group_id in ((mercredi, group), (peri, peri_group), (stage, stage_group)):

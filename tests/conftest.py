@@ -12,31 +12,29 @@ Databases (every data test runs on SQLite and PostgreSQL alike):
   ``seed_demo_town(families=12, seed=7, today=TODAY, admin_login="agent.test")``, seeded
   once per engine. READ-ONLY: on PostgreSQL every transaction on it is read-only.
 - ``fresh_town_url`` (function, both engines): a private copy of that town, to write to.
-- ``pg_cluster`` (session): the throw-away PostgreSQL cluster (see :class:`PgCluster`),
-  to make extra databases. Tests needing it are skipped when PostgreSQL cannot start,
-  and fail instead when REGIE_REQUIRE_POSTGRES=1 (CI).
+- ``pg_cluster`` (session): the throw-away PostgreSQL cluster (see tests/pg_cluster.py),
+  to make extra databases. Tests needing it fail when PostgreSQL cannot start, saying
+  what to install; ``REGIE_SKIP_POSTGRES=1`` skips them instead, and the session's
+  summary says how many were skipped.
 - ``today``: the pinned day, ``helpers.TODAY`` (2026-11-23), also in REGIE_TODAY.
 
 Templates make this fast: the schema is migrated once per engine per session (a
 PostgreSQL template database, a SQLite file), and each test gets a copy of it.
+
+Under pytest-xdist (``make test`` runs ``-n auto``) every worker is a session of its own:
+its own cluster, its own templates and seeded towns, in its own temporary folders.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import itertools
 import os
-import pwd
-import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -48,12 +46,19 @@ if str(TESTS_DIR) not in sys.path:  # `from helpers import …` whatever pytest'
     sys.path.insert(0, str(TESTS_DIR))
 
 from helpers import ADMIN_LOGIN, TODAY, TODAY_HOUR, TOWN_FAMILIES, TOWN_SEED  # noqa: E402
+from pg_cluster import PgCluster, PostgresUnavailable, start_cluster  # noqa: E402
 
 __all__ = ["TODAY"]
 
-REQUIRE_POSTGRES = os.environ.get("REGIE_REQUIRE_POSTGRES") == "1"
-#: Parent folder of the throw-away cluster (default: /dev/shm when it is big enough).
-PG_PARENT_DIR = os.environ.get("REGIE_TEST_PG_DIR")
+#: REGIE_SKIP_POSTGRES=1: run without PostgreSQL, its tests skipped (and counted at the end).
+SKIP_POSTGRES = os.environ.get("REGIE_SKIP_POSTGRES") == "1"
+SKIPPED_POSTGRES = "REGIE_SKIP_POSTGRES=1: PostgreSQL test skipped"
+#: What to do when the cluster cannot start, in the failure and in the summary.
+POSTGRES_HOW_TO = (
+    "The PostgreSQL tests need the server's binaries (initdb and pg_ctl, e.g. PostgreSQL 15 in "
+    "/usr/lib/postgresql/15/bin: apt-get install postgresql). To run without them, opt out "
+    "explicitly: REGIE_SKIP_POSTGRES=1 make test"
+)
 
 BACKEND_PARAMS = [
     pytest.param("sqlite", id="sqlite"),
@@ -80,7 +85,8 @@ _ISOLATED_ENV = {
     "COLUMNS": "80",
     "LINES": "24",
 }
-_KEPT_VARIABLES = {"REGIE_REQUIRE_POSTGRES", "REGIE_TEST_PG_DIR"}
+#: TEXTUAL_SNAPSHOT_TEMPDIR: where pytest-textual-snapshot's xdist workers leave their results.
+_KEPT_VARIABLES = {"REGIE_SKIP_POSTGRES", "REGIE_TEST_PG_DIR", "TEXTUAL_SNAPSHOT_TEMPDIR"}
 #: libpq reads these: a developer's PGPASSWORD or PGHOST must not leak into the tests.
 _LIBPQ_VARIABLES = {
     "PGHOST",
@@ -142,288 +148,96 @@ def today() -> date:
 # --------------------------------------------------------------------------------------
 
 
-class PostgresUnavailable(Exception):
-    """The test cluster could not be started; the message says why."""
+def _needs_postgres(item: pytest.Item) -> bool:
+    return item.get_closest_marker("postgresql") is not None or "pg_cluster" in getattr(item, "fixturenames", ())
 
 
-_cluster_timing: dict[str, float] = {}
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With REGIE_SKIP_POSTGRES=1, the PostgreSQL tests are skipped before any cluster is tried."""
+    if not SKIP_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason=SKIPPED_POSTGRES)
+    for item in items:
+        if _needs_postgres(item):
+            item.add_marker(skip)
 
 
-@dataclass
-class PgCluster:
-    """A private PostgreSQL server for this test session.
-
-    It listens on a unix socket in its own temporary folder (trust authentication, user
-    ``postgres``) and on 127.0.0.1:``port`` (password authentication, for tests of
-    wrong passwords). Databases made here are dropped with the cluster at the end.
-    """
-
-    bin_dir: Path
-    root: Path
-    port: int
-    password: str
-    version_num: int
-    run_as: str | None
-    user: str = "postgres"
-    _admin: Any = field(default=None, repr=False)
-    _names: Iterator[int] = field(default_factory=itertools.count, repr=False)
-
-    @property
-    def data_dir(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def socket_dir(self) -> Path:
-        return self.root
-
-    def url(self, dbname: str) -> str:
-        """URL of a database of this cluster, through the unix socket."""
-        return f"postgresql+psycopg://{self.user}@/{dbname}?host={self.socket_dir}&port={self.port}"
-
-    def tcp_url(self, dbname: str = "postgres", *, password: str | None = None) -> str:
-        """URL through TCP on 127.0.0.1, where the password is checked."""
-        secret = self.password if password is None else password
-        return f"postgresql+psycopg://{self.user}:{secret}@127.0.0.1:{self.port}/{dbname}"
-
-    def new_name(self, prefix: str = "test") -> str:
-        return f"{prefix}_{os.getpid()}_{next(self._names)}"
-
-    def execute(self, sql: str) -> None:
-        """Run one statement on the maintenance database, in autocommit mode."""
-        self._admin.execute(sql)
-
-    def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
-        """Create a database (empty, or a copy of ``template``); returns its URL."""
-        name = name or self.new_name()
-        sql = f'CREATE DATABASE "{name}"'
-        if template:
-            sql += f' TEMPLATE "{template}"'
-            if self.version_num >= 150000:
-                # With fsync off, copying a small template file by file (20 ms) beats
-                # PostgreSQL 15's default of writing it all through the WAL (40 ms).
-                sql += " STRATEGY FILE_COPY"
-        self.execute(sql)
-        return self.url(name)
-
-    def drop_database(self, name: str) -> None:
-        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    def _run(self, *args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        command = [str(a) for a in args]
-        if self.run_as:
-            command = ["runuser", "-u", self.run_as, "--", *command]
-        return subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=timeout, check=False)
-
-    def stop(self) -> None:
-        if self._admin is not None:
-            self._admin.close()
-            self._admin = None
-        self._run(self.bin_dir / "pg_ctl", "-D", self.data_dir, "-m", "fast", "-w", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _find_pg_bin() -> Path:
-    candidates = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
-        reverse=True,
-    )
-    for initdb in candidates:
-        if (initdb.parent / "pg_ctl").exists():
-            return initdb.parent
-    initdb = shutil.which("initdb")
-    if initdb and Path(initdb).with_name("pg_ctl").exists():
-        return Path(initdb).parent
-    raise PostgresUnavailable("initdb not found in /usr/lib/postgresql/*/bin nor on PATH (apt-get install postgresql)")
-
-
-def _unprivileged_user() -> str | None:
-    """PostgreSQL refuses to run as root: the OS user to run it as, or None if we are not root."""
-    if os.geteuid() != 0:
-        return None
-    if shutil.which("runuser") is None:
-        raise PostgresUnavailable("running as root and runuser is missing to start PostgreSQL")
-    for name in ("postgres", "nobody"):
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return name
-    raise PostgresUnavailable("running as root and no 'postgres' (or 'nobody') OS user to run PostgreSQL")
-
-
-def _cluster_parent_dir() -> str | None:
-    """Where to put the cluster: in memory if possible, where CREATE DATABASE is 10 times faster.
-
-    Not under pytest's basetemp: /tmp/pytest-of-root is closed to the postgres user,
-    and a unix socket path must stay short (about 100 bytes).
-    """
-    if PG_PARENT_DIR:
-        return PG_PARENT_DIR
-    shm = Path("/dev/shm")
-    try:
-        stats = os.statvfs(shm)
-    except OSError:
-        stats = None
-    if stats is not None and os.access(shm, os.W_OK) and stats.f_bavail * stats.f_frsize > 2 * 1024**3:
-        return str(shm)
-    return "/tmp" if os.geteuid() == 0 else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _reap_orphan_clusters(bin_dir: Path, run_as: str | None, parent: Path) -> None:
-    """Stop and delete the clusters of test sessions that were killed (they hold memory in /dev/shm)."""
-    for root in parent.glob("regie-pg-*"):
-        try:
-            owner = int((root / "owner.pid").read_text())
-        except (OSError, ValueError):
-            continue
-        if _alive(owner):
-            continue  # another test session, running now
-        orphan = PgCluster(bin_dir=bin_dir, root=root, port=0, password="", version_num=0, run_as=run_as)
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            orphan.stop()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def start_cluster() -> PgCluster:
-    started = time.perf_counter()
-    bin_dir = _find_pg_bin()
-    run_as = _unprivileged_user()
-    parent = _cluster_parent_dir()
-    _reap_orphan_clusters(bin_dir, run_as, Path(parent or tempfile.gettempdir()))
-    try:
-        root = Path(tempfile.mkdtemp(prefix="regie-pg-", dir=parent))
-    except OSError as exc:
-        raise PostgresUnavailable(f"cannot make the cluster's folder in {parent}: {exc}") from exc
-    (root / "owner.pid").write_text(str(os.getpid()))
-    password = secrets.token_hex(8)
-    pwfile = root / "pwfile"
-    pwfile.write_text(password + "\n")
-    if run_as:
-        account = pwd.getpwnam(run_as)
-        for path in (root, pwfile):
-            os.chown(path, account.pw_uid, account.pw_gid)
-    cluster = PgCluster(bin_dir=bin_dir, root=root, port=0, password=password, version_num=0, run_as=run_as)
-    try:
-        result = cluster._run(
-            bin_dir / "initdb",
-            "-D",
-            cluster.data_dir,
-            "-U",
-            cluster.user,
-            "--pwfile",
-            pwfile,
-            "--auth-local=trust",
-            "--auth-host=scram-sha-256",
-            "--no-locale",
-            "--encoding=UTF8",
-            "--no-sync",
-            "--no-instructions",
-        )
-        if result.returncode != 0:
-            raise PostgresUnavailable(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
-        _cluster_timing["initdb"] = time.perf_counter() - started
-        pwfile.unlink()
-        for attempt in range(3):
-            cluster.port = _free_port()
-            with (cluster.data_dir / "postgresql.auto.conf").open("a") as conf:
-                conf.write(
-                    "\n".join(
-                        [
-                            "listen_addresses = '127.0.0.1'",
-                            f"port = {cluster.port}",
-                            f"unix_socket_directories = '{cluster.socket_dir}'",
-                            "fsync = off",
-                            "synchronous_commit = off",
-                            "full_page_writes = off",
-                            "wal_level = minimal",
-                            "max_wal_senders = 0",
-                            "max_wal_size = '256MB'",
-                            "min_wal_size = '32MB'",
-                            "autovacuum = off",
-                            "max_connections = 100",
-                            "shared_buffers = 64MB",
-                            "lc_messages = 'C'",
-                            "timezone = 'Europe/Paris'",
-                            "log_min_messages = warning",
-                            "",
-                        ]
-                    )
-                )
-            log = cluster.root / "server.log"
-            result = cluster._run(
-                bin_dir / "pg_ctl", "-D", cluster.data_dir, "-l", log, "-w", "-t", "60", "-s", "start"
-            )
-            if result.returncode == 0:
-                break
-            if "could not bind" not in _tail(log) or attempt == 2:
-                raise PostgresUnavailable(f"pg_ctl start failed: {result.stderr.strip()}\n{_tail(log)}".strip())
-        import psycopg
-
-        cluster._admin = psycopg.connect(
-            host=str(cluster.socket_dir),
-            port=cluster.port,
-            user=cluster.user,
-            dbname="postgres",
-            autocommit=True,
-        )
-        cluster.version_num = int(cluster._admin.execute("SHOW server_version_num").fetchone()[0])
-    except PostgresUnavailable:
-        cluster.stop()
-        raise
-    except Exception as exc:  # subprocess timeouts, psycopg errors…
-        cluster.stop()
-        raise PostgresUnavailable(f"{type(exc).__name__}: {exc}\n{_tail(cluster.root / 'server.log')}") from exc
-    _cluster_timing["start"] = time.perf_counter() - started
-    _cluster_timing["version"] = cluster.version_num
-    return cluster
+_cluster_timing: dict[str, float] = {}  # this process's cluster (see PgCluster.timing)
 
 
 @pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """The session's PostgreSQL cluster; skips (or fails, with REGIE_REQUIRE_POSTGRES=1)."""
+def pg_cluster(request: pytest.FixtureRequest) -> Iterator[PgCluster]:
+    """This session's PostgreSQL cluster. When it cannot start, the test fails with what to
+    install and the session stops after it; REGIE_SKIP_POSTGRES=1 skips instead."""
+    if SKIP_POSTGRES:  # a test that reached the cluster without the postgresql mark
+        pytest.skip(SKIPPED_POSTGRES)
     try:
         cluster = start_cluster()
     except PostgresUnavailable as exc:
         reason = f"PostgreSQL test cluster unavailable: {exc}"
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"{reason}\n(REGIE_REQUIRE_POSTGRES=1: PostgreSQL tests must run)", pytrace=False)
-        pytest.skip(reason)
+        request.session.shouldstop = reason
+        pytest.fail(f"{reason}\n{POSTGRES_HOW_TO}", pytrace=False)
+    _cluster_timing.update(cluster.timing)
     try:
         yield cluster
     finally:
         cluster.stop()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its cluster's timing to the controller's summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["regie_pg_cluster"] = dict(_cluster_timing)
+
+
+_workers_clusters: dict[str, dict[str, Any]] = {}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """(xdist, in the controller) a worker ended: keep its cluster's timing for the summary."""
+    timing = getattr(node, "workeroutput", {}).get("regie_pg_cluster")
+    if timing:
+        _workers_clusters[node.gateway.id] = timing
+
+
+def _cluster_lines() -> list[str]:
+    clusters = dict(_workers_clusters) or ({"": _cluster_timing} if _cluster_timing else {})
+    lines = []
+    for worker, timing in sorted(clusters.items()):
+        where = f" ({worker})" if worker else ""
+        if "start" in timing:
+            lines.append(
+                f"PostgreSQL {int(timing['version']) // 10000} test cluster{where} started in "
+                f"{timing['start']:.2f} s (initdb {timing['initdb']:.2f} s)"
+            )
+    return lines
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if "start" in _cluster_timing:
-        version = int(_cluster_timing["version"]) // 10000
-        terminalreporter.write_line(
-            f"PostgreSQL {version} test cluster started in {_cluster_timing['start']:.2f} s "
-            f"(initdb {_cluster_timing['initdb']:.2f} s)"
+    for line in _cluster_lines():
+        terminalreporter.write_line(line)
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and SKIPPED_POSTGRES in str(report.longrepr[2])
+    ]
+    if skipped:
+        terminalreporter.write_sep(
+            "!",
+            f"{len(skipped)} PostgreSQL tests SKIPPED (REGIE_SKIP_POSTGRES=1): this run checked SQLite only",
+            yellow=True,
+            bold=True,
         )
+    unavailable = [
+        report
+        for report in terminalreporter.stats.get("error", [])
+        if "PostgreSQL test cluster unavailable" in str(report.longrepr)
+    ]
+    if unavailable:
+        terminalreporter.write_sep("!", "PostgreSQL could not start: its tests did not run", red=True, bold=True)
+        terminalreporter.write_line(POSTGRES_HOW_TO)
 
 
 # --------------------------------------------------------------------------------------
@@ -553,13 +367,13 @@ def _seeded_town(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
     template = request.getfixturevalue("pg_template")
     # Names of their own: a test module choosing the engine (indirect parametrisation) makes a second town.
-    pristine = cluster.new_name("regie_town_template")
-    _seed(cluster.create_database(pristine, template=template))
-    cluster.execute(f"ALTER DATABASE {pristine} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+    pristine_name = cluster.new_name("regie_town_template")
+    _seed(cluster.create_database(pristine_name, template=template))
+    cluster.execute(f"ALTER DATABASE {pristine_name} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
     town = cluster.new_name("regie_town")
-    url = cluster.create_database(town, template=pristine)
+    url = cluster.create_database(town, template=pristine_name)
     cluster.execute(f"ALTER DATABASE {town} SET default_transaction_read_only = on")
-    return SeededTown("postgresql", url, pristine)
+    return SeededTown("postgresql", url, pristine_name)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,15 @@ it), so any test module can import this one whatever its folder.
 
 import os
 import pwd
+import time
 from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlmodel import Session, SQLModel
+
+T = TypeVar("T")
 
 #: The day the whole test session lives in (REGIE_TODAY is pinned to it).
 TODAY = date(2026, 11, 23)
@@ -61,3 +69,42 @@ def agent_url(url: str) -> str:
             db.commit()
     engine.dispose()
     return url
+
+
+def wait_for_lock_waiters(url: str, count: int, *, timeout: float = 60) -> None:
+    """Wait until ``count`` sessions of this PostgreSQL database wait for a lock (pg_stat_activity):
+    how a test knows that the transactions it started queue behind the lock it holds, not by luck."""
+    from sqlalchemy import text
+
+    from regie_tui.db import make_engine
+
+    engine = make_engine(url)
+    deadline = time.monotonic() + timeout
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:  # a fresh view each time
+            while True:
+                waiting = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                ).scalar_one()
+                if waiting >= count:
+                    return
+                assert time.monotonic() < deadline, f"{waiting} of {count} sessions wait for the lock after {timeout} s"
+                time.sleep(0.01)
+    finally:
+        engine.dispose()
+
+
+def get_row(session: "Session", model: type[T], key: Any) -> T:
+    """``session.get`` for a row the test knows is there: a missing one fails here, by name."""
+    row = session.get(model, key)
+    assert row is not None, f"no {model.__name__} {key!r}"
+    return row
+
+
+def table_of(model: type["SQLModel"]) -> "Table":
+    """A table model's Core table, for statements the ORM does not write (bulk deletes, raw inserts)."""
+    # SQLAlchemy's declarative mapping sets __table__ on every table model; SQLModel does not declare it.
+    return model.__table__  # type: ignore[attr-defined, no-any-return]

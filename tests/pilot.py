@@ -3,6 +3,8 @@
 import asyncio
 import html
 import re
+import time
+from collections.abc import Callable
 
 _CELL = re.compile(r'<text class="[^"]*-r\d+" x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)</text>')
 _CHAR_WIDTH = 12.2  # Rich's SVG export: one terminal cell
@@ -42,11 +44,18 @@ def screen_text(app) -> str:
     return "\n".join(rendered)
 
 
-async def shows(pilot, text: str, *, frames: int = 50) -> bool:
-    """Whether ``text`` comes on screen within ``frames`` repaints (a table laid out a frame
-    after the line above it, on a busy machine): a wait on the condition, never a sleep."""
-    for _ in range(frames):
-        if text in screen_text(pilot.app):
-            return True
-        await pilot.pause()
-    return text in screen_text(pilot.app)
+async def until(pilot, condition: Callable[[], bool], *, timeout: float = 30) -> bool:
+    """Whether ``condition()`` comes true within ``timeout`` seconds while the app runs its
+    workers and repaints (a table laid out a frame after the line above it, a result a worker
+    delivers late on a busy machine): a wait on the condition, never a sleep of a guessed length."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await pilot.pause(0.01)
+    return True
+
+
+async def shows(pilot, text: str, *, timeout: float = 30) -> bool:
+    """Whether ``text`` comes on screen within ``timeout`` seconds (see :func:`until`)."""
+    return await until(pilot, lambda: text in screen_text(pilot.app), timeout=timeout)

@@ -21,6 +21,8 @@ from sqlmodel import SQLModel
 from regie_tui import db
 from regie_tui.errors import DatabaseError
 
+from pg_cluster import PgCluster
+
 FUTURE_REVISION = "9f3a_from_a_newer_regie"
 
 
@@ -45,7 +47,8 @@ def same_backend_database(db_url: str, request: pytest.FixtureRequest, tmp_path:
     """A second, empty database on the same engine as ``db_url``."""
     if db_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'other.db'}"
-    return request.getfixturevalue("pg_cluster").create_database()
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_database()
 
 
 # --------------------------------------------------------------------------------------
@@ -192,8 +195,10 @@ def test_foreign_database_is_refused_and_left_alone(empty_db_url: str) -> None:
 
 def previous_revision() -> str | None:
     script = ScriptDirectory(str(db.MIGRATIONS_DIR))
-    down = script.get_revision(script.get_current_head()).down_revision
-    assert not isinstance(down, tuple), "the head must not be a merge point for this test"
+    head = script.get_current_head()
+    assert head is not None, "the migrations have one head"
+    down = script.get_revision(head).down_revision
+    assert down is None or isinstance(down, str), "the head must not be a merge point for this test"
     return down
 
 

@@ -28,7 +28,7 @@ from sqlmodel import col, select
 from regie_tui.db import make_engine, session_scope
 from regie_tui.errors import BUSY
 from regie_tui.models import AuditEntry, Booking, BookingState, Role
-from regie_tui.services.bookings.rules import FREE, STATE_LABELS
+from regie_tui.services.bookings.cells import FREE, STATE_LABELS
 from regie_tui.services.trust.agents import add_agent
 from regie_tui.services.trust.identity import os_login
 
@@ -50,7 +50,7 @@ from regie_tui.db import open_database, session_scope
 from regie_tui.errors import error_message
 from regie_tui.models import Booking, BookingState
 from regie_tui.services.trust.agents import current_agent
-from regie_tui.services.bookings.rules import FREE_STAMP, CellRequest, CellStamp
+from regie_tui.services.bookings.cells import FREE_STAMP, CellRequest, CellStamp
 from regie_tui.services.bookings.planning import save_edits
 
 if args["mode"] == "cli":
@@ -142,7 +142,12 @@ def _at_once(tmp_path: Path, runs: list[dict[str, Any]]) -> list[tuple[int, str,
             )
             for run in runs
         ]
-        watchdog = threading.Timer(120, lambda: [p.kill() for p in processes])
+
+        def kill_all() -> None:
+            for stuck in processes:
+                stuck.kill()
+
+        watchdog = threading.Timer(120, kill_all)
         watchdog.start()
         try:
             for process in processes:

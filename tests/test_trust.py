@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from regie_tui.db import make_engine
 from regie_tui.models import Role
+from regie_tui.services.common.sql import id_col
 from regie_tui.services.trust.agents import add_agent
 from regie_tui.services.trust.identity import os_login
 
@@ -64,11 +65,11 @@ def pg_town(fresh_town_url, pg_cluster):
         db.commit()
     engine.dispose()
     url = make_url(fresh_town_url)
+    host, port = url.query["host"], url.query["port"]  # the cluster's socket folder and port
+    assert isinstance(host, str) and isinstance(port, str)
 
     def connect(login: str) -> psycopg.Connection:
-        return psycopg.connect(
-            host=url.query["host"], port=int(url.query["port"]), user=login, dbname=url.database, autocommit=True
-        )
+        return psycopg.connect(host=host, port=int(port), user=login, dbname=url.database, autocommit=True)
 
     def agent_url(login: str) -> str:
         return url.set(username=login).render_as_string(hide_password=False)
@@ -235,16 +236,18 @@ def test_a_health_document_in_the_bannette_under_each_role(pg_town):
 
     from regie_tui.models import Child, DocumentType, PortalAccount, Submission
     from regie_tui.models.base import utc_now
-    from regie_tui.services.portal.intake import import_submissions
+    from regie_tui.services.portal.intake.run import import_submissions
 
     engine = make_engine(pg_town["owner_url"])
     with Session(engine) as db:
-        pai = db.exec(select(DocumentType.id).where(DocumentType.name == "PAI")).one()
-        family_id, account, child_id = db.exec(
+        pai = db.exec(select(id_col(DocumentType.id)).where(DocumentType.name == "PAI")).one()
+        row = db.exec(
             select(PortalAccount.family_id, PortalAccount.email, Child.id)
             .join(Child, col(Child.family_id) == PortalAccount.family_id)
             .order_by(col(PortalAccount.family_id))
         ).first()
+        assert row is not None
+        family_id, account, child_id = row
         line = {
             "id": "t-pai",
             "kind": "document",
@@ -259,7 +262,7 @@ def test_a_health_document_in_the_bannette_under_each_role(pg_town):
         }
         import_submissions(db, data=json.dumps(line).encode(), filename="t.jsonl", agent=None, now=utc_now())
         db.commit()
-        item = str(db.exec(select(Submission.id).where(Submission.portal_id == "t-pai")).one())
+        item = str(db.exec(select(id_col(Submission.id)).where(Submission.portal_id == "t-pai")).one())
     engine.dispose()
     logins = pg_town["logins"]
     # On PostgreSQL the item itself is hidden from the régisseur (row-level security), as are

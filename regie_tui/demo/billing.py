@@ -8,10 +8,12 @@ from sqlalchemy import Connection, text
 from regie_tui.demo.generator import ChildDraft, GeneratorBase, Quotient
 from regie_tui.demo.reference import MonthInfo
 from regie_tui.models import CASH_LIMIT_CENTS, ChargeKind
-from regie_tui.services.billing.invoicing import BILLED_STATES, basis_text, days_text, line_label, week_of
 from regie_tui.services.billing.numbering import NumberKind
-from regie_tui.services.billing.pricing import bracket_for, line_amount_cents, quotient_on
-from regie_tui.services.payments.sepa import new_rum, next_sequence
+from regie_tui.services.billing.pricing import Bracket, bracket_for, line_amount_cents, quotient_on
+from regie_tui.services.billing.run_invoices import basis_text, days_text, line_label
+from regie_tui.services.billing.run_items import week_of
+from regie_tui.services.billing.run_tables import BILLED_STATES
+from regie_tui.services.payments.sepa.mandates import new_rum, next_sequence
 
 BANKS = [
     ("30004", "BNPAFRPPXXX"),
@@ -23,6 +25,9 @@ BANKS = [
     ("13807", "CCBPFRPPNAN"),
     ("16006", "AGRIFRPP847"),
 ]
+
+#: An invoice line as drafted: (child id, unit id, kind, label, days of the month, quantity, unit price).
+_Line = tuple[int, int, str, str, list[int], int, int]
 
 CHEQUE_BANKS = (
     "BNP Paribas",
@@ -83,48 +88,13 @@ class Billing(GeneratorBase):
             rate_index = self.rate_index(quotients, resident, info.first)
             bracket = ref.brackets[rate_index]
             quotient = quotient_on(((value, start, end) for value, start, end, _ in quotients), info.first)
-            basis = basis_text(bracket, quotient)
             invoice_id = self.next_id("invoice")
-            lines = []
-            for child_id, unit_id, days, specials, unjustified in items:
-                unit = self.units[unit_id]
-                drafts = []  # (kind, days, quantity, unit price)
-                if unit.packages:  # one package per week booked
-                    weeks = len({week_of(info.first.replace(day=d)) for d in days})
-                    drafts.append((ChargeKind.PACKAGE, days, weeks, unit.packages[rate_index]))
-                else:
-                    drafts.append((ChargeKind.SERVICE, days, len(days), unit.rates[rate_index]))
-                if specials and unit.surcharge:
-                    drafts.append((ChargeKind.UNBOOKED_SURCHARGE, specials, len(specials), unit.surcharge))
-                if unjustified and unit.penalty:
-                    drafts.append((ChargeKind.ABSENCE_PENALTY, unjustified, len(unjustified), unit.penalty))
-                for charge_kind, billed, quantity, price in drafts:
-                    label = line_label(charge_kind, unit.activity, unit.name, unit.package)
-                    lines.append((child_id, unit_id, charge_kind.value, label, billed, quantity, price))
-            total = 0
-            for position, (child_id, unit_id, kind, label, days, quantity, price) in enumerate(lines, start=1):
-                rate_id = self.units[unit_id].rate_ids[rate_index]
-                amount = line_amount_cents(quantity, price)
-                total += amount
-                self.add(
-                    "invoice_line",
-                    (
-                        self.next_id("invoice_line"),
-                        invoice_id,
-                        position,
-                        child_id,
-                        unit_id,
-                        kind,
-                        label,
-                        days_text(days),
-                        quantity,
-                        price,
-                        amount,
-                        rate_id,
-                        bracket.id,
-                        basis,
-                    ),
-                )
+            lines = [
+                line
+                for child_id, unit_id, days, specials, unjustified in items
+                for line in self._lines(child_id, unit_id, info, rate_index, days, specials, unjustified)
+            ]
+            total = self._write_lines(invoice_id, lines, rate_index, bracket, basis_text(bracket, quotient))
             regie = ref.regies[regie_index]
             number = self.take_number(NumberKind.INVOICE, regie["invoice_prefix"], info.first)
             self.add(
@@ -150,6 +120,70 @@ class Billing(GeneratorBase):
         self.counts["invoices"] += len(invoices)
         return invoices
 
+    def _lines(
+        self,
+        child_id: int,
+        unit_id: int,
+        info: MonthInfo,
+        rate_index: int,
+        days: list[int],
+        specials: list[int],
+        unjustified: list[int],
+    ) -> list[_Line]:
+        """A child's lines for one unit over a month: its service line (or weekly packages), then the
+        surcharge of the days it came unbooked and the penalty of its unjustified absences."""
+        unit = self.units[unit_id]
+        drafts = []  # (kind, days, quantity, unit price)
+        if unit.packages:  # one package per week booked
+            weeks = len({week_of(info.first.replace(day=d)) for d in days})
+            drafts.append((ChargeKind.PACKAGE, days, weeks, unit.packages[rate_index]))
+        else:
+            drafts.append((ChargeKind.SERVICE, days, len(days), unit.rates[rate_index]))
+        if specials and unit.surcharge:
+            drafts.append((ChargeKind.UNBOOKED_SURCHARGE, specials, len(specials), unit.surcharge))
+        if unjustified and unit.penalty:
+            drafts.append((ChargeKind.ABSENCE_PENALTY, unjustified, len(unjustified), unit.penalty))
+        return [
+            (
+                child_id,
+                unit_id,
+                charge_kind.value,
+                line_label(charge_kind, unit.activity, unit.name, unit.package),
+                billed,
+                quantity,
+                price,
+            )
+            for charge_kind, billed, quantity, price in drafts
+        ]
+
+    def _write_lines(self, invoice_id: int, lines: list[_Line], rate_index: int, bracket: Bracket, basis: str) -> int:
+        """The invoice's lines, numbered in order; the invoice's total."""
+        total = 0
+        for position, (child_id, unit_id, kind, label, days, quantity, price) in enumerate(lines, start=1):
+            rate_id = self.units[unit_id].rate_ids[rate_index]
+            amount = line_amount_cents(quantity, price)
+            total += amount
+            self.add(
+                "invoice_line",
+                (
+                    self.next_id("invoice_line"),
+                    invoice_id,
+                    position,
+                    child_id,
+                    unit_id,
+                    kind,
+                    label,
+                    days_text(days),
+                    quantity,
+                    price,
+                    amount,
+                    rate_id,
+                    bracket.id,
+                    basis,
+                ),
+            )
+        return total
+
     def payments(
         self, family_id: int, invoices: list[tuple[int, str, int, MonthInfo, int]], payer: str, payer_address: str
     ) -> list[tuple[str, int]]:
@@ -157,47 +191,14 @@ class Billing(GeneratorBase):
 
         Returns the invoices still open: (number, balance due), in order of issue.
         """
-        rng, ref = self.rng, self.ref
-        mandates: dict[int, list[Any]] = {}  # régie -> [mandate id, RUM, signed on, last used on]
-        for regie_index, regie in enumerate(ref.regies):
-            if rng.random() < (0.3 if regie_index == 0 else 0.12):
-                signed = self.between(date(ref.year.start.year - 2, 3, 1), ref.year.start - timedelta(days=5))
-                if rng.random() < 0.06 or not self.counts["fresh_mandates"]:  # signed lately, never used yet
-                    signed = self.today - timedelta(days=self.randint(1, 15))
-                    self.counts["fresh_mandates"] += 1
-                signed = min(max(signed, self.family_created + timedelta(days=1)), self.today - timedelta(days=1))
-                mandates[regie_index] = [
-                    self.next_id("mandate"),
-                    new_rum(regie["invoice_prefix"], family_id),
-                    signed,
-                    None,
-                ]
+        mandates = self._mandates(family_id)
         unpaid: dict[int, list[list[int]]] = {}  # régie -> [[invoice id, balance]] of earlier invoices
         for invoice_id, number, regie_index, info, total in invoices:
-            balance = total
-            if total >= 1000 and rng.random() < 0.006:
-                issued = info.issue_date + timedelta(days=self.randint(7, 25))
-                if issued < self.today:
-                    credit = self.randint(1, total // 200) * 100
-                    self.deferred.credit_notes.append(
-                        (
-                            regie_index,
-                            issued,
-                            invoice_id,
-                            credit,
-                            rng.choice(
-                                [
-                                    "Absences justifiées par certificat médical non déduites.",
-                                    "Erreur de pointage : réservations annulées dans les délais.",
-                                ]
-                            ),
-                        )
-                    )
-                    balance -= credit
+            balance = self._credit_note(invoice_id, regie_index, info, total)
             if regie_index in mandates and mandates[regie_index][2] < info.issue_date:
                 debit_day = info.issue_date + timedelta(days=15)  # pre-notified on the invoice
                 if debit_day < self.today:
-                    if rng.random() < 0.97:
+                    if self.rng.random() < 0.97:
                         mandate = mandates[regie_index]
                         mandate[3] = debit_day
                         self.pay(
@@ -212,38 +213,96 @@ class Billing(GeneratorBase):
                     else:  # rejected debit: still due
                         unpaid.setdefault(regie_index, []).append([invoice_id, balance])
                     continue
-            overdue = info.due_date < self.today
-            r = rng.random()
-            latest = self.today - timedelta(days=1)
-            if r >= (0.88 if overdue else 0.48) or info.issue_date > latest:
-                unpaid.setdefault(regie_index, []).append([invoice_id, balance])
-                continue
-            received = min(info.issue_date + timedelta(days=self.randint(2, 45)), latest)
-            if r >= (0.82 if overdue else 0.45):  # partly paid at the desk
-                part = max(100, balance // 200 * 100)
-                if part < balance:
-                    mode = "cash" if part <= CASH_LIMIT_CENTS and rng.random() < 0.5 else "cheque"
-                    self.pay(
+            self._desk_payment(family_id, invoice_id, number, regie_index, info, balance, payer, unpaid)
+        self._write_mandates(family_id, mandates, payer, payer_address)
+        numbers = {invoice_id: number for invoice_id, number, _, _, _ in invoices}
+        return [(numbers[i], balance) for i, balance in sorted(i for due in unpaid.values() for i in due)]
+
+    def _mandates(self, family_id: int) -> dict[int, list[Any]]:
+        """The family's SEPA mandates: régie -> [mandate id, RUM, signed on, last used on (None yet)]."""
+        rng, ref = self.rng, self.ref
+        mandates: dict[int, list[Any]] = {}
+        for regie_index, regie in enumerate(ref.regies):
+            if rng.random() < (0.3 if regie_index == 0 else 0.12):
+                signed = self.between(date(ref.year.start.year - 2, 3, 1), ref.year.start - timedelta(days=5))
+                if rng.random() < 0.06 or not self.counts["fresh_mandates"]:  # signed lately, never used yet
+                    signed = self.today - timedelta(days=self.randint(1, 15))
+                    self.counts["fresh_mandates"] += 1
+                signed = min(max(signed, self.family_created + timedelta(days=1)), self.today - timedelta(days=1))
+                mandates[regie_index] = [
+                    self.next_id("mandate"),
+                    new_rum(regie["invoice_prefix"], family_id),
+                    signed,
+                    None,
+                ]
+        return mandates
+
+    def _credit_note(self, invoice_id: int, regie_index: int, info: MonthInfo, total: int) -> int:
+        """Now and then a credit note on the invoice (issued later on); the balance left to pay."""
+        rng = self.rng
+        balance = total
+        if total >= 1000 and rng.random() < 0.006:
+            issued = info.issue_date + timedelta(days=self.randint(7, 25))
+            if issued < self.today:
+                credit = self.randint(1, total // 200) * 100
+                self.deferred.credit_notes.append(
+                    (
                         regie_index,
-                        received,
-                        family_id,
-                        mode,
-                        self.reference(mode, number),
-                        payer,
-                        [(invoice_id, part)],
+                        issued,
+                        invoice_id,
+                        credit,
+                        rng.choice(
+                            [
+                                "Absences justifiées par certificat médical non déduites.",
+                                "Erreur de pointage : réservations annulées dans les délais.",
+                            ]
+                        ),
                     )
-                    unpaid.setdefault(regie_index, []).append([invoice_id, balance - part])
-                    continue
-            mode = rng.choices(
-                ["payfip", "card", "cheque", "cash", "transfer", "ancv"],
-                weights=(38, 12, 20, 10, 10, 10 if regie_index else 0),
-            )[0]
-            parts = [(invoice_id, balance)]
-            if mode in ("card", "cheque", "cash") and unpaid.get(regie_index) and rng.random() < 0.5:
-                parts = [(i, b) for i, b in unpaid.pop(regie_index)] + parts  # settles earlier invoices too
-            if mode == "cash" and sum(b for _, b in parts) > CASH_LIMIT_CENTS:
-                mode = "cheque"
-            self.pay(regie_index, received, family_id, mode, self.reference(mode, number), payer, parts)
+                )
+                balance -= credit
+        return balance
+
+    def _desk_payment(
+        self,
+        family_id: int,
+        invoice_id: int,
+        number: str,
+        regie_index: int,
+        info: MonthInfo,
+        balance: int,
+        payer: str,
+        unpaid: dict[int, list[list[int]]],
+    ) -> None:
+        """The invoice paid online or at the desk (overdue ones more often), partly, or not yet (``unpaid``)."""
+        rng = self.rng
+        overdue = info.due_date < self.today
+        r = rng.random()
+        latest = self.today - timedelta(days=1)
+        if r >= (0.88 if overdue else 0.48) or info.issue_date > latest:
+            unpaid.setdefault(regie_index, []).append([invoice_id, balance])
+            return
+        received = min(info.issue_date + timedelta(days=self.randint(2, 45)), latest)
+        if r >= (0.82 if overdue else 0.45):  # partly paid at the desk
+            part = max(100, balance // 200 * 100)
+            if part < balance:
+                mode = "cash" if part <= CASH_LIMIT_CENTS and rng.random() < 0.5 else "cheque"
+                self.pay(
+                    regie_index, received, family_id, mode, self.reference(mode, number), payer, [(invoice_id, part)]
+                )
+                unpaid.setdefault(regie_index, []).append([invoice_id, balance - part])
+                return
+        mode = rng.choices(
+            ["payfip", "card", "cheque", "cash", "transfer", "ancv"],
+            weights=(38, 12, 20, 10, 10, 10 if regie_index else 0),
+        )[0]
+        parts = [(invoice_id, balance)]
+        if mode in ("card", "cheque", "cash") and unpaid.get(regie_index) and rng.random() < 0.5:
+            parts = [(i, b) for i, b in unpaid.pop(regie_index)] + parts  # settles earlier invoices too
+        if mode == "cash" and sum(b for _, b in parts) > CASH_LIMIT_CENTS:
+            mode = "cheque"
+        self.pay(regie_index, received, family_id, mode, self.reference(mode, number), payer, parts)
+
+    def _write_mandates(self, family_id: int, mandates: dict[int, list[Any]], payer: str, payer_address: str) -> None:
         for regie_index, (mandate_id, rum, signed, last_used) in mandates.items():
             iban, bic = self.iban()
             self.add(
@@ -251,7 +310,7 @@ class Billing(GeneratorBase):
                 (
                     mandate_id,
                     family_id,
-                    ref.regies[regie_index]["id"],
+                    self.ref.regies[regie_index]["id"],
                     rum,
                     payer,
                     payer_address.replace("\n", ", "),
@@ -265,8 +324,6 @@ class Billing(GeneratorBase):
                     self.w.instant(self.at(signed, 11)),
                 ),
             )
-        numbers = {invoice_id: number for invoice_id, number, _, _, _ in invoices}
-        return [(numbers[i], balance) for i, balance in sorted(i for due in unpaid.values() for i in due)]
 
     def pay(
         self,

@@ -1,10 +1,10 @@
-"""Enrolments and a school year of bookings: weekly habits, noise, attendance before today."""
+"""Enrollments and a school year of bookings: weekly habits, noise, attendance before today."""
 
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from regie_tui.demo.activities import ActivityInfo, DayInfo, GroupInfo
 from regie_tui.demo.generator import ChildDraft, GeneratorBase
-from regie_tui.demo.reference import ActivityInfo, DayInfo, GroupInfo
 
 # Weekly habits and their noise.
 P_CANCEL = 0.03  # a habitual cell the family cancelled in time
@@ -26,10 +26,10 @@ Future = tuple[str, str, int | None, Any]
 
 
 class Bookings(GeneratorBase):
-    """A child's enrolments and the cells of its reservation grid."""
+    """A child's enrollments and the cells of its reservation grid."""
 
     def enrollments(self, child: ChildDraft, resident: bool, school: dict[str, Any], portal: bool) -> None:
-        """Enrol the child where its school and age fit, and book the accepted enrolments."""
+        """Enrol the child where its school and age fit, and book the accepted enrollments."""
         rng = self.rng
         young = child.level in ("maternelle", "elementaire")
         wanted: list[tuple[ActivityInfo, float]] = []
@@ -62,7 +62,7 @@ class Bookings(GeneratorBase):
     def enrollment(
         self, child: ChildDraft, activity: ActivityInfo, group: GroupInfo, source: str
     ) -> tuple[int, datetime] | None:
-        """Write the enrolment; (id, decision time) when accepted, so that it gets booked."""
+        """Write the enrollment; (id, decision time) when accepted, so that it gets booked."""
         rng, ref = self.rng, self.ref
         r = rng.random()
         if activity.end < self.today:
@@ -75,16 +75,7 @@ class Bookings(GeneratorBase):
             status = "waiting" if r < 0.03 else "refused" if r < 0.035 else "accepted"
         enrollment_id = self.next_id("enrollment")
         self.counts["enrollments"] += 1
-        if activity.kind == "holidays":
-            requested_day = activity.start - timedelta(days=self.randint(15, 45))
-        else:
-            requested_day = date(activity.start.year, rng.choice((6, 7, 8)), self.randint(1, 28))
-        if requested_day >= self.today - timedelta(days=6):  # enrolled early for a later holiday
-            requested_day = self.between(self.today - timedelta(days=70), self.today - timedelta(days=6))
-        requested = self.some_time(max(requested_day, self.family_created + timedelta(days=1)))
-        decided = min(
-            requested + timedelta(days=self.randint(1, 5), hours=self.randint(0, 3)), self.now - timedelta(minutes=20)
-        )
+        requested, decided = self._request_times(activity)
         agent = rng.choice((ref.accueil_id, ref.regisseur_id))
         reason = ""
         if status == "refused":
@@ -125,6 +116,21 @@ class Bookings(GeneratorBase):
         )
         return (enrollment_id, decided) if status == "accepted" else None
 
+    def _request_times(self, activity: ActivityInfo) -> tuple[datetime, datetime]:
+        """When the family asked (before the activity, in the summer for the school year) and when
+        the desk decided (a few days later, before now)."""
+        if activity.kind == "holidays":
+            requested_day = activity.start - timedelta(days=self.randint(15, 45))
+        else:
+            requested_day = date(activity.start.year, self.rng.choice((6, 7, 8)), self.randint(1, 28))
+        if requested_day >= self.today - timedelta(days=6):  # enrolled early for a later holiday
+            requested_day = self.between(self.today - timedelta(days=70), self.today - timedelta(days=6))
+        requested = self.some_time(max(requested_day, self.family_created + timedelta(days=1)))
+        decided = min(
+            requested + timedelta(days=self.randint(1, 5), hours=self.randint(0, 3)), self.now - timedelta(minutes=20)
+        )
+        return requested, decided
+
     def book(
         self,
         child: ChildDraft,
@@ -134,7 +140,7 @@ class Bookings(GeneratorBase):
         decided: datetime,
         source: str,
     ) -> None:
-        """Bookings of an accepted enrolment over the year: a weekly habit, noise, attendance before today."""
+        """Bookings of an accepted enrollment over the year: a weekly habit, noise, attendance before today."""
         rng = self.rng
         days = activity.days
         if activity.kind in ("after_school", "canteen") and len(days) > 40 and rng.random() < 0.06:
@@ -253,6 +259,18 @@ class Bookings(GeneratorBase):
                 elif state == "absent_unjustified":
                     entry[2].append(day_of_month)
 
+    def _day_units(self, activity: ActivityInfo) -> tuple[list[int], float, list[int] | None, set[int]]:
+        """The units a child takes each day it comes, how likely it comes on a day, and for holidays,
+        the week of each day and the weeks it comes (None, empty: every week)."""
+        units = [u.id for u in activity.units]
+        if activity.kind == "wednesday":  # Matin+Repas+Après-midi, Matin+Repas, Matin, Repas+Après-midi, Après-midi
+            combo = self.rng.choices([units, units[:2], units[:1], units[1:], units[2:]], weights=(55, 20, 5, 10, 10))[
+                0
+            ]
+            return combo, P_WEDNESDAY, None, set()
+        weeks = self.weeks[activity.id]
+        return units, P_HOLIDAY_DAY, weeks, {w for w in sorted(set(weeks)) if self.rng.random() < P_HOLIDAY_WEEK}
+
     def _day_cells(
         self,
         child: ChildDraft,
@@ -275,16 +293,7 @@ class Bookings(GeneratorBase):
         child_id = child.id
         accueil = self.ref.accueil_id
         f_state, f_source, f_by, f_at = future
-        units = [u.id for u in activity.units]
-        weeks: list[int] | None = None
-        chosen_weeks: set[int] = set()
-        if activity.kind == "wednesday":  # Matin+Repas+Après-midi, Matin+Repas, Matin, Repas+Après-midi, Après-midi
-            combo = rng.choices([units, units[:2], units[:1], units[1:], units[2:]], weights=(55, 20, 5, 10, 10))[0]
-            p_day = P_WEDNESDAY
-        else:
-            combo, p_day = units, P_HOLIDAY_DAY
-            weeks = self.weeks[activity.id]
-            chosen_weeks = {w for w in sorted(set(weeks)) if random() < P_HOLIDAY_WEEK}
+        combo, p_day, weeks, chosen_weeks = self._day_units(activity)
         used = self.capacity_used
         usual = activity.places[group.id]
         for i, (day, _, past, month, day_of_month, attendance_at) in enumerate(days):

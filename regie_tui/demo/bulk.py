@@ -269,7 +269,7 @@ def rebuilt_after_load(table: str) -> tuple[str, ...]:
     """
     if table != "booking":
         raise ValueError(f"{table}: triggers without a rebuild after a bulk load")
-    from regie_tui.services.bookings.rules import HOLDING
+    from regie_tui.services.bookings.cells import HOLDING
 
     states = ", ".join(f"'{state.value}'" for state in sorted(HOLDING))
     return (

@@ -9,8 +9,8 @@ touches the database, so a large town can be generated in a second process
 
 What waits in the bannette is not written as rows: it is collected as the lines of the
 portal's file (portal-submissions.md), which the seed imports through the production
-code path (``services.portal_import``). Decided history (accepted or refused documents,
-answered messages, decided enrolments, attendance) is written directly.
+code path (``services.portal.intake``). Decided history (accepted or refused documents,
+answered messages, decided enrollments, attendance) is written directly.
 
 Conventions a service reading these rows can rely on:
 - invoices, receipts and credit notes are numbered as ``services.numbering`` says, and
@@ -19,12 +19,13 @@ Conventions a service reading these rows can rely on:
 
 import traceback
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from regie_tui.demo.billing import CHEQUE_BANKS, Billing
 from regie_tui.demo.bookings import Bookings
 from regie_tui.demo.bulk import Batch, Formats, Row
+from regie_tui.demo.generator import ChildDraft
 from regie_tui.demo.households import Households
 from regie_tui.demo.inbox import InboxItems
 from regie_tui.demo.portal import Portal
@@ -134,21 +135,14 @@ class FamilyGenerator(Households, Bookings, Billing, InboxItems, Portal):
         ]
 
     def family(self, family_id: int) -> None:
-        rng, fake, ref = self.rng, self.fake, self.ref
+        rng, ref = self.rng, self.ref
         self.family_id = family_id
         self.audit_budget = 4
         self.family_lines = 0
         self.counts["families"] += 1
         resident = rng.random() >= 0.08
         school = rng.choice(ref.schools)
-        town = ref.settings["town"]
-        if resident:
-            address = f"{self.randint(1, 120)} {rng.choice(self.streets)}"
-            postal_code, city = town["postal_code"], town["city"]
-        else:
-            neighbour = rng.choice(ref.settings["neighbour"])
-            address, postal_code, city = fake.street_address(), neighbour["postal_code"], neighbour["city"]
-        address_extra = f"Appartement {self.randint(1, 60)}" if rng.random() < 0.12 else ""
+        address, address_extra, postal_code, city = self.address(resident)
         created = self.at(self.between(date(2019, 1, 7), min(ref.year.start, self.today) - timedelta(days=2)), 10)
         self.family_created = created.date()
         source = "agent" if rng.random() < 0.7 else "portal"
@@ -190,15 +184,40 @@ class FamilyGenerator(Households, Bookings, Billing, InboxItems, Portal):
         self.online_payments(open_invoices)
         self.logins()
 
+        row = (family_id, family_name, address, address_extra, postal_code, city, resident, created)
+        self.write_family(row, guardians, children, [number for _, number, _, _, _ in invoices])
+
+    def address(self, resident: bool) -> tuple[str, str, str, str]:
+        """(address, its complement, postal code, city): in the town for a resident, else a neighbour town."""
+        rng = self.rng
+        if resident:
+            town = self.ref.settings["town"]
+            address = f"{self.randint(1, 120)} {rng.choice(self.streets)}"
+            postal_code, city = town["postal_code"], town["city"]
+        else:
+            neighbour = rng.choice(self.ref.settings["neighbour"])
+            address, postal_code, city = self.fake.street_address(), neighbour["postal_code"], neighbour["city"]
+        address_extra = f"Appartement {self.randint(1, 60)}" if rng.random() < 0.12 else ""
+        return address, address_extra, postal_code, city
+
+    def write_family(
+        self,
+        row: tuple[int, str, str, str, str, str, bool, datetime],
+        guardians: list[Any],
+        children: list[ChildDraft],
+        invoice_numbers: list[str],
+    ) -> None:
+        """The family's row (notes now and then) and its search words."""
+        family_id, family_name, address, address_extra, postal_code, city, resident, created = row
         words = search_words(
             names=[family_name]
             + [n for g in guardians for n in (g[2], g[3])]
             + [n for c in children for n in (c.last_name, c.first_name)],
             phones=[p for g in guardians for p in (g[6], g[7], g[8])],
             emails=[g[9] for g in guardians],
-            invoice_numbers=[number for _, number, _, _, _ in invoices],
+            invoice_numbers=invoice_numbers,
         )
-        notes = rng.choice(FAMILY_NOTES) if rng.random() < 0.04 else ""
+        notes = self.rng.choice(FAMILY_NOTES) if self.rng.random() < 0.04 else ""
         self.add(
             "family",
             (

@@ -56,8 +56,35 @@ class InboxItems(GeneratorBase):
 
     def documents(self, family_id: int, children: list[ChildDraft], quotients: list[Quotient]) -> None:
         """Documents sent by the family (most accepted, ~5% awaiting validation), and the QF they prove."""
-        rng, ref = self.rng, self.ref
-        year = ref.year
+        self.quotient_rows(family_id, quotients)
+        rng, year = self.rng, self.ref.year
+        if rng.random() < 0.25:
+            sent = self.between(year.start - timedelta(days=90), year.start)
+            self.document_sent(
+                family_id,
+                None,
+                "employeur",
+                "attestation-employeur.pdf",
+                sent,
+                sent,
+                sent.replace(year=sent.year + 1) - timedelta(days=1),
+            )
+        if rng.random() < 0.85:
+            self.document_sent(
+                family_id,
+                None,
+                "assurance",
+                "assurance-responsabilite-civile.pdf",
+                self.between(year.start - timedelta(days=60), year.start + timedelta(days=20)),
+                year.start,
+                year.end,
+            )
+        for child in children:
+            if child.enrolled:
+                self.child_documents(family_id, child)
+
+    def quotient_rows(self, family_id: int, quotients: list[Quotient]) -> None:
+        """The family's quotients, a CAF one with the attestation that proves it."""
         for value, valid_from, valid_to, source in quotients:
             document_id = None
             if source == "CAF":
@@ -85,73 +112,53 @@ class InboxItems(GeneratorBase):
                     document_id,
                 ),
             )
-        if rng.random() < 0.25:
-            sent = self.between(year.start - timedelta(days=90), year.start)
+
+    def child_documents(self, family_id: int, child: ChildDraft) -> None:
+        """An enrolled child's vaccinations, health form (last year's expired, now and then) and PAI."""
+        rng, year = self.rng, self.ref.year
+        name = fold(child.first_name).replace(" ", "-")
+        if rng.random() < 0.75:
             self.document_sent(
                 family_id,
+                child.id,
+                "vaccins",
+                f"vaccins-{name}.pdf",
+                self.between(year.start - timedelta(days=80), year.start),
                 None,
-                "employeur",
-                "attestation-employeur.pdf",
-                sent,
-                sent,
-                sent.replace(year=sent.year + 1) - timedelta(days=1),
+                None,
             )
         if rng.random() < 0.85:
-            self.document_sent(
-                family_id,
-                None,
-                "assurance",
-                "assurance-responsabilite-civile.pdf",
-                self.between(year.start - timedelta(days=60), year.start + timedelta(days=20)),
-                year.start,
-                year.end,
-            )
-        for child in children:
-            if not child.enrolled:
-                continue
-            name = fold(child.first_name).replace(" ", "-")
-            if rng.random() < 0.75:
-                self.document_sent(
-                    family_id,
-                    child.id,
-                    "vaccins",
-                    f"vaccins-{name}.pdf",
-                    self.between(year.start - timedelta(days=80), year.start),
-                    None,
-                    None,
-                )
-            if rng.random() < 0.85:
-                previous = year.start.replace(year=year.start.year - 1)
-                if self.family_created < previous and rng.random() < 0.15:
-                    self.document(
-                        family_id,
-                        child.id,
-                        "fiche_sanitaire",
-                        f"fiche-sanitaire-{name}-{previous.year}.pdf",
-                        "expired",
-                        self.some_time(previous - timedelta(days=20)),
-                        previous,
-                        year.start - timedelta(days=1),
-                    )
-                self.document_sent(
+            previous = year.start.replace(year=year.start.year - 1)
+            if self.family_created < previous and rng.random() < 0.15:
+                self.document(
                     family_id,
                     child.id,
                     "fiche_sanitaire",
-                    f"fiche-sanitaire-{name}.pdf",
-                    self.between(year.start - timedelta(days=70), year.start + timedelta(days=10)),
-                    year.start,
-                    year.end,
+                    f"fiche-sanitaire-{name}-{previous.year}.pdf",
+                    "expired",
+                    self.some_time(previous - timedelta(days=20)),
+                    previous,
+                    year.start - timedelta(days=1),
                 )
-            if child.pai:
-                self.document_sent(
-                    family_id,
-                    child.id,
-                    "pai",
-                    f"pai-{name}.pdf",
-                    self.between(year.start, year.start + timedelta(days=40)),
-                    year.start,
-                    year.end,
-                )
+            self.document_sent(
+                family_id,
+                child.id,
+                "fiche_sanitaire",
+                f"fiche-sanitaire-{name}.pdf",
+                self.between(year.start - timedelta(days=70), year.start + timedelta(days=10)),
+                year.start,
+                year.end,
+            )
+        if child.pai:
+            self.document_sent(
+                family_id,
+                child.id,
+                "pai",
+                f"pai-{name}.pdf",
+                self.between(year.start, year.start + timedelta(days=40)),
+                year.start,
+                year.end,
+            )
 
     def document_sent(
         self,

@@ -1,8 +1,8 @@
 """What families send from the portal about their file, their invoices and themselves.
 
 Portal lines (portal-submissions.md) of a family with an activated account: changes of
-the family file, a new child, online payments, logins. Enrolment and booking requests,
-documents and messages are sent from ``bookings`` and ``bannette``, where the rest of
+the family file, a new child, online payments, logins. Enrollment and booking requests,
+documents and messages are sent from ``bookings`` and ``inbox``, where the rest of
 their story is generated. ``GeneratorBase.submit`` collects them; the seed writes the
 file and imports it as the portal's cron would.
 """

@@ -1,14 +1,14 @@
 """The demo town: a realistic régie to train on, from 300 families to a large city.
 
 ``seed_demo_town`` fills an empty, migrated database with the town of ``town.toml``:
-its calendar, activities and rates, then families with their children, enrolments,
+its calendar, activities and rates, then families with their children, enrollments,
 a school year of bookings with attendance up to ``today``, invoices for the months
 already billed, payments, documents and messages. Rows go to the database in bulk
 (see ``demo.bulk``), in one transaction.
 
 What waits in the bannette comes in as in production: the generator writes the
 portal's file of the last days (JSON Lines, portal-submissions.md), the seed keeps it
-(:func:`write_portal_file`) and imports it with ``services.portal_import``, in the same
+(:func:`write_portal_file`) and imports it with ``services.portal.intake``, in the same
 transaction, at the seed's "now" (today 07:30), so that the database stays the same
 byte for byte for the same seed and day.
 """
@@ -156,7 +156,7 @@ def write_portal_file(engine: Engine, data: bytes) -> Path:
 
 def _import_portal_file(conn: sa.Connection, data: bytes, *, now: datetime) -> int:
     """Import the portal's file in the seed's transaction, as the portal's cron would; every line must pass."""
-    from regie_tui.services.portal.intake import import_submissions
+    from regie_tui.services.portal.intake.run import import_submissions
 
     with Session(bind=conn) as session:  # joins the seed's transaction: committed (or not) with it
         summary = import_submissions(session, data=data, filename=PORTAL_FILENAME, agent=None, now=now)

@@ -1,5 +1,9 @@
-"""SQLModel tables, one module per aggregate. Importing this package registers them all."""
+"""SQLModel tables, one module per aggregate. Importing this package registers them all.
 
+The codes the screens handle too (booking states, payment modes…) are defined in
+:mod:`regie_tui.codes` and named here with the others."""
+
+from regie_tui.codes import BookingState, DayOffKind, MailStatus, PaymentMode
 from regie_tui.models.activity import (
     Activity,
     ActivityKind,
@@ -8,7 +12,6 @@ from regie_tui.models.activity import (
     Capacity,
     Closure,
     DayOff,
-    DayOffKind,
     Facility,
     FacilityKind,
     Unit,
@@ -32,7 +35,7 @@ from regie_tui.models.billing import (
     Rate,
     Reminder,
 )
-from regie_tui.models.booking import Booking, BookingState, Enrollment, EnrollmentStatus, PlaceCount
+from regie_tui.models.booking import Booking, Enrollment, EnrollmentStatus, PlaceCount
 from regie_tui.models.document import (
     Document,
     DocumentScope,
@@ -58,7 +61,6 @@ from regie_tui.models.family import (
     Sex,
 )
 from regie_tui.models.inbox import (
-    MailStatus,
     Message,
     MessageDirection,
     News,
@@ -79,7 +81,6 @@ from regie_tui.models.payment import (
     Mandate,
     MandateSequence,
     Payment,
-    PaymentMode,
 )
 from regie_tui.models.town import Regie, Town
 

@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from regie_tui.codes import DayOffKind
 from regie_tui.models.base import enum_type, partial_index
 
 
@@ -147,11 +148,6 @@ class Capacity(SQLModel, table=True):
     day: date | None = None
     places: int
     reason: str | None = Field(default=None, max_length=120, description="why a day differs (sortie…)")
-
-
-class DayOffKind(StrEnum):
-    PUBLIC_HOLIDAY = "public_holiday"  # jour férié
-    SCHOOL_HOLIDAY = "school_holiday"  # vacances scolaires
 
 
 class DayOff(SQLModel, table=True):

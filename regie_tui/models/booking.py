@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from regie_tui.codes import BookingState
 from regie_tui.models.base import Source, created_at_field, enum_type, partial_index, version_field
 
 
@@ -38,19 +39,6 @@ class Enrollment(SQLModel, table=True):
     decided_at: datetime | None = None
     reason: str = Field(default="", max_length=500)
     version: int = version_field()
-
-
-class BookingState(StrEnum):
-    """The stored state of a booking cell (domain.md, legend of the planning)."""
-
-    RESERVED = "reserved"
-    PRESENT = "present"
-    PRESENT_SPECIAL = "present_special"
-    ABSENT_JUSTIFIED = "absent_justified"
-    ABSENT_UNJUSTIFIED = "absent_unjustified"
-    REQUESTED = "requested"
-    WAITING_LIST = "waiting_list"
-    REFUSED = "refused"
 
 
 class Booking(SQLModel, table=True):

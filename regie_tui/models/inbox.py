@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
+from regie_tui.codes import MailStatus
 from regie_tui.models.base import created_at_field, enum_type, partial_index, version_field
 
 
@@ -93,13 +94,6 @@ class RefusalTemplate(SQLModel, table=True):
     text: str = Field(max_length=500)
     position: int = Field(default=0)
     active: bool = Field(default=True)
-
-
-class MailStatus(StrEnum):
-    TO_SEND = "to_send"
-    SENDING = "sending"  # handed to the SMTP server; if a run dies here, never resent blindly
-    SENT = "sent"
-    FAILED = "failed"
 
 
 class OutboxMail(SQLModel, table=True):

@@ -6,20 +6,10 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from regie_tui.codes import PaymentMode
 from regie_tui.models.base import created_at_field, enum_type, partial_index
 
 CASH_LIMIT_CENTS = 30_000  # public receipts in cash only up to 300 €
-
-
-class PaymentMode(StrEnum):
-    CASH = "cash"
-    CHEQUE = "cheque"
-    CARD = "card"
-    TRANSFER = "transfer"
-    CESU = "cesu"
-    ANCV = "ancv"
-    PAYFIP = "payfip"
-    DIRECT_DEBIT = "direct_debit"
 
 
 class Payment(SQLModel, table=True):

@@ -12,7 +12,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from regie_tui import formatting
 from regie_tui.reports.invoice_pdf import BOLD, FONT, register_fonts
-from regie_tui.services.payments.ledger import Receipt
+from regie_tui.services.payments.receipts import Receipt
 
 
 def _plain(text: str) -> str:
@@ -42,11 +42,8 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def receipt_pdf(receipt: Receipt, *, printed_at: datetime) -> bytes:
-    """The receipt as PDF bytes, in the invoice's font."""
-    register_fonts()
-    styles = _styles()
-    body, bold = styles["body"], styles["bold"]
+def _heading(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The issuer, the family addressed, the title, and the payment's state when it does not stand."""
     story: list[Flowable] = [
         Paragraph(
             "<br/>".join(
@@ -74,6 +71,11 @@ def receipt_pdf(receipt: Receipt, *, printed_at: datetime) -> bytes:
         word = "ANNULÉ" if receipt.state == "annulé" else "REJETÉ (impayé)"
         when = f" le {formatting.short_date(receipt.state_on)}" if receipt.state_on else ""
         story.append(Paragraph(f"Règlement {word}{when} : {_text(receipt.state_reason)}", styles["warning"]))
+    return story
+
+
+def _details(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
+    """The payment: its date, family, payer, mode, reference and bank, amount."""
     details = [
         ("Date d'encaissement", formatting.long_date(receipt.received_on)),
         ("Famille", f"{receipt.family_name} (dossier n° {receipt.family_id})"),
@@ -86,12 +88,17 @@ def receipt_pdf(receipt: Receipt, *, printed_at: datetime) -> bytes:
         details.append(("Banque", receipt.bank))
     details.append(("Montant reçu", _money(receipt.amount_cents)))
     table = Table(
-        [[Paragraph(_text(k), bold), Paragraph(_text(v), body)] for k, v in details],
+        [[Paragraph(_text(k), styles["bold"]), Paragraph(_text(v), styles["body"])] for k, v in details],
         colWidths=[50 * mm, 110 * mm],
     )
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
-    story += [Spacer(1, 3 * mm), table, Spacer(1, 5 * mm)]
+    return table
 
+
+def _allocations(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Where the money went (the invoices and the part put on each), and the credit left."""
+    body, bold = styles["body"], styles["bold"]
+    story: list[Flowable] = []
     if receipt.allocations:
         rows: list[list[object]] = [
             [Paragraph(t, bold) for t in ("Facture", "Période", "Montant affecté")],
@@ -124,9 +131,14 @@ def receipt_pdf(receipt: Receipt, *, printed_at: datetime) -> bytes:
                 body,
             )
         )
-    story += [
+    return story
+
+
+def _closing(receipt: Receipt, styles: dict[str, ParagraphStyle], printed_at: datetime) -> list[Flowable]:
+    """Who received the money, when the receipt was printed, and whether it is a discharge."""
+    return [
         Spacer(1, 10 * mm),
-        Paragraph(f"Encaissé par : {_text(receipt.agent)}, pour le régisseur de recettes.", body),
+        Paragraph(f"Encaissé par : {_text(receipt.agent)}, pour le régisseur de recettes.", styles["body"]),
         Spacer(1, 4 * mm),
         Paragraph(
             f"Reçu édité le {_plain(formatting.local_datetime(printed_at))}. "
@@ -138,6 +150,16 @@ def receipt_pdf(receipt: Receipt, *, printed_at: datetime) -> bytes:
             styles["small"],
         ),
     ]
+
+
+def receipt_pdf(receipt: Receipt, *, printed_at: datetime) -> bytes:
+    """The receipt as PDF bytes, in the invoice's font."""
+    register_fonts()
+    styles = _styles()
+    story = _heading(receipt, styles)
+    story += [Spacer(1, 3 * mm), _details(receipt, styles), Spacer(1, 5 * mm)]
+    story += _allocations(receipt, styles)
+    story += _closing(receipt, styles, printed_at)
     buffer = BytesIO()
     doc = SimpleDocTemplate(
         buffer,

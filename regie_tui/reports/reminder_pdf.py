@@ -76,42 +76,55 @@ def _styles(fonts: Fonts) -> dict[str, ParagraphStyle]:
     }
 
 
-def _letter(letter: ReminderLetter, styles: dict[str, ParagraphStyle], fonts: Fonts) -> list[object]:
-    def plain(text: str) -> str:
-        return text if fonts.unicode else text.replace("\u202f", " ").replace("\u00a0", " ")
+@dataclass(frozen=True)
+class _Writer:
+    """Text as the fonts print it: without U+202F and U+00A0 when they cannot draw them, escaped."""
 
-    def _money(cents: int) -> str:
-        return plain(formatting.money(cents))
+    fonts: Fonts
 
-    def _text(text: str) -> str:
-        return escape(plain(text))
+    def plain(self, text: str) -> str:
+        return text if self.fonts.unicode else text.replace("\u202f", " ").replace("\u00a0", " ")
 
+    def money(self, cents: int) -> str:
+        return self.plain(formatting.money(cents))
+
+    def text(self, text: str) -> str:
+        return escape(self.plain(text))
+
+
+def _heading(letter: ReminderLetter, styles: dict[str, ParagraphStyle], write: _Writer) -> list[object]:
+    """The issuer, the debtor, the place and date, the title, the subject and the opening."""
     issuer = letter.issuer
     body = styles["body"]
     issuer_lines = [
-        f"<b>{_text(issuer.town)}</b>",
-        _text(issuer.service),
-        _text(issuer.regie),
-        _text(issuer.address),
-        _text(f"{issuer.postal_code} {issuer.city}"),
-        _text(f"Tél. {issuer.phone} · {issuer.email}"),
+        f"<b>{write.text(issuer.town)}</b>",
+        write.text(issuer.service),
+        write.text(issuer.regie),
+        write.text(issuer.address),
+        write.text(f"{issuer.postal_code} {issuer.city}"),
+        write.text(f"Tél. {issuer.phone} · {issuer.email}"),
     ]
-    address = "<br/>".join(_text(line) for line in letter.debtor_address.splitlines() if line.strip())
-    flow: list[object] = [
+    address = "<br/>".join(write.text(line) for line in letter.debtor_address.splitlines() if line.strip())
+    return [
         Paragraph("<br/>".join(issuer_lines), styles["issuer"]),
         Spacer(1, 8 * mm),
-        Paragraph(f"<b>{_text(letter.debtor_name)}</b><br/>{address}", styles["debtor"]),
+        Paragraph(f"<b>{write.text(letter.debtor_name)}</b><br/>{address}", styles["debtor"]),
         Spacer(1, 10 * mm),
-        Paragraph(_text(f"{issuer.city}, le {formatting.long_date(letter.sent_on)}"), styles["right"]),
+        Paragraph(write.text(f"{issuer.city}, le {formatting.long_date(letter.sent_on)}"), styles["right"]),
         Spacer(1, 6 * mm),
-        Paragraph(_text(TITLES[letter.level]), styles["title"]),
-        Paragraph(_text(f"Objet : facture n° {letter.invoice_number} impayée"), styles["firm"]),
+        Paragraph(write.text(TITLES[letter.level]), styles["title"]),
+        Paragraph(write.text(f"Objet : facture n° {letter.invoice_number} impayée"), styles["firm"]),
         Spacer(1, 4 * mm),
         Paragraph("Madame, Monsieur,", body),
         Spacer(1, 2 * mm),
-        Paragraph(_text(OPENING[letter.level]), styles["firm"] if letter.level == 3 else body),
+        Paragraph(write.text(OPENING[letter.level]), styles["firm"] if letter.level == 3 else body),
         Spacer(1, 5 * mm),
     ]
+
+
+def _figures(letter: ReminderLetter, write: _Writer) -> Table:
+    """The invoice's figures, the balance due last (in bold)."""
+    fonts = write.fonts
     rows = [
         ["Facture n°", letter.invoice_number],
         ["Date de la facture", formatting.short_date(letter.issue_date)],
@@ -120,9 +133,9 @@ def _letter(letter: ReminderLetter, styles: dict[str, ParagraphStyle], fonts: Fo
             f"du {formatting.short_date(letter.period_start)} au {formatting.short_date(letter.period_end)}",
         ],
         ["Date d'échéance", f"{formatting.short_date(letter.due_date)} (dépassée de {letter.age_days} jours)"],
-        ["Montant de la facture", _money(letter.total_cents)],
-        ["Déjà réglé (règlements, avoirs)", _money(letter.paid_cents)],
-        ["Solde dû", _money(letter.balance_cents)],
+        ["Montant de la facture", write.money(letter.total_cents)],
+        ["Déjà réglé (règlements, avoirs)", write.money(letter.paid_cents)],
+        ["Solde dû", write.money(letter.balance_cents)],
     ]
     table = Table(rows, colWidths=[55 * mm, 90 * mm])
     table.setStyle(
@@ -137,22 +150,27 @@ def _letter(letter: ReminderLetter, styles: dict[str, ParagraphStyle], fonts: Fo
             ]
         )
     )
+    return table
+
+
+def _how_to_pay(letter: ReminderLetter, styles: dict[str, ParagraphStyle], write: _Writer) -> list[object]:
+    """How to pay (online, at the desk), then the closing of the letter."""
+    issuer = letter.issuer
+    body = styles["body"]
     payfip = (
         f"en ligne par carte bancaire (PayFiP) depuis votre espace famille, avec la référence "
-        f"<b>{_text(letter.payfip_reference)}</b>"
+        f"<b>{write.text(letter.payfip_reference)}</b>"
     )
     if issuer.payfip_client_number:
-        payfip += f" (identifiant de la collectivité {_text(issuer.payfip_client_number)})"
-    flow += [
-        table,
-        Spacer(1, 5 * mm),
+        payfip += f" (identifiant de la collectivité {write.text(issuer.payfip_client_number)})"
+    return [
         Paragraph("<b>Comment régler</b>", body),
         Paragraph(
             f"– {payfip} ;<br/>"
-            f"– à la régie ({_text(issuer.address)}, {_text(issuer.postal_code)} {_text(issuer.city)}) "
+            f"– à la régie ({write.text(issuer.address)}, {write.text(issuer.postal_code)} {write.text(issuer.city)}) "
             "par chèque à l'ordre du Trésor public, espèces (300 € au plus), carte bancaire, "
             "chèques vacances ou CESU selon le service ;<br/>"
-            f"– en rappelant le numéro de facture {_text(letter.invoice_number)}.",
+            f"– en rappelant le numéro de facture {write.text(letter.invoice_number)}.",
             body,
         ),
         Spacer(1, 4 * mm),
@@ -166,9 +184,18 @@ def _letter(letter: ReminderLetter, styles: dict[str, ParagraphStyle], fonts: Fo
             body,
         ),
         Spacer(1, 6 * mm),
-        Paragraph(_text(f"Le régisseur – {issuer.regie}"), styles["right"]),
+        Paragraph(write.text(f"Le régisseur – {issuer.regie}"), styles["right"]),
     ]
-    return flow
+
+
+def _letter(letter: ReminderLetter, styles: dict[str, ParagraphStyle], fonts: Fonts) -> list[object]:
+    write = _Writer(fonts)
+    return [
+        *_heading(letter, styles, write),
+        _figures(letter, write),
+        Spacer(1, 5 * mm),
+        *_how_to_pay(letter, styles, write),
+    ]
 
 
 def reminders_pdf(letters: Sequence[ReminderLetter]) -> bytes:

@@ -1,19 +1,17 @@
 """Export RGPD of a family: a readable PDF in French of everything held about it, and the
-export's folder (the JSON, the PDF, the documents' files) written without overwriting.
+export's folder (the JSON, the PDF, the documents' files: reports/rgpd_folder.py).
 
-The PDF is read from the export's JSON-ready data (services/families/rgpd.py), so that both say
-the same: the family file, health notes, enrolments, bookings (counted by child, month,
+The PDF is read from the export's JSON-ready data (services/families/rgpd_export.py), so that both
+say the same: the family file, health notes, enrollments, bookings (counted by child, month,
 unit and state; the JSON lists them day by day), invoices, credit notes, payments,
 mandates, documents, messages, portal requests and the history.
 """
 
 import json
-import shutil
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -24,7 +22,6 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from regie_tui import formatting
-from regie_tui.errors import RegieError
 from regie_tui.labels import (
     AUDIT_ACTION,
     AUDIT_ENTITY,
@@ -39,11 +36,10 @@ from regie_tui.labels import (
     SUBMISSION_KIND,
     label,
 )
-from regie_tui.reports import write_new_file
 from regie_tui.reports.invoice_pdf import BOLD, FONT, register_fonts
-from regie_tui.services.bookings.rules import STATE_LABELS
-from regie_tui.services.families.rgpd import FamilyExport
-from regie_tui.services.payments.ledger import MODE_LABELS
+from regie_tui.services.bookings.cells import STATE_LABELS
+from regie_tui.services.families.rgpd_export import FamilyExport
+from regie_tui.services.payments.modes import MODE_LABELS
 
 PAGE_WIDTH = A4[0] - 30 * mm
 #: A table cell's text is cut beyond this (a cell taller than a page cannot be laid out);
@@ -140,10 +136,6 @@ class _Story:
         self.table(("Donnée", "Valeur"), pairs, (1, 3))
 
 
-def _children(data: dict[str, Any]) -> dict[int, str]:
-    return {c["id"]: f"{c['first_name']} {c['last_name']}" for c in data["children"]}
-
-
 def _changes(entry: dict[str, Any]) -> str:
     """An audit entry's before → after, field by field, with the French field names."""
     before, after = entry.get("before") or {}, entry.get("after") or {}
@@ -191,7 +183,7 @@ def rgpd_pdf(export: FamilyExport, *, printed_at: datetime) -> bytes:
     register_fonts()
     data = export.data
     family = data["family"]
-    children = _children(data)
+    children = {c["id"]: f"{c['first_name']} {c['last_name']}" for c in data["children"]}
     story = _Story()
     story.para(f"Export RGPD – famille {_text(family['name'])} (dossier n° {family['id']})", "title")
     by = data["exported_by"]
@@ -200,7 +192,33 @@ def rgpd_pdf(export: FamilyExport, *, printed_at: datetime) -> bytes:
         f"exportées par {_text(by['name'])} ({_text(by['login'])}). Le fichier JSON joint "
         f"({_text(export.names.json)}) contient les mêmes données, complètes (réservations jour par jour)."
     )
+    for write in (_household, _care, _enrollments, _invoices, _payments, _exchanges, _history):
+        write(story, data, children)
+    story.flowables.append(Spacer(1, 6 * mm))
+    story.para(
+        f"Édité le {_text(_plain(formatting.local_datetime(printed_at)))}. Données conservées selon la "
+        "délibération de la collectivité ; droits d'accès, de rectification et d'effacement (dans les limites "
+        "des obligations légales, notamment comptables) auprès du service.",
+        "small",
+    )
 
+    buffer = BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"Export RGPD – famille {family['name']}",
+    )
+    doc.build(story.flowables, onFirstPage=_footer, onLaterPages=_footer)
+    return buffer.getvalue()
+
+
+def _household(story: _Story, data: dict[str, Any], children: dict[int, str]) -> None:
+    """The household: the family, its guardians and its children."""
+    family = data["family"]
     story.section("Foyer")
     story.pairs(
         [
@@ -249,6 +267,10 @@ def rgpd_pdf(export: FamilyExport, *, printed_at: datetime) -> bytes:
         ],
         (3, 1.6, 1, 3, 1.2, 2.5),
     )
+
+
+def _care(story: _Story, data: dict[str, Any], children: dict[int, str]) -> None:
+    """Health notes, authorized persons, consents, quotients and the portal account."""
     story.section("Informations sanitaires")
     story.table(
         ("Enfant", "Type", "Information", "Valable jusqu'au"),
@@ -300,6 +322,9 @@ def rgpd_pdf(export: FamilyExport, *, printed_at: datetime) -> bytes:
             ]
         )
 
+
+def _enrollments(story: _Story, data: dict[str, Any], children: dict[int, str]) -> None:
+    """Enrollments, and bookings counted by month."""
     story.section("Inscriptions")
     story.table(
         ("Enfant", "Activité", "Groupe", "Statut", "Demandée le"),
@@ -318,6 +343,9 @@ def rgpd_pdf(export: FamilyExport, *, printed_at: datetime) -> bytes:
     story.section(f"Réservations ({len(data['bookings'])} jours × unités, par mois)")
     story.table(("Enfant", "Mois", "Activité – unité", "États"), _booking_counts(data, children), (2.5, 2, 4, 4))
 
+
+def _invoices(story: _Story, data: dict[str, Any], children: dict[int, str]) -> None:
+    """Invoices, each with its lines."""
     story.section("Factures")
     story.table(
         ("Numéro", "Période", "Émise le", "Total", "Réglé", "Avoirs", "Solde", "Statut"),
@@ -353,6 +381,10 @@ def rgpd_pdf(export: FamilyExport, *, printed_at: datetime) -> bytes:
             ],
             (2.2, 4, 3, 0.8, 1.6, 1.6),
         )
+
+
+def _payments(story: _Story, data: dict[str, Any], children: dict[int, str]) -> None:
+    """Credit notes, payments and SEPA mandates."""
     credit_notes = [(i["number"], n) for i in data["invoices"] for n in i["credit_notes"]]
     story.section("Avoirs")
     story.table(
@@ -389,6 +421,10 @@ def rgpd_pdf(export: FamilyExport, *, printed_at: datetime) -> bytes:
         ],
         (2.6, 2.4, 3.6, 1.6, 1.5, 1.5),
     )
+
+
+def _exchanges(story: _Story, data: dict[str, Any], children: dict[int, str]) -> None:
+    """Documents, messages, the régie's mails and the portal's requests."""
     story.section("Documents")
     story.table(
         ("Document", "Fichier", "Statut", "Reçu le", "Valable jusqu'au", "Copie dans l'export"),
@@ -434,6 +470,10 @@ def rgpd_pdf(export: FamilyExport, *, printed_at: datetime) -> bytes:
         ],
         (1.8, 1.8, 5, 1.5, 3),
     )
+
+
+def _history(story: _Story, data: dict[str, Any], children: dict[int, str]) -> None:
+    """The family file's audit trail."""
     story.section("Historique du dossier")
     story.table(
         ("Le", "Par", "Action", "Sur", "Détail"),
@@ -449,26 +489,6 @@ def rgpd_pdf(export: FamilyExport, *, printed_at: datetime) -> bytes:
         ],
         (1.8, 1.6, 2, 1.8, 6.5),
     )
-    story.flowables.append(Spacer(1, 6 * mm))
-    story.para(
-        f"Édité le {_text(_plain(formatting.local_datetime(printed_at)))}. Données conservées selon la "
-        "délibération de la collectivité ; droits d'accès, de rectification et d'effacement (dans les limites "
-        "des obligations légales, notamment comptables) auprès du service.",
-        "small",
-    )
-
-    buffer = BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"Export RGPD – famille {family['name']}",
-    )
-    doc.build(story.flowables, onFirstPage=_footer, onLaterPages=_footer)
-    return buffer.getvalue()
 
 
 def _footer(canvas: Any, doc: Any) -> None:
@@ -477,61 +497,3 @@ def _footer(canvas: Any, doc: Any) -> None:
     canvas.setFillGray(0.4)
     canvas.drawRightString(A4[0] - 15 * mm, 8 * mm, f"page {doc.page}")
     canvas.restoreState()
-
-
-# --------------------------------------------------------------------------- the folder
-
-
-def export_json(export: FamilyExport) -> bytes:
-    """The export's JSON: keys sorted (stable), UTF-8, indented."""
-    return (json.dumps(export.data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
-
-
-#: Health data on a shared server: the export is readable by the agent's account only.
-PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600
-
-
-def write_family_export(export: FamilyExport, directory: Path, *, printed_at: datetime) -> list[Path]:
-    """Write the export into ``directory`` (created if need be): its JSON, its PDF and the
-    documents' files. Refused in French if the folder already holds this family's export;
-    nothing is left behind when a write fails. The folders it creates and the files it writes
-    are the agent's only (0700, 0600): the export carries health data. Returns the paths written."""
-    names = export.names
-    targets = [directory / names.json, directory / names.pdf, directory / names.documents]
-    there = [p.name for p in targets if p.exists()]
-    if there:
-        raise RegieError(
-            f"Le dossier « {directory} » contient déjà l'export RGPD de la famille n° {export.family_id} "
-            f"({', '.join(there)}) : choisissez un autre dossier."
-        )
-    contents = [
-        (directory / names.json, export_json(export)),
-        (directory / names.pdf, rgpd_pdf(export, printed_at=printed_at)),
-    ]
-    contents += [(directory / f.path, f.content) for f in export.files]
-    made: list[Path] = []
-    try:
-        directory.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
-        if export.files:
-            (directory / names.documents).mkdir(mode=PRIVATE_FOLDER)
-            made.append(directory / names.documents)
-        for path, content in contents:
-            write_new_file(path, b"")  # created empty, closed to others, then filled
-            made.append(path)
-            path.chmod(PRIVATE_FILE)
-            path.write_bytes(content)
-    except OSError as error:
-        _remove(made)
-        raise RegieError(f"Impossible d'écrire dans « {directory} » : {error.strerror or error}.") from None
-    except BaseException:
-        _remove(made)
-        raise
-    return [p for p in made if p.is_file()]
-
-
-def _remove(paths: list[Path]) -> None:
-    for path in reversed(paths):
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)

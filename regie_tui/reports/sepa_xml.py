@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from regie_tui.services.payments.sepa import SEQUENCE_ORDER, DebitLine, ExportSummary, payment_info_id
+from regie_tui.services.payments.sepa.batches import SEQUENCE_ORDER, DebitLine, payment_info_id
+from regie_tui.services.payments.sepa.export import ExportSummary
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -159,7 +160,7 @@ def batch_xml(db: "Session", *, batch_id: int, creditor_iban: str = "", creditor
 
     The creditor's account is the régie's (``regie.sepa_iban``, ``sepa_bic``) unless given."""
     from regie_tui.services.common.validation import check_bic, check_iban
-    from regie_tui.services.payments.sepa import batch_content, creditor_account
+    from regie_tui.services.payments.sepa.batches import batch_content, creditor_account
 
     content = batch_content(db, batch_id=batch_id)
     if not creditor_iban or not creditor_bic:
@@ -191,11 +192,12 @@ def export_file(
     creditor_bic: str = "",
     now: datetime | None = None,
 ) -> tuple[bytes, ExportSummary]:
-    """Export the month's debits (``services.sepa.export_debits``, in the caller's transaction) and
-    make their file; the régie's account is checked first, so a bad one writes nothing."""
+    """Export the month's debits (``sepa.export.export_debits``, in the caller's transaction) and make
+    their file; the régie's account is checked first, so a bad one writes nothing."""
     from regie_tui.services.common.regies import regie_by_code
     from regie_tui.services.common.validation import check_bic, check_iban
-    from regie_tui.services.payments.sepa import export_debits, regie_account
+    from regie_tui.services.payments.sepa.batches import regie_account
+    from regie_tui.services.payments.sepa.export import export_debits
 
     if not creditor_iban or not creditor_bic:
         creditor_iban, creditor_bic = regie_account(regie_by_code(db, code=regie_code))

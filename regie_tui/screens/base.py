@@ -13,11 +13,9 @@ from textual.worker import Worker
 from regie_tui import workers
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-    from sqlmodel import Session
-
     from regie_tui.services.portal.dashboard import DashboardCounts
     from regie_tui.services.trust.agents import AgentInfo
+    from regie_tui.workers import Db
 
 T = TypeVar("T")
 
@@ -25,9 +23,8 @@ T = TypeVar("T")
 @runtime_checkable
 class Desk(Protocol):
     """What screens need of the app (the RegieApp): written here so that screens never
-    import the app, which imports them."""
+    import the app, which imports them. The database itself is the workers' business."""
 
-    engine: Engine | None
     agent: AgentInfo | None
     today: date
     database_opened: Signal[None]
@@ -43,10 +40,11 @@ class RegieScreen(Screen[None]):
     """A screen of the app; it reads the database through :mod:`regie_tui.workers`."""
 
     @property
-    def regie(self) -> Desk:
+    def desk(self) -> Desk:
+        """The app as a screen sees it: the agent at the keyboard, today, the database's state."""
         return cast(Desk, self.app)
 
-    def load(self, query: Callable[[Session], T], deliver: Callable[[T], object]) -> Worker[None]:
+    def load(self, query: Callable[[Db], T], deliver: Callable[[T], object]) -> Worker[None]:
         """Run ``query`` in a worker thread and hand its result to ``deliver`` on the UI thread.
 
         A newer call cancels an older one; a cancelled call's result is dropped.

@@ -5,12 +5,11 @@ whole run, rolled back: nothing is issued, no number is taken), with a progress 
 table lists per family the lines and the total, the line above it the anomalies counted.
 `e` issues the run after a confirmation (one transaction: all or nothing); ⏎ on a family
 opens its invoice once issued (or its file before). `l` lists the anomalies one by one,
-`m` another month, `s` another service.
+`m` another month, `s` another régie.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -20,33 +19,26 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
-from regie_tui import formatting, workers
+from regie_tui import clock, formatting, workers
 from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import ConfirmScreen, PickOne, TextPrompt
 from regie_tui.services.billing.invoicing import month_last_day
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.services.billing.invoicing import MonthRun
+    from regie_tui.workers import Db
 
 
 class BillingScreen(RegieScreen):
     """Facturation (F7)."""
 
-    DEFAULT_CSS = """
-    BillingScreen #billing-head { height: auto; padding: 0 1; }
-    BillingScreen #billing-progress { height: 1; padding: 0 1; }
-    BillingScreen #billing-anomalies { height: auto; max-height: 4; padding: 0 1; color: $warning; }
-    BillingScreen DataTable { height: 1fr; }
-    BillingScreen #billing-status { height: 1; padding: 0 1; background: $boost; }
-    """
+    CSS_PATH = "billing.tcss"
     BINDINGS: ClassVar = [
         Binding("a", "preview", "Aperçu", id="billing-preview", tooltip="Calculer sans rien émettre"),
         Binding("e", "issue", "Émettre", id="billing-issue", tooltip="Émettre les factures du mois"),
         Binding("l", "anomalies", "Anomalies", id="billing-anomalies", tooltip="La liste des anomalies du mois"),
         Binding("m", "month", "Mois", id="billing-month", tooltip="Choisir le mois facturé"),
-        Binding("s", "service", "Service", id="billing-service", tooltip="Choisir la régie"),
+        Binding("s", "regie", "Régie", id="billing-regie", tooltip="Choisir la régie"),
         Binding("enter", "open", "Ouvrir", id="billing-open", show=False, tooltip="La facture ou la fiche"),
         Binding("escape", "app.dashboard", "Retour", id="billing-back", show=False),
     ]
@@ -54,8 +46,8 @@ class BillingScreen(RegieScreen):
     def __init__(self) -> None:
         super().__init__()
         self.regie_code = ""
-        self.services: list[tuple[str, str]] = []
-        self.month = date.today().replace(day=1)
+        self.regies: list[tuple[str, str]] = []  # (code, name)
+        self.month = clock.today().replace(day=1)
         self.run: MonthRun | None = None
         self.issued = False
         self.busy = False
@@ -72,25 +64,25 @@ class BillingScreen(RegieScreen):
 
     def on_mount(self) -> None:
         self.title = "Facturation"
-        self.month = self.regie.today.replace(day=1)
-        self.load(_services, self._got_services)
+        self.month = self.desk.today.replace(day=1)
+        self.load(_regies, self._got_regies)
 
-    def _got_services(self, services: list[tuple[str, str]]) -> None:
-        self.services = services
-        if services and not self.regie_code:
-            self.regie_code = services[0][0]
+    def _got_regies(self, regies: list[tuple[str, str]]) -> None:
+        self.regies = regies
+        if regies and not self.regie_code:
+            self.regie_code = regies[0][0]
         self._show()
 
     # --- display ---------------------------------------------------------------------------
 
-    def _service_name(self) -> str:
-        return next((name for code, name in self.services if code == self.regie_code), self.regie_code)
+    def _regie_name(self) -> str:
+        return next((name for code, name in self.regies if code == self.regie_code), self.regie_code)
 
     def _show(self) -> None:
-        head = f"{self._service_name()} ({self.regie_code}) — {formatting.month_name(self.month)}"
+        head = f"{self._regie_name()} ({self.regie_code}) — {formatting.month_name(self.month)}"
         run = self.run
         if run is None:
-            head += "\na : aperçu de la facturation · m : mois · s : service"
+            head += "\na : aperçu de la facturation · m : mois · s : régie"
         elif not run.families:
             head += "\nRien à facturer : aucune prestation non facturée."
         else:
@@ -145,10 +137,10 @@ class BillingScreen(RegieScreen):
         """The run in a worker: rolled back (the preview) or issued."""
         self.busy = True
         self.query_one(ProgressBar).update(total=5, progress=0)
-        regie_code, month, today, agent = self.regie_code, self.month, self.regie.today, self.regie.agent
+        regie_code, month, today, agent = self.regie_code, self.month, self.desk.today, self.desk.agent
         assert agent is not None
 
-        def run(session: Session) -> MonthRun:
+        def run(session: Db) -> MonthRun:
             from regie_tui.services.billing.invoicing import bill_month, preview_month
 
             return (bill_month if issue else preview_month)(
@@ -220,7 +212,7 @@ class BillingScreen(RegieScreen):
 
             self.app.push_screen(InvoiceScreen(family.number))
         else:
-            self.regie.open_family(family.family_id)
+            self.desk.open_family(family.family_id)
 
     def action_anomalies(self) -> None:
         if self.run is None:
@@ -229,7 +221,7 @@ class BillingScreen(RegieScreen):
 
         def chosen(family_id: int | None) -> None:
             if family_id is not None:
-                self.regie.open_family(family_id)
+                self.desk.open_family(family_id)
 
         self.app.push_screen(AnomaliesScreen(self.run), chosen)
 
@@ -250,31 +242,25 @@ class BillingScreen(RegieScreen):
 
         self.app.push_screen(TextPrompt("Mois facturé (AAAA-MM)", f"{self.month:%Y-%m}"), chosen)
 
-    def action_service(self) -> None:
+    def action_regie(self) -> None:
         def chosen(value: str | None) -> None:
             if value:
                 self.regie_code, self.run, self.issued = value, None, False
                 self._show()
 
-        self.app.push_screen(PickOne("Régie", [(code, f"{name} ({code})") for code, name in self.services]), chosen)
+        self.app.push_screen(PickOne("Régie", [(code, f"{name} ({code})") for code, name in self.regies]), chosen)
 
 
-def _services(session: Session) -> list[tuple[str, str]]:
-    from sqlmodel import col, select
+def _regies(session: Db) -> list[tuple[str, str]]:
+    from regie_tui.services.payments.account import regies
 
-    from regie_tui.models import Regie
-
-    return [(code, name) for code, name in session.exec(select(Regie.code, Regie.name).order_by(col(Regie.id)))]
+    return [(code, name) for _, code, name in regies(session)]
 
 
 class AnomaliesScreen(ModalScreen[int | None]):
     """The run's anomalies one by one (up to ANOMALY_LIST_MAX a kind); ⏎ opens the family's file."""
 
-    DEFAULT_CSS = """
-    AnomaliesScreen { align: center middle; }
-    AnomaliesScreen .dialog { width: 100%; height: 90%; }
-    AnomaliesScreen DataTable { height: 1fr; }
-    """
+    CSS_PATH = "billing.tcss"
     BINDINGS: ClassVar = [Binding("escape", "cancel", "Fermer")]
 
     def __init__(self, run: MonthRun) -> None:

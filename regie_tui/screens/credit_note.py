@@ -20,21 +20,15 @@ from textual.widgets import Input, SelectionList, Static
 from regie_tui import formatting, workers
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.screens.base import Desk
-    from regie_tui.services.billing.invoicing import CreditNoteIssued
+    from regie_tui.services.billing.credit_notes import CreditNoteIssued
+    from regie_tui.workers import Db
 
 
 class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
     """Issue a credit note on one invoice; dismissed with what was issued (None: given up)."""
 
-    DEFAULT_CSS = """
-    CreditNoteDialog { align: center middle; }
-    CreditNoteDialog .dialog { max-height: 100%; }
-    CreditNoteDialog SelectionList { height: auto; max-height: 8; }
-    CreditNoteDialog #credit-error { color: $error; height: auto; }
-    """
+    CSS_PATH = "credit_note.tcss"
     BINDINGS: ClassVar = [
         Binding("escape", "cancel", "Annuler"),
         Binding("ctrl+s", "issue", "Établir l'avoir", priority=True),
@@ -60,8 +54,8 @@ class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
     def on_mount(self) -> None:
         number = self.invoice_number
 
-        def lines(session: Session) -> list[tuple[int, str]]:
-            from regie_tui.services.billing.invoicing import creditable_lines
+        def lines(session: Db) -> list[tuple[int, str]]:
+            from regie_tui.services.billing.credit_notes import creditable_lines
 
             return [
                 (
@@ -103,8 +97,8 @@ class CreditNoteDialog(ModalScreen["CreditNoteIssued | None"]):
         agent, today, number = desk.agent, desk.today, self.invoice_number
         assert agent is not None
 
-        def issue(session: Session) -> CreditNoteIssued:
-            from regie_tui.services.billing.invoicing import credit_invoice
+        def issue(session: Db) -> CreditNoteIssued:
+            from regie_tui.services.billing.credit_notes import credit_invoice
 
             return credit_invoice(
                 session,

@@ -21,6 +21,7 @@ REFRESH_SECONDS = 30
 
 class DashboardScreen(RegieScreen):
     HELP_TITLE = "Tableau de bord"
+    CSS_PATH = "dashboard.tcss"
     BINDINGS = [
         Binding("r", "refresh", "Actualiser", id="refresh", tooltip="Recompter la bannette et les impayés"),
     ]
@@ -50,8 +51,8 @@ class DashboardScreen(RegieScreen):
         yield Footer()
 
     def _agent_line(self) -> str:
-        day = formatting.long_date(self.regie.today).capitalize()
-        agent = self.regie.agent
+        day = formatting.long_date(self.desk.today).capitalize()
+        agent = self.desk.agent
         if agent is None:
             return f"{day} · Ouverture de la base…"
         who = agent.display_name if agent.display_name == agent.login else f"{agent.display_name} ({agent.login})"
@@ -59,8 +60,8 @@ class DashboardScreen(RegieScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Tableau de bord"
-        self.regie.counters_ready.subscribe(self, self._show)
-        self.regie.database_opened.subscribe(self, self._on_database_opened)
+        self.desk.counters_ready.subscribe(self, self._show)
+        self.desk.database_opened.subscribe(self, self._on_database_opened)
         self.set_interval(REFRESH_SECONDS, self.action_refresh)
         self.action_refresh()
 
@@ -91,7 +92,7 @@ class DashboardScreen(RegieScreen):
             self.app.action_inbox(kind)  # type: ignore[attr-defined]
 
     def action_refresh(self) -> None:
-        if not self.regie.connected:
+        if not self.desk.connected:
             return
         from regie_tui.services.portal.dashboard import dashboard_counts
 

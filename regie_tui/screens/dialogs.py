@@ -20,8 +20,9 @@ from regie_tui import workers
 from regie_tui.formatting import short_date
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
     from textual.screen import Screen
+
+    from regie_tui.workers import Db
 
 T = TypeVar("T")
 
@@ -29,27 +30,7 @@ T = TypeVar("T")
 class ConfirmScreen(ModalScreen[bool]):
     """A yes/no question: o or « confirm » says yes; n, Échap or « Annuler » says no (focused first)."""
 
-    DEFAULT_CSS = """
-    ConfirmScreen {
-        align: center middle;
-    }
-    ConfirmScreen #confirm-box {
-        width: 64;
-        max-width: 100%;
-        height: auto;
-        border: thick $warning;
-        background: $surface;
-        padding: 0 1;
-    }
-    ConfirmScreen #confirm-buttons {
-        height: auto;
-        align-horizontal: right;
-        margin-top: 1;
-    }
-    ConfirmScreen #confirm-buttons Button {
-        margin-left: 1;
-    }
-    """
+    CSS_PATH = "dialogs.tcss"
     BINDINGS: ClassVar = [
         Binding("o", "dismiss(True)", "Oui", id="confirm-ok", tooltip="Confirmer"),
         Binding("n,escape", "dismiss(False)", "Non", id="confirm-cancel", tooltip="Renoncer"),
@@ -77,6 +58,7 @@ class ConfirmScreen(ModalScreen[bool]):
 class TextPrompt(ModalScreen[str | None]):
     """One line of text; Enter confirms, Escape cancels."""
 
+    CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape", "cancel", "Annuler")]
 
     def __init__(self, title: str, value: str) -> None:
@@ -100,6 +82,7 @@ class TextPrompt(ModalScreen[str | None]):
 class PickOne(ModalScreen[str | None]):
     """A choice among options (value, French label)."""
 
+    CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape", "cancel", "Annuler")]
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
@@ -151,7 +134,7 @@ def write_pdf(
     *,
     what: str,
     file_name: str,
-    make: Callable[[Session, Path], T],
+    make: Callable[[Db, Path], T],
     done: Callable[[T, Path], object],
 ) -> None:
     """Ask where to write a PDF (a folder takes ``file_name``), never over an existing file, then run

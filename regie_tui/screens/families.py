@@ -15,16 +15,15 @@ from regie_tui.screens.base import RegieScreen
 from regie_tui.widgets.family_list import FamilyList
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.services.families.search import FamilyPage
+    from regie_tui.workers import Db
 
 PAGE_SIZE = 50
 PREFETCH_ROWS = 5  # load the next page when the cursor gets this close to the end
 
 
-def _page_query(query: str, after: tuple[str, int] | None = None) -> Callable[[Session], FamilyPage]:
-    def run(session: Session) -> FamilyPage:
+def _page_query(query: str, after: tuple[str, int] | None = None) -> Callable[[Db], FamilyPage]:
+    def run(session: Db) -> FamilyPage:
         from regie_tui.services.families.search import search_families
 
         return search_families(session, query, limit=PAGE_SIZE, after=after)
@@ -36,6 +35,7 @@ class FamiliesScreen(RegieScreen):
     """Search field above the results; ⏎ in the field opens the first family found."""
 
     HELP_TITLE = "Familles"
+    CSS_PATH = "families.tcss"
     BINDINGS: ClassVar = [
         Binding("slash,ctrl+f", "focus_search", "Chercher", id="focus-search", tooltip="Revenir au champ de recherche"),
         Binding("escape", "app.dashboard", "Retour", id="back", tooltip="Revenir au tableau de bord"),
@@ -84,7 +84,7 @@ class FamiliesScreen(RegieScreen):
     def _open_first(self) -> None:
         first = self.family_list.rows[0] if self.family_list.rows else None
         if first is not None:
-            self.regie.open_family(first.id)
+            self.desk.open_family(first.id)
 
     def on_key(self, event: events.Key) -> None:
         if event.key == "down" and self.focused is self.query_one("#family-search", Input):
@@ -143,7 +143,7 @@ class FamiliesScreen(RegieScreen):
         self.load(_page_query(query, after), deliver)
 
     def on_family_list_selected(self, event: FamilyList.Selected) -> None:
-        self.regie.open_family(event.family_id)
+        self.desk.open_family(event.family_id)
 
     def action_focus_search(self) -> None:
         self.focus_search()

@@ -31,6 +31,7 @@ def _declared_by_regie(node_class: type) -> set[tuple[str, str]]:
 class HelpScreen(ModalScreen[None]):
     """Lists the active bindings of ``screen`` (its own, its widgets' and the app's)."""
 
+    CSS_PATH = "help.tcss"
     BINDINGS = [
         Binding("escape", "dismiss", "Fermer", id="close-help"),
         Binding("f1", "dismiss", "Fermer", show=False),

@@ -24,9 +24,8 @@ from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import write_pdf
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.services.billing.document import InvoiceDocument
+    from regie_tui.workers import Db
 
 
 def invoice_renderable(doc: InvoiceDocument) -> RenderableType:
@@ -98,10 +97,7 @@ class InvoiceScreen(RegieScreen):
         Binding("ctrl+r", "reload", "Actualiser", show=False, id="invoice-reload", tooltip="Relire la facture"),
         Binding("escape", "back", "Retour", id="invoice-back", tooltip="Revenir à l'écran précédent"),
     ]
-    DEFAULT_CSS = """
-    #invoice-scroll { height: 1fr; padding: 0 1; }
-    #invoice-body { height: auto; }
-    """
+    CSS_PATH = "invoice_view.tcss"
 
     def __init__(self, number: str) -> None:
         super().__init__()
@@ -122,7 +118,7 @@ class InvoiceScreen(RegieScreen):
     def action_reload(self) -> None:
         number = self.number
 
-        def query(db: Session) -> InvoiceDocument:
+        def query(db: Db) -> InvoiceDocument:
             from regie_tui.services.billing.document import invoice_document
 
             return invoice_document(db, number=number)

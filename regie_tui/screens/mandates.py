@@ -13,12 +13,11 @@ from regie_tui import formatting, workers
 from regie_tui.errors import RegieError
 from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import TextPrompt
-from regie_tui.screens.family_form import FamilyForm, FormField
+from regie_tui.screens.family.form import FamilyForm, FormField
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
-    from regie_tui.services.payments.sepa import MandateView
+    from regie_tui.services.payments.sepa.mandates import MandateView
+    from regie_tui.workers import Db
 
 
 def _short(day: date | None) -> str:
@@ -71,11 +70,7 @@ class MandatesScreen(RegieScreen):
         Binding("r", "revoke", "Révoquer", id="mandates-revoke", tooltip="Révoquer le mandat sélectionné"),
         Binding("escape", "back", "Retour", id="mandates-back", tooltip="Revenir à la fiche famille"),
     ]
-    DEFAULT_CSS = """
-    #mandates-table { height: 1fr; }
-    #mandates-detail { height: auto; max-height: 5; padding: 0 1; }
-    #mandates-status { height: 1; padding: 0 1; color: $text-muted; }
-    """
+    CSS_PATH = "mandates.tcss"
 
     def __init__(self, family_id: int) -> None:
         super().__init__()
@@ -101,17 +96,17 @@ class MandatesScreen(RegieScreen):
         return self.query_one("#mandates-table", DataTable)
 
     def refresh_rows(self, keep: int | None = None) -> None:
-        family_id, today = self.family_id, self.regie.today
+        family_id, today = self.family_id, self.desk.today
 
-        def query(session: Session) -> list[MandateView]:
-            from regie_tui.services.payments.sepa import family_mandates
+        def query(session: Db) -> list[MandateView]:
+            from regie_tui.services.payments.sepa.mandates import family_mandates
 
             return family_mandates(session, family_id=family_id, today=today)
 
         self.load(query, lambda rows: self._show(rows, keep))
 
     def _show(self, rows: list[MandateView], keep: int | None = None) -> None:
-        from regie_tui.services.payments.sepa import short_iban
+        from regie_tui.services.payments.sepa.mandates import short_iban
 
         self.rows = rows
         table = self.table
@@ -171,8 +166,8 @@ class MandatesScreen(RegieScreen):
     def action_new(self) -> None:
         family_id = self.family_id
 
-        def query(session: Session) -> tuple[tuple[str, str], list[tuple[int, str, str]]]:
-            from regie_tui.services.payments.sepa import family_payer, mandate_regies
+        def query(session: Db) -> tuple[tuple[str, str], list[tuple[int, str, str]]]:
+            from regie_tui.services.payments.sepa.mandates import family_payer, mandate_regies
 
             return family_payer(session, family_id=family_id), mandate_regies(session)
 
@@ -183,9 +178,9 @@ class MandatesScreen(RegieScreen):
         if not regies:
             self.notify("Aucune régie n'a d'identifiant créancier SEPA (ICS).", severity="error", timeout=8)
             return
-        agent = self.regie.agent
+        agent = self.desk.agent
         agent_id = agent.id if agent is not None else None
-        today, family_id = self.regie.today, self.family_id
+        today, family_id = self.desk.today, self.family_id
         fields = [
             FormField(
                 "regie",
@@ -204,8 +199,8 @@ class MandatesScreen(RegieScreen):
 
         replaced: list[bool] = []  # whether the new mandate replaced an active one (set by save)
 
-        def save(session: Session, values: dict[str, Any]) -> int:
-            from regie_tui.services.payments.sepa import active_mandate, create_mandate
+        def save(session: Db, values: dict[str, Any]) -> int:
+            from regie_tui.services.payments.sepa.mandates import active_mandate, create_mandate
 
             if not values["regie"]:
                 raise RegieError("Choisissez la régie du mandat.")
@@ -244,9 +239,9 @@ class MandatesScreen(RegieScreen):
             self.notify(f"Le mandat {m.rum} est déjà révoqué.", severity="warning", timeout=5)
             return
         mandate_id, rum = m.id, m.rum
-        agent = self.regie.agent
+        agent = self.desk.agent
         agent_id = agent.id if agent is not None else None
-        today = self.regie.today
+        today = self.desk.today
 
         def typed(reason: str | None) -> None:
             if reason is None:
@@ -255,8 +250,8 @@ class MandatesScreen(RegieScreen):
                 self.notify("Motif de la révocation obligatoire.", severity="error", timeout=6)
                 return
 
-            def work(session: Session) -> int:
-                from regie_tui.services.payments.sepa import revoke_mandate
+            def work(session: Db) -> int:
+                from regie_tui.services.payments.sepa.mandates import revoke_mandate
 
                 return revoke_mandate(
                     session, mandate_id=mandate_id, on=today, reason=reason, agent_id=agent_id, today=today

@@ -25,9 +25,8 @@ from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import PickOne
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.services.bookings.occupancy import OccupancyActivity, OccupancyDay, OccupancyMonth
+    from regie_tui.workers import Db
 
 WEEKDAYS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
 BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -169,17 +168,7 @@ class OccupancyScreen(RegieScreen):
         Binding("r", "reload", "Relire", id="occupancy-reload", show=False, tooltip="Relire les réservations"),
         Binding("escape", "back", "Retour", id="occupancy-back", tooltip="Revenir à l'écran précédent"),
     ]
-    DEFAULT_CSS = """
-    #occupancy-title { height: 1; padding: 0 1; text-style: bold; }
-    #occupancy-groups { height: auto; max-height: 2; padding: 0 1; }
-    #occupancy-body { layout: vertical; height: 1fr; }
-    #occupancy-body.wide { layout: horizontal; }
-    #occupancy-table { height: 1fr; }
-    #occupancy-body.wide #occupancy-table { width: 1fr; height: 1fr; }
-    #occupancy-chart { height: auto; padding: 0 1; }
-    #occupancy-body.wide #occupancy-chart { width: 70; height: 1fr; }
-    #occupancy-status { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
-    """
+    CSS_PATH = "occupancy.tcss"
 
     def __init__(self, activity_id: int | None = None, month: date | None = None) -> None:
         super().__init__()
@@ -202,7 +191,7 @@ class OccupancyScreen(RegieScreen):
         self.sub_title = "Occupation"
         self.query_one("#occupancy-body").set_class(self.app.size.width >= WIDE, "wide")
         if self.month is None:
-            self.month = self.regie.today.replace(day=1)
+            self.month = self.desk.today.replace(day=1)
         self.table.focus()
         if self.activity_id is None:
             self.action_pick_activity()
@@ -227,7 +216,7 @@ class OccupancyScreen(RegieScreen):
             return
         self.status("Lecture…")
 
-        def query(session: Session) -> OccupancyMonth:
+        def query(session: Db) -> OccupancyMonth:
             from regie_tui.services.bookings.occupancy import occupancy_month
 
             return occupancy_month(session, activity_id=activity_id, month=month)
@@ -309,14 +298,14 @@ class OccupancyScreen(RegieScreen):
         self.refresh_month()
 
     def action_this_month(self) -> None:
-        self.month = self.regie.today.replace(day=1)
+        self.month = self.desk.today.replace(day=1)
         self.refresh_month()
 
     def action_reload(self) -> None:
         self.refresh_month()
 
     def action_pick_activity(self) -> None:
-        def query(session: Session) -> list[OccupancyActivity]:
+        def query(session: Db) -> list[OccupancyActivity]:
             from regie_tui.services.bookings.occupancy import activity_choices
 
             return activity_choices(session)

@@ -16,9 +16,8 @@ from regie_tui import formatting, workers
 from regie_tui.screens.base import RegieScreen
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.services.portal.outbox import OutboxMailView, OutboxRow
+    from regie_tui.workers import Db
 
 #: filter key -> (the ``outbox_mail.status`` shown, French name of the filter)
 FILTERS: dict[str, tuple[str | None, str]] = {
@@ -46,9 +45,9 @@ def _state(row: OutboxRow) -> str:
     return _clip(row.state, 24)
 
 
-def _page(status: str | None) -> Callable[[Session], list[OutboxRow]]:
-    def run(session: Session) -> list[OutboxRow]:
-        from regie_tui.models import MailStatus
+def _page(status: str | None) -> Callable[[Db], list[OutboxRow]]:
+    def run(session: Db) -> list[OutboxRow]:
+        from regie_tui.codes import MailStatus
         from regie_tui.services.portal.outbox import outbox_page
 
         return outbox_page(session, status=MailStatus(status) if status else None, limit=PAGE)
@@ -60,13 +59,7 @@ class MailScreen(ModalScreen[None]):
     """One mail as the family receives it: recipient, subject, state, text."""
 
     BINDINGS: ClassVar = [Binding("escape,q", "dismiss", "Fermer", id="close-mail", tooltip="Revenir à la liste")]
-    DEFAULT_CSS = """
-    MailScreen { align: center middle; }
-    #mail-box { width: 90%; max-width: 100; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
-    #mail-head { height: auto; padding-bottom: 1; color: $text-muted; }
-    #mail-body { height: 1fr; }
-    #mail-hint { height: 1; color: $text-muted; }
-    """
+    CSS_PATH = "outbox.tcss"
 
     def __init__(self, view: OutboxMailView) -> None:
         super().__init__()
@@ -104,10 +97,7 @@ class OutboxScreen(RegieScreen):
         Binding("r", "requeue", "Renvoyer", id="outbox-requeue", tooltip="Remettre le courriel en échec en attente"),
         Binding("escape", "back", "Retour", id="outbox-back", tooltip="Revenir à l'écran précédent"),
     ]
-    DEFAULT_CSS = """
-    #outbox-table { height: 1fr; }
-    #outbox-status { height: 1; padding: 0 1; color: $text-muted; }
-    """
+    CSS_PATH = "outbox.tcss"
 
     def __init__(self) -> None:
         super().__init__()
@@ -175,7 +165,7 @@ class OutboxScreen(RegieScreen):
             return
         mail_id = int(event.row_key.value)
 
-        def fetch(session: Session) -> OutboxMailView:
+        def fetch(session: Db) -> OutboxMailView:
             from regie_tui.services.portal.outbox import outbox_mail
 
             return outbox_mail(session, mail_id=mail_id)
@@ -189,18 +179,15 @@ class OutboxScreen(RegieScreen):
         if row.status != "failed":
             self.notify("Seul un courriel en échec peut être remis en attente.", severity="warning", timeout=5)
             return
-        agent = self.regie.agent
-        engine = self.regie.engine
-        if agent is None or engine is None:
+        agent = self.desk.agent
+        if agent is None:
             return
         mail_id, agent_id = row.id, agent.id
 
-        def work() -> int:
-            from regie_tui.db import session_scope
+        def work(db: Db) -> int:
             from regie_tui.services.portal.outbox import requeue
 
-            with session_scope(engine, write=True) as session:
-                requeue(session, mail_id=mail_id, agent_id=agent_id)
+            requeue(db, mail_id=mail_id, agent_id=agent_id)
             return mail_id
 
         def done(requeued: int) -> None:
@@ -210,4 +197,4 @@ class OutboxScreen(RegieScreen):
         def refused(message: str) -> None:
             self.notify(message, title="Renvoi impossible", severity="error", timeout=10)
 
-        workers.run_in_thread(self, work, done, group="requeue", on_error=refused)
+        workers.write(self, work, done, on_error=refused, group="requeue")

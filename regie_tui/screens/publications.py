@@ -25,9 +25,8 @@ from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import ConfirmScreen
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.services.portal.publications import DocumentView, NewsView, Publications
+    from regie_tui.workers import Db
 
 T = TypeVar("T")
 
@@ -43,7 +42,7 @@ class Refused:
     message: str
 
 
-def _write(node: DOMNode, change: Callable[[Session], T], done: Callable[[T | Refused], object]) -> None:
+def _write(node: DOMNode, change: Callable[[Db], T], done: Callable[[T | Refused], object]) -> None:
     """``change`` in its own unit of work in a thread; a refusal comes back to ``done`` as :class:`Refused`."""
     workers.write(node, change, done, on_error=lambda message: done(Refused(message)))
 
@@ -54,53 +53,7 @@ def _write(node: DOMNode, change: Callable[[Session], T], done: Callable[[T | Re
 class FormScreen(ModalScreen[bool]):
     """A modal form: ctrl+s or ⏎ on the last field saves, Échap cancels; dismissed with True once saved."""
 
-    DEFAULT_CSS = """
-    FormScreen {
-        align: center middle;
-    }
-    FormScreen > Vertical {
-        width: 76;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary;
-        background: $panel;
-        padding: 0 1;
-    }
-    FormScreen Input, FormScreen TextArea {
-        background: $surface;
-    }
-    FormScreen Input:focus, FormScreen TextArea:focus {
-        background-tint: $primary 15%;
-    }
-    FormScreen .form-title {
-        text-style: bold;
-        padding-bottom: 1;
-    }
-    FormScreen Label {
-        margin-top: 1;
-        color: $text-muted;
-    }
-    FormScreen TextArea {
-        height: 4;
-    }
-    FormScreen Checkbox {
-        margin-top: 1;
-    }
-    FormScreen .form-error {
-        color: $error;
-        text-style: bold;
-        height: auto;
-    }
-    FormScreen .form-buttons {
-        height: auto;
-        margin-top: 1;
-        align-horizontal: right;
-    }
-    FormScreen Button {
-        margin-left: 1;
-    }
-    """
+    CSS_PATH = "publications.tcss"
     BINDINGS: ClassVar = [
         Binding("ctrl+s", "save", "Enregistrer", id="form-save", tooltip="Vérifier et enregistrer"),
         Binding("escape", "cancel", "Annuler", id="form-cancel", tooltip="Fermer sans rien enregistrer"),
@@ -131,7 +84,7 @@ class FormScreen(ModalScreen[bool]):
         """Each form saves its own fields through :meth:`save_with`."""
         raise NotImplementedError
 
-    def save_with(self, change: Callable[[Session], object], error_field: Callable[[str], str | None]) -> None:
+    def save_with(self, change: Callable[[Db], object], error_field: Callable[[str], str | None]) -> None:
         """Run ``change`` in a worker; close on success, else show why at the field concerned."""
         if self.saving:
             return
@@ -156,15 +109,7 @@ class NewsForm(FormScreen):
 
     HELP_TITLE = "Nouvelle actualité"
 
-    DEFAULT_CSS = """
-    NewsForm .form-dates {
-        height: auto;
-    }
-    NewsForm .form-dates > Vertical {
-        width: 1fr;
-        height: auto;
-    }
-    """
+    CSS_PATH = "publications.tcss"
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -221,7 +166,7 @@ class NewsForm(FormScreen):
         agent = _agent_id(self)
         today = self.today
 
-        def change(session: Session) -> int:
+        def change(session: Db) -> int:
             return add_news(
                 session, title=title, body=text, published_from=start, published_to=end, agent_id=agent, today=today
             )
@@ -281,7 +226,7 @@ class DocumentForm(FormScreen):
         agent = _agent_id(self)
         today = self.today
 
-        def change(session: Session) -> int:
+        def change(session: Db) -> int:
             return publish_document(
                 session,
                 path=path,
@@ -317,21 +262,7 @@ class PublicationsScreen(RegieScreen):
     """Documents de la structure above, Actualités below; tab goes from one list to the other."""
 
     HELP_TITLE = "Publications du portail"
-    DEFAULT_CSS = """
-    PublicationsScreen .list-title {
-        padding: 0 1;
-        text-style: bold;
-        background: $boost;
-    }
-    PublicationsScreen DataTable {
-        height: 1fr;
-    }
-    #publications-status {
-        height: 1;
-        padding: 0 1;
-        color: $text-muted;
-    }
-    """
+    CSS_PATH = "publications.tcss"
     BINDINGS: ClassVar = [
         Binding("n", "new_news", "Actualité", id="new-news", tooltip="Ajouter une actualité au bandeau du portail"),
         Binding("d", "new_document", "Document", id="new-document", tooltip="Publier un document de la structure"),
@@ -367,7 +298,7 @@ class PublicationsScreen(RegieScreen):
     def refresh_lists(self) -> None:
         from regie_tui.services.portal.publications import list_publications
 
-        today = self.regie.today
+        today = self.desk.today
         self.load(lambda session: list_publications(session, today=today), self._show)
 
     def _show(self, publications: Publications) -> None:
@@ -425,10 +356,10 @@ class PublicationsScreen(RegieScreen):
         return after
 
     def action_new_news(self) -> None:
-        self.app.push_screen(NewsForm(self.regie.today), self._saved("Actualité publiée."))
+        self.app.push_screen(NewsForm(self.desk.today), self._saved("Actualité publiée."))
 
     def action_new_document(self) -> None:
-        self.app.push_screen(DocumentForm(self.regie.today), self._saved("Document publié."))
+        self.app.push_screen(DocumentForm(self.desk.today), self._saved("Document publié."))
 
     def selected(self) -> DocumentView | NewsView | None:
         """The line under the cursor of the focused list (the documents' by default)."""
@@ -454,11 +385,11 @@ class PublicationsScreen(RegieScreen):
         if item.withdrawn_at is not None:
             self.notify(f"{what.capitalize()} « {item.title} » est déjà retiré{'e' if is_news else ''}.", timeout=4)
             return
-        agent = self.regie.agent
+        agent = self.desk.agent
         assert agent is not None
         item_id = item.id
 
-        def change(session: Session) -> None:
+        def change(session: Db) -> None:
             if is_news:
                 withdraw_news(session, news_id=item_id, agent_id=agent.id)
             else:

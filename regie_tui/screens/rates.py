@@ -18,14 +18,13 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from regie_tui import formatting, workers
 from regie_tui.errors import RegieError
-from regie_tui.models import Role
 from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import ask_date
+from regie_tui.services.trust.access import Permission
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.services.billing.rates import RateGrid, RateGridRow, RateSet, RateValue
+    from regie_tui.workers import Db
 
 LABEL_WIDTH = 26
 
@@ -49,13 +48,7 @@ class RateForm:
 class RateDialog(ModalScreen[RateForm | None]):
     """The amounts of one rate and its date of effect; Entrée or ctrl+s saves, Échap cancels."""
 
-    DEFAULT_CSS = """
-    RateDialog { align: center middle; }
-    RateDialog .rate-field { height: 1; margin-bottom: 1; }
-    RateDialog .rate-field Label { width: 34; }
-    RateDialog .rate-field Input { width: 1fr; }
-    RateDialog #rate-error { color: $error; height: auto; }
-    """
+    CSS_PATH = "rates.tcss"
     BINDINGS: ClassVar = [
         Binding("escape", "cancel", "Annuler", id="rate-cancel", tooltip="Fermer sans enregistrer"),
         Binding("ctrl+s", "save", "Enregistrer", id="rate-save", tooltip="Enregistrer le tarif"),
@@ -145,11 +138,7 @@ class RatesScreen(RegieScreen):
         Binding("ctrl+r", "reload", "Actualiser", show=False, id="rates-reload", tooltip="Relire la grille"),
         Binding("escape", "back", "Retour", id="rates-back", tooltip="Revenir à l'écran précédent"),
     ]
-    DEFAULT_CSS = """
-    #rates-head { height: auto; padding: 0 1; text-style: bold; }
-    #rates-table { height: 1fr; }
-    #rates-status { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
-    """
+    CSS_PATH = "rates.tcss"
 
     def __init__(self, day: date | None = None) -> None:
         super().__init__()
@@ -167,7 +156,7 @@ class RatesScreen(RegieScreen):
     def on_mount(self) -> None:
         self.sub_title = "Tarifs"
         if self.day is None:
-            self.day = self.regie.today
+            self.day = self.desk.today
         self.table.focus()
         self.refresh_grid()
 
@@ -177,8 +166,8 @@ class RatesScreen(RegieScreen):
 
     @property
     def may_edit(self) -> bool:
-        agent = self.regie.agent
-        return agent is not None and agent.role == Role.ADMIN
+        agent = self.desk.agent
+        return agent is not None and agent.may(Permission.RATES)
 
     # ---------------------------------------------------------------- reading
 
@@ -187,7 +176,7 @@ class RatesScreen(RegieScreen):
         if day is None:
             return
 
-        def query(db: Session) -> RateGrid:
+        def query(db: Db) -> RateGrid:
             from regie_tui.services.billing.rates import rate_grid
 
             return rate_grid(db, on=day)
@@ -336,12 +325,12 @@ class RatesScreen(RegieScreen):
         self.app.push_screen(RateDialog(title, texts, package=unit.package, error=error, focus=focus), answered)
 
     def _save(self, unit: RateGridRow, index: int, form: RateForm) -> None:
-        grid, agent = self.grid, self.regie.agent
+        grid, agent = self.grid, self.desk.agent
         if grid is None or agent is None:
             return
         bracket_id = grid.brackets[index].id
 
-        def action(db: Session) -> RateSet:
+        def action(db: Db) -> RateSet:
             from regie_tui.services.billing.rates import set_rate
 
             return set_rate(

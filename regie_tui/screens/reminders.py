@@ -19,9 +19,8 @@ from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import PickOne, ask_date, write_pdf
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.services.billing.reminders import OverdueInvoice, OverdueReport, RemindersSent
+    from regie_tui.workers import Db
 
 SELECTED = "■"
 SHORT_BUCKETS = {"30": "30-59 j", "60": "60-89 j", "90": "≥ 90 j"}
@@ -69,11 +68,7 @@ class RemindersScreen(RegieScreen):
         Binding("ctrl+r", "reload", "Actualiser", show=False, id="reminders-reload", tooltip="Relire la liste"),
         Binding("escape", "back", "Retour", id="reminders-back", tooltip="Revenir à l'écran précédent"),
     ]
-    DEFAULT_CSS = """
-    #reminders-head { height: auto; padding: 0 1; }
-    #reminders-table { height: 1fr; }
-    #reminders-status { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
-    """
+    CSS_PATH = "reminders.tcss"
 
     def __init__(self) -> None:
         super().__init__()
@@ -108,9 +103,9 @@ class RemindersScreen(RegieScreen):
     # ---------------------------------------------------------------- reading
 
     def refresh_report(self) -> None:
-        day = self.day or self.regie.today
+        day = self.day or self.desk.today
 
-        def query(db: Session) -> OverdueReport:
+        def query(db: Db) -> OverdueReport:
             from regie_tui.services.billing.reminders import overdue_invoices
 
             return overdue_invoices(db, on=day)
@@ -231,11 +226,11 @@ class RemindersScreen(RegieScreen):
             self.refresh_report()
 
         refused = partial(self.notify, severity="error", timeout=6)
-        ask_date(self.app, "Impayés au (JJ/MM/AAAA)", self.day or self.regie.today, chosen, refused)
+        ask_date(self.app, "Impayés au (JJ/MM/AAAA)", self.day or self.desk.today, chosen, refused)
 
     def action_print(self) -> None:
-        report, agent = self.report, self.regie.agent
-        if self.day is not None and self.day > self.regie.today:
+        report, agent = self.report, self.desk.agent
+        if self.day is not None and self.day > self.desk.today:
             self.notify(
                 "Une relance part aujourd'hui : revenez à la date du jour (d) pour imprimer.",
                 severity="warning",
@@ -250,9 +245,9 @@ class RemindersScreen(RegieScreen):
                 "Choisissez d'abord des factures (espace, ou a pour une tranche).", severity="warning", timeout=6
             )
             return
-        day = self.regie.today
+        day = self.desk.today
 
-        def make(db: Session, path: Path) -> RemindersSent:
+        def make(db: Db, path: Path) -> RemindersSent:
             from regie_tui.reports.reminder_pdf import reminders_pdf
             from regie_tui.services.billing.reminders import send_reminders
 

@@ -18,16 +18,15 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
 from regie_tui import clock, formatting, workers
-from regie_tui.models import BookingState
+from regie_tui.codes import BookingState
 from regie_tui.reports import write_new_file
 from regie_tui.screens.base import RegieScreen
 from regie_tui.screens.dialogs import PickOne, TextPrompt, ask_date, write_pdf
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.services.bookings.attendance import ActivityChoice, Roster, RosterLine, UnitTotals, WalkIn
-    from regie_tui.services.bookings.rules import CellCheck
+    from regie_tui.services.bookings.cells import CellCheck
+    from regie_tui.workers import Db
 
 #: The state of a line, readable without colour: a glyph and a short word.
 STATE_TEXT = {
@@ -95,11 +94,7 @@ class RosterScreen(RegieScreen):
         Binding("ctrl+r", "reload", "Actualiser", show=False, id="roster-reload", tooltip="Relire la liste"),
         Binding("escape", "back", "Retour", id="roster-back", tooltip="Revenir à l'écran précédent"),
     ]
-    DEFAULT_CSS = """
-    #roster-head { height: auto; padding: 0 1; text-style: bold; }
-    #roster-table { height: 1fr; }
-    #roster-status { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
-    """
+    CSS_PATH = "roster.tcss"
 
     def __init__(self, activity_id: int | None = None, day: date | None = None) -> None:
         super().__init__()
@@ -119,7 +114,7 @@ class RosterScreen(RegieScreen):
     def on_mount(self) -> None:
         self.sub_title = "Pointage"
         if self.day is None:
-            self.day = self.regie.today
+            self.day = self.desk.today
         self.table.add_columns("Enfant", "Groupe", "Pointage", "Régime / santé", "Peut le chercher")
         self.table.focus()
         if self.activity_id is None:
@@ -139,10 +134,10 @@ class RosterScreen(RegieScreen):
         activity_id, day = self.activity_id, self.day
         if activity_id is None or day is None:
             return
-        agent = self.regie.agent
+        agent = self.desk.agent
         assert agent is not None
 
-        def query(db: Session) -> Roster:
+        def query(db: Db) -> Roster:
             from regie_tui.services.bookings.attendance import roster
 
             return roster(db, activity_id=activity_id, day=day, agent=agent)
@@ -215,12 +210,12 @@ class RosterScreen(RegieScreen):
     # ------------------------------------------------------------ day, activity
 
     def action_choose_activity(self) -> None:
-        day = self.day or self.regie.today
+        day = self.day or self.desk.today
 
-        def query(db: Session) -> list[tuple[ActivityChoice, str]]:
+        def query(db: Db) -> list[tuple[ActivityChoice, str]]:
             """The day's activities, the open ones first, each with why it is closed ('' when open)."""
             from regie_tui.services.bookings.attendance import activities_on
-            from regie_tui.services.bookings.rules import opening_calendar
+            from regie_tui.services.bookings.opening import opening_calendar
 
             choices = activities_on(db, day=day)
             opening = opening_calendar(db, activity_ids=[c.id for c in choices], first=day, last=day)
@@ -252,10 +247,10 @@ class RosterScreen(RegieScreen):
             self.refresh_roster()
 
     def action_shift(self, days: int) -> None:
-        self._go_to((self.day or self.regie.today) + timedelta(days=days))
+        self._go_to((self.day or self.desk.today) + timedelta(days=days))
 
     def action_today(self) -> None:
-        self._go_to(self.regie.today)
+        self._go_to(self.desk.today)
 
     def action_type_day(self) -> None:
         refused = partial(self.notify, severity="error", timeout=6)
@@ -279,11 +274,11 @@ class RosterScreen(RegieScreen):
         reason: str = "",
         after: Callable[[CellCheck], None],
     ) -> None:
-        agent, day, now = self.regie.agent, self.day, clock.now()
+        agent, day, now = self.desk.agent, self.day, clock.now()
         if agent is None or day is None:
             return
 
-        def action(db: Session) -> CellCheck:
+        def action(db: Db) -> CellCheck:
             from regie_tui.services.bookings.attendance import mark
 
             return mark(
@@ -344,62 +339,59 @@ class RosterScreen(RegieScreen):
         self.refresh_roster(keep=(current.unit_id, current.child_id) if current else None)
 
     def action_walk_in(self) -> None:
+        """A child come without a booking: found by name, then (if several are free) a unit; marked present."""
         roster, day = self.roster, self.day
         if roster is None or day is None:
             return
-        activity_id = roster.activity_id
-        cursor_unit = self.cursor_unit()
+        activity_id, cursor_unit = roster.activity_id, self.cursor_unit()
 
         def typed(text: str | None) -> None:
-            if not text or not text.strip():
-                return
+            from regie_tui.services.bookings.attendance import walk_in_candidates
 
-            def query(db: Session) -> list[WalkIn]:
-                from regie_tui.services.bookings.attendance import walk_in_candidates
-
-                return walk_in_candidates(db, activity_id=activity_id, day=day, text=text)
-
-            self.load(query, pick)
-
-        def pick(found: list[WalkIn]) -> None:
-            if not found:
-                self.notify("Aucun enfant inscrit et non réservé ne correspond.", severity="warning", timeout=6)
-                return
-            by_id = {str(w.child_id): w for w in found}
-            options = [
-                (str(w.child_id), f"{w.last_name} {w.first_name} — {w.group_name} (famille {w.family_name})")
-                for w in found
-            ]
-
-            def picked(value: str | None) -> None:
-                if value:
-                    choose_unit(by_id[value])
-
-            self.app.push_screen(PickOne("Enfant venu sans réservation", options), picked)
-
-        def choose_unit(walk_in: WalkIn) -> None:
-            if len(walk_in.free_units) == 1:
-                add(walk_in, walk_in.free_units[0][0])
-                return
-            # The cursor's unit first: Entrée takes it; another is a move of the cursor away.
-            units = sorted(walk_in.free_units, key=lambda unit: unit[0] != cursor_unit)
-            options = [(str(unit_id), name) for unit_id, name in units]
-
-            def picked(value: str | None) -> None:
-                if value:
-                    add(walk_in, int(value))
-
-            self.app.push_screen(PickOne(f"Unité pour {walk_in.first_name} {walk_in.last_name}", options), picked)
-
-        def add(walk_in: WalkIn, unit_id: int) -> None:
-            def after(check: CellCheck) -> None:
-                if check.allowed:
-                    self.notify(f"{walk_in.first_name} {walk_in.last_name} : présence spéciale.", timeout=5)
-                    self.refresh_roster(keep=(unit_id, walk_in.child_id))
-
-            self._write_mark(child_id=walk_in.child_id, unit_id=unit_id, state=BookingState.PRESENT, after=after)
+            if text and text.strip():
+                self.load(
+                    lambda db: walk_in_candidates(db, activity_id=activity_id, day=day, text=text),
+                    lambda found: self._pick_walk_in(found, cursor_unit),
+                )
 
         self.app.push_screen(TextPrompt("Enfant venu sans réservation : nom ou prénom", ""), typed)
+
+    def _pick_walk_in(self, found: list[WalkIn], cursor_unit: int | None) -> None:
+        if not found:
+            self.notify("Aucun enfant inscrit et non réservé ne correspond.", severity="warning", timeout=6)
+            return
+        by_id = {str(w.child_id): w for w in found}
+        options = [
+            (str(w.child_id), f"{w.last_name} {w.first_name} — {w.group_name} (famille {w.family_name})") for w in found
+        ]
+
+        def picked(value: str | None) -> None:
+            if value:
+                self._walk_in_unit(by_id[value], cursor_unit)
+
+        self.app.push_screen(PickOne("Enfant venu sans réservation", options), picked)
+
+    def _walk_in_unit(self, walk_in: WalkIn, cursor_unit: int | None) -> None:
+        if len(walk_in.free_units) == 1:
+            self._add_walk_in(walk_in, walk_in.free_units[0][0])
+            return
+        # The cursor's unit first: Entrée takes it; another is a move of the cursor away.
+        units = sorted(walk_in.free_units, key=lambda unit: unit[0] != cursor_unit)
+        options = [(str(unit_id), name) for unit_id, name in units]
+
+        def picked(value: str | None) -> None:
+            if value:
+                self._add_walk_in(walk_in, int(value))
+
+        self.app.push_screen(PickOne(f"Unité pour {walk_in.first_name} {walk_in.last_name}", options), picked)
+
+    def _add_walk_in(self, walk_in: WalkIn, unit_id: int) -> None:
+        def after(check: CellCheck) -> None:
+            if check.allowed:
+                self.notify(f"{walk_in.first_name} {walk_in.last_name} : présence spéciale.", timeout=5)
+                self.refresh_roster(keep=(unit_id, walk_in.child_id))
+
+        self._write_mark(child_id=walk_in.child_id, unit_id=unit_id, state=BookingState.PRESENT, after=after)
 
     def action_print(self) -> None:
         roster = self.roster
@@ -407,7 +399,7 @@ class RosterScreen(RegieScreen):
             return
         now = clock.now()
 
-        def make(db: Session, path: Path) -> None:
+        def make(db: Db, path: Path) -> None:
             from regie_tui.reports.roster_pdf import roster_pdf
             from regie_tui.services.bookings.attendance import town_name
 

@@ -22,7 +22,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from regie_tui.models import BookingState
+from regie_tui import clock
+from regie_tui.codes import BookingState
 from regie_tui.services.bookings.planning import CLOSED_GLYPH, Appearance, View
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ class ReservationGrid(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(id=id)
         self.grid: ChildGrid | None = None
         self.view = View.WEEK
-        self.today = date.today()
+        self.today = clock.today()
         self.pending: Mapping[tuple[date, int], BookingState | None] = {}
         self.row = 0  # index in grid.rows
         self.col = 0  # index in grid.days

@@ -16,6 +16,7 @@ from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.labels import HEALTH_KIND, label
 from regie_tui.models import Booking, BookingState, Child, HealthNote, Unit
+from regie_tui.services.common.sql import id_col
 
 from helpers import ADMIN_LOGIN, TODAY, act_as
 
@@ -109,12 +110,14 @@ def health_case(town_url):
     engine = make_engine(town_url)
     try:
         with Session(engine) as db:
-            child_id, family_id, kind, text = db.exec(
+            row = db.exec(
                 select(HealthNote.child_id, Child.family_id, HealthNote.kind, HealthNote.text)
                 .join(Child, col(Child.id) == HealthNote.child_id)
                 .where(col(HealthNote.valid_until).is_(None))
                 .order_by(col(HealthNote.id))
             ).first()
+            assert row is not None
+            child_id, family_id, kind, text = row
             activity_id = db.exec(
                 select(Unit.activity_id)
                 .join(Booking, col(Booking.unit_id) == Unit.id)
@@ -162,18 +165,20 @@ def health_trail(fresh_town_url):
     from regie_tui.models import PortalAccount, Submission
     from regie_tui.models.base import utc_now
     from regie_tui.services.families.edit import set_fields
-    from regie_tui.services.portal.intake import import_submissions
+    from regie_tui.services.portal.intake.run import import_submissions
     from regie_tui.services.trust.agents import resolve_agent
 
     engine = make_engine(fresh_town_url)
     try:
         with Session(engine) as db:
-            note_id, family_id = db.exec(
-                select(HealthNote.id, Child.family_id)
+            row = db.exec(
+                select(id_col(HealthNote.id), Child.family_id)
                 .join(Child, col(Child.id) == HealthNote.child_id)
                 .join(PortalAccount, col(PortalAccount.family_id) == Child.family_id)
                 .order_by(col(HealthNote.id))
             ).first()
+            assert row is not None
+            note_id, family_id = row
             admin = resolve_agent(db, ADMIN_LOGIN)
             set_fields(
                 db,
@@ -198,7 +203,7 @@ def health_trail(fresh_town_url):
             }
             import_submissions(db, data=json.dumps(line).encode(), filename="t.jsonl", agent=None, now=utc_now())
             db.commit()
-            item = db.exec(select(Submission.id).where(Submission.portal_id == "t-health")).one()
+            item = db.exec(select(id_col(Submission.id)).where(Submission.portal_id == "t-health")).one()
     finally:
         engine.dispose()
     return {"url": fresh_town_url, "family": str(family_id), "item": str(item)}
@@ -240,11 +245,11 @@ def test_reserved_actions_are_refused_to_the_roles_without_them(fresh_town_url, 
     """The desk previews the month, the régisseur issues it; only the admin publishes on the portal."""
     url = fresh_town_url
     act_as(monkeypatch, ROLES["accueil"])
-    month = ("invoices", "run", "--month", "2026-11", "--service", "pop", "--db", url)
+    month = ("invoices", "run", "--month", "2026-11", "--regie", "pop", "--db", url)
     assert regie(*month, "--dry-run").exit_code == 0
     refused = regie(*month)
     assert refused.exit_code == 1 and "l'émission des factures" in refused.output
-    news = (
+    news: tuple[str, ...] = (
         "publish",
         "news",
         "--title",

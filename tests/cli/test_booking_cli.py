@@ -52,7 +52,9 @@ def test_force_needs_a_reason_and_audits_it(engine, db_url, world):
     assert forced.exit_code == 0, forced.output
     with Session(engine) as db:
         entry = db.exec(select(AuditEntry).where(AuditEntry.entity == "booking")).one()
+    assert entry.after is not None
     assert entry.after["reason"] == "Appel de la mère, accord de la directrice"
+    assert entry.after is not None
     assert entry.after["overrides"] == [
         "24/11/2026 Acc soir – Périscolaire : délai de prévenance dépassé (la veille à 15:00)"
     ]

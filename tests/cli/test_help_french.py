@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 import typer.main
+from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from regie_tui import cli
@@ -65,6 +66,7 @@ def command_paths() -> list[tuple[str, ...]]:
 def command_at(path: tuple[str, ...]):
     command = typer.main.get_command(cli.app)
     for name in path:
+        assert isinstance(command, TyperGroup)
         command = command.commands[name]
     return command
 

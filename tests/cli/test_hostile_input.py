@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from regie_tui import cli
+from regie_tui.limits import ID_MAX
 
 from helpers import ADMIN_LOGIN, act_as, backend_of
 
@@ -173,7 +174,7 @@ def test_the_walk_covers_every_command_and_every_id_is_bounded():
         for param in parameters(command):
             if kind_of(param) == "int":
                 assert param.min is not None and param.max is not None, (path, param.name)
-                assert param.max <= cli.ID_MAX, (path, param.name)
+                assert param.max <= ID_MAX, (path, param.name)
 
 
 # ------------------------------------------------------------------ strategies
@@ -378,7 +379,7 @@ def test_every_integer_beyond_its_bounds_is_refused_by_the_parser_in_french(path
             "Date de fin",
         ),
         (("occupancy", "--activity", "1", "--month", "9999-12"), "Mois"),
-        (("invoices", "run", "--month", "0001-01", "--service", "pop", "--dry-run"), "Mois"),
+        (("invoices", "run", "--month", "0001-01", "--regie", "pop", "--dry-run"), "Mois"),
         (("payments", "add", "1", "--mode", "especes", "--amount", "5", "--on", "0001-01-01"), "Date d'encaissement"),
     ],
     ids=lambda x: " ".join(x) if isinstance(x, tuple) else x,
@@ -434,7 +435,7 @@ def test_absurd_amounts_are_refused_in_french(amount, fresh_town_url, fingerprin
     act_as(monkeypatch, ADMIN_LOGIN)
     before = fingerprint()
     for args in (
-        ("payments", "add", "1", "--mode", "especes", "--amount", amount, "--service", "pop"),
+        ("payments", "add", "1", "--mode", "especes", "--amount", amount, "--regie", "pop"),
         ("invoices", "credit", "pop-F261000001", "--reason", "Erreur", "--amount", amount),
         ("rates", "set", "1", "0-650", "--from", "2027-01-01", "--amount", amount),
     ):
@@ -507,7 +508,7 @@ LENGTH_CASES = [
             "cheque",
             "--amount",
             "10",
-            "--service",
+            "--regie",
             "pop",
             "--bank",
             "B",
@@ -525,7 +526,7 @@ LENGTH_CASES = [
             "cheque",
             "--amount",
             "10",
-            "--service",
+            "--regie",
             "pop",
             "--reference",
             "1",
@@ -535,7 +536,7 @@ LENGTH_CASES = [
         "Nom de banque trop long (81 caractères, 80 au plus).",
     ),
     (
-        ("payments", "add", "1", "--mode", "especes", "--amount", "10", "--service", "pop", "--payer", 200),
+        ("payments", "add", "1", "--mode", "especes", "--amount", "10", "--regie", "pop", "--payer", 200),
         "Payeur : 200 caractères au plus (201 saisis).",
     ),
     (("payments", "cancel", "{receipt}", "--reason", 200), "Motif trop long : 200 caractères au plus."),
@@ -545,7 +546,7 @@ LENGTH_CASES = [
             "sepa",
             "mandate-add",
             "1",
-            "--service",
+            "--regie",
             "pop",
             "--iban",
             "FR7630006000011234567890189",
@@ -561,7 +562,7 @@ LENGTH_CASES = [
             "sepa",
             "mandate-add",
             "1",
-            "--service",
+            "--regie",
             "pop",
             "--iban",
             "FR7630006000011234567890189",
@@ -599,7 +600,7 @@ def test_the_length_cases_name_the_columns_limits():
     from regie_tui import models
     from regie_tui.services.common.validation import column_length
 
-    columns = {
+    columns: dict[int, list[Any]] = {
         500: [models.Submission.reason, models.RefusalTemplate.text, models.CreditNote.reason],
         80: [models.Payment.reference, models.Payment.bank],
         200: [
@@ -643,7 +644,9 @@ def test_strings_longer_than_their_column_are_refused_before_the_database(
 def portal_line(url: str, portal_id: str, **extra: Any) -> bytes:
     engine = sa.create_engine(url)
     with engine.connect() as db:
-        family, email = db.execute(sa.text("SELECT family_id, email FROM portal_account ORDER BY id")).first()
+        row = db.execute(sa.text("SELECT family_id, email FROM portal_account ORDER BY id")).first()
+        assert row is not None
+        family, email = row
     engine.dispose()
     common = {"id": portal_id, "family": family, "account": email, "submitted_at": "2026-11-22T18:30:00+01:00"}
     return json.dumps({**common, "kind": "login", **extra} if not extra else {**common, **extra}).encode()
@@ -654,6 +657,7 @@ def last_import(url: str) -> dict[str, Any]:
     engine = sa.create_engine(url)
     with engine.connect() as db:
         run = db.execute(sa.text("SELECT * FROM portal_import ORDER BY id DESC")).mappings().first()
+        assert run is not None
         kept = db.execute(sa.text("SELECT size, content FROM stored_file WHERE sha256 = :s"), {"s": run["file_sha256"]})
         size, content = kept.one()
         audit = db.execute(

@@ -1,6 +1,7 @@
 """`regie inbox list|show|accept|refuse`: the bannette for scripts, same refusals as the screen."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session, col, select
@@ -8,9 +9,10 @@ from typer.testing import CliRunner
 
 from regie_tui import cli
 from regie_tui.db import make_engine
-from regie_tui.models import Guardian, OutboxMail, Submission, SubmissionKind, SubmissionStatus
+from regie_tui.models import Guardian, OutboxMail, PortalAccount, Submission, SubmissionKind, SubmissionStatus
 
-from helpers import ADMIN_LOGIN, act_as
+from builders import portal_requests
+from helpers import ADMIN_LOGIN, act_as, get_row
 
 runner = CliRunner()
 
@@ -61,14 +63,36 @@ def test_accept_a_change_then_accepting_it_again_does_nothing(fresh_town_url):
     assert again.exit_code == 1 and "déjà traité" in again.output
 
 
+def _guardian_change(url: str) -> Submission:
+    """A pending change of a guardian's mobile phone, as its family asked it on the portal."""
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        guardian = session.exec(
+            select(Guardian)
+            .join(PortalAccount, col(PortalAccount.family_id) == Guardian.family_id)
+            .where(col(Guardian.mobile_phone) != "")
+            .order_by(col(Guardian.id))
+        ).first()
+        assert guardian is not None, "the test town has a guardian with a mobile phone and a portal account"
+        change = {
+            "kind": "change",
+            "entity": "guardian",
+            "entity_id": guardian.id,
+            "field": "mobile_phone",
+            "old": guardian.mobile_phone,
+            "new": "06 11 22 33 44",
+        }
+        (item_id,) = portal_requests(session, guardian.family_id, [change], now=datetime(2026, 11, 23, 9, tzinfo=UTC))
+        item = get_row(session, Submission, item_id)
+    engine.dispose()
+    return item
+
+
 def test_a_conflict_is_printed_and_nothing_is_done(fresh_town_url):
-    item = _pending(fresh_town_url, SubmissionKind.CHANGE)
+    item = _guardian_change(fresh_town_url)
     engine = make_engine(fresh_town_url)
     with Session(engine) as session:  # the field moves after the family saw it
         payload = item.payload
-        if payload.get("entity_id") is None or payload["entity"] != "guardian":
-            engine.dispose()
-            pytest.skip("first pending change is not a guardian's field")
         guardian = session.get(Guardian, payload["entity_id"])
         setattr(guardian, payload["field"], "")
         session.add(guardian)
@@ -77,7 +101,7 @@ def test_a_conflict_is_printed_and_nothing_is_done(fresh_town_url):
     assert result.exit_code == 1
     assert "Rien n'a été fait" in result.output and "--force" in result.output
     with Session(engine) as session:
-        assert session.get(Submission, item.id).status == SubmissionStatus.PENDING
+        assert get_row(session, Submission, item.id).status == SubmissionStatus.PENDING
     engine.dispose()
 
 

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.models import Agent, PortalAccount, PortalImport, Submission
+from regie_tui.services.common.sql import id_col
 
 from helpers import ADMIN_LOGIN, act_as
 
@@ -29,7 +30,9 @@ def regie(*args: str, input: bytes | None = None):
 def account(fresh_town_url) -> tuple[int, str]:
     engine = make_engine(fresh_town_url)
     with Session(engine) as db:
-        family, email = db.exec(select(PortalAccount.family_id, PortalAccount.email).order_by(PortalAccount.id)).first()
+        row = db.exec(select(PortalAccount.family_id, PortalAccount.email).order_by(col(PortalAccount.id))).first()
+        assert row is not None
+        family, email = row
     engine.dispose()
     return family, email
 
@@ -65,7 +68,7 @@ def test_a_clean_file_exits_0_with_the_summary_line(fresh_town_url, account, tmp
     assert (run.filename, run.read, run.stored) == ("portail.jsonl", 2, 2)
     engine = make_engine(fresh_town_url)
     with Session(engine) as db:
-        admin = db.exec(select(Agent.id).where(Agent.login == ADMIN_LOGIN)).one()
+        admin = db.exec(select(id_col(Agent.id)).where(Agent.login == ADMIN_LOGIN)).one()
         assert set(db.exec(select(Submission.portal_id).where(col(Submission.portal_id).startswith("cli-")))) == {
             "cli-1",
             "cli-2",
@@ -126,7 +129,7 @@ def test_a_stranger_imports_nothing_the_portals_account_imports_audited(fresh_to
     assert result.exit_code == 0, result.output
     engine = make_engine(fresh_town_url)
     with Session(engine) as db:
-        portal = db.exec(select(Agent.id).where(Agent.login == "portail-cron")).one()
+        portal = db.exec(select(id_col(Agent.id)).where(Agent.login == "portail-cron")).one()
     engine.dispose()
     assert last_run(fresh_town_url).agent_id == portal
 

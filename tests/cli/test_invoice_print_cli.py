@@ -110,7 +110,7 @@ def test_pdf_of_a_month_one_file_each_or_one_for_all(town_url, tmp_path):
     numbers = month_numbers(town_url, "pop", "2026-10")
     assert len(numbers) == 12
     folder = tmp_path / "octobre"
-    result = regie("invoices", "pdf", "--month", "2026-10", "--service", "pop", "--out", str(folder), "--db", town_url)
+    result = regie("invoices", "pdf", "--month", "2026-10", "--regie", "pop", "--out", str(folder), "--db", town_url)
     assert result.exit_code == 0, result.output
     assert "12 factures écrites" in result.output
     assert sorted(p.name for p in folder.iterdir()) == [f"facture-{n}.pdf" for n in numbers]
@@ -121,7 +121,7 @@ def test_pdf_of_a_month_one_file_each_or_one_for_all(town_url, tmp_path):
         "pdf",
         "--month",
         "2026-10",
-        "--service",
+        "--regie",
         "pop",
         "--out",
         str(tmp_path),
@@ -133,7 +133,7 @@ def test_pdf_of_a_month_one_file_each_or_one_for_all(town_url, tmp_path):
     text = pdf_text(tmp_path / "factures-pop-2026-10.pdf")
     assert all(f"N° {n}" in text for n in numbers)
 
-    again = regie("invoices", "pdf", "--month", "2026-10", "--service", "pop", "--out", str(folder), "--db", town_url)
+    again = regie("invoices", "pdf", "--month", "2026-10", "--regie", "pop", "--out", str(folder), "--db", town_url)
     assert again.exit_code == 1 and "existe déjà" in again.output
 
 
@@ -143,9 +143,9 @@ def test_pdf_of_a_month_one_file_each_or_one_for_all(town_url, tmp_path):
         ((), "Donnez un numéro de facture"),
         (("pop-F261000012", "--month", "2026-10"), "pas les deux"),
         (("pop-F000",), "Aucune facture n° « pop-F000 »"),
-        (("--month", "2026-10", "--service", "cantine", "--out", "x"), "Service « cantine » inconnu"),
-        (("--month", "octobre", "--service", "pop", "--out", "x"), "Mois invalide"),
-        (("--month", "2025-01", "--service", "pop", "--out", "x"), "Aucune facture du service « pop » pour 01/2025"),
+        (("--month", "2026-10", "--regie", "cantine", "--out", "x"), "Service « cantine » inconnu"),
+        (("--month", "octobre", "--regie", "pop", "--out", "x"), "Mois invalide"),
+        (("--month", "2025-01", "--regie", "pop", "--out", "x"), "Aucune facture du service « pop » pour 01/2025"),
     ],
 )
 def test_errors_are_one_french_line(town_url, tmp_path, monkeypatch, args, message):

@@ -5,7 +5,8 @@ import signal
 import subprocess
 import sys
 import threading
-import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -13,14 +14,14 @@ from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
 from regie_tui import cli
-from regie_tui.db import make_engine
+from regie_tui.db import for_writing, make_engine
 from regie_tui.models import Charge, Invoice, InvoiceStatus
 from regie_tui.services.billing import invoicing
 
-from helpers import ADMIN_LOGIN, act_as, agent_url, backend_of
+from helpers import ADMIN_LOGIN, act_as, agent_url, backend_of, wait_for_lock_waiters
 
 runner = CliRunner()
-NOVEMBER = ["invoices", "run", "--month", "2026-11", "--service", "pop"]
+NOVEMBER = ["invoices", "run", "--month", "2026-11", "--regie", "pop"]
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +63,7 @@ def test_preview_issue_rerun_and_credit(fresh_town_url):
         again.exit_code == 0
         and "pop de novembre 2026 : rien à facturer (aucune prestation non facturée)" in again.output
     )
-    october = regie(fresh_town_url, "invoices", "run", "--month", "2026-10", "--service", "alsh")
+    october = regie(fresh_town_url, "invoices", "run", "--month", "2026-10", "--regie", "alsh")
     assert "Facturation alsh d'octobre 2026 : rien à facturer" in october.output
 
     refused = regie(fresh_town_url, "invoices", "credit", "pop-F261100001", "--reason", " ")
@@ -75,35 +76,94 @@ def test_preview_issue_rerun_and_credit(fresh_town_url):
 
 
 def test_a_month_not_started_and_an_unknown_service_are_refused(town_url):
-    future = regie(town_url, "invoices", "run", "--month", "2027-01", "--service", "pop", "--dry-run")
+    future = regie(town_url, "invoices", "run", "--month", "2027-01", "--regie", "pop", "--dry-run")
     assert future.exit_code == 1 and "janvier 2027 n'a pas commencé" in future.output
-    unknown = regie(town_url, "invoices", "run", "--month", "2026-11", "--service", "x", "--dry-run")
+    unknown = regie(town_url, "invoices", "run", "--month", "2026-11", "--regie", "x", "--dry-run")
     assert unknown.exit_code == 1 and "Service « x » inconnu (services : alsh, pop)" in unknown.output
-    bad = regie(town_url, "invoices", "run", "--month", "novembre", "--service", "pop")
+    bad = regie(town_url, "invoices", "run", "--month", "novembre", "--regie", "pop")
     assert bad.exit_code == 1 and "Mois invalide" in bad.output
 
 
-def _process(url: str) -> subprocess.Popen[str]:
+#: `python -m regie_tui …`, saying "write lock" on stderr as each of its writing units of work
+#: begins, that is on SQLite just before it waits for the database's write lock (BEGIN IMMEDIATE).
+ANNOUNCED = r"""
+import runpy, sys
+import sqlalchemy as sa
+from regie_tui.db import WRITES
+
+@sa.event.listens_for(sa.engine.Engine, "begin")
+def announce(connection):
+    if connection.get_execution_options().get(WRITES):
+        print("write lock", file=sys.stderr, flush=True)
+
+runpy.run_module("regie_tui", run_name="__main__", alter_sys=True)
+"""
+
+
+def _process(url: str, *, announced: bool = False) -> subprocess.Popen[str]:
+    """`regie invoices run` for November in a process of its own, on ``url`` as given by agent_url."""
     return subprocess.Popen(
-        [sys.executable, "-m", "regie_tui", *NOVEMBER, "--db", agent_url(url)],
+        [sys.executable, *(["-c", ANNOUNCED] if announced else ["-m", "regie_tui"]), *NOVEMBER, "--db", url],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
 
 
+def _waiting_for_the_write_lock(process: subprocess.Popen[str]) -> None:
+    """(SQLite) Wait until the run says it begins a writing unit of work."""
+    assert process.stderr is not None
+    watchdog = threading.Timer(60, process.kill)  # a run that never gets there fails the test, not the suite
+    watchdog.start()
+    try:
+        while "write lock" not in (line := process.stderr.readline()):
+            assert line, "the run ended before it began to write"
+    finally:
+        watchdog.cancel()
+
+
+@contextmanager
+def _regie_locked(url: str) -> Iterator[Callable[[list[subprocess.Popen[str]]], None]]:
+    """Hold what a run of the pop régie waits for while the block starts runs: on PostgreSQL the
+    régie's row (FOR UPDATE, the run's first lock), on SQLite the write lock (BEGIN IMMEDIATE).
+    Yields ``queued(runs)``, which returns once every run waits for it; released at the end."""
+    engine = make_engine(url)
+    holder = for_writing(engine).connect()
+    holder.begin()  # SQLite: BEGIN IMMEDIATE
+    if backend_of(url) == "postgresql":
+        holder.execute(sa.text("SELECT id FROM regie WHERE code = 'pop' FOR UPDATE"))
+
+        def queued(runs: list[subprocess.Popen[str]]) -> None:
+            wait_for_lock_waiters(url, len(runs))
+
+    else:
+
+        def queued(runs: list[subprocess.Popen[str]]) -> None:
+            for run in runs:
+                _waiting_for_the_write_lock(run)
+
+    try:
+        yield queued
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+
+
 def test_two_runs_at_once_never_duplicate(fresh_town_url):
+    """The second run starts while the first waits for the régie: it waits in turn, then finds
+    nothing left to bill (never a duplicate, never a refusal), on both engines."""
     planned = json.loads(regie(fresh_town_url, *NOVEMBER, "--dry-run", "--json").output)["invoice_count"]
-    first, second = _process(fresh_town_url), _process(fresh_town_url)
+    url = agent_url(fresh_town_url)  # (on SQLite it writes: before the lock)
+    with _regie_locked(fresh_town_url) as queued:
+        first, second = _process(url, announced=True), _process(url, announced=True)
+        queued([first, second])
     outputs = [p.communicate(timeout=120) for p in (first, second)]
     codes = [p.returncode for p in (first, second)]
-    issued = [out for (out, _err), code in zip(outputs, codes, strict=True) if code == 0 and "émise" in out]
-    assert len(issued) == 1, outputs  # one issues; the other waits then finds nothing, or is refused
-    for (out, err), code in zip(outputs, codes, strict=True):
-        if code == 0 and "émise" not in out:
-            assert "rien à facturer" in out
-        elif code != 0:
-            assert "Un autre poste" in err or "verrouill" in err, err
+    assert codes == [0, 0], outputs
+    issued = [out for out, _err in outputs if "émise" in out]
+    assert len(issued) == 1, outputs  # one issues; the other waited for it, then found nothing
+    assert sum("rien à facturer" in out for out, _err in outputs) == 1, outputs
     assert november_invoices(fresh_town_url) == [f"pop-F2611{n:05d}" for n in range(1, planned + 1)]
 
 
@@ -117,7 +177,7 @@ def test_a_run_killed_midway_leaves_nothing(fresh_town_url):
         holder = engine.connect()
         holder.begin()
         holder.execute(sa.text("SELECT * FROM number_sequence WHERE series = 'invoice:pop-F2611' FOR UPDATE"))
-    process = _process(fresh_town_url)
+    process = _process(agent_url(fresh_town_url))
     assert process.stderr is not None
     # Past "Factures et lignes" (where the numbers are taken) on PostgreSQL; the first step on SQLite.
     wanted = invoicing.STEPS[2] if holder is not None else invoicing.STEPS[0]
@@ -127,7 +187,7 @@ def test_a_run_killed_midway_leaves_nothing(fresh_town_url):
         assert line, "the run ended before the expected step"
     watchdog.cancel()
     if holder is not None:
-        time.sleep(0.5)  # now waiting on the series' lock, its charges written
+        wait_for_lock_waiters(fresh_town_url, 1)  # now waiting on the series' lock, its charges written
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     if holder is not None:

@@ -6,14 +6,16 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.models import Family, MailStatus, OutboxMail
 from regie_tui.models.base import utc_now
-from regie_tui.services.portal.outbox import INTERRUPTED, decision_mail, family_address
+from regie_tui.services.common.sql import id_of
+from regie_tui.services.portal.outbox import decision_mail, family_address
+from regie_tui.services.portal.sending import INTERRUPTED
 
 from helpers import ADMIN_LOGIN, act_as
 
@@ -50,7 +52,8 @@ class Refusing:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @pytest.fixture
@@ -58,11 +61,14 @@ def queued(fresh_town_url):
     """Three decision mails in a writable town: [(mail id, address)]."""
     engine = make_engine(fresh_town_url)
     with Session(engine) as session:
-        mails = []
-        for family in session.exec(select(Family).order_by(Family.id)).all():
-            address = family_address(session, family_id=family.id)
+        mails: list[tuple[int, str]] = []
+        for family in session.exec(select(Family).order_by(col(Family.id))).all():
+            address = family_address(session, family_id=id_of(family))
             if address and len(mails) < 3:
-                mail_id = decision_mail(session, family_id=family.id, asked="Inscription", accepted=True, agent_id=None)
+                mail_id = decision_mail(
+                    session, family_id=id_of(family), asked="Inscription", accepted=True, agent_id=None
+                )
+                assert mail_id is not None
                 mails.append((mail_id, address))
         session.commit()
     engine.dispose()
@@ -110,6 +116,7 @@ def test_send_list_retry(fresh_town_url, queued, server):
     engine = make_engine(fresh_town_url)
     with Session(engine) as session:
         mail = session.get(OutboxMail, queued[0][0])
+        assert mail is not None
         mail.status = MailStatus.SENDING  # a run died while handing it over, an hour ago
         mail.last_attempt_at = utc_now() - timedelta(hours=1)  # the app's now (REGIE_TODAY)
         session.add(mail)

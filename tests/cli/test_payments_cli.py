@@ -2,16 +2,17 @@
 
 import io
 import json
+from datetime import date
 
 import pytest
 from pypdf import PdfReader
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from regie_tui import cli
 from regie_tui.db import make_engine
 from regie_tui.models import Agent, Role
-from regie_tui.services.payments.ledger import open_invoices
+from regie_tui.services.payments.account import open_invoices
 
 from helpers import ADMIN_LOGIN, act_as
 
@@ -82,11 +83,11 @@ def test_add_prints_the_receipt_and_the_journal_shows_it(fresh_town_url, tmp_pat
 
 def test_cash_rules_modes_and_amounts_in_french(fresh_town_url):
     over = regie(
-        "payments", "add", "1", "--mode", "espèces", "--amount", "300,01", "--service", "pop", "--db", fresh_town_url
+        "payments", "add", "1", "--mode", "espèces", "--amount", "300,01", "--regie", "pop", "--db", fresh_town_url
     )
     assert over.exit_code == 1 and "limité à 300,00" in over.output
     bad = regie(
-        "payments", "add", "1", "--mode", "especes", "--amount", "douze", "--service", "pop", "--db", fresh_town_url
+        "payments", "add", "1", "--mode", "especes", "--amount", "douze", "--regie", "pop", "--db", fresh_town_url
     )
     assert bad.exit_code == 1 and "Montant : « douze » n'est pas un montant" in bad.output
     mode = regie("payments", "add", "1", "--mode", "bitcoin", "--amount", "12", "--db", fresh_town_url)
@@ -96,7 +97,7 @@ def test_cash_rules_modes_and_amounts_in_french(fresh_town_url):
     invoice = oldest_open(fresh_town_url)
     code = invoice.number.split("-")[0]
     ok = regie(
-        "payments", "add", "1", "--mode", "especes", "--amount", "300", "--service", code, "--json",
+        "payments", "add", "1", "--mode", "especes", "--amount", "300", "--regie", code, "--json",
         "--db", fresh_town_url,
     )  # fmt: skip
     assert ok.exit_code == 0, ok.output
@@ -113,19 +114,20 @@ def test_close_the_day_needs_the_regisseur(fresh_town_url, monkeypatch):
     engine = make_engine(fresh_town_url)
     with Session(engine) as db:
         accueil = db.exec(select(Agent.login).where(Agent.role == Role.ACCUEIL)).first()
+        assert accueil is not None
     engine.dispose()
     act_as(monkeypatch, accueil)
-    refused = regie("payments", "close", "2026-11-23", "--service", "pop", "--db", fresh_town_url)
+    refused = regie("payments", "close", "2026-11-23", "--regie", "pop", "--db", fresh_town_url)
     assert refused.exit_code == 1 and "régisseur" in refused.output
     act_as(monkeypatch, ADMIN_LOGIN)
-    closed = regie("payments", "close", "2026-11-23", "--service", "pop", "--db", fresh_town_url)
+    closed = regie("payments", "close", "2026-11-23", "--regie", "pop", "--db", fresh_town_url)
     assert closed.exit_code == 0, closed.output
     assert "Journée de caisse du 23/11/2026 (pop) close" in closed.output
     data = json.loads(
-        regie("payments", "journal", "2026-11-23", "--service", "pop", "--json", "--db", fresh_town_url).stdout
+        regie("payments", "journal", "2026-11-23", "--regie", "pop", "--json", "--db", fresh_town_url).stdout
     )
     assert data["regies"][0]["closed"] is True
-    late = regie("payments", "add", "1", "--mode", "carte", "--amount", "5", "--service", "pop", "--db", fresh_town_url)
+    late = regie("payments", "add", "1", "--mode", "carte", "--amount", "5", "--regie", "pop", "--db", fresh_town_url)
     assert late.exit_code == 1 and "La journée de caisse du 23/11/2026 de la régie pop est clôturée" in late.output
 
 
@@ -134,21 +136,23 @@ def test_an_unknown_family_is_named(fresh_town_url):
     assert unknown.exit_code == 1 and "Famille n° 99999 introuvable." in unknown.output
 
 
-def payment_rows(url: str) -> list[tuple]:
+def payment_rows(url: str) -> list[tuple[str, date | None, date | None]]:
     """Every payment as (receipt, cancelled on, rejected on): what a refusal must leave as it was."""
     from regie_tui.models import Payment
 
     engine = make_engine(url)
     with Session(engine) as db:
         rows = db.exec(
-            select(Payment.receipt_number, Payment.cancelled_on, Payment.rejected_on).order_by(Payment.id)
+            select(Payment.receipt_number, col(Payment.cancelled_on), col(Payment.rejected_on)).order_by(
+                col(Payment.id)
+            )
         ).all()
     engine.dispose()
     return list(rows)
 
 
 def test_a_payment_is_dated_after_the_closed_days_by_today_and_not_before_last_year(fresh_town_url):
-    closed = regie("payments", "close", "2026-11-20", "--service", "pop", "--db", fresh_town_url)
+    closed = regie("payments", "close", "2026-11-20", "--regie", "pop", "--db", fresh_town_url)
     assert closed.exit_code == 0, closed.output
     before = payment_rows(fresh_town_url)
     on_closed = (
@@ -169,7 +173,7 @@ def test_a_payment_is_dated_after_the_closed_days_by_today_and_not_before_last_y
         ),
     ]:
         result = regie(
-            "payments", "add", "1", "--mode", "especes", "--amount", "5", "--service", "pop", "--on", on,
+            "payments", "add", "1", "--mode", "especes", "--amount", "5", "--regie", "pop", "--on", on,
             "--db", fresh_town_url,
         )  # fmt: skip
         assert result.exit_code == 1, result.output
@@ -177,7 +181,7 @@ def test_a_payment_is_dated_after_the_closed_days_by_today_and_not_before_last_y
         assert "Traceback" not in result.output
     assert payment_rows(fresh_town_url) == before
     ok = regie(
-        "payments", "add", "1", "--mode", "carte", "--amount", "5", "--service", "pop", "--on", "21/11/2026",
+        "payments", "add", "1", "--mode", "carte", "--amount", "5", "--regie", "pop", "--on", "21/11/2026",
         "--json", "--db", fresh_town_url,
     )  # fmt: skip
     assert ok.exit_code == 0, ok.output
@@ -188,13 +192,14 @@ def test_cancel_and_reject_are_refused_on_or_before_a_closed_day_and_in_the_futu
     def add(on: str) -> str:
         done = regie(
             "payments", "add", "1", "--mode", "cheque", "--amount", "5", "--reference", "1234567", "--bank", "CIC",
-            "--service", "pop", "--on", on, "--json", "--db", fresh_town_url,
+            "--regie", "pop", "--on", on, "--json", "--db", fresh_town_url,
         )  # fmt: skip
         assert done.exit_code == 0, done.output
-        return json.loads(done.stdout)["receipt"]
+        receipt: str = json.loads(done.stdout)["receipt"]
+        return receipt
 
     older, newer = add("2026-11-19"), add("2026-11-21")
-    assert regie("payments", "close", "2026-11-20", "--service", "pop", "--db", fresh_town_url).exit_code == 0
+    assert regie("payments", "close", "2026-11-20", "--regie", "pop", "--db", fresh_town_url).exit_code == 0
     before = payment_rows(fresh_town_url)
     cancel = regie("payments", "cancel", older, "--reason", "Erreur", "--db", fresh_town_url)
     assert cancel.exit_code == 1

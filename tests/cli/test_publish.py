@@ -1,6 +1,7 @@
 """`regie publish`: documents and news for the portal, as an agent types the commands."""
 
 import json
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -22,10 +23,11 @@ def regie(*args: str):
     return runner.invoke(cli.app, ["publish", *args])
 
 
-def listing(url: str) -> dict:
+def listing(url: str) -> dict[str, Any]:
     result = regie("list", "--db", url, "--json")
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    listed: dict[str, Any] = json.loads(result.output)
+    return listed
 
 
 def test_publish_news_and_document_then_list_and_withdraw(fresh_town_url, tmp_path):

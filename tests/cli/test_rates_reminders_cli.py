@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from regie_tui import cli
@@ -45,11 +45,11 @@ def reminders(url: str) -> list[tuple[str, int]]:
     with Session(engine) as db:
         rows = db.exec(
             select(Invoice.number, Reminder.level)
-            .join(Invoice, Invoice.id == Reminder.invoice_id)
-            .order_by(Reminder.id)
+            .join(Invoice, col(Invoice.id) == Reminder.invoice_id)
+            .order_by(col(Reminder.id))
         ).all()
     engine.dispose()
-    return [tuple(row) for row in rows]
+    return [(number, level) for number, level in rows]
 
 
 def pdf_text(path) -> list[str]:
@@ -103,7 +103,7 @@ def test_reminders_list(town_url):
     assert sum(b["count"] for b in data["buckets"]) == len(data["invoices"]) > 0
     assert {i["level_due"] for i in data["invoices"]} == {2, 3}
     alsh = json.loads(
-        regie("reminders", "list", "--on", "10/02/2027", "--service", "alsh", "--json", "--db", town_url).stdout
+        regie("reminders", "list", "--on", "10/02/2027", "--regie", "alsh", "--json", "--db", town_url).stdout
     )
     assert alsh["invoices"] and all(i["service"] == "alsh" for i in alsh["invoices"])
 

@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 
 from pypdf import PdfReader
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from regie_tui import cli, formatting
@@ -128,7 +128,7 @@ def test_purge_dry_run_then_run(fresh_town_url, monkeypatch):
     assert [(f["id"], f["name"]) for f in plan["families"]] == [(9, "BAZIN")]
     assert [f["id"] for f in plan["kept_owing"]] == [12]  # GRÉGOIRE still owes: the debt needs its debtor
     assert plan["families"][0]["removed"]["health_notes"] == 1 and plan["families"][0]["kept"]["invoices"] == 2
-    assert read(fresh_town_url, select(Family.name).where(Family.id.in_((9, 12))).order_by(Family.id)) == [
+    assert read(fresh_town_url, select(Family.name).where(col(Family.id).in_((9, 12))).order_by(col(Family.id))) == [
         "BAZIN",
         "GRÉGOIRE",
     ]
@@ -145,7 +145,7 @@ def test_purge_dry_run_then_run(fresh_town_url, monkeypatch):
     assert done.exit_code == 0, done.output
     assert "1 famille(s) anonymisée(s)" in done.output and "n° 9 → ANONYMISÉ-9" in done.output
     assert "BAZIN" not in done.output and "trace légale" in done.output
-    assert read(fresh_town_url, select(Family.name).where(Family.id.in_((9, 12))).order_by(Family.id)) == [
+    assert read(fresh_town_url, select(Family.name).where(col(Family.id).in_((9, 12))).order_by(col(Family.id))) == [
         "ANONYMISÉ-9",
         "GRÉGOIRE",
     ]

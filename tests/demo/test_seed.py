@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, col, select
 
 from regie_tui.clock import PARIS
 from regie_tui.db import make_engine
@@ -43,13 +44,13 @@ from regie_tui.models import (
     PortalLogin,
     Submission,
 )
-from regie_tui.services.billing.invoicing import week_of
+from regie_tui.services.billing.run_items import week_of
 from regie_tui.services.bookings.calendar import school_year
 from regie_tui.services.portal.pending import pending_counts
 
-from helpers import ADMIN_LOGIN, TODAY, TOWN_FAMILIES, TOWN_SEED
+from helpers import ADMIN_LOGIN, TODAY, TOWN_FAMILIES, TOWN_SEED, get_row, table_of
 
-DUMPED_MODELS = [
+DUMPED_MODELS: list[type[SQLModel]] = [
     Family,
     Guardian,
     Child,
@@ -78,7 +79,7 @@ def town(town_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-def _all(engine: sa.Engine, sql: str, **params) -> list[sa.Row]:
+def _all(engine: sa.Engine, sql: str, **params) -> list[sa.Row[*tuple[Any, ...]]]:
     with engine.connect() as conn:
         return list(conn.execute(sa.text(sql), params))
 
@@ -87,12 +88,12 @@ def _day(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def _dump(engine: sa.Engine) -> dict[str, list[dict]]:
+def _dump(engine: sa.Engine) -> dict[str, list[dict[str, Any]]]:
     """Rows as the ORM reads them: comparable from one engine to the other."""
     with Session(engine) as session:
         return {
-            model.__tablename__: [
-                row.model_dump() for row in session.exec(select(model).order_by(*model.__table__.primary_key.columns))
+            table_of(model).name: [
+                row.model_dump() for row in session.exec(select(model).order_by(*table_of(model).primary_key.columns))
             ]
             for model in DUMPED_MODELS
         }
@@ -290,7 +291,7 @@ def test_mandates_carry_valid_french_ibans_and_the_sequence_of_their_next_debit(
 def test_the_bannette_has_work_of_every_kind_all_come_through_the_portal_import(town):
     with Session(town) as session:
         pending = pending_counts(session)
-        submissions = session.exec(select(Submission).order_by(Submission.id)).all()
+        submissions = session.exec(select(Submission).order_by(col(Submission.id))).all()
         imports = session.exec(select(PortalImport)).all()
     assert all(n > 0 for _, n in pending.labelled()), pending
     kinds = Counter((s.kind.value, s.status.value) for s in submissions)
@@ -337,7 +338,7 @@ def test_portal_lines_are_valid_requests_of_the_family_that_sent_them(town):
         )
     }
     with Session(town) as session:
-        submissions = session.exec(select(Submission).order_by(Submission.id)).all()
+        submissions = session.exec(select(Submission).order_by(col(Submission.id))).all()
     cancelled_today = False
     for s in submissions:
         assert s.account == accounts[s.family_id]  # the family's own, activated portal account
@@ -353,7 +354,7 @@ def test_portal_lines_are_valid_requests_of_the_family_that_sent_them(town):
 
 
 def test_the_portal_file_is_kept_and_importing_it_again_changes_nothing(engine):
-    from regie_tui.services.portal.intake import import_submissions
+    from regie_tui.services.portal.intake.run import import_submissions
 
     summary = _seed_town(engine)
     path = Path(summary.portal_file)
@@ -412,12 +413,15 @@ def test_search_finds_names_whatever_the_accents(town):
 def test_rows_read_back_through_the_orm(town):
     with Session(town) as session:
         booking = session.get(Booking, 1)
-        assert isinstance(booking.day, date) and booking.changed_at.utcoffset().total_seconds() == 0
+        assert booking is not None
+        assert isinstance(booking.day, date) and booking.changed_at.utcoffset() == timedelta(0)
         assert booking.version == 1
-        assert isinstance(session.get(InvoiceLine, 1).quantity, Decimal)
+        assert isinstance(get_row(session, InvoiceLine, 1).quantity, Decimal)
         activity = session.exec(select(Activity).where(Activity.name == "Mercredi")).one()
         assert activity.notice_time == time(12, 0) and activity.notice_business_days
-        entry = session.exec(select(AuditEntry).where(AuditEntry.family_id == 1).order_by(AuditEntry.id)).first()
+        entry = session.exec(select(AuditEntry).where(AuditEntry.family_id == 1).order_by(col(AuditEntry.id))).first()
+        assert entry is not None
+        assert entry.after is not None
         assert entry.action == "create" and entry.after["name"]
         assert entry.at < datetime.combine(TODAY, time(8), UTC)
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -37,13 +38,18 @@ from regie_tui.models import (
     Unit,
 )
 
+from helpers import table_of
+
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 DAY = date(2026, 11, 24)
 
 
 def insert(conn: Connection, model: type[SQLModel], **values: object) -> int:
     """Insert one row with Core (column defaults apply) and return its primary key."""
-    return conn.execute(sa.insert(model.__table__).values(**values)).inserted_primary_key[0]
+    key = conn.execute(sa.insert(table_of(model)).values(**values)).inserted_primary_key
+    assert key is not None
+    new_id: int = key[0]
+    return new_id
 
 
 def assert_refused(engine: Engine, write: Callable[[Connection], object], *, constraint: str, sqlite: str) -> None:
@@ -55,6 +61,7 @@ def assert_refused(engine: Engine, write: Callable[[Connection], object], *, con
     with pytest.raises(IntegrityError) as caught, engine.begin() as conn:
         write(conn)
     if engine.dialect.name == "postgresql":
+        assert isinstance(caught.value.orig, psycopg.Error)  # the driver's error, with its diagnostics
         assert caught.value.orig.diag.constraint_name == constraint
     else:
         assert sqlite in str(caught.value.orig), str(caught.value.orig)
@@ -231,7 +238,7 @@ def test_invoice_numbers_are_unique(engine: Engine, base: Base) -> None:
 
 def test_activity_cannot_end_before_it_starts(engine: Engine, base: Base) -> None:
     with engine.connect() as conn:
-        facility = conn.execute(sa.select(Facility.__table__.c.id)).scalar_one()
+        facility = conn.execute(sa.select(table_of(Facility).c.id)).scalar_one()
     activity = dict(regie_id=base.regie, facility_id=facility, kind="holidays", start_date=date(2027, 2, 8))
     with engine.begin() as conn:
         insert(conn, Activity, name="Vacances d'hiver", end_date=date(2027, 2, 8), **activity)  # one day
@@ -257,9 +264,9 @@ def test_foreign_keys_are_enforced(engine: Engine, base: Base) -> None:
 def test_deleting_a_child_cascades_to_its_bookings(engine: Engine, base: Base) -> None:
     with engine.begin() as conn:
         insert(conn, Booking, **booking_values(base))
-        conn.execute(sa.delete(Child.__table__).where(Child.__table__.c.id == base.child))
+        conn.execute(sa.delete(table_of(Child)).where(table_of(Child).c.id == base.child))
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(Booking.__table__)).scalar_one() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(table_of(Booking))).scalar_one() == 0
 
 
 def test_authorized_person_must_collect_or_be_called(engine: Engine, base: Base) -> None:
@@ -311,7 +318,7 @@ def test_refused_write_leaves_nothing_behind(engine: Engine, base: Base) -> None
         sqlite="UNIQUE constraint failed: booking.child_id",
     )
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(Booking.__table__)).scalar_one() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(table_of(Booking))).scalar_one() == 0
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -340,9 +347,17 @@ def test_a_second_desk_waits_for_the_first_one_to_commit_instead_of_failing(engi
         except Exception as exc:  # without a busy timeout: "database is locked" at once
             outcome.append(exc)
 
+    inserting = threading.Event()  # the second desk's INSERT has begun: it is at the lock
+
+    @sa.event.listens_for(other, "before_cursor_execute")
+    def at_the_lock(_conn: Connection, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.startswith("INSERT"):
+            inserting.set()
+
     writer = threading.Thread(target=second_desk)
     writer.start()
-    writer.join(timeout=0.5)
+    assert inserting.wait(timeout=60), outcome
+    writer.join(timeout=0.5)  # refused, it would have ended at once
     assert writer.is_alive() and outcome == [], outcome  # still waiting for the lock, not refused
     first.commit()
     first.close()

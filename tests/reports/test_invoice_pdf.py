@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from babel.numbers import format_currency
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -33,6 +34,7 @@ from regie_tui.reports.invoice_pdf import (
     write_month_pdf,
 )
 from regie_tui.services.billing.document import DocLine, invoice_document, month_documents
+from regie_tui.services.common.sql import id_of
 
 UNPAID = "pop-F261000012"
 
@@ -82,7 +84,11 @@ def test_every_amount_of_the_invoice_is_on_the_pdf(town_url):
     text, pages = pdf_text(data)
     assert f"N° {UNPAID}" in text and "FACTURE" in text
     # one font embedded (its bold is drawn): what keeps a month of invoices fast
-    fonts = PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/Font"].values()
+    resources = PdfReader(io.BytesIO(data)).pages[0]["/Resources"]
+    assert isinstance(resources, DictionaryObject)
+    font_dictionary = resources["/Font"]
+    assert isinstance(font_dictionary, DictionaryObject)
+    fonts = font_dictionary.values()
     assert [f.get_object()["/BaseFont"].split("+")[-1] for f in fonts if "+" in f.get_object()["/BaseFont"]] == [
         "SourceSansPro-Regular"
     ]
@@ -115,7 +121,7 @@ def test_credit_note_payment_and_pre_notification(fresh_town_url):
             db.add(
                 CreditNote(
                     number="pop-A261100001",
-                    invoice_id=invoice.id,
+                    invoice_id=id_of(invoice),
                     issue_date=date(2026, 11, 12),
                     amount_cents=1234,
                     reason="Erreur de pointage",
@@ -131,7 +137,7 @@ def test_credit_note_payment_and_pre_notification(fresh_town_url):
             )
             db.add(payment)
             db.flush()
-            db.add(Allocation(payment_id=payment.id, invoice_id=invoice.id, amount_cents=2000))
+            db.add(Allocation(payment_id=id_of(payment), invoice_id=id_of(invoice), amount_cents=2000))
             db.add(
                 Mandate(
                     family_id=invoice.family_id,

@@ -3,6 +3,7 @@
 import importlib.resources
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -10,7 +11,8 @@ from sqlmodel import Session, select
 
 from regie_tui.models import Invoice, InvoiceStatus, Mandate, MandateSequence, Regie, Town
 from regie_tui.reports.sepa_xml import NAMESPACE, Creditor, batch_xml, export_file, pain008, sepa_id, sepa_text
-from regie_tui.services.payments.sepa import DebitLine, create_mandate
+from regie_tui.services.payments.sepa.batches import DebitLine
+from regie_tui.services.payments.sepa.mandates import create_mandate
 
 from builders import add_family, add_regie
 from helpers import TODAY
@@ -40,7 +42,7 @@ def texts(document: etree._Element, path: str) -> list[str]:
 
 
 def line(**fields) -> DebitLine:
-    values = {
+    values: dict[str, Any] = {
         "end_to_end_id": "pop-F261000001-1",
         "amount_cents": 12_345,
         "sequence": "FRST",
@@ -120,6 +122,7 @@ def exported(engine):
         )
         regie_id = add_regie(db, "pop")
         regie = db.get(Regie, regie_id)
+        assert regie is not None
         regie.sepa_creditor_id = "FR72ZZZ123456"
         for index, (name, bic, recurrent, used) in enumerate(
             [
@@ -162,6 +165,7 @@ def exported(engine):
             )
             if used:
                 mandate = db.get(Mandate, view.id)
+                assert mandate is not None
                 mandate.last_used_on, mandate.next_sequence = used, MandateSequence.RECURRENT
                 db.add(mandate)
         db.commit()

@@ -31,7 +31,9 @@ def _app_builder(url: str):
         with Session(engine) as session:
             login = ADMIN_LOGIN
             if role is not None:
-                login = session.exec(select(Agent.login).where(Agent.role == role)).first()
+                found = session.exec(select(Agent.login).where(Agent.role == role)).first()
+                assert found is not None, f"the town has an agent of role {role}"
+                login = found
             agent = resolve_agent(session, login)
         return create_app(engine=engine, agent=agent, today=TODAY)
 

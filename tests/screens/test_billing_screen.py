@@ -123,6 +123,7 @@ async def test_a_credit_note_from_the_invoice_screen(make_fresh_app, fresh_town_
             .having(func.count() > 2)
             .order_by(col(Invoice.number))
         ).first()
+        assert number is not None
     app = make_fresh_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -145,5 +146,6 @@ async def test_a_credit_note_from_the_invoice_screen(make_fresh_app, fresh_town_
         note = db.exec(select(CreditNote)).all()[-1]
         given = db.exec(select(CreditNoteLine).where(CreditNoteLine.credit_note_id == note.id)).one()
         line = db.get(InvoiceLine, given.invoice_line_id)
+        assert line is not None
         assert note.reason == "Erreur de pointage" and note.amount_cents == line.amount_cents and line.position == 1
     engine.dispose()

@@ -7,8 +7,10 @@ from sqlmodel import Session, col, select
 
 from regie_tui.models import Child, HealthNote, PortalAccount, Role, Submission, SubmissionStatus
 from regie_tui.models.base import utc_now
-from regie_tui.services.portal.intake import import_submissions
+from regie_tui.services.common.sql import id_col
+from regie_tui.services.portal.intake.run import import_submissions
 
+from helpers import get_row
 from pilot import screen_text, settle
 
 ASKED = "Allergie sévère aux arachides : stylo adrénaline dans le sac"
@@ -17,12 +19,14 @@ ASKED = "Allergie sévère aux arachides : stylo adrénaline dans le sac"
 def _health_request(engine) -> int:
     """A portal request changing a health note's text, the oldest item of the bannette."""
     with Session(engine) as session:
-        note_id, text, family_id = session.exec(
+        row = session.exec(
             select(HealthNote.id, HealthNote.text, Child.family_id)
             .join(Child, col(Child.id) == HealthNote.child_id)
             .join(PortalAccount, col(PortalAccount.family_id) == Child.family_id)
             .order_by(col(HealthNote.id))
         ).first()
+        assert row is not None
+        note_id, text, family_id = row
         account = session.exec(select(PortalAccount.email).where(PortalAccount.family_id == family_id)).one()
         line = {
             "id": "t-health",
@@ -41,7 +45,7 @@ def _health_request(engine) -> int:
         )
         session.commit()
         assert summary.stored == 1, summary.rejected
-        return session.exec(select(Submission.id).where(Submission.portal_id == "t-health")).one()
+        return session.exec(select(id_col(Submission.id)).where(Submission.portal_id == "t-health")).one()
 
 
 @pytest.mark.parametrize(("role", "sees"), [(Role.ACCUEIL, True), (Role.REGISSEUR, False), (Role.ADMIN, True)])
@@ -61,5 +65,5 @@ async def test_a_health_request_is_read_and_decided_only_by_the_roles_allowed(ma
         told = [str(n.message) for n in app._notifications]
         assert any("réservé aux rôles accueil, administrateur" in m for m in told) is not sees, told
     with Session(app.engine) as session:
-        status = session.get(Submission, item).status
+        status = get_row(session, Submission, item).status
     assert status == (SubmissionStatus.ACCEPTED if sees else SubmissionStatus.PENDING)

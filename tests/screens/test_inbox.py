@@ -6,9 +6,11 @@ import pytest
 from sqlmodel import Session, select
 
 from regie_tui.models import Document, DocumentStatus, OutboxMail, Submission, SubmissionStatus
-from regie_tui.screens.inbox import InboxScreen
+from regie_tui.screens.inbox.screen import InboxScreen
+from regie_tui.services.common.sql import id_col
 from regie_tui.services.portal.pending import pending_counts
 
+from helpers import get_row
 from pilot import screen_text, settle
 
 
@@ -35,11 +37,14 @@ async def test_f3_shows_the_oldest_item_and_its_detail(make_app):
         inbox = await _open(pilot)
         text = screen_text(app)
         assert "Bannette" in text and "élément(s)" in text and "par famille" in text
+        assert inbox.page is not None
         assert inbox.page.rows and inbox.detail is not None
+        assert inbox.page is not None
         assert inbox.detail.id == inbox.page.rows[0].id
         assert f"n° {inbox.detail.id}" in text
         await pilot.press("down")
         await settle(pilot)
+        assert inbox.page is not None
         assert inbox.detail.id == inbox.page.rows[1].id  # next item without leaving the screen
         await pilot.press("g")
         await settle(pilot)
@@ -74,6 +79,7 @@ async def test_replying_to_a_message_then_marking_it_done(make_fresh_app):
         while inbox.filters.kind != "messages":
             await pilot.press("t")
             await settle(pilot)
+        assert inbox.detail is not None
         item, body = inbox.detail.id, inbox.detail.body
         await pilot.press("e")
         await settle(pilot)
@@ -85,6 +91,7 @@ async def test_replying_to_a_message_then_marking_it_done(make_fresh_app):
         await settle(pilot)
         with Session(app.engine) as session:
             submission = session.get(Submission, item)
+            assert submission is not None
             assert submission.status == SubmissionStatus.ACCEPTED
             mail = session.exec(select(OutboxMail).where(OutboxMail.submission_id == item)).one()
             assert "Bien recu, merci." in mail.body and mail.subject.startswith("Re : ")
@@ -97,6 +104,7 @@ async def test_refusing_with_a_template(make_fresh_app):
         while inbox.filters.kind != "documents":
             await pilot.press("t")
             await settle(pilot)
+        assert inbox.detail is not None
         item = inbox.detail.id
         assert "Validité proposée" in screen_text(app)
         await pilot.press("r")
@@ -107,6 +115,7 @@ async def test_refusing_with_a_template(make_fresh_app):
         await settle(pilot)
         with Session(app.engine) as session:
             decided = session.get(Submission, item)
+            assert decided is not None
             assert decided.status == SubmissionStatus.REFUSED and decided.reason
             mail = session.exec(select(OutboxMail).where(OutboxMail.submission_id == item)).one()
             assert decided.reason in mail.body
@@ -120,6 +129,8 @@ async def test_accepting_a_document_asks_its_validity(make_fresh_app):
         while inbox.filters.kind != "documents":
             await pilot.press("t")
             await settle(pilot)
+        assert inbox.detail is not None
+        assert inbox.detail.document is not None
         item, document_id = inbox.detail.id, inbox.detail.document.document_id
         await pilot.press("a")
         await settle(pilot)
@@ -130,8 +141,9 @@ async def test_accepting_a_document_asks_its_validity(make_fresh_app):
         await pilot.press("enter")
         await settle(pilot)
         with Session(app.engine) as session:
-            assert session.get(Submission, item).status == SubmissionStatus.ACCEPTED
+            assert get_row(session, Submission, item).status == SubmissionStatus.ACCEPTED
             document = session.get(Document, document_id)
+            assert document is not None
             assert document.status == DocumentStatus.ACCEPTED and document.valid_to == date(2026, 12, 31)
 
 
@@ -144,6 +156,7 @@ async def test_a_dashboard_counter_opens_the_bannette_on_its_kind(make_app):
         await settle(pilot)
         inbox = app.screen
         assert isinstance(inbox, InboxScreen) and inbox.filters.kind == "documents"
+        assert inbox.page is not None
         assert {row.kind for row in inbox.page.rows} == {"document"}
 
 
@@ -179,16 +192,20 @@ async def test_an_image_document_is_previewed_in_the_terminal(make_fresh_app):
     from sqlmodel import col
 
     from regie_tui.models import DocumentScope, DocumentType, PortalAccount
-    from regie_tui.services.portal.intake import import_submissions
+    from regie_tui.services.portal.intake.run import import_submissions
 
     picture = io.BytesIO()
     PILImage.new("RGB", (40, 20), (200, 30, 30)).save(picture, format="PNG")
     app = make_fresh_app()
     with Session(app.engine) as session:
-        family_id, account = session.exec(
+        row = session.exec(
             select(PortalAccount.family_id, PortalAccount.email).order_by(col(PortalAccount.family_id))
         ).first()
-        doc_type = session.exec(select(DocumentType.id).where(DocumentType.scope == DocumentScope.FAMILY)).first()
+        assert row is not None
+        family_id, account = row
+        doc_type = session.exec(
+            select(id_col(DocumentType.id)).where(DocumentType.scope == DocumentScope.FAMILY)
+        ).first()
         line = {
             "id": "t-image",
             "kind": "document",
@@ -212,6 +229,8 @@ async def test_an_image_document_is_previewed_in_the_terminal(make_fresh_app):
         while inbox.filters.kind != "documents":
             await pilot.press("t")
             await settle(pilot)
+        assert inbox.detail is not None
+        assert inbox.detail.document is not None
         assert inbox.detail.document.filename == "attestation.png"
         await settle(pilot)
         assert inbox.query(".inbox-image"), "the picture is shown under the detail"

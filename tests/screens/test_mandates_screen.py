@@ -3,17 +3,17 @@
 from datetime import date
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from regie_tui.app import create_app
 from regie_tui.models import Mandate, MandateSequence, Regie
-from regie_tui.screens.family_form import FamilyForm
+from regie_tui.screens.family.form import FamilyForm
 from regie_tui.screens.mandates import MandatesScreen
 from regie_tui.services.trust.agents import resolve_agent
 
 from builders import add_family, add_regie
-from helpers import TODAY
-from pilot import screen_text, settle
+from helpers import TODAY, get_row
+from pilot import screen_text, settle, shows
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def desk(engine):
     with Session(engine, expire_on_commit=False) as db:
         agent = resolve_agent(db, "jbernard")
         regie_id = add_regie(db, "pop")
-        db.get(Regie, regie_id).sepa_creditor_id = "FR72ZZZ123456"
+        get_row(db, Regie, regie_id).sepa_creditor_id = "FR72ZZZ123456"
         family_id = add_family(db, "NOEL", guardians=[("Hélène", "Noël", "0612345678", "helene@example.fr")])
         db.commit()
     return create_app(engine=engine, agent=agent, today=TODAY), family_id
@@ -49,13 +49,13 @@ async def test_add_a_mandate_with_keys_then_revoke_it(engine, desk):
         await pilot.press("tab", "tab", "tab")
         await type_text(pilot, "FR76 3000 6000 0112 3456 7890 180")
         await pilot.pause()
-        assert "IBAN invalide : « FR76 3000 6000 0112 3456 7890" in screen_text(app)  # (wrapped)
+        assert await shows(pilot, "IBAN invalide : « FR76 3000 6000 0112 3456 7890")  # (wrapped)
         await pilot.press("backspace")
         await type_text(pilot, "9")
         await pilot.press("tab")
         await type_text(pilot, "AGRIFRPP84")
         await pilot.pause()
-        assert "BIC invalide : « AGRIFRPP84 » (8 ou 11" in screen_text(app)  # (wrapped)
+        assert await shows(pilot, "BIC invalide : « AGRIFRPP84 » (8 ou 11")  # (wrapped)
         await type_text(pilot, "7")
         await pilot.press("tab", *["backspace"] * 10)
         await type_text(pilot, "01/11/2026")
@@ -88,7 +88,7 @@ async def test_add_a_mandate_with_keys_then_revoke_it(engine, desk):
         text = screen_text(app)
         assert "Révoqué le 23/11/2026 — prochain prélèvement FRST" in text and "0 actif(s)" in text
         with Session(engine) as db:
-            assert db.exec(select(Mandate.revoked_on)).one() == TODAY
+            assert db.exec(select(col(Mandate.revoked_on))).one() == TODAY
 
 
 async def test_a_mandate_outside_the_sepa_zone_is_refused_in_the_form(engine, desk):

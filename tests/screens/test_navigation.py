@@ -1,7 +1,7 @@
 """Pilot tests: an agent at the keyboard, checking what the screen shows."""
 
-from sqlmodel import Session, select
-from textual.widgets import TabbedContent
+from sqlmodel import Session, col, select
+from textual.widgets import Input, TabbedContent
 
 from regie_tui.db import make_engine
 from regie_tui.labels import HEALTH_KIND
@@ -9,12 +9,13 @@ from regie_tui.models import Child, Family, HealthNote, Invoice, Role
 from regie_tui.screens.base import Desk
 from regie_tui.screens.dashboard import DashboardScreen
 from regie_tui.screens.families import FamiliesScreen
-from regie_tui.screens.family import FamilyScreen
+from regie_tui.screens.family.screen import FamilyScreen
 from regie_tui.screens.help import HelpScreen
 from regie_tui.services.families.search_words import fold
 from regie_tui.services.portal.dashboard import dashboard_counts
+from regie_tui.widgets.counter import Counter
 
-from pilot import screen_text, settle, workers_done
+from pilot import screen_text, settle, shows, until
 
 
 def town_facts(url):
@@ -23,11 +24,13 @@ def town_facts(url):
     engine = make_engine(url)
     with Session(engine) as session:
         counts = dashboard_counts(session)
-        families = session.exec(select(Family).order_by(Family.name_key, Family.id)).all()
+        families = session.exec(select(Family).order_by(col(Family.name_key), col(Family.id))).all()
         billed = set(session.exec(select(Invoice.family_id)).all())
-        pai_child, note = session.exec(
-            select(Child, HealthNote).join(HealthNote, HealthNote.child_id == Child.id).order_by(Child.id)
+        row = session.exec(
+            select(Child, HealthNote).join(HealthNote, col(HealthNote.child_id) == Child.id).order_by(col(Child.id))
         ).first()
+        assert row is not None
+        pai_child, note = row
     engine.dispose()
     return counts, [(f, f.id in billed) for f in families], (pai_child, note)
 
@@ -42,8 +45,8 @@ async def test_dashboard_shows_town_agent_and_live_counters(make_app, town_url):
         assert counts.town in text
         assert "Lundi 23 novembre 2026" in text
         assert "Modifications à" in text and "Impayés" in text
-        assert app.screen.query_one("#pending-changes").value == str(counts.pending.changes)
-        assert app.screen.query_one("#pending-messages").value == str(counts.pending.messages)
+        assert app.screen.query_one("#pending-changes", Counter).value == str(counts.pending.changes)
+        assert app.screen.query_one("#pending-messages", Counter).value == str(counts.pending.messages)
         assert counts.pending.changes > 0 and counts.pending.messages > 0
 
 
@@ -79,21 +82,23 @@ async def test_search_open_family_and_switch_tabs(make_app, town_url):
         await pilot.press("4")
         await pilot.pause()
         assert app.screen.query_one(TabbedContent).active == "factures"
+        assert app.screen.detail is not None
         invoices = app.screen.detail.invoices
         assert invoices, "the target family was billed"
-        assert invoices[0].number in screen_text(app)
+        assert await shows(pilot, invoices[0].number)
         await pilot.press("2")
         await pilot.pause()
         assert app.screen.query_one(TabbedContent).active == "enfants"
         await pilot.press("6")
         await pilot.pause()
         assert app.screen.query_one(TabbedContent).active == "historique"
+        assert await until(pilot, lambda: any(kind in screen_text(app) for kind in ("Création famille", "Décision")))
         history = screen_text(app)
         assert ("Création famille" in history or "Décision" in history) and "decide" not in history
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, FamiliesScreen)
-        assert app.screen.query_one("#family-search").value == fold(target.name).split()[0]
+        assert app.screen.query_one("#family-search", Input).value == fold(target.name).split()[0]
 
 
 async def test_a_search_that_finds_nothing_says_so(make_app):
@@ -113,8 +118,8 @@ async def test_f1_lists_the_keys_of_the_current_screen(make_app):
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+        assert await shows(pilot, "Aide — Familles")
         text = screen_text(app)
-        assert "Aide — Familles" in text
         assert "Retour" in text and "Chercher" in text and "Commandes" in text
         await pilot.press("escape")
         await pilot.pause()
@@ -128,7 +133,7 @@ async def test_command_palette_finds_actions_by_french_name(make_app):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"familles")
-        await pilot.pause(0.3)
+        await settle(pilot)  # the palette's search is a worker: its hits listed, the best highlighted
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, FamiliesScreen)
@@ -142,10 +147,8 @@ async def test_command_palette_opens_a_family_by_name(make_app, town_url):
         await settle(pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*fold(target.name).split()[0])
-        await pilot.pause(0.5)
-        await workers_done(app)
-        await pilot.pause(0.3)
-        assert f"Famille {target.name}" in screen_text(app)
+        await settle(pilot)  # the palette's search, and the families' query it starts
+        assert await shows(pilot, f"Famille {target.name}")
 
 
 async def test_health_notes_shown_to_the_desk_and_hidden_from_the_regisseur(make_app, town_url):
@@ -158,6 +161,7 @@ async def test_health_notes_shown_to_the_desk_and_hidden_from_the_regisseur(make
             await settle(pilot)
             await pilot.press("2")
             await pilot.pause()
+            assert await shows(pilot, "Né(e) le")  # the children's table laid out
             text = screen_text(app)
             assert (shown in text) is visible, text
             assert ("accès réservé" in text) is not visible

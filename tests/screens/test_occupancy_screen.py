@@ -15,6 +15,7 @@ from regie_tui.models import (
 )
 from regie_tui.screens.dialogs import PickOne
 from regie_tui.screens.occupancy import OccupancyScreen
+from regie_tui.services.common.sql import id_col
 from regie_tui.services.trust.agents import resolve_agent
 
 from builders import LUCIOLES_FULL_WED, add_lucioles
@@ -72,6 +73,7 @@ async def test_open_move_month_and_see_the_full_day(lucioles):
         assert (
             "Mercredi 9 décembre, Matin : Maternelle 2/2 complet +1 en attente, Élémentaire 0 (sans limite)" in status
         )
+        assert screen.shown is not None
         day = next(d for d in screen.shown.days if d.day == FULL_WED)
         mater = day.units[0].groups[0]
         assert (mater.booked, mater.capacity, mater.waiting, mater.full) == (2, 2, 1, True)
@@ -98,7 +100,7 @@ async def test_three_units_of_five_groups_fit_80_columns(fresh_town_url):
     each unit's last group visible at 80 columns, two status lines for the cursor's row."""
     engine = make_engine(fresh_town_url)
     with Session(engine) as db:
-        mercredi = db.exec(select(Activity.id).where(Activity.name == "Mercredi")).one()
+        mercredi = db.exec(select(id_col(Activity.id)).where(Activity.name == "Mercredi")).one()
         units = db.exec(select(Unit.name).where(Unit.activity_id == mercredi)).all()
         groups = db.exec(select(AgeGroup.name).where(AgeGroup.activity_id == mercredi)).all()
         agent = resolve_agent(db, ADMIN_LOGIN)
@@ -112,6 +114,7 @@ async def test_three_units_of_five_groups_fit_80_columns(fresh_town_url):
             await pilot.press("down")  # 1 December is closed (a Tuesday): the cursor on 2 December, first unit
             await settle(pilot)
             screen = app.screen
+            assert isinstance(screen, OccupancyScreen) and screen.shown is not None
             day = next(d for d in screen.shown.days if d.day == date(2026, 12, 2))
             text = screen_text(app)
             rows = [line for line in text.splitlines() if "mer 02/12" in line]

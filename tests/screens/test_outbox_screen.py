@@ -3,16 +3,17 @@
 from datetime import UTC, datetime
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from regie_tui.app import create_app
 from regie_tui.db import make_engine
 from regie_tui.models import Family, MailStatus, OutboxMail
 from regie_tui.screens.outbox import MailScreen, OutboxScreen
+from regie_tui.services.common.sql import id_of
 from regie_tui.services.portal.outbox import decision_mail, family_address
 from regie_tui.services.trust.agents import resolve_agent
 
-from helpers import ADMIN_LOGIN, TODAY
+from helpers import ADMIN_LOGIN, TODAY, get_row
 from pilot import screen_text, settle
 
 SENT_AT = datetime(2026, 11, 23, 13, 5, tzinfo=UTC)  # 14:05 in Paris
@@ -29,19 +30,21 @@ def outbox_town(fresh_town_url):
     with Session(engine, expire_on_commit=False) as session:
         agent = resolve_agent(session, ADMIN_LOGIN)
         chosen = [
-            f for f in session.exec(select(Family).order_by(Family.id)).all() if family_address(session, family_id=f.id)
+            f
+            for f in session.exec(select(Family).order_by(col(Family.id))).all()
+            if family_address(session, family_id=id_of(f))
         ][:3]
         mails = []
         for family, accepted in zip(chosen, (True, False, True), strict=True):
             mail_id = decision_mail(
                 session,
-                family_id=family.id,
+                family_id=id_of(family),
                 asked=f"Modification : adresse de la famille {family.name}",
                 accepted=accepted,
                 reason="" if accepted else "Justificatif de domicile manquant.",
                 agent_id=agent.id,
             )
-            mails.append(session.get(OutboxMail, mail_id))
+            mails.append(get_row(session, OutboxMail, mail_id))
         sent, failed, _ = mails
         sent.status, sent.sent_at, sent.attempts = MailStatus.SENT, SENT_AT, 1
         failed.status, failed.attempts = MailStatus.FAILED, 1
@@ -82,7 +85,8 @@ async def test_filters_read_and_resend(outbox_town):
         # Enter: the mail as the family reads it.
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, MailScreen)
+        mail_screen = app.screen
+        assert isinstance(mail_screen, MailScreen)
         text = screen_text(app)
         assert f"Bonjour Famille {families[1].name}," in text
         assert "Objet : Votre demande a été refusée" in text
@@ -97,13 +101,14 @@ async def test_filters_read_and_resend(outbox_town):
         assert screen.rows == []
         assert "remis en attente" in notices(app)[-1]
         with Session(app.engine) as session:
-            assert session.get(OutboxMail, failed.id).status == MailStatus.TO_SEND
+            assert get_row(session, OutboxMail, failed.id).status == MailStatus.TO_SEND
         await pilot.press("t")
         await settle(pilot)
         assert [(r.id, r.state) for r in screen.rows][:2] == [(waiting.id, "À envoyer"), (failed.id, "À envoyer")]
 
         # A mail not in failure cannot be resent; escape leaves the screen.
-        assert screen.current().id == waiting.id
+        line = screen.current()
+        assert line is not None and line.id == waiting.id
         await pilot.press("r")
         await settle(pilot)
         assert "Seul un courriel en échec" in notices(app)[-1]

@@ -3,7 +3,8 @@
 from sqlmodel import Session
 
 from regie_tui.app import create_app
-from regie_tui.screens.family import FamilyScreen
+from regie_tui.screens.families import FamiliesScreen
+from regie_tui.screens.family.screen import FamilyScreen
 from regie_tui.services.trust.agents import resolve_agent
 
 from builders import add_family
@@ -21,7 +22,9 @@ async def test_moving_down_loads_the_next_page_and_enter_opens_the_family(engine
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f2")
         await settle(pilot)
-        results = app.screen.family_list
+        families = app.screen
+        assert isinstance(families, FamiliesScreen)
+        results = families.family_list
         assert results.row_count == 50  # one page, not the whole table
         await pilot.press("down")  # from the search field to the list
         for _ in range(3):
@@ -33,8 +36,10 @@ async def test_moving_down_loads_the_next_page_and_enter_opens_the_family(engine
         await pilot.press("end")
         await settle(pilot)
         assert [r.name for r in results.rows] == [f"FAMILLE {n:03d}" for n in range(120)]
-        assert results.highlighted.name == "FAMILLE 119"
+        highlighted = results.highlighted
+        assert highlighted is not None and highlighted.name == "FAMILLE 119"
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, FamilyScreen)
+        assert app.screen.detail is not None
         assert app.screen.detail.name == "FAMILLE 119"

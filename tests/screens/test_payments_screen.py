@@ -1,11 +1,15 @@
 """Encaissements: record a payment with the keyboard, see it in the day's journal; close the day; snapshot."""
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from textual.widgets import Input
 
 from regie_tui.db import make_engine
 from regie_tui.models import CashDay, Family, Payment, PaymentMode, Role
-from regie_tui.screens.payments import FinancialSituationScreen, PaymentDialog, PaymentsScreen
+from regie_tui.screens.payments.journal import PaymentsScreen
+from regie_tui.screens.payments.payment_dialog import PaymentDialog
+from regie_tui.screens.payments.situation import FinancialSituationScreen
+from regie_tui.services.common.sql import id_col
 
 from helpers import TODAY
 from pilot import screen_text, settle
@@ -46,7 +50,7 @@ async def test_record_a_cash_payment_with_the_keyboard_and_see_it_in_the_journal
         assert isinstance(dialog, PaymentDialog)
         text = screen_text(app)
         assert f"Nouveau règlement — {family_name}" in text and "crédit de la famille" in text
-        amount = dialog.query_one("#pay-amount")
+        amount = dialog.query_one("#pay-amount", Input)
         assert amount.has_focus
         amount.value = ""
         await pilot.press(*"42,50")
@@ -55,14 +59,15 @@ async def test_record_a_cash_payment_with_the_keyboard_and_see_it_in_the_journal
         assert isinstance(app.screen, PaymentsScreen)
         rows = read(
             fresh_town_url,
-            select(Payment.receipt_number, Payment.mode, Payment.amount_cents, Payment.received_on).where(
-                Payment.family_id == 1, Payment.received_on == TODAY
-            ),
+            select(
+                col(Payment.receipt_number), col(Payment.mode), col(Payment.amount_cents), col(Payment.received_on)
+            ).where(Payment.family_id == 1, Payment.received_on == TODAY),
         )
         assert [(mode, cents, day) for _, mode, cents, day in rows] == [(PaymentMode.CASH, 4250, TODAY)]
         receipt = rows[0][0]
         # the journal shows it, the cursor on it, and counts it in the day's totals per mode
-        assert screen.current().receipt_number == receipt
+        line = screen.current()
+        assert line is not None and line.receipt_number == receipt
         row = [str(cell) for cell in screen.table.get_row(receipt)]
         assert row[0] == receipt and row[2] == "Espèces" and row[3] == "42,50\xa0€"
         assert "Espèces 1 : 42,50 €" in screen_text(app)
@@ -80,7 +85,7 @@ async def test_cash_over_300_is_refused_in_the_dialog(make_fresh_app, fresh_town
         await settle(pilot)
         assert app.screen is dialog
         assert "espèces est limité à 300,00 €" in screen_text(app)
-        assert read(fresh_town_url, select(Payment.id).where(Payment.received_on == TODAY)) == []
+        assert read(fresh_town_url, select(id_col(Payment.id)).where(Payment.received_on == TODAY)) == []
 
 
 async def test_the_regisseur_closes_the_day(make_fresh_app, fresh_town_url):
@@ -93,7 +98,7 @@ async def test_the_regisseur_closes_the_day(make_fresh_app, fresh_town_url):
         await settle(pilot)
         await pilot.press("o")
         await settle(pilot)
-        assert len(read(fresh_town_url, select(CashDay.id).where(CashDay.day == TODAY))) == 1
+        assert len(read(fresh_town_url, select(id_col(CashDay.id)).where(CashDay.day == TODAY))) == 1
         assert "close" in screen_text(app)
 
 

@@ -3,16 +3,20 @@
 from datetime import date
 
 from sqlmodel import Session, select
+from textual.content import Content
+from textual.widgets import Static
 
 from regie_tui.app import create_app
 from regie_tui.models import AuditEntry, Booking, BookingState, Child, Source
 from regie_tui.screens.dialogs import ConfirmScreen, TextPrompt
-from regie_tui.screens.planning import LegendScreen, PlanningScreen
-from regie_tui.services.bookings.rules import CellRequest, apply_cells
+from regie_tui.screens.planning.dialogs import LegendScreen
+from regie_tui.screens.planning.screen import PlanningScreen
+from regie_tui.services.bookings.cells import CellRequest
+from regie_tui.services.bookings.rules import apply_cells
 from regie_tui.services.trust.agents import resolve_agent
 
 from booking_world import NOW, build
-from helpers import TODAY
+from helpers import TODAY, get_row
 from pilot import screen_text, settle
 
 MONDAY = date(2026, 11, 30)
@@ -58,6 +62,7 @@ async def test_select_book_repeat_until_holidays_and_save(engine):
         text = screen_text(app)
         assert "Léa" in text and "semaine du 30/11 au 06/12/2026" in text
         assert "Mercredi" in text and "Matin 07:30-11:45" in text and "lun" in text
+        assert screen.grid is not None
         assert [r.unit_name for r in screen.grid.rows] == [
             "Acc soir",
             "Matin",
@@ -90,7 +95,9 @@ async def test_select_book_repeat_until_holidays_and_save(engine):
         assert bookings(engine, lea) == {
             (day, unit): BookingState.RESERVED for day in wednesdays for unit in (world.matin, world.repas)
         }
-        assert "modification" not in screen.query_one("#planning-count").render().plain
+        count = screen.query_one("#planning-count", Static).render()
+        assert isinstance(count, Content) and "modification" not in count.plain
+        assert grid.cursor_cell is not None
         assert grid.cursor_cell.state == BookingState.RESERVED  # read back into the grid
 
 
@@ -165,10 +172,12 @@ async def test_undo_redo_legend_and_leaving_asks(engine):
         await press(pilot, "space")  # freeing the pending booking: back to what is stored
         assert screen.unsaved.requests == {}
         await press(pilot, "space", "l")
-        assert isinstance(app.screen, LegendScreen)
+        legend = app.screen
+        assert isinstance(legend, LegendScreen)
         assert "Réservation en liste d'attente" in screen_text(app)
         await press(pilot, "escape", "escape")
-        assert isinstance(app.screen, ConfirmScreen)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
         await press(pilot, "n")
         assert app.screen is screen
         await press(pilot, "escape", "o")
@@ -182,20 +191,25 @@ async def test_views_cycle_and_periods_move(engine):
         screen = await open_planning(pilot, world.kids["Léa"])
         await press(pilot, "v")
         assert "· décembre 2026" in screen_text(app) or "· novembre 2026" in screen_text(app)
+        assert screen.grid is not None
         assert len(screen.grid.days) in (30, 31)
         await press(pilot, "pagedown")
+        assert screen.grid is not None
         assert screen.grid.first.day == 1
         await press(pilot, "t")
+        assert screen.grid is not None
         assert screen.grid.first == date(2026, 11, 1)
         await press(pilot, "v")
+        assert screen.grid is not None
         assert screen.grid.days == (TODAY,)
         await press(pilot, "v")
+        assert screen.grid is not None
         assert len(screen.grid.days) == 7
 
 
 async def test_f4_finds_a_child_and_opens_the_planning(engine):
     """F4: typed words of the family file → its children listed → Enter opens the planning."""
-    from regie_tui.screens.planning import PlanningScreen
+    from regie_tui.screens.planning.screen import PlanningScreen
 
     world, app = world_app(engine)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -213,7 +227,7 @@ async def test_f4_finds_a_child_and_opens_the_planning(engine):
 async def test_enter_on_a_child_of_the_family_file_opens_the_planning(engine):
     world, app = world_app(engine)
     with Session(engine) as db:
-        family_id = db.get(Child, world.kids["Tom"]).family_id
+        family_id = get_row(db, Child, world.kids["Tom"]).family_id
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         app.open_family(family_id)
@@ -248,7 +262,8 @@ async def test_going_back_to_a_place_asks_before_closing_an_unsaved_planning(eng
         screen = await open_planning(pilot, world.kids["Léa"])  # opened from the tableau de bord
         await press(pilot, "right", "right", "down", "space")
         await press(pilot, "f2", "escape")  # Familles, then back to the tableau de bord
-        assert isinstance(app.screen, ConfirmScreen)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
         await press(pilot, "n")
         assert app.screen is screen and len(screen.unsaved.requests) == 1
         await press(pilot, "f2", "escape", "o")
@@ -309,4 +324,5 @@ async def test_a_passed_notice_is_overridden_after_a_confirmation_and_a_reason(e
     assert bookings(engine, lea) == {(TODAY, world.acc_soir): BookingState.RESERVED}
     with Session(engine) as db:
         entry = db.exec(select(AuditEntry).where(AuditEntry.entity == "booking")).one()
+    assert entry.after is not None
     assert entry.after["reason"] == "Accord de la directrice"

@@ -6,7 +6,8 @@ from textual.widgets import DataTable, Input, TextArea
 
 from regie_tui.app import create_app
 from regie_tui.db import make_engine
-from regie_tui.screens.publications import ConfirmScreen, DocumentForm, NewsForm, PublicationsScreen
+from regie_tui.screens.dialogs import ConfirmScreen
+from regie_tui.screens.publications import DocumentForm, NewsForm, PublicationsScreen
 from regie_tui.services.portal.publications import portal_today
 from regie_tui.services.trust.agents import resolve_agent
 
@@ -116,7 +117,8 @@ async def test_a_file_that_is_not_a_pdf_is_refused_then_a_pdf_published(town, tm
         form.query_one("#document-path", Input).value = str(text_file)
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert app.screen is form
+        still = app.screen
+        assert still is form
         assert "« reglement.pdf » n'est ni un PDF, ni une image JPEG ou PNG" in screen_text(app)
         assert form.focused is form.query_one("#document-path", Input)
 
@@ -149,10 +151,12 @@ async def test_tab_then_w_withdraws_the_selected_news_after_confirmation(town):
         assert screen.focused is news_table
         news_table.move_cursor(row=1)
         chosen = screen.selected()
+        assert chosen is not None
         assert chosen.title in ("Grève jeudi", "Sortie au zoo")
         await pilot.press("w")
         await settle(pilot)
-        assert isinstance(app.screen, ConfirmScreen)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
         assert f"Retirer l'actualité « {chosen.title} » du portail ?" in screen_text(app)
         await pilot.press("escape")  # no: nothing changes
         await settle(pilot)

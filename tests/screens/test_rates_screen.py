@@ -23,11 +23,13 @@ async def open_rates(pilot) -> RatesScreen:
 
 
 def go_to(screen: RatesScreen, activity: str, unit: str, bracket: int) -> int:
-    row = next(
-        i for i, r in enumerate(screen.rows) if r is not None and (r.activity_name, r.unit_name) == (activity, unit)
+    row, line = next(
+        (i, r)
+        for i, r in enumerate(screen.rows)
+        if r is not None and (r.activity_name, r.unit_name) == (activity, unit)
     )
     screen.table.move_cursor(row=row, column=bracket + 1)
-    return screen.rows[row].unit_id
+    return line.unit_id
 
 
 def cell(url: str, unit_id: int, bracket_id: int, day: date):
@@ -51,18 +53,21 @@ async def test_admin_edits_a_rate_with_the_keyboard(make_fresh_app, fresh_town_u
         assert "Périscolaire Jules Ferry — Acc matin · 0-650 : 1,20 € depuis le 01/09/2026" in status
         assert "Majoration sans réservation 1,00 € · pénalité absence non justifiée 0,00 €" in status
         assert "Facturé jusqu'au 31/10/2026 · e : modifier" in status
+        assert screen.grid is not None
         bracket_id = screen.grid.brackets[0].id
 
         # a date inside an invoiced month: refused by the service, the dialog comes back with the reason
         await pilot.press("e")
         await settle(pilot)
-        assert isinstance(app.screen, RateDialog)
+        dialog = app.screen
+        assert isinstance(dialog, RateDialog)
         await pilot.press(*"1,35")
         for _ in range(3):
             await pilot.press("tab")
         await pilot.press(*"15/10/2026", "enter")
         await settle(pilot)
-        assert isinstance(app.screen, RateDialog)
+        dialog = app.screen
+        assert isinstance(dialog, RateDialog)
         assert "déjà facturé jusqu'au 31/10/2026" in screen_text(app)
         # the typed values are kept: only the date changes
         await pilot.press(*"01/12/2026", "enter")
@@ -91,13 +96,15 @@ async def test_bad_money_is_refused_in_the_dialog(make_fresh_app, fresh_town_url
         unit = go_to(screen, "Périscolaire Jules Ferry", "Acc soir", 1)
         await pilot.press("enter")  # ⏎ edits too
         await settle(pilot)
-        assert isinstance(app.screen, RateDialog)
+        dialog = app.screen
+        assert isinstance(dialog, RateDialog)
         await pilot.press(*"2,405", "enter")
         await settle(pilot)
         assert "Tarif : « 2,405 » n'est pas un montant" in screen_text(app)
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is screen
+        assert screen.grid is not None
         assert cell(fresh_town_url, unit, screen.grid.brackets[1].id, TODAY).amount_cents == 240
 
 

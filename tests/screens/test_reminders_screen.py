@@ -4,7 +4,8 @@ import io
 from datetime import timedelta
 
 from pypdf import PdfReader
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from textual.widgets import Input
 
 from regie_tui.db import make_engine
 from regie_tui.models import Invoice, Reminder, Role
@@ -32,11 +33,11 @@ def recorded(url: str) -> list[tuple[str, int]]:
     with Session(engine) as db:
         rows = db.exec(
             select(Invoice.number, Reminder.level)
-            .join(Invoice, Invoice.id == Reminder.invoice_id)
+            .join(Invoice, col(Invoice.id) == Reminder.invoice_id)
             .order_by(Invoice.number)
         ).all()
     engine.dispose()
-    return [tuple(row) for row in rows]
+    return [(number, level) for number, level in rows]
 
 
 async def open_reminders(pilot) -> RemindersScreen:
@@ -74,6 +75,7 @@ async def test_select_and_print(make_fresh_app, fresh_town_url, tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_reminders(pilot)
         report = screen.report
+        assert report is not None
         old = [i for i in report.invoices if i.age_days >= 90]
         middle = [i for i in report.invoices if 60 <= i.age_days < 90]
         assert old and middle
@@ -89,7 +91,8 @@ async def test_select_and_print(make_fresh_app, fresh_town_url, tmp_path):
         assert f"1 choisie ({first.balance_cents // 100}," in screen_text(app)
         await pilot.press("a")
         await settle(pilot)
-        assert isinstance(app.screen, PickOne)
+        picker = app.screen
+        assert isinstance(picker, PickOne)
         await pilot.press("down", "enter")  # 60 à 89 jours
         await settle(pilot)
         assert screen.selected == {first.number} | {i.number for i in middle}
@@ -101,7 +104,7 @@ async def test_select_and_print(make_fresh_app, fresh_town_url, tmp_path):
         await settle(pilot)
         prompt = app.screen
         assert isinstance(prompt, TextPrompt)
-        prompt.query_one("#prompt-input").value = str(target)
+        prompt.query_one("#prompt-input", Input).value = str(target)
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is screen
@@ -115,6 +118,7 @@ async def test_select_and_print(make_fresh_app, fresh_town_url, tmp_path):
 
         # the list is read again: the selection is cleared, the letters sent are shown
         assert screen.selected == set()
+        assert screen.report is not None
         sent = next(i for i in screen.report.invoices if i.number == first.number)
         assert (sent.last_level, sent.to_send) == (3, False)
         assert "3✓" in screen_text(app)
@@ -122,7 +126,7 @@ async def test_select_and_print(make_fresh_app, fresh_town_url, tmp_path):
         # printing again what is already sent: nothing is recorded twice
         await pilot.press("home", "space", "i")
         await settle(pilot)
-        app.screen.query_one("#prompt-input").value = str(tmp_path / "encore.pdf")
+        app.screen.query_one("#prompt-input", Input).value = str(tmp_path / "encore.pdf")
         await pilot.press("enter")
         await settle(pilot)
         assert any("déjà envoyées" in str(n.message) for n in app._notifications)

@@ -6,7 +6,7 @@ import pytest
 
 from regie_tui import clock
 from regie_tui.models import Role
-from regie_tui.screens.planning import PlanningScreen
+from regie_tui.screens.planning.screen import PlanningScreen
 
 from booking_world import NOW
 from helpers import TODAY

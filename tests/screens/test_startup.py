@@ -2,6 +2,7 @@
 
 from regie_tui.app import create_app
 from regie_tui.screens.dashboard import DashboardScreen
+from regie_tui.widgets.counter import Counter
 
 from helpers import ADMIN_LOGIN, TODAY, act_as
 from pilot import screen_text, settle, workers_done
@@ -19,7 +20,8 @@ async def test_the_database_opens_behind_the_first_screen(town_url, monkeypatch)
         assert app.connected
         text = screen_text(app)
         assert "Agent :" in text and "Administrateur" in text
-        assert app.screen.query_one("#pending-changes").value != "…"
+        assert app.screen.query_one("#pending-changes", Counter).value != "…"
+        assert app.engine is not None
         app.engine.dispose()
 
 
@@ -30,6 +32,7 @@ async def test_a_database_that_cannot_be_opened_closes_the_app_with_a_french_mes
         await workers_done(app)
         await pilot.pause()
     assert app.return_code == 1
+    assert app.startup_error is not None
     assert "n'existe pas" in app.startup_error and "regie db upgrade" in app.startup_error
     assert not missing.exists()
 
@@ -41,4 +44,5 @@ async def test_an_unknown_login_is_refused_at_start(town_url, monkeypatch):
         await workers_done(app)
         await pilot.pause()
     assert app.return_code == 1
+    assert app.startup_error is not None
     assert "« inconnu » n'est pas un agent de la régie" in app.startup_error

@@ -2,12 +2,13 @@
 
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from regie_tui.clock import PARIS
 from regie_tui.db import make_engine
 from regie_tui.models import Booking, BookingState, Child, Role, Unit
 from regie_tui.services.bookings.attendance import HEALTH_HIDDEN, activities_on, mark, roster, walk_in_candidates
+from regie_tui.services.common.sql import id_col
 from regie_tui.services.trust.agents import AgentInfo, resolve_agent
 
 from helpers import TODAY
@@ -20,16 +21,16 @@ NOW = datetime(2026, 11, 23, 9, 30, tzinfo=PARIS)
 
 
 def child_id(db: Session, first: str, last: str) -> int:
-    return db.exec(select(Child.id).where(Child.first_name == first, Child.last_name == last)).one()
+    return db.exec(select(id_col(Child.id)).where(Child.first_name == first, Child.last_name == last)).one()
 
 
 def unit_id(db: Session, name: str) -> int:
-    return db.exec(select(Unit.id).where(Unit.activity_id == PERI, Unit.name == name)).one()
+    return db.exec(select(id_col(Unit.id)).where(Unit.activity_id == PERI, Unit.name == name)).one()
 
 
 def stored(db: Session, child: int, unit: int, day: date = TODAY) -> BookingState | None:
     return db.exec(
-        select(Booking.state).where(Booking.child_id == child, Booking.unit_id == unit, Booking.day == day)
+        select(col(Booking.state)).where(Booking.child_id == child, Booking.unit_id == unit, Booking.day == day)
     ).first()
 
 
@@ -128,6 +129,7 @@ def test_marking_through_the_rules(fresh_town_url):
             booked_tomorrow = db.exec(
                 select(Booking.child_id).where(Booking.unit_id == matin, Booking.day == tomorrow)
             ).first()
+            assert booked_tomorrow is not None
             check = mark(
                 db,
                 child_id=booked_tomorrow,
@@ -146,6 +148,7 @@ def test_marking_through_the_rules(fresh_town_url):
                     Booking.unit_id == matin, Booking.day == old, Booking.state == BookingState.PRESENT
                 )
             ).first()
+            assert pointed is not None
             check = mark(
                 db,
                 child_id=pointed,

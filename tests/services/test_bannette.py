@@ -1,9 +1,9 @@
 """The bannette: items listed and filtered, each kind decided, conflicts, races, the family told."""
 
 import base64
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,8 +13,6 @@ from regie_tui.db import make_engine
 from regie_tui.errors import RegieError
 from regie_tui.formatting import money
 from regie_tui.models import (
-    Activity,
-    AgeGroup,
     Agent,
     AuditEntry,
     Child,
@@ -30,28 +28,24 @@ from regie_tui.models import (
     OutboxMail,
     Payment,
     PortalAccount,
+    Regie,
     Role,
     Submission,
     SubmissionStatus,
-    Unit,
 )
+from regie_tui.services.billing.accounts import invoice_balance
+from regie_tui.services.common.sql import id_col, id_of
 from regie_tui.services.families.search import search_families
-from regie_tui.services.payments.ledger import invoice_balance
-from regie_tui.services.portal.inbox import (
-    AcceptChoice,
-    AlreadyDecided,
-    InboxFilter,
-    NeedsChoice,
-    accept,
-    accept_family,
-    inbox_page,
-    item_detail,
-    refusal_templates,
-    refuse,
-)
-from regie_tui.services.portal.intake import import_submissions
+from regie_tui.services.portal.inbox.accepting import AcceptChoice, NeedsChoice
+from regie_tui.services.portal.inbox.decisions import AlreadyDecided, accept, accept_family, refuse
+from regie_tui.services.portal.inbox.item import item_detail
+from regie_tui.services.portal.inbox.listing import InboxFilter, inbox_page
+from regie_tui.services.portal.inbox.templates import refusal_templates
 from regie_tui.services.portal.pending import pending_counts
 from regie_tui.services.trust.agents import resolve_agent
+
+from builders import add_activity, add_booking, add_invoice, add_weekday_activity, portal_requests
+from helpers import get_row
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SENT = "2026-11-22T18:30:00+01:00"
@@ -72,56 +66,54 @@ class Town:
 
     def agent(self, session: Session, role: Role = Role.ACCUEIL):
         login = session.exec(select(Agent.login).where(Agent.role == role)).first()
+        assert login is not None
         return resolve_agent(session, login)
 
-    def submit(self, *lines: dict) -> list[int]:
+    def submit(self, *lines: dict[str, Any]) -> list[int]:
         """Import the lines (filled with the family's keys) and return their submissions' ids."""
-        full = []
-        for n, line in enumerate(lines):
-            base = {
-                "id": f"t-{n}-{line['kind']}",
-                "family": self.family_id,
-                "account": self.account,
-                "submitted_at": SENT,
-            }
-            full.append(json.dumps({**base, **line}, ensure_ascii=False))
         with self.session() as session:
-            summary = import_submissions(
-                session, data="\n".join(full).encode(), filename="test.jsonl", agent=None, now=NOW
-            )
-            session.commit()
-            assert summary.rejected == [], summary.rejected
-            return [
-                session.exec(select(Submission.id).where(Submission.portal_id == f"t-{n}-{line['kind']}")).one()
-                for n, line in enumerate(lines)
-            ]
+            return portal_requests(session, self.family_id, lines, now=NOW, account=self.account)
 
 
 @pytest.fixture
 def town(fresh_town_url):
     engine = make_engine(fresh_town_url)
     with Session(engine) as session:
-        family_id, account = session.exec(
-            select(Family.id, PortalAccount.email)
+        row = session.exec(
+            select(id_col(Family.id), PortalAccount.email)
             .join(PortalAccount, col(PortalAccount.family_id) == Family.id)
             .join(Child, col(Child.family_id) == Family.id)
             .join(Enrollment, col(Enrollment.child_id) == Child.id)
             .where(Enrollment.status == EnrollmentStatus.ACCEPTED, col(Family.archived_at).is_(None))
-            .order_by(Family.id)
+            .order_by(col(Family.id))
         ).first()
-        guardian = session.exec(select(Guardian).where(Guardian.family_id == family_id).order_by(Guardian.id)).first()
+        assert row is not None
+        family_id, account = row
+        guardian = session.exec(
+            select(Guardian).where(Guardian.family_id == family_id).order_by(col(Guardian.id))
+        ).first()
+        assert guardian is not None
         child_id = session.exec(
-            select(Child.id)
+            select(id_col(Child.id))
             .join(Enrollment, col(Enrollment.child_id) == Child.id)
             .where(Child.family_id == family_id, Enrollment.status == EnrollmentStatus.ACCEPTED)
         ).first()
-    yield Town(engine, family_id, account, guardian.id, guardian.mobile_phone, child_id)
+        assert child_id is not None
+    yield Town(engine, family_id, account, id_of(guardian), guardian.mobile_phone, child_id)
     engine.dispose()
+
+
+def _open_invoice(session: Session, family_id: int, number: str) -> Invoice:
+    """An invoice of the family, issued, 45 € due (committed)."""
+    regie_id = session.exec(select(id_col(Regie.id)).where(Regie.code == "pop")).one()
+    invoice = get_row(session, Invoice, add_invoice(session, family_id, regie_id, number, 4_500))
+    session.commit()
+    return invoice
 
 
 def _status(session: Session, submission_id: int) -> SubmissionStatus:
     session.expire_all()
-    return session.get(Submission, submission_id).status
+    return get_row(session, Submission, submission_id).status
 
 
 def test_a_change_accepted_updates_the_file_audits_and_tells_the_family(town):
@@ -232,10 +224,12 @@ def test_a_document_accepted_gets_its_validity_and_a_refused_one_stays_expected(
     with town.session() as session:
         agent = town.agent(session)
         detail = item_detail(session, submission_id=kept, agent=town.agent(session), now=NOW)
+        assert detail.document is not None
         assert detail.document.filename == "attestation.pdf" and detail.document.size == len(PDF)
         accept(session, submission_id=kept, agent=agent, now=NOW)
         refuse(session, submission_id=dropped, agent=agent, reason="Document illisible.", now=NOW)
         session.commit()
+        assert detail.document is not None
         accepted = session.get(Document, detail.document.document_id)
         assert accepted.status == DocumentStatus.ACCEPTED
         assert accepted.valid_from == date(2026, 11, 22)
@@ -259,21 +253,20 @@ def test_a_new_child_joins_the_family_and_its_search_words(town):
 
 
 def test_an_enrollment_checks_the_age_and_offers_the_groups_that_fit(town):
+    first_day = date(2026, 9, 2)
     with town.session() as session:
-        enrolled = set(session.exec(select(Enrollment.activity_id).where(Enrollment.child_id == town.child_id)))
-        activity = session.exec(select(Activity).where(col(Activity.id).not_in(enrolled)).order_by(Activity.id)).first()
-        groups = session.exec(select(AgeGroup).where(AgeGroup.activity_id == activity.id)).all()
         child = session.get(Child, town.child_id)
-    first_day = activity.start_date
-    age = (
-        first_day.year
-        - child.birth_date.year
-        - ((first_day.month, first_day.day) < (child.birth_date.month, child.birth_date.day))
-    )
-    wrong = next((g for g in groups if not g.min_age <= age <= g.max_age), None)
-    right = next((g for g in groups if g.min_age <= age <= g.max_age), None)
-    if wrong is None or right is None:
-        pytest.skip("the test town has no activity with a group that does not fit")
+        age = (
+            first_day.year
+            - child.birth_date.year
+            - ((first_day.month, first_day.day) < (child.birth_date.month, child.birth_date.day))
+        )
+        # an activity the child is not enrolled in: one group too old for it, one of its age
+        built = add_activity(
+            session, "Stage des Lucioles", groups=[("Grands", age + 2, age + 4), ("Son âge", max(age - 1, 0), age + 1)]
+        )
+        session.commit()
+    activity, (wrong, right) = built.activity, built.groups
     (item,) = town.submit({"kind": "enrolment", "child": town.child_id, "activity": activity.id, "age_group": wrong.id})
     with town.session() as session:
         agent = town.agent(session)
@@ -294,12 +287,9 @@ def test_an_enrollment_checks_the_age_and_offers_the_groups_that_fit(town):
 
 def test_a_booking_request_applies_the_days_the_rules_allow_and_lists_the_others(town):
     with town.session() as session:
-        unit = session.exec(
-            select(Unit)
-            .join(Enrollment, col(Enrollment.activity_id) == Unit.activity_id)
-            .where(Enrollment.child_id == town.child_id, Enrollment.status == EnrollmentStatus.ACCEPTED)
-            .order_by(Unit.id)
-        ).first()
+        built, _enrollment = add_weekday_activity(session, child_id=town.child_id)  # open Monday to Friday
+        session.commit()
+    (unit,) = built.units
     days = [NOW.date() + timedelta(days=n) for n in range(1, 15)]
     cells = [{"day": d.isoformat(), "unit": unit.id, "action": "book"} for d in days]
     cells.append({"day": "2026-12-25", "unit": unit.id, "action": "book"})  # Noël: closed
@@ -309,8 +299,7 @@ def test_a_booking_request_applies_the_days_the_rules_allow_and_lists_the_others
         christmas = [c for c in detail.cells if c.day == date(2026, 12, 25)]
         assert christmas and not christmas[0].allowed and christmas[0].rule
         allowed = sum(1 for c in detail.cells if c.allowed)
-        if not allowed:
-            pytest.skip("no day of the request is open for that unit")
+        assert allowed, "the request's week days are open"
         decision = accept(session, submission_id=item, agent=town.agent(session), now=NOW)
         session.commit()
         assert any("refusé" in line and "25/12/2026" in line for line in decision.details)
@@ -319,13 +308,7 @@ def test_a_booking_request_applies_the_days_the_rules_allow_and_lists_the_others
 
 def test_an_online_payment_becomes_an_allocated_payment(town):
     with town.session() as session:
-        invoice = None
-        for candidate in session.exec(select(Invoice).where(Invoice.family_id == town.family_id)):
-            if invoice_balance(session, invoice=candidate) > 0:
-                invoice = candidate
-                break
-        if invoice is None:
-            pytest.skip("the family has no open invoice")
+        invoice = _open_invoice(session, town.family_id, "pop-F261099001")
         balance = invoice_balance(session, invoice=invoice)
     (item,) = town.submit(
         {
@@ -407,13 +390,16 @@ def test_the_notice_deadline_is_judged_when_the_family_asked_not_when_the_desk_d
     from regie_tui.models import Booking, BookingState
 
     with town.session() as session:
-        booking = session.exec(
-            select(Booking)
-            .join(Child, col(Child.id) == Booking.child_id)
-            .where(Child.family_id == town.family_id, Booking.day == NOW.date(), Booking.state == BookingState.RESERVED)
-        ).first()
-    if booking is None:
-        pytest.skip("the family has no booking today")
+        built, enrollment_id = add_weekday_activity(session, child_id=town.child_id)
+        booking = add_booking(
+            session,
+            child_id=town.child_id,
+            day=NOW.date(),
+            unit_id=id_of(built.units[0]),
+            enrollment_id=enrollment_id,
+            state=BookingState.RESERVED,
+        )
+        session.commit()
     cancel = {"day": NOW.date().isoformat(), "unit": booking.unit_id, "action": "cancel"}
     (in_time,) = town.submit(
         {"kind": "booking", "child": booking.child_id, "cells": [cancel], "submitted_at": "2026-11-20T10:00:00+01:00"}
@@ -431,17 +417,12 @@ def test_an_online_payment_beyond_the_balance_now_due_is_refused_at_accept(town)
     """The invoice was paid in part at the desk after the import: accepting the online payment
     re-checks it against the balance due now, refuses in French and writes nothing."""
     from regie_tui.models import PaymentMode
-    from regie_tui.services.payments.ledger import record_payment
+    from regie_tui.services.payments.recording import record_payment
 
     with town.session() as session:
-        invoice = next(
-            (i for i in session.exec(select(Invoice).where(Invoice.family_id == town.family_id).order_by(Invoice.id))
-             if invoice_balance(session, invoice=i) > 1_000),
-            None,
-        )  # fmt: skip
-        if invoice is None:
-            pytest.skip("the family has no invoice with more than 10 € due")
+        invoice = _open_invoice(session, town.family_id, "pop-F261099002")
         balance = invoice_balance(session, invoice=invoice)
+        assert balance > 1_000
     (item,) = town.submit(
         {
             "kind": "payment",
@@ -476,7 +457,7 @@ def test_an_online_payment_beyond_the_balance_now_due_is_refused_at_accept(town)
         assert session.exec(sa.select(sa.func.count()).select_from(Payment)).scalar_one() == payments
         assert session.exec(select(Payment).where(Payment.reference == "PAYFIP-TEST-OVER")).first() is None
         assert invoice_balance(session, invoice=session.get(Invoice, invoice.id)) == balance - 1_000
-        assert session.exec(select(OutboxMail).where(OutboxMail.body.contains("PAYFIP-TEST-OVER"))).first() is None
+        assert session.exec(select(OutboxMail).where(col(OutboxMail.body).contains("PAYFIP-TEST-OVER"))).first() is None
         # refusing it stays possible, with a reason the family reads
         assert not refuse(
             session, submission_id=item, agent=town.agent(session), reason="Facture réglée entre-temps", now=NOW
@@ -486,7 +467,7 @@ def test_an_online_payment_beyond_the_balance_now_due_is_refused_at_accept(town)
 def test_a_health_document_is_read_and_decided_only_by_the_roles_allowed(town):
     """A PAI is health data: a régisseur sees that it came, not what it says, and cannot decide it."""
     from regie_tui.errors import AccessDenied
-    from regie_tui.services.portal.inbox import document_content
+    from regie_tui.services.portal.inbox.item import document_content
 
     with town.session() as session:
         pai = session.exec(select(DocumentType).where(DocumentType.name == "PAI")).one()
@@ -504,8 +485,10 @@ def test_a_health_document_is_read_and_decided_only_by_the_roles_allowed(town):
     with town.session() as session:
         regisseur, desk = town.agent(session, Role.REGISSEUR), town.agent(session, Role.ACCUEIL)
         hidden = item_detail(session, submission_id=item, agent=regisseur, now=NOW).document
+        assert hidden is not None
         assert (hidden.type_name, hidden.health, hidden.readable) == ("PAI", True, False)
-        assert item_detail(session, submission_id=item, agent=desk, now=NOW).document.readable
+        shown = item_detail(session, submission_id=item, agent=desk, now=NOW).document
+        assert shown is not None and shown.readable
         with pytest.raises(AccessDenied, match="informations sanitaires"):
             document_content(session, submission_id=item, agent=regisseur)
         with pytest.raises(AccessDenied, match="informations sanitaires"):

@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -22,19 +23,14 @@ from regie_tui.models import (
     Role,
     Source,
 )
-from regie_tui.services.bookings.rules import (
-    FREE_STAMP,
-    WAITING,
-    CellRequest,
-    CellStamp,
-    StaleCells,
-    apply_cells,
-    check_cells,
-    notice_deadline,
-)
+from regie_tui.services.bookings.cells import FREE_STAMP, CellRequest, CellStamp, StaleCells, notice_deadline
+from regie_tui.services.bookings.judge import WAITING
+from regie_tui.services.bookings.rules import apply_cells, check_cells
+from regie_tui.services.common.sql import id_of
 from regie_tui.services.trust.agents import AgentInfo
 
 from booking_world import NOW, OVERRIDE_WED, WED, World, build
+from helpers import get_row
 
 #: A régisseur at the keyboard: the role matrix lets it unlock a locked cell, with a reason.
 REGISSEUR = AgentInfo(id=1, login="jbernard", display_name="Julien Bernard", role=Role.REGISSEUR)
@@ -53,12 +49,12 @@ def cancel(day: date, unit: int) -> CellRequest:
     return CellRequest(day=day, unit_id=unit, action="cancel")
 
 
-def check(engine, child: int, *cells: CellRequest, now: datetime = NOW, **options: object):
+def check(engine, child: int, *cells: CellRequest, now: datetime = NOW, **options: Any):
     with Session(engine) as db:
         return check_cells(db, child_id=child, cells=list(cells), now=now, **options)
 
 
-def apply(engine, world: World, child: int, *cells: CellRequest, now: datetime = NOW, **options: object):
+def apply(engine, world: World, child: int, *cells: CellRequest, now: datetime = NOW, **options: Any):
     with Session(engine) as db:
         result = apply_cells(
             db, child_id=child, cells=list(cells), agent_id=world.agent, source=Source.AGENT, now=now, **options
@@ -107,10 +103,12 @@ def test_book_then_cancel_writes_the_cells_and_the_history(engine, world):
         "child": "Léa Famille Léa",
         "cells": ["09/12/2026 Matin – Mercredi : libre", "09/12/2026 Repas – Mercredi : libre"],
     }
+    assert entries[0].after is not None
     assert entries[0].after["cells"] == [
         "09/12/2026 Matin – Mercredi : réservée",
         "09/12/2026 Repas – Mercredi : réservée",
     ]
+    assert entries[1].after is not None
     assert entries[1].after["cells"] == [
         "09/12/2026 Matin – Mercredi : libre",
         "09/12/2026 Repas – Mercredi : libre",
@@ -292,7 +290,7 @@ def test_beyond_capacity_goes_to_the_waiting_list_and_a_cancel_promotes_the_firs
     assert states(engine, kids["Hugo"]) == {(WED, world.matin): "waiting_list"}
     assert states(engine, kids["Tom"]) == {}
     with Session(engine) as db:
-        lea_family = db.get(Child, kids["Léa"]).family_id
+        lea_family = get_row(db, Child, kids["Léa"]).family_id
         entry = db.exec(
             select(AuditEntry).where(AuditEntry.family_id == lea_family, AuditEntry.source == Source.SYSTEM)
         ).one()
@@ -329,7 +327,7 @@ def test_requested_cells_hold_a_place_and_booking_one_confirms_it(engine, world)
                 child_id=kids["Tom"],
                 day=WED,
                 unit_id=world.matin,
-                enrollment_id=enrollment.id,
+                enrollment_id=id_of(enrollment),
                 state=BookingState.REQUESTED,
                 source=Source.PORTAL,
                 changed_at=NOW,
@@ -417,7 +415,7 @@ def _booking(db: Session, child: int, day: date, unit: int, activity: int, state
         child_id=child,
         day=day,
         unit_id=unit,
-        enrollment_id=enrollment.id,
+        enrollment_id=id_of(enrollment),
         state=state,
         source=Source.AGENT,
         changed_at=NOW,
@@ -436,7 +434,7 @@ def test_attendance_and_billing_lock_the_cell(engine, world):
         billed = _booking(db, lea, WED, world.apres_midi, world.mercredi, BookingState.RESERVED)
         db.add(
             Charge(
-                family_id=db.get(Child, lea).family_id,
+                family_id=get_row(db, Child, lea).family_id,
                 child_id=lea,
                 booking_id=billed.id,
                 regie_id=db.exec(select(Activity.regie_id).where(Activity.id == world.mercredi)).one(),
@@ -501,11 +499,13 @@ def test_four_hundred_cells_take_a_handful_of_queries(engine, world):
 
 def _last_booking_audit(engine, child: int) -> AuditEntry:
     with Session(engine) as db:
-        return db.exec(
+        entry = db.exec(
             select(AuditEntry)
             .where(AuditEntry.entity == "booking", AuditEntry.entity_id == child)
             .order_by(col(AuditEntry.id).desc())
         ).first()
+    assert entry is not None, f"no booking audited for child {child}"
+    return entry
 
 
 def test_notice_override_needs_a_reason_and_is_audited_with_it(engine, world):
@@ -522,7 +522,9 @@ def test_notice_override_needs_a_reason_and_is_audited_with_it(engine, world):
     assert done[0].allowed and done[0].state == BookingState.RESERVED
     assert done[0].overrides == ("délai de prévenance dépassé (J-2 ouvrés à 12:00)",)
     entry = _last_booking_audit(engine, lea)
+    assert entry.after is not None
     assert entry.after["reason"] == "Reprise du travail"
+    assert entry.after is not None
     assert entry.after["overrides"] == [
         "09/12/2026 Matin – Mercredi : délai de prévenance dépassé (J-2 ouvrés à 12:00)"
     ]
@@ -543,9 +545,13 @@ def test_a_regisseur_unlocks_a_recorded_cell_with_a_reason(engine, world):
     assert done[0].allowed, done[0].rule
     assert states(engine, lea)[(past, world.matin)] == "absent_justified"
     entry = _last_booking_audit(engine, lea)
+    assert entry.before is not None
     assert entry.before["cells"] == ["18/11/2026 Matin – Mercredi : présent"]
+    assert entry.after is not None
     assert entry.after["cells"] == ["18/11/2026 Matin – Mercredi : absence justifiée"]
+    assert entry.after is not None
     assert entry.after["overrides"] == ["18/11/2026 Matin – Mercredi : cellule verrouillée (présence relevée)"]
+    assert entry.after is not None
     assert entry.after["reason"] == "Certificat médical reçu"
 
 

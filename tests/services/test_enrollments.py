@@ -24,9 +24,11 @@ from regie_tui.models import (
     Source,
     Unit,
 )
+from regie_tui.services.common.sql import id_col, id_of
 from regie_tui.services.families.enrollments import check_enrollment, enrol
 
 from builders import add_family, add_regie
+from helpers import get_row
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)
 FIRST_DAY = date(2027, 7, 7)
@@ -58,7 +60,7 @@ def build(engine) -> World:
         ):
             activity = Activity(
                 regie_id=regie,
-                facility_id=facility.id,
+                facility_id=id_of(facility),
                 name=name,
                 kind=ActivityKind.HOLIDAYS,
                 start_date=start,
@@ -66,19 +68,19 @@ def build(engine) -> World:
             )
             db.add(activity)
             db.flush()
-            activities.append(activity.id)
+            activities.append(id_of(activity))
         alsh, other = activities
-        groups = []
-        for activity, name, low, high in (
+        groups: list[int] = []
+        for activity_id, name, low, high in (
             (alsh, "MATER 3-4 ans", 3, 4),
             (alsh, "MATER 5-6 ans", 5, 6),
             (alsh, "PRIM 7-11 ans", 7, 11),
             (other, "Tous", 3, 11),
         ):
-            group = AgeGroup(activity_id=activity, name=name, min_age=low, max_age=high, position=len(groups))
+            group = AgeGroup(activity_id=activity_id, name=name, min_age=low, max_age=high, position=len(groups))
             db.add(group)
             db.flush()
-            groups.append(group.id)
+            groups.append(id_of(group))
         mater34, mater56, prim, other_group = groups
         journee = Unit(activity_id=alsh, name="Journée", start_time=time(7, 30), end_time=time(18, 30))
         sortie = Unit(activity_id=alsh, name="Sortie", start_time=time(9), end_time=time(17))
@@ -86,10 +88,10 @@ def build(engine) -> World:
         db.flush()
         db.add_all(
             [
-                Capacity(age_group_id=mater34, unit_id=journee.id, places=2),
-                Capacity(age_group_id=mater34, unit_id=sortie.id, places=1),
-                Capacity(age_group_id=mater34, unit_id=journee.id, day=FIRST_DAY, places=9),  # ignored here
-                Capacity(age_group_id=mater56, unit_id=journee.id, places=12),
+                Capacity(age_group_id=mater34, unit_id=id_of(journee), places=2),
+                Capacity(age_group_id=mater34, unit_id=id_of(sortie), places=1),
+                Capacity(age_group_id=mater34, unit_id=id_of(journee), day=FIRST_DAY, places=9),  # ignored here
+                Capacity(age_group_id=mater56, unit_id=id_of(journee), places=12),
             ]
         )
         births = {
@@ -102,9 +104,9 @@ def build(engine) -> World:
         kids = {}
         for first, birth in births.items():
             add_family(db, f"FAMILLE {first.upper()}", children=[(first, birth)])
-            kids[first] = db.exec(select(Child.id).where(Child.first_name == first)).one()
+            kids[first] = db.exec(select(id_col(Child.id)).where(Child.first_name == first)).one()
         db.commit()
-        return World(agent.id, alsh, other, mater34, mater56, prim, other_group, kids)
+        return World(id_of(agent), alsh, other, mater34, mater56, prim, other_group, kids)
 
 
 @pytest.fixture
@@ -158,6 +160,7 @@ def test_enrol_accepts_and_audits_then_refuses_a_second_time(engine, world):
     enrollment_id = do_enrol(engine, world, "Léa", world.mater34)
     with Session(engine) as db:
         enrollment = db.get(Enrollment, enrollment_id)
+        assert enrollment is not None
         assert (enrollment.status, enrollment.decided_by_id, enrollment.age_group_id) == (
             EnrollmentStatus.ACCEPTED,
             world.agent,
@@ -209,6 +212,7 @@ def test_a_full_group_is_refused_or_put_on_the_waiting_list(engine, world):
     waiting_id = do_enrol(engine, world, "Zoé", world.mater34, waiting_list=True)
     with Session(engine) as db:
         waiting = db.get(Enrollment, waiting_id)
+        assert waiting is not None
         assert (waiting.status, waiting.reason) == (
             EnrollmentStatus.WAITING,
             "Groupe complet : inscription en liste d'attente.",
@@ -222,7 +226,7 @@ def test_a_full_group_is_refused_or_put_on_the_waiting_list(engine, world):
         db.commit()
     assert do_enrol(engine, world, "Zoé", world.mater34) == waiting_id
     with Session(engine) as db:
-        assert db.get(Enrollment, waiting_id).status == EnrollmentStatus.ACCEPTED
+        assert get_row(db, Enrollment, waiting_id).status == EnrollmentStatus.ACCEPTED
 
 
 def test_places_count_only_enrollments_meeting_the_period(engine, world):
@@ -249,6 +253,7 @@ def test_a_requested_enrollment_is_decided(engine, world):
     enrollment_id = do_enrol(engine, world, "Zoé", world.mater34)
     with Session(engine) as db:
         enrollment = db.get(Enrollment, enrollment_id)
+        assert enrollment is not None
         assert (enrollment.status, enrollment.age_group_id, enrollment.source, enrollment.version) == (
             EnrollmentStatus.ACCEPTED,
             world.mater34,
@@ -256,6 +261,7 @@ def test_a_requested_enrollment_is_decided(engine, world):
             2,
         )
         entry = db.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc())).first()
+        assert entry is not None
         assert (entry.action, entry.before) == ("decide", {"status": "requested"})
 
 

@@ -21,21 +21,24 @@ from regie_tui.models import (
     Role,
     Source,
 )
+from regie_tui.services.common.sql import id_col, id_of
 from regie_tui.services.common.validation import InvalidValue
 from regie_tui.services.families import edit as fe
+from regie_tui.services.families import stamps
 from regie_tui.services.families.file import family_detail
 from regie_tui.services.families.history import family_history
 from regie_tui.services.families.search import search_families
 from regie_tui.services.trust.agents import AgentInfo
 
 from builders import add_family
+from helpers import get_row
 
 
 def _agent(session: Session, login: str, role: Role, name: str) -> int:
     agent = Agent(login=login, display_name=name, role=role)
     session.add(agent)
     session.flush()
-    return agent.id
+    return id_of(agent)
 
 
 #: An administrator reading the history (health values shown).
@@ -60,9 +63,9 @@ def town(engine):
         session.commit()
         ids = {
             "family": family_id,
-            "nicole": session.exec(select(Guardian.id).where(Guardian.first_name == "Nicole")).one(),
-            "jean": session.exec(select(Guardian.id).where(Guardian.first_name == "Jean")).one(),
-            "lea": session.exec(select(Child.id)).one(),
+            "nicole": session.exec(select(id_col(Guardian.id)).where(Guardian.first_name == "Nicole")).one(),
+            "jean": session.exec(select(id_col(Guardian.id)).where(Guardian.first_name == "Jean")).one(),
+            "lea": session.exec(select(id_col(Child.id))).one(),
             "julie": julie,
             "marc": marc,
             "regisseur": regisseur,
@@ -79,7 +82,7 @@ def _count(session: Session, model: type) -> int:
 
 def test_set_fields_cleans_audits_bumps_version_and_refreshes_search(engine, town):
     with Session(engine) as session:
-        stamp = fe.family_stamp(session, family_id=town["family"])
+        stamp = stamps.family_stamp(session, family_id=town["family"])
         fe.set_fields(
             session,
             family_id=town["family"],
@@ -91,11 +94,14 @@ def test_set_fields_cleans_audits_bumps_version_and_refreshes_search(engine, tow
         )
         session.commit()
         guardian = session.get(Guardian, town["nicole"])
+        assert guardian is not None
         assert guardian.mobile_phone == "06 11 22 33 44"
         family = session.get(Family, town["family"])
+        assert family is not None
         assert family.version == stamp.version + 1
         assert family.updated_at is not None
         entry = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc())).first()
+        assert entry is not None
         assert (entry.action, entry.entity, entry.entity_id, entry.agent_id) == (
             "update",
             "guardian",
@@ -115,7 +121,7 @@ def test_set_fields_cleans_audits_bumps_version_and_refreshes_search(engine, tow
 
 def test_nothing_changed_writes_nothing(engine, town):
     with Session(engine) as session:
-        stamp = fe.family_stamp(session, family_id=town["family"])
+        stamp = stamps.family_stamp(session, family_id=town["family"])
         fe.set_fields(
             session,
             family_id=town["family"],
@@ -126,7 +132,7 @@ def test_nothing_changed_writes_nothing(engine, town):
             expected=stamp,
         )
         session.commit()
-        assert fe.family_stamp(session, family_id=town["family"]) == stamp
+        assert stamps.family_stamp(session, family_id=town["family"]) == stamp
 
 
 @pytest.mark.parametrize(
@@ -161,7 +167,7 @@ def test_nothing_changed_writes_nothing(engine, town):
 def test_every_validation_message(engine, town, entity, field, value, message):
     entity_id = {"family": town["family"], "guardian": town["nicole"], "child": town["lea"]}[entity]
     with Session(engine) as session:
-        before = fe.family_stamp(session, family_id=town["family"])
+        before = stamps.family_stamp(session, family_id=town["family"])
         with pytest.raises(InvalidValue) as refused:
             fe.set_fields(
                 session,
@@ -174,14 +180,15 @@ def test_every_validation_message(engine, town, entity, field, value, message):
             )
         session.rollback()
         assert refused.value.message == message
-        assert fe.family_stamp(session, family_id=town["family"]) == before
+        assert stamps.family_stamp(session, family_id=town["family"]) == before
 
 
 def test_entity_of_another_family_is_refused(engine, town):
     with Session(engine) as session:
         other = add_family(session, "MARTIN", guardians=[("Paul", "Martin", "", "")])
         session.commit()
-        paul = session.exec(select(Guardian.id).where(Guardian.family_id == other)).one()
+        paul = session.exec(select(id_col(Guardian.id)).where(Guardian.family_id == other)).one()
+        assert paul is not None
         with pytest.raises(NotFound, match="introuvable dans la famille DUBOIS"):
             fe.set_fields(
                 session,
@@ -199,7 +206,7 @@ def test_entity_of_another_family_is_refused(engine, town):
 def test_stale_save_names_who_changed_what_and_writes_nothing(engine, town):
     """Two agents open the same file; Marc saves first; Julie's save is refused, naming Marc."""
     with Session(engine) as julie_session:
-        julie_stamp = fe.family_stamp(julie_session, family_id=town["family"])
+        julie_stamp = stamps.family_stamp(julie_session, family_id=town["family"])
     with Session(engine) as marc_session:
         fe.set_fields(
             marc_session,
@@ -208,12 +215,12 @@ def test_stale_save_names_who_changed_what_and_writes_nothing(engine, town):
             entity_id=town["nicole"],
             values={"mobile_phone": "06 11 22 33 44"},
             agent_id=town["marc"],
-            expected=fe.family_stamp(marc_session, family_id=town["family"]),
+            expected=stamps.family_stamp(marc_session, family_id=town["family"]),
         )
         marc_session.commit()
     with Session(engine) as julie_session:
         audit_before = _count(julie_session, AuditEntry)
-        with pytest.raises(fe.StaleFamily) as stale:
+        with pytest.raises(stamps.StaleFamily) as stale:
             fe.set_fields(
                 julie_session,
                 family_id=town["family"],
@@ -235,7 +242,7 @@ def test_stale_save_names_who_changed_what_and_writes_nothing(engine, town):
 
 def test_portal_change_accepted_makes_an_open_form_stale(engine, town):
     with Session(engine) as session:
-        stamp = fe.family_stamp(session, family_id=town["family"])
+        stamp = stamps.family_stamp(session, family_id=town["family"])
         fe.set_fields(
             session,
             family_id=town["family"],
@@ -246,7 +253,7 @@ def test_portal_change_accepted_makes_an_open_form_stale(engine, town):
             source=Source.PORTAL,
         )
         session.commit()
-        with pytest.raises(fe.StaleFamily, match=r"Portail famille, le .* : Commune \(Vittel → Contrexéville\)"):
+        with pytest.raises(stamps.StaleFamily, match=r"Portail famille, le .* : Commune \(Vittel → Contrexéville\)"):
             fe.add_entity(
                 session,
                 family_id=town["family"],
@@ -259,7 +266,7 @@ def test_portal_change_accepted_makes_an_open_form_stale(engine, town):
 
 def session_family(session: Session, town: dict[str, int]) -> Family:
     session.expire_all()
-    return session.get(Family, town["family"])
+    return get_row(session, Family, town["family"])
 
 
 # ------------------------------------------------------------------- entities
@@ -285,15 +292,18 @@ def test_add_child_checks_and_is_searchable(engine, town):
         )
         session.commit()
         child = session.get(Child, child_id)
+        assert child is not None
         assert (child.first_name, child.birth_date, child.sex.value) == ("Hugo", date(2020, 5, 4), "M")
         assert [r.id for r in search_families(session, "hugo").rows] == [town["family"]]
         entry = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc())).first()
+        assert entry is not None
+        assert entry.after is not None
         assert (entry.action, entry.entity, entry.after["birth_date"]) == ("create", "child", "2020-05-04")
 
 
 def test_first_guardian_pays_and_payer_stays_unique(engine, town):
     with Session(engine) as session:
-        stamp = fe.family_stamp(session, family_id=town["family"])
+        stamp = stamps.family_stamp(session, family_id=town["family"])
         fe.set_payer(
             session, family_id=town["family"], guardian_id=town["jean"], agent_id=town["julie"], expected=stamp
         )
@@ -303,6 +313,7 @@ def test_first_guardian_pays_and_payer_stays_unique(engine, town):
         ).all()
         assert payers == ["Jean"]
         entry = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc())).first()
+        assert entry is not None
         assert (entry.before, entry.after) == ({"payer": "Nicole Dubois"}, {"payer": "Jean Dubois"})
         with pytest.raises(RegieError, match="Jean Dubois est le payeur de la famille"):
             fe.remove_entity(
@@ -323,7 +334,7 @@ def test_first_guardian_pays_and_payer_stays_unique(engine, town):
             values={"last_name": "Neuf", "first_name": "Ali"},
             agent_id=town["julie"],
         )
-        assert session.get(Guardian, new_id).is_payer
+        assert get_row(session, Guardian, new_id).is_payer
 
 
 def test_authorized_person_needs_a_purpose_and_can_be_removed(engine, town):
@@ -345,7 +356,7 @@ def test_authorized_person_needs_a_purpose_and_can_be_removed(engine, town):
             agent_id=town["julie"],
         )
         session.commit()
-        assert session.get(AuthorizedPerson, person_id).phone == "06 11 22 33 44"
+        assert get_row(session, AuthorizedPerson, person_id).phone == "06 11 22 33 44"
         fe.remove_entity(
             session, family_id=town["family"], entity="authorized_person", entity_id=person_id, agent_id=town["julie"]
         )
@@ -369,7 +380,7 @@ def test_health_notes_only_for_roles_that_see_them(engine, town):
             session, family_id=town["family"], entity="health_note", values=values, agent_id=town["julie"]
         )
         session.commit()
-        assert session.get(HealthNote, note_id).text == "Arachide"
+        assert get_row(session, HealthNote, note_id).text == "Arachide"
         with pytest.raises(InvalidValue, match="Type : « food » n'est pas une valeur possible."):
             fe.set_fields(
                 session,
@@ -426,12 +437,12 @@ def test_diets_consents_quotient(engine, town):
         assert session.exec(select(Consent.granted)).all() == [True]
         quotient = session.exec(select(FamilyQuotient)).one()
         assert (quotient.value, quotient.source, quotient.valid_to) == (850, "CAF", date(2027, 12, 31))
-        assert session.get(Family, town["family"]).version == 4
+        assert get_row(session, Family, town["family"]).version == 4
 
 
 def test_archive_hides_from_search_and_freezes_the_file(engine, town, today):
     with Session(engine) as session:
-        stamp = fe.family_stamp(session, family_id=town["family"])
+        stamp = stamps.family_stamp(session, family_id=town["family"])
         fe.archive_family(session, family_id=town["family"], agent_id=town["julie"], expected=stamp)
         session.commit()
         assert search_families(session, "dubois").rows == []

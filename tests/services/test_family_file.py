@@ -3,10 +3,11 @@
 from datetime import date
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from regie_tui.errors import NotFound
 from regie_tui.models import Child, HealthNote, HealthNoteKind, Role
+from regie_tui.services.common.sql import id_col
 from regie_tui.services.families.file import family_detail
 from regie_tui.services.families.search import search_families
 from regie_tui.services.trust.agents import AgentInfo
@@ -39,11 +40,13 @@ def test_family_file_balance_after_payments_and_credit_notes(engine, today):
 def test_health_notes_only_for_roles_that_may_see_them(engine, today):
     with Session(engine) as session:
         family_id = add_family(session, "BLANC", children=[("Zoé", date(2019, 5, 1))])
-        child = session.exec(Child.__table__.select()).first()
-        session.add(HealthNote(child_id=child.id, kind=HealthNoteKind.PAI, text="Allergie arachide, trousse PAI"))
+        child_id = session.exec(select(id_col(Child.id))).first()
+        assert child_id is not None
+        session.add(HealthNote(child_id=child_id, kind=HealthNoteKind.PAI, text="Allergie arachide, trousse PAI"))
         session.commit()
         seen = family_detail(session, family_id, agent=ACCUEIL, today=today)
         hidden = family_detail(session, family_id, agent=REGISSEUR, today=today)
+    assert seen.children[0].health_notes is not None
     assert seen.children[0].health_notes[0].text == "Allergie arachide, trousse PAI"
     assert any("Zoé : PAI" in a.text for a in seen.alerts)
     assert hidden.children[0].health_notes is None
@@ -71,11 +74,13 @@ def test_a_health_documents_file_name_only_for_the_roles_with_health_data(town_u
     engine = make_engine(town_url)
     try:
         with Session(engine) as db:
-            family_id, filename = db.exec(
+            row = db.exec(
                 select(Document.family_id, Document.filename)
                 .join(DocumentType, col(DocumentType.id) == Document.document_type_id)
                 .where(col(DocumentType.health))
             ).first()
+            assert row is not None
+            family_id, filename = row
             shown = {
                 login: [
                     d.filename

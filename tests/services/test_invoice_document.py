@@ -23,7 +23,10 @@ from regie_tui.models import (
     Regie,
     Town,
 )
-from regie_tui.services.billing.document import as_json, invoice_document, mask_iban, month_documents
+from regie_tui.services.billing.document import invoice_document, month_documents
+from regie_tui.services.billing.document_json import as_json
+from regie_tui.services.common.sql import id_of
+from regie_tui.services.payments.sepa.mandates import mask_iban
 
 UNPAID = "pop-F261000012"  # family 12, October, 13 lines over several children, nothing paid
 PAID = "pop-F260900001"  # family 1, September, paid in full
@@ -153,7 +156,7 @@ def test_credit_note_part_payment_and_direct_debit(fresh_town_url):
             db.add(
                 CreditNote(
                     number="pop-A261100001",
-                    invoice_id=invoice.id,
+                    invoice_id=id_of(invoice),
                     issue_date=date(2026, 11, 12),
                     amount_cents=1000,
                     reason="Absences justifiées",
@@ -169,7 +172,7 @@ def test_credit_note_part_payment_and_direct_debit(fresh_town_url):
             )
             db.add(payment)
             db.flush()
-            db.add(Allocation(payment_id=payment.id, invoice_id=invoice.id, amount_cents=5000))
+            db.add(Allocation(payment_id=id_of(payment), invoice_id=id_of(invoice), amount_cents=5000))
             mandate = Mandate(
                 family_id=invoice.family_id,
                 regie_id=invoice.regie_id,
@@ -210,9 +213,9 @@ def test_credit_note_part_payment_and_direct_debit(fresh_town_url):
             db.flush()
             db.add(
                 DirectDebit(
-                    batch_id=batch.id,
-                    invoice_id=invoice.id,
-                    mandate_id=mandate.id,
+                    batch_id=id_of(batch),
+                    invoice_id=id_of(invoice),
+                    mandate_id=id_of(mandate),
                     amount_cents=balance,
                     sequence=MandateSequence.FIRST,
                     end_to_end_id="TEST-E2E-1",
@@ -221,6 +224,7 @@ def test_credit_note_part_payment_and_direct_debit(fresh_town_url):
             db.commit()
             doc = invoice_document(db, number=UNPAID)
             assert doc.in_direct_debit and doc.status_text == "En prélèvement le 07/12/2026"
+            assert doc.debit is not None
             assert (doc.debit.debit_date, doc.debit.in_progress) == (date(2026, 12, 7), True)  # the batch's date
             assert any("le 07/12/2026" in text for text in doc.how_to_pay)
             [month_doc] = [
@@ -243,6 +247,7 @@ def test_json_gives_cents_and_french_text(db):
     assert first["amount"]["cents"] == doc.children[0].lines[0].amount_cents
     assert first["unit_price"]["text"] == formatting.money(doc.children[0].lines[0].unit_price_cents)
     assert data["issue_date"] == {"iso": doc.issue_date.isoformat(), "text": doc.issue_date.strftime("%d/%m/%Y")}
+    assert doc.payfip is not None
     assert data["payfip"] == {
         "numcli": doc.payfip.numcli,
         "refdet": UNPAID,

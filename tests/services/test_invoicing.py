@@ -24,11 +24,12 @@ from regie_tui.models import (
     Role,
     Unit,
 )
-from regie_tui.services.billing import invoicing
+from regie_tui.services.billing import credit_notes, invoicing, run_anomalies, run_tables
 from regie_tui.services.billing.pricing import line_amount_cents
+from regie_tui.services.common.sql import id_col
 from regie_tui.services.trust.agents import AgentInfo
 
-from helpers import TODAY
+from helpers import TODAY, table_of
 
 ADMIN = AgentInfo(id=1, login="agent.test", display_name="agent.test", role=Role.ADMIN)
 ACCUEIL = AgentInfo(id=2, login="smoreau", display_name="Sophie Moreau", role=Role.ACCUEIL)
@@ -63,7 +64,7 @@ def test_the_run_agrees_with_the_seed_s_invoices(db, regie):
     """Take back October's seeded invoices (charges, payments on them), run October again: same totals.
 
     alsh bills the Toussaint holidays' "Journée" as one package (Forfait semaine) per week."""
-    regie_id = db.exec(select(Regie.id).where(Regie.code == regie)).one()
+    regie_id = db.exec(select(id_col(Regie.id)).where(Regie.code == regie)).one()
     seeded = {
         family_id: total
         for family_id, total in db.exec(
@@ -73,14 +74,14 @@ def test_the_run_agrees_with_the_seed_s_invoices(db, regie):
         )
     }
     assert seeded
-    ids = select(Invoice.id).where(Invoice.regie_id == regie_id, Invoice.period_start == OCTOBER)
-    lines = select(InvoiceLine.id).where(col(InvoiceLine.invoice_id).in_(ids))
+    ids = select(id_col(Invoice.id)).where(Invoice.regie_id == regie_id, Invoice.period_start == OCTOBER)
+    lines = select(id_col(InvoiceLine.id)).where(col(InvoiceLine.invoice_id).in_(ids))
     conn = db.connection()
-    conn.execute(sa.delete(Charge.__table__).where(Charge.__table__.c.invoice_line_id.in_(lines)))
-    conn.execute(sa.delete(Allocation.__table__).where(Allocation.__table__.c.invoice_id.in_(ids)))
-    conn.execute(sa.delete(CreditNote.__table__).where(CreditNote.__table__.c.invoice_id.in_(ids)))
-    conn.execute(sa.delete(InvoiceLine.__table__).where(InvoiceLine.__table__.c.invoice_id.in_(ids)))
-    conn.execute(sa.delete(Invoice.__table__).where(Invoice.__table__.c.id.in_(ids)))
+    conn.execute(sa.delete(table_of(Charge)).where(table_of(Charge).c.invoice_line_id.in_(lines)))
+    conn.execute(sa.delete(table_of(Allocation)).where(table_of(Allocation).c.invoice_id.in_(ids)))
+    conn.execute(sa.delete(table_of(CreditNote)).where(table_of(CreditNote).c.invoice_id.in_(ids)))
+    conn.execute(sa.delete(table_of(InvoiceLine)).where(table_of(InvoiceLine).c.invoice_id.in_(ids)))
+    conn.execute(sa.delete(table_of(Invoice)).where(table_of(Invoice).c.id.in_(ids)))
     run = invoicing.bill_month(db, regie_code=regie, month=OCTOBER, today=TODAY, agent=None)
     assert {f.family_id: f.total_cents for f in run.families} == seeded
     if regie == "alsh":
@@ -108,14 +109,14 @@ def test_november_one_invoice_per_family_numbered_without_gaps_and_rerun_bills_n
             assert charged == line.amount_cents
     # Every billed booking of November up to today has its charge; nothing else.
     pop_activities = db.exec(
-        select(Activity.id).join(Regie, col(Regie.id) == Activity.regie_id).where(Regie.code == "pop")
+        select(id_col(Activity.id)).join(Regie, col(Regie.id) == Activity.regie_id).where(Regie.code == "pop")
     ).all()
     billed = db.exec(
         select(func.count())
         .select_from(Booking)
         .join(Unit, col(Unit.id) == Booking.unit_id)
         .where(
-            col(Booking.state).in_(invoicing.BILLED_STATES),
+            col(Booking.state).in_(run_tables.BILLED_STATES),
             Booking.day >= NOVEMBER,
             Booking.day <= TODAY,
             col(Unit.activity_id).in_(pop_activities),
@@ -173,8 +174,8 @@ def test_rounding_once_per_line():
 
 def test_a_family_without_valid_quotient_pays_the_top_bracket_with_a_warning(db):
     run = invoicing.preview_month(db, regie_code="pop", month=NOVEMBER, today=TODAY, agent=ADMIN)
-    flagged = {a.family_id for a in run.anomalies if a.kind == invoicing.AnomalyKind.NO_QUOTIENT}
-    assert run.anomaly_counts[invoicing.AnomalyKind.NO_QUOTIENT] == len(flagged)
+    flagged = {a.family_id for a in run.anomalies if a.kind == run_anomalies.AnomalyKind.NO_QUOTIENT}
+    assert run.anomaly_counts[run_anomalies.AnomalyKind.NO_QUOTIENT] == len(flagged)
     for family in run.families:
         bases = {line.basis for line in family.lines}
         if family.family_id in flagged:
@@ -195,10 +196,12 @@ def test_a_credit_note_cancels_and_its_days_can_be_billed_again(db):
     run = bill(db)
     first = run.families[0]
     with pytest.raises(RegieError, match=r"avoirs\) : réservé aux rôles régisseur, administrateur"):
-        invoicing.credit_invoice(db, invoice_number=first.number, reason="Erreur", today=TODAY, agent=ACCUEIL)
+        credit_notes.credit_invoice(db, invoice_number=first.number, reason="Erreur", today=TODAY, agent=ACCUEIL)
     with pytest.raises(RegieError, match="motif obligatoire"):
-        invoicing.credit_invoice(db, invoice_number=first.number, reason=" ", today=TODAY, agent=ADMIN)
-    note = invoicing.credit_invoice(db, invoice_number=first.number, reason="Pointage erroné", today=TODAY, agent=ADMIN)
+        credit_notes.credit_invoice(db, invoice_number=first.number, reason=" ", today=TODAY, agent=ADMIN)
+    note = credit_notes.credit_invoice(
+        db, invoice_number=first.number, reason="Pointage erroné", today=TODAY, agent=ADMIN
+    )
     db.commit()
     assert note.number == "pop-A261100001" and note.amount_cents == first.total_cents and note.invoice_cancelled
     invoice = db.exec(select(Invoice).where(Invoice.number == first.number)).one()
@@ -211,7 +214,7 @@ def test_a_credit_note_cancels_and_its_days_can_be_billed_again(db):
 def test_a_credit_note_by_amount_reduces_and_frees_payments_beyond(db):
     run = bill(db)
     family = run.families[1]
-    note = invoicing.credit_invoice(
+    note = credit_notes.credit_invoice(
         db,
         invoice_number=family.number,
         reason="Geste commercial",
@@ -221,7 +224,7 @@ def test_a_credit_note_by_amount_reduces_and_frees_payments_beyond(db):
     )
     assert not note.invoice_cancelled and note.lines_freed == 0 and note.released_cents == 0
     with pytest.raises(RegieError, match="dépasse ce qui reste"):
-        invoicing.credit_invoice(
+        credit_notes.credit_invoice(
             db,
             invoice_number=family.number,
             reason="Trop",
@@ -266,24 +269,24 @@ def test_a_day_added_to_a_week_already_billed_is_covered_by_its_package(db):
 
 def test_a_booking_without_rate_is_not_billed_and_is_listed(db):
     """The Acc soir rates moved to start on 16 November: the days before have no price."""
-    soir = db.exec(select(Unit.id).where(Unit.name == "Acc soir")).all()
+    soir = db.exec(select(id_col(Unit.id)).where(Unit.name == "Acc soir")).all()
     for rate in db.exec(select(Rate).where(col(Rate.unit_id).in_(soir))):
         rate.valid_from = date(2026, 11, 16)
         db.add(rate)
     db.commit()
     run = invoicing.preview_month(db, regie_code="pop", month=NOVEMBER, today=TODAY, agent=ADMIN)
-    listed = [a for a in run.anomalies if a.kind == invoicing.AnomalyKind.NO_RATE]
+    listed = [a for a in run.anomalies if a.kind == run_anomalies.AnomalyKind.NO_RATE]
     unpriced = db.exec(
         select(func.count())
         .select_from(Booking)
         .where(
             col(Booking.unit_id).in_(soir),
-            col(Booking.state).in_(invoicing.BILLED_STATES),
+            col(Booking.state).in_(run_tables.BILLED_STATES),
             Booking.day >= NOVEMBER,
             Booking.day < date(2026, 11, 16),
         )
     ).one()
-    assert unpriced > 0 and run.anomaly_counts[invoicing.AnomalyKind.NO_RATE] == unpriced
+    assert unpriced > 0 and run.anomaly_counts[run_anomalies.AnomalyKind.NO_RATE] == unpriced
     assert all("Acc soir" in a.text and "/11/2026" in a.text for a in listed)
     billed_days = {
         int(d)

@@ -16,6 +16,7 @@ from regie_tui.models import (
     SubmissionKind,
     SubmissionStatus,
 )
+from regie_tui.services.common.sql import id_of
 from regie_tui.services.portal.messages import family_messages, mark_done, message_view, reply
 from regie_tui.services.portal.pending import pending_counts
 from regie_tui.services.trust.agents import add_agent, resolve_agent
@@ -209,7 +210,7 @@ def test_a_message_without_submission_is_marked_done_too(db, agent, dubois):
     )
     db.add(message)
     db.commit()
-    mark_done(db, message_id=message.id, agent_id=agent.id)
+    mark_done(db, message_id=id_of(message), agent_id=agent.id)
     db.commit()
     read_at = db.exec(select(Message.read_at).where(col(Message.id) == message.id)).one()
     assert read_at is not None

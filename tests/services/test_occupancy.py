@@ -27,8 +27,9 @@ from regie_tui.models import (
     Source,
     Unit,
 )
+from regie_tui.services.bookings.cells import HOLDING
 from regie_tui.services.bookings.occupancy import month_label, occupancy_month, parse_month, shift_month
-from regie_tui.services.bookings.rules import HOLDING
+from regie_tui.services.common.sql import id_col, id_of
 
 from builders import add_family, add_regie
 
@@ -59,7 +60,7 @@ def build(engine) -> World:
         for name in ("Mercredis Lucioles", "Autre accueil"):
             activity = Activity(
                 regie_id=regie,
-                facility_id=facility.id,
+                facility_id=id_of(facility),
                 name=name,
                 kind=ActivityKind.WEDNESDAY,
                 start_date=date(2026, 9, 2),
@@ -67,10 +68,10 @@ def build(engine) -> World:
             )
             db.add(activity)
             db.flush()
-            activities.append(activity.id)
+            activities.append(id_of(activity))
             db.add(
                 ActivityPeriod(
-                    activity_id=activity.id,
+                    activity_id=id_of(activity),
                     name="Année",
                     start_date=date(2026, 9, 2),
                     end_date=date(2027, 7, 7),
@@ -79,25 +80,25 @@ def build(engine) -> World:
             )
         mercredi, other = activities
         units = {}
-        for activity, name, start, end, position in (
+        for activity_id, name, start, end, position in (
             (mercredi, "Repas", time(12, 0), time(13, 30), 2),
             (mercredi, "Matin", time(7, 30), time(12, 0), 1),
             (other, "Matin", time(7, 30), time(12, 0), 1),
         ):
-            unit = Unit(activity_id=activity, name=name, start_time=start, end_time=end, position=position)
+            unit = Unit(activity_id=activity_id, name=name, start_time=start, end_time=end, position=position)
             db.add(unit)
             db.flush()
-            units[(activity, name)] = unit.id
+            units[(activity_id, name)] = id_of(unit)
         groups = {}
-        for activity, name, low, high, position in (
+        for activity_id, name, low, high, position in (
             (mercredi, "Élémentaire", 6, 11, 2),
             (mercredi, "Maternelle", 3, 5, 1),
             (other, "Tous", 3, 11, 1),
         ):
-            group = AgeGroup(activity_id=activity, name=name, min_age=low, max_age=high, position=position)
+            group = AgeGroup(activity_id=activity_id, name=name, min_age=low, max_age=high, position=position)
             db.add(group)
             db.flush()
-            groups[(activity, name)] = group.id
+            groups[(activity_id, name)] = id_of(group)
         matin, repas = units[(mercredi, "Matin")], units[(mercredi, "Repas")]
         mater, elem = groups[(mercredi, "Maternelle")], groups[(mercredi, "Élémentaire")]
         other_unit, other_group = units[(other, "Matin")], groups[(other, "Tous")]
@@ -123,7 +124,7 @@ def build(engine) -> World:
             ("Noé", date(2018, 4, 4)),
         ):
             add_family(db, f"FAMILLE {first.upper()}", children=[(first, birth)])
-            kids[first] = db.exec(select(Child.id).where(Child.first_name == first)).one()
+            kids[first] = db.exec(select(id_col(Child.id)).where(Child.first_name == first)).one()
         enrollments = {}
         for first, child in kids.items():
             enrollment = Enrollment(
@@ -135,7 +136,7 @@ def build(engine) -> World:
             )
             db.add(enrollment)
             db.flush()
-            enrollments[first] = (child, enrollment.id)
+            enrollments[first] = (child, id_of(enrollment))
         other_enrollment = Enrollment(
             child_id=kids["Léa"],
             activity_id=other,
@@ -174,7 +175,7 @@ def build(engine) -> World:
                 booking("Léa", date(2026, 11, 25), matin, BookingState.RESERVED),
                 booking("Tom", date(2027, 1, 6), matin, BookingState.RESERVED),
                 # Another activity's unit, the same day.
-                booking("Léa", FULL_WED, other_unit, BookingState.RESERVED, other_enrollment.id),
+                booking("Léa", FULL_WED, other_unit, BookingState.RESERVED, id_of(other_enrollment)),
             ]
         )
         db.commit()
@@ -302,13 +303,15 @@ def test_the_seeded_town_matches_a_plain_count(town_url):
     engine = make_engine(town_url)
     try:
         with Session(engine) as db:
-            activity_id, month = db.exec(
+            busiest = db.exec(
                 select(Unit.activity_id, func.min(Booking.day))
                 .join(Unit, col(Unit.id) == Booking.unit_id)
                 .where(Booking.day >= DECEMBER)
                 .group_by(col(Unit.activity_id))
                 .order_by(func.count().desc())
             ).first()
+            assert busiest is not None, "the seeded town has bookings from December on"
+            activity_id, month = busiest
             occupancy = occupancy_month(db, activity_id=activity_id, month=month)
             unit_ids = [u.id for u in occupancy.units]
             for day in occupancy.open_days:

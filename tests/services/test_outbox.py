@@ -11,22 +11,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from regie_tui.db import make_engine
 from regie_tui.errors import RegieError
 from regie_tui.models import AuditEntry, Family, Guardian, MailStatus, OutboxMail, PortalAccount, Town
 from regie_tui.services.portal.outbox import (
-    INTERRUPTED,
-    SmtpSettings,
     decision_mail,
     family_address,
     outbox_mail,
     outbox_page,
     queue_mail,
     requeue,
-    send_outbox,
 )
+from regie_tui.services.portal.sending import INTERRUPTED, SmtpSettings, send_outbox
 from regie_tui.services.trust.agents import resolve_agent
 
 from helpers import ADMIN_LOGIN
@@ -44,7 +42,8 @@ def clock(start=NOW):
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class Recorder:
@@ -103,7 +102,7 @@ def town(fresh_town_url):
 def families(session, count):
     """The first families having a guardian with an e-mail, with that family's address."""
     found = []
-    for family in session.exec(select(Family).order_by(Family.id)).all():
+    for family in session.exec(select(Family).order_by(col(Family.id))).all():
         address = family_address(session, family_id=family.id)
         if address:
             found.append((family, address))
@@ -148,7 +147,7 @@ def test_address_is_the_payers_then_another_guardians_then_the_portal_accounts(t
             for f, _ in families(session, 12)
             if len(gs := session.exec(select(Guardian).where(Guardian.family_id == f.id)).all()) > 1
         )
-        guardians.sort(key=lambda g: not g.is_payer)
+        guardians = sorted(guardians, key=lambda g: not g.is_payer)
         payer, *others = guardians
         payer.email, others[0].email = "payeur@exemple.fr", "autre@exemple.fr"
         session.add_all([payer, others[0]])
@@ -175,6 +174,7 @@ def test_decision_mails_say_what_was_asked_the_decision_and_why(town):
     with Session(town, expire_on_commit=False) as session:
         (family, address), (other, _) = families(session, 2)
         town_row = session.get(Town, 1)
+        assert town_row is not None
         accepted_id = decision_mail(
             session,
             family_id=family.id,
@@ -182,6 +182,7 @@ def test_decision_mails_say_what_was_asked_the_decision_and_why(town):
             accepted=True,
             agent_id=None,
         )
+        assert accepted_id is not None
         refused_id = decision_mail(
             session,
             family_id=other.id,
@@ -191,6 +192,7 @@ def test_decision_mails_say_what_was_asked_the_decision_and_why(town):
             details=["mercredi 25/11/2026 : délai dépassé", "jeudi 26/11/2026 : complet"],
             agent_id=None,
         )
+        assert refused_id is not None
         session.commit()
         accepted = outbox_mail(session, mail_id=accepted_id)
         refused = outbox_mail(session, mail_id=refused_id)
@@ -216,6 +218,7 @@ def test_a_very_long_list_of_details_is_cut_to_fit_the_mail(town):
         mail_id = decision_mail(
             session, family_id=family.id, asked="Réservations", accepted=False, details=details, agent_id=None
         )
+        assert mail_id is not None
         body = outbox_mail(session, mail_id=mail_id).body
     assert len(body) <= 20_000
     assert "autre(s) ligne(s)" in body and "Cordialement" in body
@@ -300,6 +303,7 @@ def test_a_run_killed_after_handing_a_mail_over_never_resends_it(town, smtp_serv
             select(AuditEntry).where(AuditEntry.entity == "outbox_mail", AuditEntry.action == "update")
         ).one()
         assert entry.entity_id == first and entry.after == {"status": "to_send"}
+        assert entry.before is not None
         assert entry.before["error"] == INTERRUPTED
     assert send_outbox(town, smtp=settings(port), now=clock(later)).sent == 1
     assert server.recipients.count(address) == 2
@@ -313,7 +317,7 @@ def test_an_unreachable_server_fails_the_run_and_leaves_the_mails_waiting(town):
     assert all(mails[i].status == MailStatus.TO_SEND and mails[i].attempts == 0 for i, _, _ in queued)
 
 
-LOGINS = []  # the logins the server accepted
+LOGINS: list[str] = []  # the logins the server accepted
 
 
 def authenticator(server, session, envelope, mechanism, auth_data):
@@ -335,9 +339,9 @@ def test_login_to_the_server(town, smtp_server):
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1 (openssl), as (cert file, key file)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
+    """A self-signed certificate for 127.0.0.1 (openssl, on every machine that runs the suite:
+    its absence fails the TLS tests rather than skipping them), as (cert file, key file)."""
+    assert shutil.which("openssl"), "openssl makes the TLS tests' certificate: apt-get install openssl"
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(

@@ -2,10 +2,11 @@
 
 import threading
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from regie_tui.db import make_engine
 from regie_tui.errors import AccessDenied, RegieError
@@ -31,26 +32,20 @@ from regie_tui.models import (
     Source,
     Unit,
 )
-from regie_tui.services.billing.accounts import family_balances, family_invoices
+from regie_tui.services.billing.accounts import InvoiceRow, family_balances, family_invoices
 from regie_tui.services.billing.numbering import NumberKind, take_number
+from regie_tui.services.common.sql import id_col, id_of
 from regie_tui.services.common.validation import parse_money
-from regie_tui.services.payments.ledger import (
-    Allocated,
-    PaymentRecorded,
-    cancel_payment,
-    cash_journal,
-    close_cash_day,
-    family_credit,
-    family_situation,
-    open_invoices,
-    parse_mode,
-    record_online_payment,
-    record_payment,
-    reject_payment,
-)
+from regie_tui.services.payments.account import OpenInvoice, family_credit, open_invoices
+from regie_tui.services.payments.allocation import Allocated
+from regie_tui.services.payments.cash_journal import cash_journal, close_cash_day
+from regie_tui.services.payments.modes import parse_mode
+from regie_tui.services.payments.recording import PaymentRecorded, record_online_payment, record_payment
+from regie_tui.services.payments.situation import family_situation
+from regie_tui.services.payments.undoing import cancel_payment, reject_payment
 
 from builders import add_family, add_invoice, pay
-from helpers import TODAY_HOUR
+from helpers import TODAY_HOUR, get_row
 
 PAID_AT = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)  # 00:30 on the 23rd in Paris
 
@@ -62,10 +57,10 @@ def town(fresh_town_url):
     engine.dispose()
 
 
-def unpaid_invoices(session: Session, *, partly_paid: bool = False) -> list:
+def unpaid_invoices(session: Session, *, partly_paid: bool = False) -> list[tuple[int, InvoiceRow]]:
     """(family id, invoice row) of the town's issued invoices with a balance, by number."""
     found = []
-    for family_id in session.exec(select(Family.id).order_by(Family.id)).all():
+    for family_id in session.exec(select(id_col(Family.id)).order_by(col(Family.id))).all():
         for row in family_invoices(session, family_id):
             if row.balance_cents > 0 and (row.paid_cents > 0) == partly_paid:
                 found.append((family_id, row))
@@ -142,7 +137,7 @@ def test_a_partly_paid_invoice_is_paid_online_for_its_balance_only(town):
     with Session(town) as session:
         family_id, unpaid = unpaid_invoices(session)[0]
         record = session.exec(select(Invoice).where(Invoice.number == unpaid.number)).one()
-        pay(session, family_id, record.regie_id, record.id, 1000, "TEST-R1")  # a cheque of 10 € at the desk
+        pay(session, family_id, record.regie_id, id_of(record), 1000, "TEST-R1")  # a cheque of 10 € at the desk
         session.commit()
         invoice = next(i for _, i in unpaid_invoices(session, partly_paid=True) if i.number == unpaid.number)
         assert invoice.balance_cents == invoice.total_cents - 1000
@@ -183,11 +178,11 @@ def test_a_partly_paid_invoice_is_paid_online_for_its_balance_only(town):
 def test_refusals_leave_nothing_written(town):
     with Session(town) as session:
         family_id, invoice = unpaid_invoices(session)[0]
-        other_family = session.exec(select(Family.id).where(Family.id != family_id)).first()
+        other_family = session.exec(select(id_col(Family.id)).where(Family.id != family_id)).first()
         payments_before = session.exec(select(func.count()).select_from(Payment)).one()
 
         def pay(**changes):
-            arguments = {
+            arguments: dict[str, Any] = {
                 "family_id": family_id,
                 "invoice_number": invoice.number,
                 "amount_cents": invoice.balance_cents,
@@ -267,17 +262,19 @@ DAY = date(2026, 11, 23)
 
 
 def agent_id(session: Session, role: Role) -> int:
-    return session.exec(select(Agent.id).where(Agent.role == role)).first()
+    found = session.exec(select(id_col(Agent.id)).where(Agent.role == role)).first()
+    assert found is not None, f"the town has an agent of role {role}"
+    return found
 
 
 def regie_id_of(session: Session, code: str) -> int:
-    return session.exec(select(Regie.id).where(Regie.code == code)).one()
+    return session.exec(select(id_col(Regie.id)).where(Regie.code == code)).one()
 
 
-def family_with_open(session: Session, code: str, at_least: int = 1) -> tuple[int, list]:
+def family_with_open(session: Session, code: str, at_least: int = 1) -> tuple[int, list[OpenInvoice]]:
     """A family with open invoices in the régie ``code``, and those invoices, oldest first."""
     regie_id = regie_id_of(session, code)
-    for family_id in session.exec(select(Family.id).order_by(Family.id)).all():
+    for family_id in session.exec(select(id_col(Family.id)).order_by(col(Family.id))).all():
         found = open_invoices(session, family_id=family_id, regie_id=regie_id)
         if len(found) >= at_least:
             return family_id, found
@@ -289,7 +286,7 @@ def balance_of(session: Session, family_id: int, number: str) -> int:
 
 
 def desk(session: Session, family_id: int, code: str = "pop", **changes) -> PaymentRecorded:
-    arguments = {
+    arguments: dict[str, Any] = {
         "family_id": family_id,
         "regie_id": regie_id_of(session, code),
         "mode": PaymentMode.CARD,
@@ -339,7 +336,7 @@ def test_payment_goes_to_the_oldest_invoices_then_to_credit_which_the_next_payme
             select(Payment)
             .where(Payment.family_id == family_id, Payment.regie_id == regie_id_of(session, "pop"))
             .where(Payment.receipt_number != done.receipt_number)
-            .order_by(Payment.received_on)
+            .order_by(col(Payment.received_on))
         ).first()
         assert older is not None
         undone = cancel_payment(session, receipt_number=older.receipt_number, reason="Saisie en double", agent_id=None)
@@ -361,9 +358,11 @@ def test_payment_goes_to_the_oldest_invoices_then_to_credit_which_the_next_payme
         entry = session.exec(
             select(AuditEntry).where(AuditEntry.action == "payment", AuditEntry.entity_id == second.payment_id)
         ).one()
+        assert entry.after is not None
         assert entry.after["credit_used"] == [
             {"receipt": done.receipt_number, "invoice": reopened_number, "amount_cents": 500}
         ]
+        assert entry.after is not None
         assert entry.after["mode"] == "cheque" and entry.after["bank"] == "CIC"
 
 
@@ -379,7 +378,8 @@ def test_payment_of_chosen_invoices_stays_on_them(town):
             assert balance_of(session, family_id, other.number) == other.balance_cents
         with pytest.raises(RegieError, match="déjà réglée"):
             desk(session, family_id, invoice_numbers=[newest.number])
-        other_family = session.exec(select(Family.id).where(Family.id != family_id)).first()
+        other_family = session.exec(select(id_col(Family.id)).where(Family.id != family_id)).first()
+        assert other_family is not None
         with pytest.raises(RegieError, match="n'est pas une facture de cette famille"):
             desk(session, other_family, invoice_numbers=[newest.number])
         with pytest.raises(RegieError, match="n'est pas de cette régie"):
@@ -428,10 +428,11 @@ def cesu_payable(session: Session, invoice_number: str) -> int:
         if line.unit_id is None or line.child_id is None:
             continue
         unit = session.get(Unit, line.unit_id)
-        kind = session.get(Activity, unit.activity_id).kind
+        assert unit is not None
+        kind = get_row(session, Activity, unit.activity_id).kind
         if unit.name.startswith("Repas") or kind == ActivityKind.CANTEEN:
             continue
-        birth = session.get(Child, line.child_id).birth_date
+        birth = get_row(session, Child, line.child_id).birth_date
         days = [invoice.period_start.replace(day=int(d)) for d in line.dates.split(",")]
         if all(age_on(birth, d) < 6 for d in days):
             total += line.amount_cents
@@ -441,7 +442,7 @@ def cesu_payable(session: Session, invoice_number: str) -> int:
 def test_cesu_pays_only_childcare_of_children_under_six_never_meals(town):
     with Session(town) as session:
         candidates = []
-        for family_id in session.exec(select(Family.id).order_by(Family.id)).all():
+        for family_id in session.exec(select(id_col(Family.id)).order_by(col(Family.id))).all():
             for invoice in open_invoices(session, family_id=family_id, regie_id=regie_id_of(session, "pop")):
                 if invoice.balance_cents == invoice.total_cents:
                     candidates.append((family_id, invoice, cesu_payable(session, invoice.number)))
@@ -560,7 +561,9 @@ def test_journal_totals_per_mode_and_a_closed_day_is_locked(town, monkeypatch):
         session.commit()
         assert (closed.payment_count, closed.total_cents) == (pop.count, pop.total_cents)
         again = cash_journal(session, day=DAY, regie_id=pop.regie_id).regies[0]
-        assert again.closed and again.closed_by == session.get(Agent, agent_id(session, Role.REGISSEUR)).display_name
+        assert (
+            again.closed and again.closed_by == get_row(session, Agent, agent_id(session, Role.REGISSEUR)).display_name
+        )
         row = session.exec(select(CashDay).where(CashDay.regie_id == pop.regie_id, CashDay.day == DAY)).one()
         assert (row.payment_count, row.total_cents) == (pop.count, pop.total_cents)
 
@@ -776,11 +779,13 @@ def test_a_cancellation_is_refused_on_or_before_a_closed_day_and_in_the_future(t
         )
         assert written(session) == before
         for receipt in (older.receipt_number, newer.receipt_number):
-            assert session.exec(select(Payment.cancelled_on).where(Payment.receipt_number == receipt)).one() is None
+            assert (
+                session.exec(select(col(Payment.cancelled_on)).where(Payment.receipt_number == receipt)).one() is None
+            )
         cancel(newer.receipt_number)  # today
         session.commit()
         assert (
-            session.exec(select(Payment.cancelled_on).where(Payment.receipt_number == newer.receipt_number)).one()
+            session.exec(select(col(Payment.cancelled_on)).where(Payment.receipt_number == newer.receipt_number)).one()
             == DAY
         )
 
@@ -831,7 +836,7 @@ def test_a_rejection_is_refused_on_or_before_a_closed_day_in_the_future_and_last
         )
         assert written(session) == before
         assert (
-            session.exec(select(Payment.rejected_on).where(Payment.receipt_number == cheque.receipt_number)).one()
+            session.exec(select(col(Payment.rejected_on)).where(Payment.receipt_number == cheque.receipt_number)).one()
             is None
         )
         # the cheque received on a closed day is returned on an open one: its day's totals stay
@@ -848,8 +853,10 @@ def cash_on(session: Session, invoice_id: int) -> int:
     """The plain way: the cash allocations of live payments to the invoice."""
     return session.exec(
         select(func.coalesce(func.sum(Allocation.amount_cents), 0))
-        .join(Payment, Payment.id == Allocation.payment_id)
-        .where(Allocation.invoice_id == invoice_id, Payment.mode == PaymentMode.CASH, Payment.cancelled_on.is_(None))
+        .join(Payment, col(Payment.id) == Allocation.payment_id)
+        .where(
+            Allocation.invoice_id == invoice_id, Payment.mode == PaymentMode.CASH, col(Payment.cancelled_on).is_(None)
+        )
     ).one()
 
 
@@ -861,7 +868,7 @@ def new_family_with_invoices(session: Session, *totals: int) -> tuple[int, list[
     for index, total in enumerate(totals, start=1):
         number = f"pop-F2610{90000 + index:05d}"
         invoice_id = add_invoice(session, family_id, pop, number, total)
-        session.get(Invoice, invoice_id).issue_date = date(2026, 11, index)
+        get_row(session, Invoice, invoice_id).issue_date = date(2026, 11, index)
         invoices.append((invoice_id, number))
     session.flush()
     return family_id, invoices

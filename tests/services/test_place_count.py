@@ -15,9 +15,12 @@ from sqlmodel import Session, col, select
 from regie_tui.clock import PARIS
 from regie_tui.db import make_engine
 from regie_tui.models import Booking, BookingState, Child, Enrollment, PlaceCount, Source
-from regie_tui.services.bookings.rules import HOLDING, WAITING, CellRequest, apply_cells, check_cells
+from regie_tui.services.bookings.cells import HOLDING, CellRequest
+from regie_tui.services.bookings.judge import WAITING
+from regie_tui.services.bookings.rules import apply_cells, check_cells
 
 from booking_world import NOW, WED, World, build
+from helpers import get_row
 
 NEXT_WED = date(2026, 12, 16)
 
@@ -30,7 +33,7 @@ def world(engine) -> World:
 def recount(db: Session) -> dict[tuple[int, date, int], int]:
     """The places held, counted from the bookings themselves."""
     rows = db.exec(
-        select(Booking.unit_id, Booking.day, Enrollment.age_group_id, func.count())
+        select(col(Booking.unit_id), col(Booking.day), col(Enrollment.age_group_id), func.count())
         .join(Enrollment, col(Enrollment.id) == Booking.enrollment_id)
         .where(col(Booking.state).in_(HOLDING))
         .group_by(col(Booking.unit_id), col(Booking.day), col(Enrollment.age_group_id))
@@ -166,7 +169,7 @@ def test_a_rolled_back_write_leaves_the_counts(engine, world):
         apply_cells(
             db, child_id=tom, cells=[book(WED, world.matin)], agent_id=world.agent, source=Source.AGENT, now=NOW
         )
-        assert db.get(PlaceCount, (world.matin, WED, world.mater)).held == 1  # seen inside the transaction
+        assert get_row(db, PlaceCount, (world.matin, WED, world.mater)).held == 1  # seen inside the transaction
         db.rollback()
     assert held(engine, world.matin, WED, world.mater) == 0
     assert_exact(engine)

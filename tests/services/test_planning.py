@@ -23,22 +23,24 @@ from regie_tui.models import (
     Source,
     Unit,
 )
+from regie_tui.services.bookings.cells import Action, CellRequest, StaleCells
 from regie_tui.services.bookings.planning import (
     LEGEND,
     Appearance,
     View,
     check_edits,
     child_grid,
-    find_children,
     period_of,
     save_edits,
     shift,
 )
-from regie_tui.services.bookings.rules import CellRequest, StaleCells
+from regie_tui.services.common.sql import id_of
+from regie_tui.services.families.search import find_children
 from regie_tui.services.trust.agents import AgentInfo
 
 from booking_world import NOW, WED, World, build
 from builders import add_invoice
+from helpers import get_row
 
 MONDAY = date(2026, 11, 16)  # the week before today (Monday 23/11)
 
@@ -51,11 +53,12 @@ def world(engine) -> World:
 def _agent(engine, world: World, role: Role = Role.ACCUEIL) -> AgentInfo:
     with Session(engine) as db:
         agent = db.get(Agent, world.agent)
-        return AgentInfo(id=agent.id, login=agent.login, display_name=agent.display_name, role=role)
+        assert agent is not None
+        return AgentInfo(id=id_of(agent), login=agent.login, display_name=agent.display_name, role=role)
 
 
 def _book(db: Session, child: int, day: date, unit: int, state: BookingState) -> Booking:
-    activity = db.get(Unit, unit).activity_id
+    activity = get_row(db, Unit, unit).activity_id
     enrollment = db.exec(
         select(Enrollment).where(Enrollment.child_id == child, Enrollment.activity_id == activity)
     ).one()
@@ -63,7 +66,7 @@ def _book(db: Session, child: int, day: date, unit: int, state: BookingState) ->
         child_id=child,
         day=day,
         unit_id=unit,
-        enrollment_id=enrollment.id,
+        enrollment_id=id_of(enrollment),
         state=state,
         source=Source.PORTAL,
         changed_at=datetime(2026, 11, 2, 9, 30, tzinfo=PARIS),
@@ -75,7 +78,9 @@ def _book(db: Session, child: int, day: date, unit: int, state: BookingState) ->
 
 def _charge(db: Session, booking: Booking, *, invoice_line: int | None = None) -> None:
     child = db.get(Child, booking.child_id)
+    assert child is not None
     regie = db.exec(select(Activity.regie_id)).first()
+    assert regie is not None
     db.add(
         Charge(
             family_id=child.family_id,
@@ -106,7 +111,8 @@ def test_the_grid_shows_every_appearance_with_its_explanation(engine, world):
     lea = world.kids["Léa"]
     with Session(engine) as db:
         regie = db.exec(select(Activity.regie_id)).first()
-        family = db.get(Child, lea).family_id
+        assert regie is not None
+        family = get_row(db, Child, lea).family_id
         db.exec(select(Unit).where(Unit.id == world.journee)).one().package = "Forfait journée"
         _book(db, lea, MONDAY, world.acc_soir, BookingState.PRESENT)
         _book(db, lea, date(2026, 11, 17), world.acc_soir, BookingState.ABSENT_UNJUSTIFIED)
@@ -246,7 +252,7 @@ def test_a_freed_place_goes_to_the_first_waiting_child_whose_family_is_told(engi
     agent = _agent(engine, world)
     wed = date(2026, 12, 16)
     with Session(engine) as db:
-        hugo_family = db.get(Child, hugo).family_id
+        hugo_family = get_row(db, Child, hugo).family_id
         db.add(
             Guardian(
                 family_id=hugo_family,
@@ -259,7 +265,7 @@ def test_a_freed_place_goes_to_the_first_waiting_child_whose_family_is_told(engi
         )
         db.commit()
 
-    def save(child: int, action: str):
+    def save(child: int, action: Action):
         with Session(engine) as db:
             result = save_edits(
                 db, child_id=child, edits=[CellRequest(wed, world.matin, action)], loaded={}, agent=agent, now=NOW

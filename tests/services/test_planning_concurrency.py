@@ -12,12 +12,14 @@ from sqlmodel import Session
 
 from regie_tui.errors import BUSY, error_message
 from regie_tui.models import Agent, Role, Source
+from regie_tui.services.bookings.cells import CellRequest, StaleCells
 from regie_tui.services.bookings.planning import child_grid, save_edits
-from regie_tui.services.bookings.rules import CellRequest, StaleCells, apply_cells
+from regie_tui.services.bookings.rules import apply_cells
+from regie_tui.services.common.sql import id_of
 from regie_tui.services.trust.agents import AgentInfo
 
 from booking_world import NOW, WED, build
-from helpers import backend_of
+from helpers import backend_of, wait_for_lock_waiters
 
 
 def test_two_sessions_saving_the_same_child(engine, db_url):
@@ -25,7 +27,8 @@ def test_two_sessions_saving_the_same_child(engine, db_url):
     lea = world.kids["Léa"]
     with Session(engine) as db:
         agent = db.get(Agent, world.agent)
-        me = AgentInfo(id=agent.id, login=agent.login, display_name=agent.display_name, role=Role.ACCUEIL)
+        assert agent is not None
+        me = AgentInfo(id=id_of(agent), login=agent.login, display_name=agent.display_name, role=Role.ACCUEIL)
         other = Agent(login="mdurand", display_name="Marc Durand", role=Role.REGISSEUR)
         db.add(other)
         db.commit()
@@ -69,7 +72,7 @@ def test_two_sessions_saving_the_same_child(engine, db_url):
         assert len(outcome) == 1 and isinstance(outcome[0], OperationalError)
         assert error_message(outcome[0]) == BUSY
     else:
-        thread.join(timeout=1.0)
+        wait_for_lock_waiters(db_url, 1)  # the second desk's save queues behind the first one's row lock
         assert thread.is_alive(), "the second desk must wait for the first one's transaction"
         first.commit()
         first.close()

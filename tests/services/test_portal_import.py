@@ -35,7 +35,11 @@ from regie_tui.models import (
     Submission,
     Unit,
 )
-from regie_tui.services.portal.intake import ImportSummary, Rejection, import_submissions
+from regie_tui.services.common.sql import id_col, id_of
+from regie_tui.services.portal.intake.lines import Rejection
+from regie_tui.services.portal.intake.run import ImportSummary, import_submissions
+
+from helpers import get_row
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)
 BEFORE = "2026-11-23T08:15:00+01:00"
@@ -86,32 +90,34 @@ class Town:
 
 def _find_town(db: Session) -> Town:
     accounts = dict(
-        db.exec(select(PortalAccount.family_id, PortalAccount.email).order_by(PortalAccount.family_id)).all()
+        db.exec(select(PortalAccount.family_id, PortalAccount.email).order_by(col(PortalAccount.family_id))).all()
     )
     invoices: dict[int, str] = {}
     for number, fid in db.exec(select(Invoice.number, Invoice.family_id).order_by(Invoice.number)):
         invoices.setdefault(fid, number)
     accepted = db.exec(
-        select(Child.id, Child.family_id, Enrollment.activity_id, Enrollment.age_group_id)
+        select(id_col(Child.id), Child.family_id, Enrollment.activity_id, Enrollment.age_group_id)
         .join(Enrollment, col(Enrollment.child_id) == col(Child.id))
         .where(Enrollment.status == EnrollmentStatus.ACCEPTED)
-        .order_by(Child.id, Enrollment.activity_id)
+        .order_by(col(Child.id), col(Enrollment.activity_id))
     ).all()
     child, family, activity, group = next(row for row in accepted if row[1] in accounts and row[1] in invoices)
     child_activities = {a for c, _, a, _ in accepted if c == child}
-    enrolled_unit = db.exec(select(Unit.id).where(Unit.activity_id == activity).order_by(Unit.id)).first()
+    enrolled_unit = db.exec(select(id_col(Unit.id)).where(Unit.activity_id == activity).order_by(col(Unit.id))).first()
     not_enrolled_unit = db.exec(
-        select(Unit.id).where(col(Unit.activity_id).not_in(child_activities)).order_by(Unit.id)
+        select(id_col(Unit.id)).where(col(Unit.activity_id).not_in(child_activities)).order_by(col(Unit.id))
     ).first()
     others = [f for f in accounts if f != family and f in invoices]
     other, archived = others[0], others[1]
-    guardians = dict(db.exec(select(Guardian.family_id, Guardian.id).order_by(col(Guardian.id).desc())).all())
+    guardians = dict(db.exec(select(Guardian.family_id, id_col(Guardian.id)).order_by(col(Guardian.id).desc())).all())
     guardian = db.get(Guardian, guardians[family])
     kid = db.get(Child, child)
-    all_families = db.exec(select(Family.id)).all()
+    all_families = db.exec(select(id_col(Family.id))).all()
     no_account = next((f for f in all_families if f not in accounts), None)
-    foreign_group = db.exec(select(AgeGroup.id).where(AgeGroup.activity_id != activity)).first()
-    types = {scope: (i, n) for i, n, scope in db.exec(select(DocumentType.id, DocumentType.name, DocumentType.scope))}
+    foreign_group = db.exec(select(id_col(AgeGroup.id)).where(AgeGroup.activity_id != activity)).first()
+    types = {
+        scope: (i, n) for i, n, scope in db.exec(select(id_col(DocumentType.id), DocumentType.name, DocumentType.scope))
+    }
     assert guardian and kid and enrolled_unit and not_enrolled_unit and foreign_group
     return Town(
         family=family,
@@ -122,15 +128,15 @@ def _find_town(db: Session) -> Town:
         archived_account=accounts[archived],
         no_account=no_account,
         unknown=max(all_families) + 1000,
-        guardian=guardian.id,
+        guardian=id_of(guardian),
         guardian_name=f"{guardian.first_name} {guardian.last_name}",
         other_guardian=guardians[other],
         child=child,
         child_name=f"{kid.first_name} {kid.last_name}",
         activity=activity,
-        activity_name=db.get(Activity, activity).name,
+        activity_name=get_row(db, Activity, activity).name,
         age_group=group,
-        age_group_name=db.get(AgeGroup, group).name,
+        age_group_name=get_row(db, AgeGroup, group).name,
         foreign_age_group=foreign_group,
         enrolled_unit=enrolled_unit,
         not_enrolled_unit=not_enrolled_unit,
@@ -371,7 +377,7 @@ def test_one_good_line_of_each_kind_is_stored(db, town):
 
     # A login and a refused payment go straight to the history.
     assert count(db, PortalLogin) == logins + 1
-    account_id = db.exec(select(PortalAccount.id).where(PortalAccount.family_id == town.family)).one()
+    account_id = db.exec(select(id_col(PortalAccount.id)).where(PortalAccount.family_id == town.family)).one()
     login = db.exec(
         select(PortalLogin).where(PortalLogin.account_id == account_id).order_by(col(PortalLogin.id).desc())
     ).first()
@@ -381,7 +387,7 @@ def test_one_good_line_of_each_kind_is_stored(db, town):
         for a in db.exec(
             select(AuditEntry)
             .where(col(AuditEntry.action).in_(["login", "online_payment_refused"]), AuditEntry.family_id == town.family)
-            .order_by(AuditEntry.id)
+            .order_by(col(AuditEntry.id))
         )
     }
     assert (audits["login"].entity, audits["login"].entity_id, audits["login"].family_id) == (
@@ -391,7 +397,7 @@ def test_one_good_line_of_each_kind_is_stored(db, town):
     )
     assert audits["login"].source.value == "portal"
     refused = audits["online_payment_refused"]
-    invoice_id = db.exec(select(Invoice.id).where(Invoice.number == town.invoice)).one()
+    invoice_id = db.exec(select(id_col(Invoice.id)).where(Invoice.number == town.invoice)).one()
     assert (refused.entity, refused.entity_id, refused.family_id) == ("invoice", invoice_id, town.family)
     assert refused.after == {"invoice": town.invoice, "amount_cents": 4520, "reference": "PAYFIP-2"}
 
@@ -655,7 +661,7 @@ def test_importing_the_same_file_again_stores_nothing_and_reports_known(db, town
     assert again == ImportSummary(read=len(numbers), stored=0, known=len(numbers), rejected=[])
     assert {model: count(db, model) for model in counts} == counts  # the file too: stored once by its hash
     assert count(db, AuditEntry, AuditEntry.action != "import") == audits
-    runs = db.exec(select(PortalImport).order_by(PortalImport.id)).all()[-2:]
+    runs = db.exec(select(PortalImport).order_by(col(PortalImport.id))).all()[-2:]
     assert [(r.filename, r.stored, r.known) for r in runs] == [
         ("portail.jsonl", len(numbers), 0),
         ("encore.jsonl", 0, len(numbers)),
@@ -772,7 +778,7 @@ def test_an_online_payment_beyond_the_invoice_s_balance_is_rejected(db, town):
     """A success may not exceed the balance due at the import (a paid or cancelled invoice is due nothing);
     a refused payment moved no money and goes to the history whatever its amount."""
     from regie_tui.models import InvoiceStatus
-    from regie_tui.services.payments.ledger import invoice_balance
+    from regie_tui.services.billing.accounts import invoice_balance
 
     from builders import add_invoice, pay
 

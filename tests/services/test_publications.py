@@ -7,8 +7,8 @@ from sqlmodel import Session, col, func, select
 
 from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import AuditEntry, News, StoredFile, StructureDocument
+from regie_tui.services.common.validation import MAX_FILE_BYTES
 from regie_tui.services.portal.publications import (
-    MAX_FILE_BYTES,
     PublicationState,
     add_news,
     list_publications,

@@ -1,14 +1,25 @@
 """Rates: the grid of a day, setting a rate from a date (admins only), what issued invoices forbid."""
 
 from datetime import date
+from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from regie_tui.db import make_engine
 from regie_tui.errors import AccessDenied, RegieError
 from regie_tui.models import Activity, Agent, AuditEntry, QfBracket, Rate, Role, Unit
-from regie_tui.services.billing.rates import cents_text, latest_rate_start, rate_grid, rate_history, rate_on, set_rate
+from regie_tui.services.billing.rates import (
+    RateGridRow,
+    RateValue,
+    cents_text,
+    latest_rate_start,
+    rate_grid,
+    rate_history,
+    rate_on,
+    set_rate,
+)
+from regie_tui.services.common.sql import id_col, id_of
 from regie_tui.services.common.validation import parse_money
 from regie_tui.services.trust.agents import resolve_agent
 
@@ -31,22 +42,38 @@ def fresh_db(fresh_town_url):
     engine.dispose()
 
 
+def filled(row: RateGridRow) -> list[RateValue]:
+    """The row's cells, every one holding a rate (an empty cell fails here)."""
+    cells = [cell for cell in row.cells if cell is not None]
+    assert len(cells) == len(row.cells), row.cells
+    return cells
+
+
+def cell(row: RateGridRow, index: int) -> RateValue:
+    """The row's cell of the bracket at ``index``, which holds a rate."""
+    value = row.cells[index]
+    assert value is not None, f"no rate in cell {index} of {row.unit_name}"
+    return value
+
+
 def unit_id(db: Session, activity: str, unit: str) -> int:
     return db.exec(
-        select(Unit.id)
-        .join(Activity, Activity.id == Unit.activity_id)
+        select(id_col(Unit.id))
+        .join(Activity, col(Activity.id) == Unit.activity_id)
         .where(Activity.name == activity, Unit.name == unit)
     ).one()
 
 
 def bracket_id(db: Session, name: str) -> int:
-    return db.exec(select(QfBracket.id).where(QfBracket.name == name)).one()
+    return db.exec(select(id_col(QfBracket.id)).where(QfBracket.name == name)).one()
 
 
 def agent_id(db: Session, role: Role | None = None) -> int:
     if role is None:
-        return resolve_agent(db, ADMIN_LOGIN).id
-    return db.exec(select(Agent.id).where(Agent.role == role)).first()
+        return id_of(resolve_agent(db, ADMIN_LOGIN))
+    found = db.exec(select(id_col(Agent.id)).where(Agent.role == role)).first()
+    assert found is not None, f"the town has an agent of role {role}"
+    return found
 
 
 @pytest.mark.parametrize(
@@ -69,9 +96,9 @@ def test_grid_of_the_demo_town(db):
     assert [b.name for b in grid.brackets] == ["0-650", "651-950", "951-1250", "> 1250", "Extérieur"]
     rows = {(r.activity_name, r.unit_name): r for r in grid.rows}
     matin = rows[("Périscolaire Jules Ferry", "Acc matin")]
-    assert [c.amount_cents for c in matin.cells] == [120, 160, 200, 240, 300]
-    assert all(c.unbooked_surcharge_cents == 100 and c.valid_from == date(2026, 9, 1) for c in matin.cells)
-    assert all(c.next_from is None for c in matin.cells)
+    assert [c.amount_cents for c in filled(matin)] == [120, 160, 200, 240, 300]
+    assert all(c.unbooked_surcharge_cents == 100 and c.valid_from == date(2026, 9, 1) for c in filled(matin))
+    assert all(c.next_from is None for c in filled(matin))
     journee = rows[("ALSH vacances de Noël 2026", "Journée")]
     assert journee.package == "Forfait semaine" and journee.regie_code == "alsh"
     assert matin.package is None and matin.regie_code == "pop"
@@ -99,15 +126,17 @@ def test_new_rate_from_a_date_then_corrected(fresh_db):
     assert result.unit_name == "Acc matin" and result.bracket_name == "0-650"
 
     before = rate_on(db, unit_id=unit, bracket_id=bracket, day=date(2026, 12, 31))
+    assert before is not None
     assert before.amount_cents == 120 and before.next_from == date(2027, 1, 1)
     after = rate_on(db, unit_id=unit, bracket_id=bracket, day=date(2027, 1, 1))
+    assert after is not None
     assert (after.amount_cents, after.unbooked_surcharge_cents, after.absence_penalty_cents) == (130, 110, 50)
     # the grid shows the rate of its day, and the change to come
     december = next(r for r in rate_grid(db, on=date(2026, 12, 31)).rows if r.unit_id == unit)
-    assert december.cells[0].amount_cents == 120 and december.cells[0].next_from == date(2027, 1, 1)
-    assert december.cells[1].next_from is None  # other brackets unchanged
+    assert cell(december, 0).amount_cents == 120 and cell(december, 0).next_from == date(2027, 1, 1)
+    assert cell(december, 1).next_from is None  # other brackets unchanged
     january = next(r for r in rate_grid(db, on=date(2027, 1, 4)).rows if r.unit_id == unit)
-    assert january.cells[0].amount_cents == 130 and january.cells[1].amount_cents == 160
+    assert cell(january, 0).amount_cents == 130 and cell(january, 1).amount_cents == 160
 
     history = [line for line in rate_history(db, unit_id=unit) if line.bracket_name == "0-650"]
     assert [(h.rate.valid_from, h.rate.amount_cents, h.rate.next_from) for h in history] == [
@@ -128,7 +157,7 @@ def test_new_rate_from_a_date_then_corrected(fresh_db):
     db.commit()
     assert not corrected.created and corrected.changed and corrected.rate.id == result.rate.id
     assert len(db.exec(select(Rate).where(Rate.unit_id == unit, Rate.bracket_id == bracket)).all()) == 2
-    entries = db.exec(select(AuditEntry).where(AuditEntry.entity == "rate").order_by(AuditEntry.id)).all()
+    entries = db.exec(select(AuditEntry).where(AuditEntry.entity == "rate").order_by(col(AuditEntry.id))).all()
     assert [(e.action, e.agent_id) for e in entries] == [("create", admin), ("update", admin)]
     assert entries[0].before is None and entries[0].after["amount_cents"] == 130
     assert entries[1].before["amount_cents"] == 130 and entries[1].after["amount_cents"] == 135
@@ -170,7 +199,7 @@ def test_refusals(fresh_db):
     count = len(db.exec(select(Rate)).all())
 
     def attempt(**values):
-        arguments = {
+        arguments: dict[str, Any] = {
             "unit_id": matin,
             "bracket_id": bracket,
             "valid_from": date(2027, 1, 1),
@@ -204,7 +233,8 @@ def test_refusals(fresh_db):
         agent_id=admin,
     )
     assert done.rate.package_cents == 4000
-    assert rate_on(db, unit_id=journee, bracket_id=bracket, day=date(2027, 2, 15)).package_cents == 4000
+    later = rate_on(db, unit_id=journee, bracket_id=bracket, day=date(2027, 2, 15))
+    assert later is not None and later.package_cents == 4000
 
 
 def test_a_rate_cannot_start_more_than_18_months_ahead(fresh_db):

@@ -3,7 +3,7 @@
 from datetime import date
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from regie_tui.db import make_engine
 from regie_tui.errors import RegieError
@@ -19,6 +19,7 @@ from regie_tui.models import (
 )
 from regie_tui.services.billing.accounts import family_invoices
 from regie_tui.services.billing.reminders import level_for, numbers_at_level, overdue_invoices, send_reminders
+from regie_tui.services.common.sql import id_col, id_of
 from regie_tui.services.families.history import family_history
 from regie_tui.services.trust.agents import resolve_agent
 
@@ -48,7 +49,7 @@ def fresh_db(fresh_town_url):
 def expected_overdue(db: Session, on: date) -> dict[str, int]:
     """Invoice number -> balance, from the family accounts' own reading (nothing in a live debit in the seed)."""
     found = {}
-    for family_id in db.exec(select(Family.id)):
+    for family_id in db.exec(select(id_col(Family.id))):
         for row in family_invoices(db, family_id):
             if row.balance_cents > 0 and (on - row.due_date).days >= 30:
                 found[row.number] = row.balance_cents
@@ -131,9 +132,9 @@ def test_payments_credit_notes_and_direct_debits(fresh_db):
     db.add(batch)
     db.flush()
     debit = DirectDebit(
-        batch_id=batch.id,
+        batch_id=id_of(batch),
         invoice_id=third.invoice_id,
-        mandate_id=mandate.id,
+        mandate_id=id_of(mandate),
         amount_cents=third.balance_cents,
         sequence=MandateSequence.RECURRENT,
         end_to_end_id="TEST-E2E-1",
@@ -171,7 +172,7 @@ def test_send_reminders_records_them_on_the_family_history(fresh_db):
     assert letter.debtor_name == rows[chosen[0]].debtor_name and letter.issuer.town == "Ville de Rivebelle"
     assert letter.payfip_reference == chosen[0] and letter.issuer.payfip_client_number
 
-    stored = db.exec(select(Reminder).order_by(Reminder.id)).all()
+    stored = db.exec(select(Reminder).order_by(col(Reminder.id))).all()
     assert [(r.invoice_id, r.level, r.sent_on, r.created_by_id) for r in stored] == [
         (rows[chosen[0]].invoice_id, 3, LATER, admin.id),
         (rows[chosen[1]].invoice_id, 2, LATER, admin.id),

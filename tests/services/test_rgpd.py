@@ -3,11 +3,12 @@
 import hashlib
 import json
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import func
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from regie_tui.db import make_engine
 from regie_tui.errors import AccessDenied, RegieError
@@ -38,12 +39,14 @@ from regie_tui.models import (
     SubmissionKind,
 )
 from regie_tui.services.billing.accounts import family_balances
-from regie_tui.services.families import rgpd
+from regie_tui.services.common.sql import id_col
+from regie_tui.services.families import rgpd_export, rgpd_purge
 from regie_tui.services.families.edit import archive_family
-from regie_tui.services.families.rgpd import family_export, purge
+from regie_tui.services.families.rgpd_export import family_export
+from regie_tui.services.families.rgpd_purge import purge
 from regie_tui.services.trust.agents import resolve_agent
 
-from helpers import ADMIN_LOGIN, TODAY
+from helpers import ADMIN_LOGIN, TODAY, get_row
 
 ACCUEIL, REGISSEUR = "smoreau", "jbernard"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -73,7 +76,7 @@ def agent(session: Session, login: str = ADMIN_LOGIN):
 def test_the_export_holds_the_family_file_health_notes_invoices_and_documents(town):
     with Session(town, expire_on_commit=False) as session:
         note = session.exec(
-            select(HealthNote).join(Child, Child.id == HealthNote.child_id).where(Child.family_id == 9)
+            select(HealthNote).join(Child, col(Child.id) == HealthNote.child_id).where(Child.family_id == 9)
         ).one()
         invoices = session.exec(select(Invoice).where(Invoice.family_id == 9).order_by(Invoice.number)).all()
         lines = session.exec(
@@ -86,7 +89,7 @@ def test_the_export_holds_the_family_file_health_notes_invoices_and_documents(to
         session.commit()
 
     data = found.data
-    assert data["format"] == rgpd.EXPORT_FORMAT and data["exported_by"]["login"] == ACCUEIL
+    assert data["format"] == rgpd_export.EXPORT_FORMAT and data["exported_by"]["login"] == ACCUEIL
     assert data["family"]["id"] == 9 and data["family"]["name"] == found.family_name == "BAZIN"
     assert {g["email"] for g in data["guardians"]} == {g.email for g in guardians}
     assert [(n["text"], n["kind"]) for n in data["health_notes"]] == [(note.text, note.kind.value)]
@@ -113,7 +116,9 @@ def test_the_export_holds_the_family_file_health_notes_invoices_and_documents(to
     with Session(town, expire_on_commit=False) as session:
         for file in found.files:
             document = session.get(Document, file.document_id)
+            assert document is not None
             stored = session.get(StoredFile, document.file_sha256)
+            assert stored is not None
             assert file.content == stored.content and hashlib.sha256(file.content).hexdigest() == stored.sha256
             assert paths[file.document_id] == file.path
             assert file.path.startswith("famille-9-documents/") and "/" not in file.path.split("/", 1)[1]
@@ -138,14 +143,14 @@ def archive(town, *family_ids: int) -> None:
     """Archive the families, their debts settled first (a family that owes is never purged)."""
     from regie_tui.models import Invoice, PaymentMode
     from regie_tui.services.billing.accounts import family_invoices
-    from regie_tui.services.payments.ledger import record_payment
+    from regie_tui.services.payments.recording import record_payment
 
     with Session(town, expire_on_commit=False) as session:
         admin = agent(session)
         for family_id in family_ids:
             for row in family_invoices(session, family_id):
                 if row.balance_cents > 0 and row.status == "issued":
-                    regie_id = session.get(Invoice, row.id).regie_id
+                    regie_id = get_row(session, Invoice, row.id).regie_id
                     record_payment(
                         session,
                         family_id=family_id,
@@ -169,7 +174,7 @@ def test_a_family_that_still_owes_keeps_its_identity(town):
         done = purge(session, before=BEFORE, agent=agent(session), today=LATER)
         session.commit()
         assert done.owing == ((12, owed),) and 12 not in [f.id for f in done.families]
-        assert session.get(Family, 12).name == "GRÉGOIRE"
+        assert get_row(session, Family, 12).name == "GRÉGOIRE"
 
 
 def money_totals(session: Session) -> dict[str, int]:
@@ -185,22 +190,23 @@ def money_totals(session: Session) -> dict[str, int]:
     }
 
 
-def accounting_rows(session: Session, family_id: int) -> list[tuple]:
+def accounting_rows(session: Session, family_id: int) -> list[tuple[Any, ...]]:
     invoices = session.exec(
-        select(Invoice.number, Invoice.total_cents, Invoice.status, Invoice.issue_date).where(
+        select(col(Invoice.number), col(Invoice.total_cents), col(Invoice.status), col(Invoice.issue_date)).where(
             Invoice.family_id == family_id
         )
     ).all()
     payments = session.exec(
-        select(Payment.receipt_number, Payment.amount_cents, Payment.mode, Payment.received_on).where(
-            Payment.family_id == family_id
-        )
+        select(
+            col(Payment.receipt_number), col(Payment.amount_cents), col(Payment.mode), col(Payment.received_on)
+        ).where(Payment.family_id == family_id)
     ).all()
     return sorted(invoices) + sorted(payments)
 
 
-def family_state(session: Session, family_id: int) -> tuple:
+def family_state(session: Session, family_id: int) -> tuple[Any, ...]:
     family = session.get(Family, family_id)
+    assert family is not None
     notes = session.exec(
         select(func.count()).select_from(HealthNote).join(Child).where(Child.family_id == family_id)
     ).one()
@@ -214,7 +220,8 @@ def a_private_document(session: Session, family_id: int) -> str:
     content = b"%PDF-1.4 justificatif de la famille " + str(family_id).encode() + b"\n%%EOF"
     sha = hashlib.sha256(content).hexdigest()
     session.add(StoredFile(sha256=sha, size=len(content), media_type="application/pdf", content=content))
-    type_id = session.exec(select(DocumentType.id).order_by(DocumentType.id)).first()
+    type_id = session.exec(select(id_col(DocumentType.id)).order_by(col(DocumentType.id))).first()
+    assert type_id is not None
     session.add(
         Document(
             family_id=family_id,
@@ -231,7 +238,7 @@ def a_private_document(session: Session, family_id: int) -> str:
 
 def personal_values(session: Session, family_id: int) -> set[str]:
     """The e-mails and phones of the family's people, and its name: unique enough to look for anywhere."""
-    values = {session.get(Family, family_id).name}
+    values = {get_row(session, Family, family_id).name}
     for g in session.exec(select(Guardian).where(Guardian.family_id == family_id)):
         values |= {g.email, g.mobile_phone, f"{g.first_name} {g.last_name}"}
     for p in session.exec(select(AuthorizedPerson).where(AuthorizedPerson.family_id == family_id)):
@@ -275,7 +282,7 @@ def test_the_purge_anonymises_quiet_archived_families_and_keeps_their_accounts(t
         balances = family_balances(session, list(PURGED))
         kept = {f: family_state(session, f) for f in (ACTIVE_ARCHIVED, UNTOUCHED, 1)}
         personal = {f: personal_values(session, f) for f in PURGED}
-        births = {c.id: c.birth_date for c in session.exec(select(Child).where(Child.family_id.in_(PURGED)))}
+        births = {c.id: c.birth_date for c in session.exec(select(Child).where(col(Child.family_id).in_(PURGED)))}
         assert rows_holding(town, personal[9])  # what is looked for is there before
 
         done = purge(session, before=BEFORE, agent=agent(session), today=LATER)
@@ -292,11 +299,12 @@ def test_the_purge_anonymises_quiet_archived_families_and_keeps_their_accounts(t
         assert family_balances(session, list(PURGED)) == balances
         for family_id in PURGED:
             family = session.get(Family, family_id)
+            assert family is not None
             assert family.name == f"ANONYMISÉ-{family_id}" and family.archived_at is not None
             assert (family.address, family.postal_code, family.city, family.notes) == ("", "", "", "")
             for model in (Guardian, AuthorizedPerson, Document, PortalAccount, FamilySearchWord):
                 assert not session.exec(select(model).where(model.family_id == family_id)).first(), model
-            children = session.exec(select(Child).where(Child.family_id == family_id).order_by(Child.id)).all()
+            children = session.exec(select(Child).where(Child.family_id == family_id).order_by(col(Child.id))).all()
             assert [c.first_name for c in children] == [f"Enfant {n}" for n in range(1, len(children) + 1)]
             for child in children:
                 assert child.last_name == "ANONYMISÉ" and (child.school, child.school_class) == ("", "")
@@ -309,7 +317,7 @@ def test_the_purge_anonymises_quiet_archived_families_and_keeps_their_accounts(t
                 f"ANONYMISÉ-{family_id}"
             }
             for mandate in session.exec(select(Mandate).where(Mandate.family_id == family_id)):
-                assert mandate.iban == rgpd.ANONYMISED_IBAN and mandate.revoked_on is not None
+                assert mandate.iban == rgpd_purge.ANONYMISED_IBAN and mandate.revoked_on is not None
             kinds = session.exec(select(Submission.kind, Submission.account).where(Submission.family_id == family_id))
             assert all(kind == SubmissionKind.PAYMENT and account == "" for kind, account in kinds)
             # One audit entry, counts only: nothing personal in it.
@@ -317,6 +325,7 @@ def test_the_purge_anonymises_quiet_archived_families_and_keeps_their_accounts(t
                 select(AuditEntry).where(AuditEntry.family_id == family_id, AuditEntry.action == "rgpd_purge")
             ).one()
             assert entry.entity == "family" and entry.entity_id == family_id and entry.before is None
+            assert entry.after is not None
             assert set(entry.after) == {"removed", "kept"}
             assert all(isinstance(n, int) for part in entry.after.values() for n in part.values())
         assert session.get(StoredFile, private) is None  # its own file went with it
@@ -357,14 +366,14 @@ def test_the_purge_is_all_or_nothing(town, monkeypatch):
     with Session(town, expire_on_commit=False) as session:
         before = {f: family_state(session, f) for f in (9, 12)}
         audit_count = session.exec(select(func.count()).select_from(AuditEntry)).one()
-    anonymise = rgpd._anonymise
+    anonymise = rgpd_purge._anonymise
 
     def fail_on_the_second(db, family, **kwargs):
         if family.id == 12:
             raise RegieError("panne simulée")
         anonymise(db, family, **kwargs)
 
-    monkeypatch.setattr(rgpd, "_anonymise", fail_on_the_second)
+    monkeypatch.setattr(rgpd_purge, "_anonymise", fail_on_the_second)
     with Session(town, expire_on_commit=False) as session, pytest.raises(RegieError, match="panne simulée"):
         purge(session, before=BEFORE, agent=agent(session), today=LATER)
         session.commit()

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import (
@@ -20,29 +20,28 @@ from regie_tui.models import (
     Regie,
 )
 from regie_tui.reports.sepa_xml import export_file
+from regie_tui.services.billing.accounts import invoice_balance
+from regie_tui.services.common.sql import id_of
 from regie_tui.services.common.validation import InvalidValue
-from regie_tui.services.payments.ledger import invoice_balance
-from regie_tui.services.payments.sepa import (
+from regie_tui.services.payments.sepa.batches import collection_dates, collection_text
+from regie_tui.services.payments.sepa.export import prepare_export
+from regie_tui.services.payments.sepa.mandates import (
     RUM_MAX_LENGTH,
-    collection_dates,
-    collection_text,
     create_mandate,
     family_mandates,
     family_payer,
     find_mandate,
-    import_rejects,
     is_active,
     lapses_on,
     mask_iban,
     new_rum,
     next_sequence,
-    prepare_export,
-    reject_debit,
     revoke_mandate,
 )
+from regie_tui.services.payments.sepa.returns import import_rejects, reject_debit
 
 from builders import add_family, add_regie, pay
-from helpers import TODAY, TODAY_HOUR
+from helpers import TODAY, TODAY_HOUR, get_row
 
 IBAN_A = "FR76 3000 6000 0112 3456 7890 189"
 IBAN_B = "DE89370400440532013000"
@@ -68,7 +67,14 @@ def test_a_recurrent_mandate_is_first_then_recurrent():
 
 def test_a_mandate_lapses_36_months_after_its_last_use():
     unused = Mandate(
-        family_id=1, regie_id=1, rum="R", debtor_name="X", debtor_address="Y", iban="FR76", signed_on=date(2023, 11, 30)
+        family_id=1,
+        regie_id=1,
+        rum="R",
+        debtor_name="X",
+        debtor_address="Y",
+        iban="FR76",
+        signed_on=date(2023, 11, 30),
+        next_sequence=MandateSequence.FIRST,
     )
     assert lapses_on(unused) == date(2026, 11, 30)
     assert is_active(unused, date(2026, 11, 29)) and not is_active(unused, date(2026, 11, 30))
@@ -110,7 +116,7 @@ def add_invoice(db: Session, family_id: int, regie_id: int, number: str, total: 
     )
     db.add(invoice)
     db.flush()
-    return invoice.id
+    return id_of(invoice)
 
 
 def mandate(db: Session, family_id: int, regie_id: int, iban: str = IBAN_A, **fields) -> Mandate:
@@ -128,7 +134,7 @@ def mandate(db: Session, family_id: int, regie_id: int, iban: str = IBAN_A, **fi
         agent_id=None,
         today=TODAY,
     )
-    row = db.get(Mandate, view.id)
+    row = get_row(db, Mandate, view.id)
     for name, value in fields.items():
         setattr(row, name, value)
     db.add(row)
@@ -222,6 +228,7 @@ def test_a_new_mandate_gets_its_rum_and_a_checked_account(engine, world):
         assert view.next_sequence == "FRST" and view.active and view.state == "Actif"
         assert view.lapses_on == date(2029, 11, 20)
         entry = db.exec(select(AuditEntry).where(AuditEntry.action == "create_mandate")).all()[-1]
+        assert entry.after is not None
         assert entry.family_id == vert and entry.after["iban"] == "FR14 **** **** **** **** ***2 606"
         assert "FR1420041010050500013M02606" not in str(entry.after)  # the audit keeps the IBAN masked
 
@@ -301,7 +308,8 @@ def test_a_new_mandate_replaces_the_active_one_and_revocation_stops_debits(engin
         with pytest.raises(InvalidValue, match="Motif de la révocation obligatoire"):
             revoke_mandate(db, mandate_id=first[0].id, on=TODAY, reason="  ", agent_id=None)
         reasons = [
-            e.after.get("reason") for e in db.exec(select(AuditEntry).where(AuditEntry.action == "revoke_mandate"))
+            (e.after or {}).get("reason")
+            for e in db.exec(select(AuditEntry).where(AuditEntry.action == "revoke_mandate"))
         ]
         assert reasons == [f"Remplacé par le mandat {second.rum}", "Lettre de la famille"]
 
@@ -374,13 +382,14 @@ def test_export_records_the_batch_the_payments_and_moves_mandates_on(engine, wor
         assert (batch.message_id, batch.transaction_count, batch.total_cents) == (summary.message_id, 3, 26_009)
         assert batch.message_id.startswith("POP") and len(batch.message_id) <= 35
         assert xml.count(b"<PmtInf>") == 2 and b"<SeqTp>FRST</SeqTp>" in xml and b"<SeqTp>RCUR</SeqTp>" in xml
-        debits = db.exec(select(DirectDebit).order_by(DirectDebit.id)).all()
+        debits = db.exec(select(DirectDebit).order_by(col(DirectDebit.id))).all()
         assert [d.sequence for d in debits] == [MandateSequence.FIRST, MandateSequence.RECURRENT, MandateSequence.FIRST]
         for debit in debits:
             payment = db.get(Payment, debit.payment_id)
+            assert payment is not None
             assert payment.mode == PaymentMode.DIRECT_DEBIT and payment.amount_cents == debit.amount_cents
             assert payment.received_on == COLLECTION and payment.reference.startswith("Prélèvement SEPA POP-")
-            assert invoice_balance(db, invoice=db.get(Invoice, debit.invoice_id)) == 0
+            assert invoice_balance(db, invoice=get_row(db, Invoice, debit.invoice_id)) == 0
         noel = db.exec(
             select(Mandate).where(Mandate.family_id == world.families["NOEL"], Mandate.regie_id == world.regie_id)
         ).one()
@@ -390,7 +399,8 @@ def test_export_records_the_batch_the_payments_and_moves_mandates_on(engine, wor
         assert shown == {world.invoices[n]: COLLECTION for n in ("NOEL", "BLANC", "BRUN")}
         assert collection_text(COLLECTION, TODAY) == "En prélèvement le 05/12/2026"
         assert collection_text(COLLECTION, date(2026, 12, 6)) == "Prélevée le 05/12/2026"
-        assert db.exec(select(AuditEntry).where(AuditEntry.action == "sepa_export")).one().after["count"] == 3
+        exported = db.exec(select(AuditEntry).where(AuditEntry.action == "sepa_export")).one().after
+        assert exported is not None and exported["count"] == 3
         # Nothing is presented twice.
         with pytest.raises(RegieError, match="Aucune facture à prélever pour pop en 10/2026"):
             export(db, date(2026, 12, 10))
@@ -410,7 +420,8 @@ def test_a_one_off_mandate_is_used_once(engine, world):
 
 
 def test_a_failing_payment_rolls_the_whole_export_back(engine, world, monkeypatch):
-    from regie_tui.services.payments import sepa
+    from regie_tui.services.payments.recording import record_payment
+    from regie_tui.services.payments.sepa import export as sepa_export
 
     calls = []
 
@@ -420,8 +431,8 @@ def test_a_failing_payment_rolls_the_whole_export_back(engine, world, monkeypatc
             raise RegieError("La journée de caisse est close.")
         return real(db, **kwargs)
 
-    real = sepa.record_payment
-    monkeypatch.setattr(sepa, "record_payment", second_fails)
+    real = record_payment  # the function sepa_export calls, from its own module
+    monkeypatch.setattr(sepa_export, "record_payment", second_fails)
     with Session(engine) as db:
         with pytest.raises(RegieError, match="journée de caisse est close"):
             export(db)
@@ -429,6 +440,7 @@ def test_a_failing_payment_rolls_the_whole_export_back(engine, world, monkeypatc
         assert db.exec(select(DebitBatch)).all() == [] and db.exec(select(DirectDebit)).all() == []
         assert db.exec(select(Payment).where(Payment.mode == PaymentMode.DIRECT_DEBIT)).all() == []
         noel = db.exec(select(Mandate).where(Mandate.family_id == world.families["NOEL"])).first()
+        assert noel is not None
         assert noel.last_used_on is None and noel.next_sequence == MandateSequence.FIRST
 
 
@@ -454,11 +466,13 @@ def test_a_rejected_debit_reopens_the_invoice_and_can_be_presented_again(engine,
         db.commit()
         assert rejected.reason == "AM04 – Provision insuffisante" and not rejected.mandate_revoked
         invoice = db.get(Invoice, world.invoices["NOEL"])
+        assert invoice is not None
         assert invoice_balance(db, invoice=invoice) == 10_001
         payment = db.get(
             Payment,
             db.exec(select(DirectDebit.payment_id).where(DirectDebit.end_to_end_id == "pop-F261000001-1")).one(),
         )
+        assert payment is not None
         assert payment.rejected_on == date(2026, 12, 8) and payment.rejection_reason == "AM04 – Provision insuffisante"
         assert world.invoices["NOEL"] not in collection_dates(db, invoice_ids=[world.invoices["NOEL"]])
         noel = db.exec(select(Mandate).where(Mandate.rum == rejected.mandate_rum)).one()
@@ -487,7 +501,7 @@ def test_a_closed_account_revokes_the_mandate(engine, world):
         assert blanc.revoked_on == date(2026, 12, 1) and blanc.next_sequence == MandateSequence.RECURRENT
         # A reject before the collection date: the payment is rejected on the collection date.
         payment = db.exec(
-            select(Payment).where(Payment.mode == PaymentMode.DIRECT_DEBIT, Payment.rejected_on.is_not(None))
+            select(Payment).where(Payment.mode == PaymentMode.DIRECT_DEBIT, col(Payment.rejected_on).is_not(None))
         ).one()
         assert payment.rejected_on == COLLECTION
 
@@ -523,8 +537,8 @@ def test_a_bank_status_report_rejects_its_debits_once(engine, world):
             ("pop-F261000001-1", "MD01 – Pas de mandat", date(2026, 12, 2), True)
         ]
         assert imported.unknown == ["pop-F999999999-1"] and imported.already == []
-        assert invoice_balance(db, invoice=db.get(Invoice, world.invoices["NOEL"])) == 10_001
-        assert invoice_balance(db, invoice=db.get(Invoice, world.invoices["BRUN"])) == 0  # accepted
+        assert invoice_balance(db, invoice=get_row(db, Invoice, world.invoices["NOEL"])) == 10_001
+        assert invoice_balance(db, invoice=get_row(db, Invoice, world.invoices["BRUN"])) == 0  # accepted
         again = import_rejects(db, data=data, agent_id=None)
         assert again.rejected == [] and again.already == ["pop-F261000001-1"]
         with pytest.raises(RegieError, match="pas un rapport de statut SEPA pain.002.001.03"):

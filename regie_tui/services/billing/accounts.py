@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from regie_tui.models import Allocation, CreditNote, Invoice, InvoiceStatus, Regie
-from regie_tui.services.common.sql import id_col, select_columns
+from regie_tui.services.common.sql import id_col, id_of, select_columns
 
 # Per invoice, correlated: what payments put on it, and what credit notes took off it.
 PAID = (
@@ -107,3 +107,10 @@ def invoice_balances(session: Session, invoice_ids: Sequence[int]) -> dict[int, 
         )
     )
     return {invoice_id: int(balance) for invoice_id, balance in rows}
+
+
+def invoice_balance(db: Session, *, invoice: Invoice) -> int:
+    """What is still due on an issued invoice (total - allocations - credit notes)."""
+    if invoice.status != InvoiceStatus.ISSUED:
+        return 0
+    return invoice_balances(db, [id_of(invoice)]).get(id_of(invoice), 0)

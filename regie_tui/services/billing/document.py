@@ -7,6 +7,7 @@ Read in a handful of set-based queries, for one invoice or a whole month of a r�
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -33,7 +34,7 @@ from regie_tui.models import (
 )
 from regie_tui.services.common.regies import regie_by_code
 from regie_tui.services.common.sql import id_col, id_of, select_columns
-from regie_tui.services.payments import sepa
+from regie_tui.services.payments.sepa.mandates import active_mandate, is_active, mask_iban, planned_debit_date
 
 #: What a line is, in the words printed beside its label when the label does not say it.
 LINE_KIND = {
@@ -239,13 +240,6 @@ class InvoiceDocument:
         return tuple(texts)
 
 
-def mask_iban(iban: str) -> str:
-    """'FR7630004000031234567890143' -> 'FR76 **** **** **** **** ***0 143': the country, check and 4 last."""
-    compact = iban.replace(" ", "")
-    hidden = compact[:4] + "*" * max(0, len(compact) - 8) + compact[-4:]
-    return " ".join(hidden[i : i + 4] for i in range(0, len(hidden), 4))
-
-
 def invoice_document(db: Session, *, number: str) -> InvoiceDocument:
     """The invoice numbered ``number`` (with or without spaces around it)."""
     wanted = number.strip()
@@ -262,6 +256,158 @@ def month_documents(db: Session, *, regie_code: str, month: date) -> list[Invoic
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     where = and_(col(Invoice.regie_id) == regie_id, col(Invoice.period_start).between(first, last))
     return _documents(db, where, single=False)
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """What the documents of a set of invoices need, each read once for all of them."""
+
+    town: Town
+    regies: dict[int, Regie]
+    issuers: dict[int, Issuer]
+    lines: dict[int, list[tuple[Any, ...]]]
+    paid: dict[int, list[PaidRef]]
+    credits: dict[int, list[CreditNoteRef]]
+    debiting: dict[int, tuple[date, int]]  # invoices in a live debit: the collection date, the amount
+    mandates: dict[tuple[int, int], list[Mandate]]  # (family, régie) -> mandates, latest signed first
+
+
+def _lines(db: Session, ids: Any) -> dict[int, list[tuple[Any, ...]]]:
+    lines: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in db.exec(
+        select_columns(
+            col(InvoiceLine.invoice_id),
+            col(InvoiceLine.position),
+            col(InvoiceLine.child_id),
+            col(Child.first_name),
+            col(Child.last_name),
+            col(InvoiceLine.label),
+            col(InvoiceLine.dates),
+            col(InvoiceLine.quantity),
+            col(InvoiceLine.unit_price_cents),
+            col(InvoiceLine.amount_cents),
+            col(InvoiceLine.kind),
+            col(InvoiceLine.basis),
+        )
+        .outerjoin(Child, col(Child.id) == InvoiceLine.child_id)
+        .where(col(InvoiceLine.invoice_id).in_(ids))
+        .order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.position))
+    ):
+        lines[row[0]].append(row)
+    return lines
+
+
+def _paid(db: Session, ids: Any) -> dict[int, list[PaidRef]]:
+    paid: dict[int, list[PaidRef]] = defaultdict(list)
+    for invoice_id, receipt, received_on, mode, amount in db.exec(
+        select_columns(
+            col(Allocation.invoice_id),
+            col(Payment.receipt_number),
+            col(Payment.received_on),
+            col(Payment.mode),
+            col(Allocation.amount_cents),
+        )
+        .join(Payment, col(Payment.id) == Allocation.payment_id)
+        .where(col(Allocation.invoice_id).in_(ids))
+        .order_by(col(Payment.received_on), col(Payment.id))
+    ):
+        paid[invoice_id].append(PaidRef(receipt, received_on, str(getattr(mode, "value", mode)), amount))
+    return paid
+
+
+def _credit_notes(db: Session, ids: Any) -> dict[int, list[CreditNoteRef]]:
+    credits: dict[int, list[CreditNoteRef]] = defaultdict(list)
+    for invoice_id, number, issued, amount, reason in db.exec(
+        select_columns(
+            col(CreditNote.invoice_id),
+            col(CreditNote.number),
+            col(CreditNote.issue_date),
+            col(CreditNote.amount_cents),
+            col(CreditNote.reason),
+        )
+        .where(col(CreditNote.invoice_id).in_(ids))
+        .order_by(col(CreditNote.issue_date), col(CreditNote.id))
+    ):
+        credits[invoice_id].append(CreditNoteRef(number, issued, amount, reason))
+    return credits
+
+
+def _debiting(db: Session, ids: Any) -> dict[int, tuple[date, int]]:
+    """Invoices in a debit batch not rejected: the batch's collection date and the amount debited."""
+    return {
+        invoice_id: (collection_date, amount)
+        for invoice_id, collection_date, amount in db.exec(
+            select_columns(col(DirectDebit.invoice_id), col(DebitBatch.collection_date), col(DirectDebit.amount_cents))
+            .join(DebitBatch, col(DebitBatch.id) == DirectDebit.batch_id)
+            .where(col(DirectDebit.invoice_id).in_(ids), col(DirectDebit.rejected_on).is_(None))
+        )
+    }
+
+
+def _mandates(
+    db: Session, where: ColumnElement[bool], invoices: Sequence[Any], *, single: bool
+) -> dict[tuple[int, int], list[Mandate]]:
+    """The families' mandates for the régies billed, latest signed first (``active_mandate``'s order)."""
+    mandates: dict[tuple[int, int], list[Mandate]] = defaultdict(list)
+    if single:
+        first = invoices[0]
+        mandate = active_mandate(db, family_id=first[3], regie_id=first[2], on=first[6])
+        if mandate is not None:
+            mandates[(first[3], first[2])].append(mandate)
+        return mandates
+    families = select(Invoice.family_id).where(where)
+    for mandate in db.exec(
+        select(Mandate)
+        .where(col(Mandate.family_id).in_(families), col(Mandate.regie_id).in_(sorted({row[2] for row in invoices})))
+        .order_by(col(Mandate.signed_on).desc(), col(Mandate.id).desc())
+    ):
+        mandates[(mandate.family_id, mandate.regie_id)].append(mandate)
+    return mandates
+
+
+def _document(row: Any, reads: _Reads) -> InvoiceDocument:
+    """One invoice's document: its figures, then how it is paid (PayFiP, or the debit of its mandate)."""
+    invoice_id, number, regie_id, family_id, start, end, issued, due, total, status, debtor, address = row
+    regie = reads.regies[regie_id]
+    debiting = reads.debiting
+    document = InvoiceDocument(
+        id=invoice_id,
+        number=number,
+        family_id=family_id,
+        issuer=reads.issuers[regie_id],
+        debtor_name=debtor,
+        debtor_address=address,
+        issue_date=issued,
+        period_start=start,
+        period_end=end,
+        due_date=due,
+        children=_children(reads.lines.get(invoice_id, [])),
+        total_cents=total,
+        credit_notes=tuple(reads.credits.get(invoice_id, ())),
+        payments=tuple(reads.paid.get(invoice_id, ())),
+        status=str(getattr(status, "value", status)),
+        in_direct_debit=invoice_id in debiting,
+        collection_date=debiting[invoice_id][0] if invoice_id in debiting else None,
+        payfip=None,
+        debit=None,
+        appeal_notice=reads.town.appeal_notice,
+    )
+    balance = document.balance_cents
+    payfip = debit = None
+    mandate = next((m for m in reads.mandates.get((family_id, regie_id), ()) if is_active(m, issued)), None)
+    if mandate is None and regie.payfip_client_number and balance > 0:
+        payfip = PayFip(regie.payfip_client_number, number, issued.year, balance)
+    if mandate is not None and balance > 0:
+        debit_date, amount = debiting.get(invoice_id, (planned_debit_date(due), balance))
+        debit = DebitNotice(
+            debit_date=debit_date,
+            amount_cents=amount,
+            rum=mandate.rum,
+            iban_masked=mask_iban(mandate.iban),
+            creditor_id=regie.sepa_creditor_id or "",
+            in_progress=document.in_direct_debit,
+        )
+    return replace(document, payfip=payfip, debit=debit)
 
 
 def _documents(db: Session, where: ColumnElement[bool], *, single: bool) -> list[InvoiceDocument]:
@@ -289,144 +435,18 @@ def _documents(db: Session, where: ColumnElement[bool], *, single: bool) -> list
     town = db.exec(select(Town)).first()
     if town is None:
         raise RegieError("La collectivité n'est pas renseignée dans la base.")
-    regies = {regie.id: regie for regie in db.exec(select(Regie))}
-    issuers = {regie_id: _issuer(town, regie) for regie_id, regie in regies.items()}
-
-    lines: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in db.exec(
-        select_columns(
-            col(InvoiceLine.invoice_id),
-            col(InvoiceLine.position),
-            col(InvoiceLine.child_id),
-            col(Child.first_name),
-            col(Child.last_name),
-            col(InvoiceLine.label),
-            col(InvoiceLine.dates),
-            col(InvoiceLine.quantity),
-            col(InvoiceLine.unit_price_cents),
-            col(InvoiceLine.amount_cents),
-            col(InvoiceLine.kind),
-            col(InvoiceLine.basis),
-        )
-        .outerjoin(Child, col(Child.id) == InvoiceLine.child_id)
-        .where(col(InvoiceLine.invoice_id).in_(ids))
-        .order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.position))
-    ):
-        lines[row[0]].append(row)
-
-    paid: dict[int, list[PaidRef]] = defaultdict(list)
-    for invoice_id, receipt, received_on, mode, amount in db.exec(
-        select_columns(
-            col(Allocation.invoice_id),
-            col(Payment.receipt_number),
-            col(Payment.received_on),
-            col(Payment.mode),
-            col(Allocation.amount_cents),
-        )
-        .join(Payment, col(Payment.id) == Allocation.payment_id)
-        .where(col(Allocation.invoice_id).in_(ids))
-        .order_by(col(Payment.received_on), col(Payment.id))
-    ):
-        paid[invoice_id].append(PaidRef(receipt, received_on, str(getattr(mode, "value", mode)), amount))
-
-    credits: dict[int, list[CreditNoteRef]] = defaultdict(list)
-    for invoice_id, number, issued, amount, reason in db.exec(
-        select_columns(
-            col(CreditNote.invoice_id),
-            col(CreditNote.number),
-            col(CreditNote.issue_date),
-            col(CreditNote.amount_cents),
-            col(CreditNote.reason),
-        )
-        .where(col(CreditNote.invoice_id).in_(ids))
-        .order_by(col(CreditNote.issue_date), col(CreditNote.id))
-    ):
-        credits[invoice_id].append(CreditNoteRef(number, issued, amount, reason))
-
-    # Invoices in a debit batch not rejected: the batch's collection date and the amount debited.
-    debiting: dict[int, tuple[date, int]] = {
-        invoice_id: (collection_date, amount)
-        for invoice_id, collection_date, amount in db.exec(
-            select_columns(col(DirectDebit.invoice_id), col(DebitBatch.collection_date), col(DirectDebit.amount_cents))
-            .join(DebitBatch, col(DebitBatch.id) == DirectDebit.batch_id)
-            .where(col(DirectDebit.invoice_id).in_(ids), col(DirectDebit.rejected_on).is_(None))
-        )
-    }
-
-    # The families' mandates for the régies billed, latest signed first (sepa.active_mandate's order).
-    mandates: dict[tuple[int, int], list[Mandate]] = defaultdict(list)
-    if single:
-        first = invoices[0]
-        mandate = sepa.active_mandate(db, family_id=first[3], regie_id=first[2], on=first[6])
-        if mandate is not None:
-            mandates[(first[3], first[2])].append(mandate)
-    else:
-        families = select(Invoice.family_id).where(where)
-        for mandate in db.exec(
-            select(Mandate)
-            .where(
-                col(Mandate.family_id).in_(families), col(Mandate.regie_id).in_(sorted({row[2] for row in invoices}))
-            )
-            .order_by(col(Mandate.signed_on).desc(), col(Mandate.id).desc())
-        ):
-            mandates[(mandate.family_id, mandate.regie_id)].append(mandate)
-
-    documents = []
-    for (
-        invoice_id,
-        number,
-        regie_id,
-        family_id,
-        start,
-        end,
-        issued,
-        due,
-        total,
-        status,
-        debtor_name,
-        debtor_address,
-    ) in invoices:
-        regie = regies[regie_id]
-        status_value = str(getattr(status, "value", status))
-        document = InvoiceDocument(
-            id=invoice_id,
-            number=number,
-            family_id=family_id,
-            issuer=issuers[regie_id],
-            debtor_name=debtor_name,
-            debtor_address=debtor_address,
-            issue_date=issued,
-            period_start=start,
-            period_end=end,
-            due_date=due,
-            children=_children(lines.get(invoice_id, [])),
-            total_cents=total,
-            credit_notes=tuple(credits.get(invoice_id, ())),
-            payments=tuple(paid.get(invoice_id, ())),
-            status=status_value,
-            in_direct_debit=invoice_id in debiting,
-            collection_date=debiting[invoice_id][0] if invoice_id in debiting else None,
-            payfip=None,
-            debit=None,
-            appeal_notice=town.appeal_notice,
-        )
-        balance = document.balance_cents
-        payfip = debit = None
-        mandate = next((m for m in mandates.get((family_id, regie_id), ()) if sepa.is_active(m, issued)), None)
-        if mandate is None and regie.payfip_client_number and balance > 0:
-            payfip = PayFip(regie.payfip_client_number, number, issued.year, balance)
-        if mandate is not None and balance > 0:
-            debit_date, amount = debiting.get(invoice_id, (sepa.planned_debit_date(due), balance))
-            debit = DebitNotice(
-                debit_date=debit_date,
-                amount_cents=amount,
-                rum=mandate.rum,
-                iban_masked=mask_iban(mandate.iban),
-                creditor_id=regie.sepa_creditor_id or "",
-                in_progress=document.in_direct_debit,
-            )
-        documents.append(replace(document, payfip=payfip, debit=debit))
-    return documents
+    regies = {id_of(regie): regie for regie in db.exec(select(Regie))}
+    reads = _Reads(
+        town=town,
+        regies=regies,
+        issuers={regie_id: _issuer(town, regie) for regie_id, regie in regies.items()},
+        lines=_lines(db, ids),
+        paid=_paid(db, ids),
+        credits=_credit_notes(db, ids),
+        debiting=_debiting(db, ids),
+        mandates=_mandates(db, where, invoices, single=single),
+    )
+    return [_document(row, reads) for row in invoices]
 
 
 def _issuer(town: Town, regie: Regie) -> Issuer:
@@ -466,122 +486,8 @@ def _children(rows: list[tuple[Any, ...]]) -> tuple[ChildLines, ...]:
     return tuple(ChildLines(child_id, name, tuple(lines)) for child_id, (name, lines) in ordered)
 
 
-# ----------------------------------------------------------------------------- JSON
-
-
-def _money(cents: int) -> dict[str, Any]:
-    return {"cents": cents, "text": formatting.money(cents)}
-
-
-def _day(day: date) -> dict[str, str]:
-    return {"iso": day.isoformat(), "text": formatting.short_date(day)}
-
-
 def quantity_text(quantity: Decimal) -> str:
     """17 -> '17', 1.50 -> '1,5'."""
     return formatting.number(
         quantity.quantize(Decimal(1)) if quantity == quantity.to_integral() else quantity.normalize()
     )
-
-
-def as_json(doc: InvoiceDocument) -> dict[str, Any]:
-    """What ``regie invoices show --json`` prints: every figure in cents and as French text."""
-    issuer = doc.issuer
-    return {
-        "number": doc.number,
-        "family_id": doc.family_id,
-        "status": doc.status,
-        "status_text": doc.status_text,
-        "in_direct_debit": doc.in_direct_debit,
-        "issuer": {
-            "town": issuer.town,
-            "service": issuer.service,
-            "regie": issuer.regie_name,
-            "regie_code": issuer.regie_code,
-            "address": f"{issuer.address}, {issuer.postal_code} {issuer.city}",
-            "phone": issuer.phone,
-            "email": issuer.email,
-            "creditor_id": issuer.creditor_id,
-        },
-        "debtor": {"name": doc.debtor_name, "address": doc.debtor_address},
-        "issue_date": _day(doc.issue_date),
-        "period": {"start": _day(doc.period_start), "end": _day(doc.period_end), "text": doc.period_text},
-        "due_date": _day(doc.due_date),
-        "children": [
-            {
-                "child_id": child.child_id,
-                "name": child.name,
-                "subtotal": _money(child.subtotal_cents),
-                "lines": [
-                    {
-                        "position": line.position,
-                        "label": line.text,
-                        "kind": line.kind,
-                        "kind_text": line.kind_text,
-                        "dates": line.dates,
-                        "quantity": str(line.quantity),
-                        "quantity_text": quantity_text(line.quantity),
-                        "unit_price": _money(line.unit_price_cents),
-                        "amount": _money(line.amount_cents),
-                        "basis": line.basis,
-                    }
-                    for line in child.lines
-                ],
-            }
-            for child in doc.children
-        ],
-        "total": _money(doc.total_cents),
-        "credit_notes": [
-            {"number": c.number, "date": _day(c.issue_date), "amount": _money(c.amount_cents), "reason": c.reason}
-            for c in doc.credit_notes
-        ],
-        "payments": [
-            {
-                "receipt_number": p.receipt_number,
-                "date": _day(p.received_on),
-                "mode": p.mode,
-                "mode_text": p.mode_text,
-                "amount": _money(p.amount_cents),
-            }
-            for p in doc.payments
-        ],
-        "paid": _money(doc.paid_cents),
-        "credited": _money(doc.credited_cents),
-        "balance_due": _money(doc.balance_cents),
-        "payfip": None
-        if doc.payfip is None
-        else {
-            "numcli": doc.payfip.numcli,
-            "refdet": doc.payfip.refdet,
-            "exer": doc.payfip.exer,
-            "montant": _money(doc.payfip.amount_cents),
-        },
-        "direct_debit": None
-        if doc.debit is None
-        else {
-            "date": _day(doc.debit.debit_date),
-            "amount": _money(doc.debit.amount_cents),
-            "rum": doc.debit.rum,
-            "iban": doc.debit.iban_masked,
-            "creditor_id": doc.debit.creditor_id,
-            "in_progress": doc.debit.in_progress,
-        },
-        "how_to_pay": list(doc.how_to_pay),
-        "appeal_notice": doc.appeal_notice,
-    }
-
-
-__all__ = [
-    "ChildLines",
-    "CreditNoteRef",
-    "DebitNotice",
-    "DocLine",
-    "InvoiceDocument",
-    "Issuer",
-    "PaidRef",
-    "PayFip",
-    "as_json",
-    "invoice_document",
-    "mask_iban",
-    "month_documents",
-]

@@ -213,6 +213,72 @@ def latest_rate_start(today: date) -> date:
     return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
 
 
+def _check_amounts(unit: Unit, amounts: dict[str, int | None]) -> None:
+    """No negative or absurd amount (label -> cents); a package price exactly when the unit has a package."""
+    for label, value in amounts.items():
+        if value is not None and value < 0:
+            raise RegieError(f"{label} : le montant ne peut pas être négatif.")
+        if value is not None and value > MAX_CENTS:
+            raise RegieError(f"{label} : {formatting.money(value)}, c'est plus que {formatting.money(MAX_CENTS)}.")
+    package_cents = amounts["Forfait"]
+    if unit.package and package_cents is None:
+        raise RegieError(f"L'unité « {unit.name} » déclenche un forfait ({unit.package}) : indiquez son prix.")
+    if not unit.package and package_cents is not None:
+        raise RegieError(f"L'unité « {unit.name} » ne déclenche aucun forfait : pas de prix de forfait.")
+
+
+def _check_start(db: Session, unit: Unit, valid_from: date) -> None:
+    """Not more than 18 months ahead, nor inside a month already invoiced for the unit."""
+    latest = latest_rate_start(clock.today())
+    if valid_from > latest:
+        raise RegieError(
+            f"Date d'effet {formatting.short_date(valid_from)} trop lointaine : un tarif commence au plus tard "
+            f"{RATE_AHEAD_MONTHS} mois après aujourd'hui, soit le {formatting.short_date(latest)}."
+        )
+    unit_id = id_of(unit)
+    locked = invoiced_until(db, unit_ids=[unit_id]).get(unit_id)
+    if locked is not None and valid_from <= locked:
+        raise RegieError(
+            f"« {unit.name} » est déjà facturé jusqu'au {formatting.short_date(locked)} : "
+            "les factures émises ne changent pas. Choisissez une date d'effet postérieure."
+        )
+
+
+def _save_rate(db: Session, wanted: Rate, agent_id: int) -> tuple[Rate, bool, bool]:
+    """``wanted`` (a rate not in the session yet) added, or the rate of its unit × bracket × start
+    corrected to its amounts (locked first); audited when it changed; (the rate, created, changed)."""
+    unit_id, bracket_id = wanted.unit_id, wanted.bracket_id
+    rate = db.exec(
+        select(Rate)
+        .where(Rate.unit_id == unit_id, Rate.bracket_id == bracket_id, Rate.valid_from == wanted.valid_from)
+        .with_for_update()
+    ).first()
+    created = rate is None
+    before = None if rate is None else _audit_values(rate)
+    if rate is None:
+        rate = wanted
+    else:
+        rate.amount_cents = wanted.amount_cents
+        rate.unbooked_surcharge_cents = wanted.unbooked_surcharge_cents
+        rate.absence_penalty_cents = wanted.absence_penalty_cents
+        rate.package_cents = wanted.package_cents
+    db.add(rate)
+    after = _audit_values(rate)
+    changed = before != after
+    if changed:
+        db.flush()
+        audit.record(
+            db,
+            action="create" if created else "update",
+            entity="rate",
+            entity_id=rate.id,
+            agent_id=agent_id,
+            before=None if before is None else {"unit_id": unit_id, "bracket_id": bracket_id, **before},
+            after={"unit_id": unit_id, "bracket_id": bracket_id, **after},
+        )
+    return rate, created, changed
+
+
 def set_rate(
     db: Session,
     *,
@@ -239,59 +305,27 @@ def set_rate(
     bracket = db.get(QfBracket, bracket_id)
     if bracket is None:
         raise NotFound(f"Tranche de quotient n° {bracket_id} introuvable.")
-    for label, value in (
-        ("Tarif", amount_cents),
-        ("Majoration sans réservation", unbooked_surcharge_cents),
-        ("Pénalité d'absence non justifiée", absence_penalty_cents),
-        ("Forfait", package_cents),
-    ):
-        if value is not None and value < 0:
-            raise RegieError(f"{label} : le montant ne peut pas être négatif.")
-        if value is not None and value > MAX_CENTS:
-            raise RegieError(f"{label} : {formatting.money(value)}, c'est plus que {formatting.money(MAX_CENTS)}.")
-    if unit.package and package_cents is None:
-        raise RegieError(f"L'unité « {unit.name} » déclenche un forfait ({unit.package}) : indiquez son prix.")
-    if not unit.package and package_cents is not None:
-        raise RegieError(f"L'unité « {unit.name} » ne déclenche aucun forfait : pas de prix de forfait.")
-    latest = latest_rate_start(clock.today())
-    if valid_from > latest:
-        raise RegieError(
-            f"Date d'effet {formatting.short_date(valid_from)} trop lointaine : un tarif commence au plus tard "
-            f"{RATE_AHEAD_MONTHS} mois après aujourd'hui, soit le {formatting.short_date(latest)}."
-        )
-    locked = invoiced_until(db, unit_ids=[unit_id]).get(unit_id)
-    if locked is not None and valid_from <= locked:
-        raise RegieError(
-            f"« {unit.name} » est déjà facturé jusqu'au {formatting.short_date(locked)} : "
-            "les factures émises ne changent pas. Choisissez une date d'effet postérieure."
-        )
-    rate = db.exec(
-        select(Rate)
-        .where(Rate.unit_id == unit_id, Rate.bracket_id == bracket_id, Rate.valid_from == valid_from)
-        .with_for_update()
-    ).first()
-    created = rate is None
-    before = None if rate is None else _audit_values(rate)
-    if rate is None:
-        rate = Rate(unit_id=unit_id, bracket_id=bracket_id, valid_from=valid_from, amount_cents=amount_cents)
-        db.add(rate)
-    rate.amount_cents = amount_cents
-    rate.unbooked_surcharge_cents = unbooked_surcharge_cents
-    rate.absence_penalty_cents = absence_penalty_cents
-    rate.package_cents = package_cents
-    after = _audit_values(rate)
-    changed = before != after
-    if changed:
-        db.flush()
-        audit.record(
-            db,
-            action="create" if created else "update",
-            entity="rate",
-            entity_id=rate.id,
-            agent_id=agent_id,
-            before=None if before is None else {"unit_id": unit_id, "bracket_id": bracket_id, **before},
-            after={"unit_id": unit_id, "bracket_id": bracket_id, **after},
-        )
+    amounts = {
+        "Tarif": amount_cents,
+        "Majoration sans réservation": unbooked_surcharge_cents,
+        "Pénalité d'absence non justifiée": absence_penalty_cents,
+        "Forfait": package_cents,
+    }
+    _check_amounts(unit, amounts)
+    _check_start(db, unit, valid_from)
+    rate, created, changed = _save_rate(
+        db,
+        Rate(
+            unit_id=unit_id,
+            bracket_id=bracket_id,
+            valid_from=valid_from,
+            amount_cents=amount_cents,
+            unbooked_surcharge_cents=unbooked_surcharge_cents,
+            absence_penalty_cents=absence_penalty_cents,
+            package_cents=package_cents,
+        ),
+        agent_id,
+    )
     following = db.exec(
         select(func.min(Rate.valid_from)).where(
             Rate.unit_id == unit_id, Rate.bracket_id == bracket_id, Rate.valid_from > valid_from

@@ -10,9 +10,11 @@ is harmless.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, literal
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from regie_tui.errors import RegieError
 from regie_tui.models import DirectDebit, Family, Invoice, InvoiceStatus, Regie, Reminder, Town
@@ -143,9 +145,9 @@ def _last_sent() -> ColumnElement[date]:
     )
 
 
-def _overdue_rows(
-    db: Session, *, on: date, regie_code: str | None, numbers: Sequence[str] | None = None
-) -> list[OverdueInvoice]:
+def _overdue_statement(on: date, regie_code: str | None, numbers: Sequence[str] | None) -> Select[*tuple[Any, ...]]:
+    """Issued invoices due ``LEVEL_DAYS[1]`` days before ``on`` or more, with a balance and no live
+    debit, oldest due first: their figures and their last reminder (level, day)."""
     live_debit = exists(
         select(literal(1)).where(DirectDebit.invoice_id == Invoice.id, col(DirectDebit.rejected_on).is_(None))
     )
@@ -160,7 +162,7 @@ def _overdue_rows(
         conditions.append(col(Regie.code) == regie_code)
     if numbers is not None:
         conditions.append(col(Invoice.number).in_(list(numbers)))
-    rows = db.exec(
+    return (
         select_columns(
             col(Invoice.id),
             col(Invoice.number),
@@ -184,25 +186,15 @@ def _overdue_rows(
         .where(and_(*conditions))
         .order_by(col(Invoice.due_date), col(Invoice.number))
     )
+
+
+def _overdue_rows(
+    db: Session, *, on: date, regie_code: str | None, numbers: Sequence[str] | None = None
+) -> list[OverdueInvoice]:
     result = []
-    for (
-        invoice_id,
-        number,
-        code,
-        regie_name,
-        family_id,
-        family_name,
-        debtor,
-        address,
-        start,
-        end,
-        issued,
-        due,
-        total,
-        paid,
-        last_level,
-        last_sent,
-    ) in rows:
+    for row in db.exec(_overdue_statement(on, regie_code, numbers)):
+        invoice_id, number, code, regie_name, family_id, family_name, debtor, address = row[:8]
+        start, end, issued, due, total, paid, last_level, last_sent = row[8:]
         age = (on - due).days
         result.append(
             OverdueInvoice(
@@ -265,6 +257,66 @@ def _issuers(db: Session) -> dict[str, Issuer]:
     }
 
 
+def _check_selection(db: Session, numbers: list[str], rows: dict[str, OverdueInvoice]) -> None:
+    """Refuse the whole selection when one of its invoices is unknown or not overdue."""
+    missing = [n for n in numbers if n not in rows]
+    if not missing:
+        return
+    known = set(db.exec(select(Invoice.number).where(col(Invoice.number).in_(missing))))
+    unknown = [n for n in missing if n not in known]
+    if unknown:
+        raise RegieError(f"Facture introuvable : {', '.join(unknown)}.")
+    raise RegieError(
+        f"Pas de relance possible pour {', '.join(missing)} : facture soldée, annulée, en prélèvement "
+        f"ou échue depuis moins de {LEVEL_DAYS[1]} jours."
+    )
+
+
+def _send(db: Session, row: OverdueInvoice, on: date, agent_id: int | None, issuer: Issuer) -> ReminderLetter:
+    """Record the reminder of the level due, audited; the letter that says it."""
+    reminder = Reminder(
+        invoice_id=row.invoice_id,
+        level=row.level_due,
+        sent_on=on,
+        balance_cents=row.balance_cents,
+        created_by_id=agent_id,
+    )
+    db.add(reminder)
+    db.flush()
+    audit.record(
+        db,
+        action="reminder",
+        entity="invoice",
+        entity_id=row.invoice_id,
+        agent_id=agent_id,
+        family_id=row.family_id,
+        after={
+            "invoice": row.number,
+            "level": row.level_due,
+            "due_date": row.due_date.isoformat(),
+            "balance_cents": row.balance_cents,
+        },
+    )
+    return ReminderLetter(
+        issuer=issuer,
+        level=row.level_due,
+        sent_on=on,
+        invoice_number=row.number,
+        family_id=row.family_id,
+        debtor_name=row.debtor_name,
+        debtor_address=row.debtor_address,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        total_cents=row.total_cents,
+        paid_cents=row.paid_cents,
+        balance_cents=row.balance_cents,
+        age_days=row.age_days,
+        payfip_reference=row.number,
+    )
+
+
 def send_reminders(db: Session, *, invoice_numbers: Sequence[str], on: date, agent_id: int | None) -> RemindersSent:
     """Record the reminder due for each invoice (its level due), audited on the family's history.
 
@@ -275,67 +327,16 @@ def send_reminders(db: Session, *, invoice_numbers: Sequence[str], on: date, age
     if not numbers:
         raise RegieError("Aucune facture choisie pour la relance.")
     rows = {row.number: row for row in _overdue_rows(db, on=on, regie_code=None, numbers=numbers)}
-    missing = [n for n in numbers if n not in rows]
-    if missing:
-        known = set(db.exec(select(Invoice.number).where(col(Invoice.number).in_(missing))))
-        unknown = [n for n in missing if n not in known]
-        if unknown:
-            raise RegieError(f"Facture introuvable : {', '.join(unknown)}.")
-        raise RegieError(
-            f"Pas de relance possible pour {', '.join(missing)} : facture soldée, annulée, en prélèvement "
-            f"ou échue depuis moins de {LEVEL_DAYS[1]} jours."
-        )
+    _check_selection(db, numbers, rows)
     issuers = _issuers(db)
     letters: list[ReminderLetter] = []
     skipped: list[str] = []
     for number in numbers:
         row = rows[number]
-        if not row.to_send:
+        if row.to_send:
+            letters.append(_send(db, row, on, agent_id, issuers[row.regie_code]))
+        else:
             skipped.append(number)
-            continue
-        reminder = Reminder(
-            invoice_id=row.invoice_id,
-            level=row.level_due,
-            sent_on=on,
-            balance_cents=row.balance_cents,
-            created_by_id=agent_id,
-        )
-        db.add(reminder)
-        db.flush()
-        audit.record(
-            db,
-            action="reminder",
-            entity="invoice",
-            entity_id=row.invoice_id,
-            agent_id=agent_id,
-            family_id=row.family_id,
-            after={
-                "invoice": row.number,
-                "level": row.level_due,
-                "due_date": row.due_date.isoformat(),
-                "balance_cents": row.balance_cents,
-            },
-        )
-        letters.append(
-            ReminderLetter(
-                issuer=issuers[row.regie_code],
-                level=row.level_due,
-                sent_on=on,
-                invoice_number=row.number,
-                family_id=row.family_id,
-                debtor_name=row.debtor_name,
-                debtor_address=row.debtor_address,
-                period_start=row.period_start,
-                period_end=row.period_end,
-                issue_date=row.issue_date,
-                due_date=row.due_date,
-                total_cents=row.total_cents,
-                paid_cents=row.paid_cents,
-                balance_cents=row.balance_cents,
-                age_days=row.age_days,
-                payfip_reference=row.number,
-            )
-        )
     return RemindersSent(letters=letters, skipped=skipped)
 
 

@@ -16,7 +16,7 @@ authorised persons each with a sub-query on the day's bookings).
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -47,7 +47,9 @@ from regie_tui.models import (
     Town,
     Unit,
 )
-from regie_tui.services.bookings import rules as booking_rules
+from regie_tui.services.bookings.cells import ON_DAY, STATE_LABELS, CellCheck, CellRequest
+from regie_tui.services.bookings.opening import opening_calendar
+from regie_tui.services.bookings.rules import apply_cells
 from regie_tui.services.common.sql import id_col, select_columns
 from regie_tui.services.families.search_words import fold, prefix_upper_bound, search_terms
 from regie_tui.services.trust.access import CHILD_MEDICAL_DIET, MEDICAL_DIET_HIDDEN, Permission
@@ -73,7 +75,7 @@ MARKS = frozenset(
 #: The one health marker shown to roles that may not read health notes.
 HEALTH_HIDDEN = "alerte santé (accès réservé)"
 
-#: Roles that may change an older recorded attendance or a billed cell (with a reason).
+#: The most children the walk-in search lists.
 WALK_IN_LIMIT = 20
 
 
@@ -213,9 +215,7 @@ def roster(db: Session, *, activity_id: int, day: date, agent: AgentInfo) -> Ros
     if head is None:
         raise NotFound(f"Activité n° {activity_id} introuvable.")
     activity_name, facility_name = head
-    closed = booking_rules.opening_calendar(db, activity_ids=[activity_id], first=day, last=day).closed_reason(
-        day, activity_id
-    )
+    closed = opening_calendar(db, activity_ids=[activity_id], first=day, last=day).closed_reason(day, activity_id)
     units = db.exec(
         select(Unit).where(Unit.activity_id == activity_id).order_by(col(Unit.position), col(Unit.start_time))
     ).all()
@@ -226,6 +226,22 @@ def roster(db: Session, *, activity_id: int, day: date, agent: AgentInfo) -> Ros
             select(AgeGroup).where(AgeGroup.activity_id == activity_id).order_by(col(AgeGroup.position))
         ).all()
     }
+    per_unit = _lines_by_unit(db, unit_ids, day, groups, sees_health=sees_health)
+    return Roster(
+        activity_id=activity_id,
+        activity_name=activity_name,
+        facility_name=facility_name,
+        day=day,
+        closed_reason=closed,
+        units=_roster_units(units, per_unit, groups),
+        sees_health=sees_health,
+    )
+
+
+def _lines_by_unit(
+    db: Session, unit_ids: list[int], day: date, groups: dict[int | None, AgeGroup], *, sees_health: bool
+) -> dict[int, dict[int, list[RosterLine]]]:
+    """The roster's lines by unit then age group, each child with its diets, health and collectors."""
     rows = db.exec(
         select_columns(
             col(Booking.unit_id),
@@ -266,6 +282,13 @@ def roster(db: Session, *, activity_id: int, day: date, agent: AgentInfo) -> Ros
                 collectors=collectors.get(family_id, ()),
             )
         )
+    return per_unit
+
+
+def _roster_units(
+    units: Sequence[Unit], per_unit: dict[int, dict[int, list[RosterLine]]], groups: dict[int | None, AgeGroup]
+) -> tuple[RosterUnit, ...]:
+    """Each unit with its groups in the activity's order, children by name, and its totals."""
     group_order = {group_id: index for index, group_id in enumerate(groups)}
     roster_units = []
     for unit in units:
@@ -291,15 +314,7 @@ def roster(db: Session, *, activity_id: int, day: date, agent: AgentInfo) -> Ros
                 totals=totals(line.state for group in roster_groups for line in group.lines),
             )
         )
-    return Roster(
-        activity_id=activity_id,
-        activity_name=activity_name,
-        facility_name=facility_name,
-        day=day,
-        closed_reason=closed,
-        units=tuple(roster_units),
-        sees_health=sees_health,
-    )
+    return tuple(roster_units)
 
 
 def totals(states: Iterable[BookingState]) -> UnitTotals:
@@ -394,20 +409,18 @@ def mark(
     agent: AgentInfo,
     now: datetime,
     reason: str = "",
-) -> booking_rules.CellCheck:
+) -> CellCheck:
     """Point one child on one unit (present, absent justified or not; PRESENT on a free cell
     becomes a présence spéciale). Refused by the rules: nothing written, ``rule`` says why.
 
     Flushes, does not commit (one transaction per mark: the caller's).
     """
     if state not in MARKS:
-        raise RegieError(
-            f"Pointage impossible : « {booking_rules.STATE_LABELS[state]} » n'est pas un état de présence."
-        )
-    checks = booking_rules.apply_cells(
+        raise RegieError(f"Pointage impossible : « {STATE_LABELS[state]} » n'est pas un état de présence.")
+    checks = apply_cells(
         db,
         child_id=child_id,
-        cells=[booking_rules.CellRequest(day=day, unit_id=unit_id, action="set", state=state)],
+        cells=[CellRequest(day=day, unit_id=unit_id, action="set", state=state)],
         agent_id=agent.id,
         source=Source.AGENT,
         now=now,
@@ -418,7 +431,7 @@ def mark(
 
 
 def walk_in_candidates(db: Session, *, activity_id: int, day: date, text: str) -> list[WalkIn]:
-    """Children with an accepted enrolment in the activity on ``day``, with at least one unit
+    """Children with an accepted enrollment in the activity on ``day``, with at least one unit
     not booked that day, whose names (or family name) start with each typed word; 20 at most."""
     terms = search_terms(text)
     if not terms:
@@ -464,7 +477,7 @@ def walk_in_candidates(db: Session, *, activity_id: int, day: date, text: str) -
             col(Booking.child_id).in_([row[0] for row in matching]),
             Booking.day == day,
             col(Booking.unit_id).in_([unit_id for unit_id, _ in units]),
-            col(Booking.state).in_(booking_rules.ON_DAY),
+            col(Booking.state).in_(ON_DAY),
         )
     ):
         taken[child_id].add(unit_id)

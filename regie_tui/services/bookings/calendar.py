@@ -15,7 +15,7 @@ from functools import cache
 import holidays
 from vacances_scolaires_france import SchoolHolidayDates  # type: ignore[import-untyped]  # ships no type hints
 
-from regie_tui.models.activity import DayOffKind
+from regie_tui.codes import DayOffKind
 
 SCHOOL_ZONES = ("A", "B", "C")
 BRIDGE_MAX_DAYS = 4  # a school closure this short is a pont, not a holiday period

@@ -1,6 +1,6 @@
 """Occupancy of an activity over a month: places held against capacity, per day × unit × group.
 
-Places are held by the states of :data:`booking_rules.HOLDING` (reserved, requested and
+Places are held by the states of :data:`~.cells.HOLDING` (reserved, requested and
 the attendance states), as the booking rules count them; the waiting list is counted
 apart. A day's capacity for a group × unit is its Capacity row of that day, else the
 default row (day empty); no row: unlimited (``capacity`` None). Open and closed days come
@@ -23,7 +23,8 @@ from sqlmodel import Session, col, select
 
 from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import Activity, AgeGroup, Booking, BookingState, Capacity, Enrollment, Unit
-from regie_tui.services.bookings.rules import HOLDING, opening_calendar
+from regie_tui.services.bookings.cells import HOLDING
+from regie_tui.services.bookings.opening import opening_calendar
 from regie_tui.services.common.sql import id_col, select_columns
 
 MONTHS = (
@@ -219,48 +220,13 @@ def occupancy_month(db: Session, *, activity_id: int, month: date) -> OccupancyM
         )
     )
     unit_ids = [u.id for u in units]
-
     defaults: dict[tuple[int, int], int] = {}
     overrides: dict[tuple[int, int, date], int] = {}
-    counts: dict[tuple[int, date, int], list[int]] = defaultdict(lambda: [0, 0])  # [held, waiting]
+    counts: dict[tuple[int, date, int], list[int]] = {}
     if unit_ids:
-        for group_id, unit_id, day, places in db.exec(
-            select(col(Capacity.age_group_id), col(Capacity.unit_id), col(Capacity.day), col(Capacity.places)).where(
-                col(Capacity.unit_id).in_(unit_ids),
-                col(Capacity.day).is_(None) | ((col(Capacity.day) >= first) & (col(Capacity.day) <= last)),
-            )
-        ):
-            if day is None:
-                defaults[(group_id, unit_id)] = places
-            else:
-                overrides[(group_id, unit_id, day)] = places
+        defaults, overrides = _capacities(db, unit_ids, first, last)
         if groups:
-            # One grouped count for the whole month, read from ix_booking_unit_day. The group
-            # of a booking is its enrollment's: ``enrollment_id IN (that group's enrollments)``
-            # lets SQLite look it up in a set built once per group, instead of one enrollment
-            # row per booking as a join does (a quarter faster on the 20,000-family town).
-            def enrolled_in(group_id: int) -> ColumnElement[bool]:
-                return col(Booking.enrollment_id).in_(
-                    select(id_col(Enrollment.id)).where(
-                        Enrollment.activity_id == activity_id, Enrollment.age_group_id == group_id
-                    )
-                )
-
-            group_of = case(*((enrolled_in(g.id), g.id) for g in groups), else_=None)
-            counted = (*HOLDING, BookingState.WAITING_LIST)
-            rows = db.exec(
-                select_columns(col(Booking.unit_id), col(Booking.day), group_of, col(Booking.state), func.count())
-                .where(
-                    col(Booking.unit_id).in_(unit_ids),
-                    Booking.day >= first,
-                    Booking.day <= last,
-                    col(Booking.state).in_(counted),
-                )
-                .group_by(col(Booking.unit_id), col(Booking.day), group_of, col(Booking.state))
-            )
-            for unit_id, day, group_id, state, n in rows:
-                if group_id is not None:
-                    counts[(unit_id, day, group_id)][0 if state in HOLDING else 1] += n
+            counts = _counts(db, activity_id, unit_ids, groups, first, last)
 
     opening = opening_calendar(db, activity_ids=[activity_id], first=first, last=last)
     days: list[OccupancyDay] = []
@@ -286,6 +252,67 @@ def occupancy_month(db: Session, *, activity_id: int, month: date) -> OccupancyM
         days.append(OccupancyDay(day, closed, day_units))
         day += timedelta(days=1)
     return OccupancyMonth(OccupancyActivity(*activity), first, units, groups, tuple(days))
+
+
+def _capacities(
+    db: Session, unit_ids: list[int], first: date, last: date
+) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int, date], int]]:
+    """The places of each (group, unit): its default row, and the rows of days of the month."""
+    defaults: dict[tuple[int, int], int] = {}
+    overrides: dict[tuple[int, int, date], int] = {}
+    for group_id, unit_id, day, places in db.exec(
+        select(col(Capacity.age_group_id), col(Capacity.unit_id), col(Capacity.day), col(Capacity.places)).where(
+            col(Capacity.unit_id).in_(unit_ids),
+            col(Capacity.day).is_(None) | ((col(Capacity.day) >= first) & (col(Capacity.day) <= last)),
+        )
+    ):
+        if day is None:
+            defaults[(group_id, unit_id)] = places
+        else:
+            overrides[(group_id, unit_id, day)] = places
+    return defaults, overrides
+
+
+def _counts(
+    db: Session,
+    activity_id: int,
+    unit_ids: list[int],
+    groups: tuple[OccupancyGroup, ...],
+    first: date,
+    last: date,
+) -> dict[tuple[int, date, int], list[int]]:
+    """(unit, day, group) → [places held, children waiting] over the month, in one grouped count.
+
+    Read from ix_booking_unit_day. The group of a booking is its enrollment's: ``enrollment_id
+    IN (that group's enrollments)`` lets SQLite look it up in a set built once per group,
+    instead of one enrollment row per booking as a join does (a quarter faster on the
+    20,000-family town).
+    """
+
+    def enrolled_in(group_id: int) -> ColumnElement[bool]:
+        return col(Booking.enrollment_id).in_(
+            select(id_col(Enrollment.id)).where(
+                Enrollment.activity_id == activity_id, Enrollment.age_group_id == group_id
+            )
+        )
+
+    group_of = case(*((enrolled_in(g.id), g.id) for g in groups), else_=None)
+    counted = (*HOLDING, BookingState.WAITING_LIST)
+    rows = db.exec(
+        select_columns(col(Booking.unit_id), col(Booking.day), group_of, col(Booking.state), func.count())
+        .where(
+            col(Booking.unit_id).in_(unit_ids),
+            Booking.day >= first,
+            Booking.day <= last,
+            col(Booking.state).in_(counted),
+        )
+        .group_by(col(Booking.unit_id), col(Booking.day), group_of, col(Booking.state))
+    )
+    counts: dict[tuple[int, date, int], list[int]] = defaultdict(lambda: [0, 0])
+    for unit_id, day, group_id, state, n in rows:
+        if group_id is not None:
+            counts[(unit_id, day, group_id)][0 if state in HOLDING else 1] += n
+    return counts
 
 
 def activity_choices(db: Session) -> list[OccupancyActivity]:

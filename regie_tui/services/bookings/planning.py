@@ -1,10 +1,10 @@
 """A child's reservation grid: rows are units grouped by activity, columns are days.
 
 Every cell gets one appearance of the portal's legend (domain.md), derived from the stored
-state and the rules of :mod:`booking_rules` judged for that cell alone; and a French
+state and the rules of :mod:`.rules` judged for that cell alone; and a French
 explanation for the status line (why it is impossible, which rule, who booked it and
 when). Edits go through the same rules: :func:`check_edits` at the key press,
-:func:`save_edits` in one transaction, refused with :class:`booking_rules.StaleCells`
+:func:`save_edits` in one transaction, refused with :class:`~.cells.StaleCells`
 when a cell changed since the grid was loaded.
 
 A grid loads one child over one period (a day, a week, a month): a fixed handful of
@@ -38,17 +38,16 @@ from regie_tui.models import (
     Source,
     Unit,
 )
-from regie_tui.services.bookings.rules import (
+from regie_tui.services.bookings.cells import (
     FREE_STAMP,
     STATE_LABELS,
     CellCheck,
     CellRequest,
     CellStamp,
-    apply_cells,
-    check_cells,
     notice_deadline,
-    opening_calendar,
 )
+from regie_tui.services.bookings.opening import opening_calendar
+from regie_tui.services.bookings.rules import apply_cells, check_cells
 from regie_tui.services.common.sql import id_col, select_columns
 from regie_tui.services.trust.agents import AgentInfo
 
@@ -236,40 +235,11 @@ def child_grid(db: Session, *, child_id: int, first: date, last: date, now: date
     first_name, last_name, family_id, family_name = found
     rows = _rows(db, child_id=child_id, first=first, last=last)
     days = tuple(first + timedelta(days=i) for i in range((last - first).days + 1))
-    bookings = {
-        (b.day, b.unit_id): (b, name)
-        for b, name in db.exec(
-            select(Booking, Agent.display_name)
-            .outerjoin(Agent, col(Agent.id) == Booking.changed_by_id)
-            .where(Booking.child_id == child_id, Booking.day >= first, Booking.day <= last)
-        )
-    }
-    charges = {
-        booking_id: (amount, number)
-        for booking_id, amount, number in db.exec(
-            select_columns(col(Charge.booking_id), col(Charge.amount_cents), col(Invoice.number))
-            .outerjoin(InvoiceLine, col(InvoiceLine.id) == Charge.invoice_line_id)
-            .outerjoin(Invoice, col(Invoice.id) == InvoiceLine.invoice_id)
-            .where(
-                Charge.family_id == family_id,
-                Charge.child_id == child_id,
-                Charge.day >= first,
-                Charge.day <= last,
-                col(Charge.booking_id).is_not(None),
-            )
-        )
-    }
-    activity_ids = {row.activity_id for row in rows}
-    opening = opening_calendar(db, activity_ids=activity_ids, first=first, last=last)
+    bookings = _bookings(db, child_id, first, last)
+    charges = _charges(db, family_id, child_id, first, last)
+    opening = opening_calendar(db, activity_ids={row.activity_id for row in rows}, first=first, last=last)
     closed_by_row = {(day, row.unit_id): opening.closed_reason(day, row.activity_id) for day in days for row in rows}
-    # The rules judge each booked cell (may it be freed?) and each free cell of an open day.
-    requests = []
-    for day in days:
-        for row in rows:
-            stored = bookings.get((day, row.unit_id))
-            held = stored is not None and stored[0].state != BookingState.REFUSED
-            if held or not closed_by_row[(day, row.unit_id)]:
-                requests.append(CellRequest(day=day, unit_id=row.unit_id, action="cancel" if held else "book"))
+    requests = _requests(days, rows, bookings, closed_by_row)
     checks = check_cells(db, child_id=child_id, cells=requests, now=now, each_alone=True) if requests else []
     judged = {(check.day, check.unit_id): check for check in checks}
     cells: dict[tuple[date, int], GridCell] = {}
@@ -303,6 +273,56 @@ def child_grid(db: Session, *, child_id: int, first: date, last: date, now: date
         closed_days=closed_days,
         cells=cells,
     )
+
+
+def _bookings(
+    db: Session, child_id: int, first: date, last: date
+) -> dict[tuple[date, int], tuple[Booking, str | None]]:
+    """The child's bookings over the period, each with the name of the agent who last changed it."""
+    return {
+        (b.day, b.unit_id): (b, name)
+        for b, name in db.exec(
+            select(Booking, Agent.display_name)
+            .outerjoin(Agent, col(Agent.id) == Booking.changed_by_id)
+            .where(Booking.child_id == child_id, Booking.day >= first, Booking.day <= last)
+        )
+    }
+
+
+def _charges(db: Session, family_id: int, child_id: int, first: date, last: date) -> dict[int, tuple[int, str | None]]:
+    """Booking id → (amount charged, number of the invoice that billed it, if any)."""
+    return {
+        booking_id: (amount, number)
+        for booking_id, amount, number in db.exec(
+            select_columns(col(Charge.booking_id), col(Charge.amount_cents), col(Invoice.number))
+            .outerjoin(InvoiceLine, col(InvoiceLine.id) == Charge.invoice_line_id)
+            .outerjoin(Invoice, col(Invoice.id) == InvoiceLine.invoice_id)
+            .where(
+                Charge.family_id == family_id,
+                Charge.child_id == child_id,
+                Charge.day >= first,
+                Charge.day <= last,
+                col(Charge.booking_id).is_not(None),
+            )
+        )
+    }
+
+
+def _requests(
+    days: Sequence[date],
+    rows: Sequence[GridRow],
+    bookings: Mapping[tuple[date, int], tuple[Booking, str | None]],
+    closed_by_row: Mapping[tuple[date, int], str],
+) -> list[CellRequest]:
+    """What the rules judge: each booked cell (may it be freed?) and each free cell of an open day."""
+    requests = []
+    for day in days:
+        for row in rows:
+            stored = bookings.get((day, row.unit_id))
+            held = stored is not None and stored[0].state != BookingState.REFUSED
+            if held or not closed_by_row[(day, row.unit_id)]:
+                requests.append(CellRequest(day=day, unit_id=row.unit_id, action="cancel" if held else "book"))
+    return requests
 
 
 def _cell(
@@ -376,51 +396,6 @@ def _deadline_text(check: CellCheck, row: GridRow, *, verb: str = "réservable")
     return f" — {verb} avant le {short_date(deadline.date())} à {deadline:%H:%M}"
 
 
-@dataclass(frozen=True)
-class ChildChoice:
-    child_id: int
-    first_name: str
-    last_name: str
-    birth_date: date
-    family_id: int
-    family_name: str
-
-
-def find_children(db: Session, text: str, *, limit: int = 30) -> list[ChildChoice]:
-    """Children of the families the search finds (each word starts a word of the family's file:
-    names, phones, e-mail…), by family then birth date; a child whose own name matches first."""
-    from regie_tui.services.families.search import search_families
-    from regie_tui.services.families.search_words import search_terms
-
-    terms = search_terms(text)
-    if not terms:
-        return []
-    families = search_families(db, text, limit=limit)
-    if not families.rows:
-        return []
-    order = {row.id: i for i, row in enumerate(families.rows)}
-    found = db.exec(
-        select_columns(
-            id_col(Child.id),
-            col(Child.first_name),
-            col(Child.last_name),
-            col(Child.birth_date),
-            col(Child.family_id),
-            col(Family.name),
-        )
-        .join(Family, col(Family.id) == Child.family_id)
-        .where(col(Child.family_id).in_(order))
-    ).all()
-    choices = [ChildChoice(*row) for row in found]
-
-    def named(choice: ChildChoice) -> bool:
-        words = set(search_terms(f"{choice.first_name} {choice.last_name}"))
-        return any(any(word.startswith(term) for word in words) for term in terms)
-
-    choices.sort(key=lambda c: (not named(c), order[c.family_id], c.birth_date, c.child_id))
-    return choices[:limit]
-
-
 def check_edits(
     db: Session,
     *,
@@ -474,13 +449,11 @@ __all__ = [
     "LEGEND",
     "NEXT_VIEW",
     "Appearance",
-    "ChildChoice",
     "ChildGrid",
     "GridCell",
     "GridRow",
     "View",
     "check_edits",
-    "find_children",
     "child_grid",
     "period_of",
     "save_edits",

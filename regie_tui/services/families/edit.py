@@ -5,12 +5,8 @@ functions; none commits, the caller's unit of work does. Every write, in one tra
 
 - values cleaned by :mod:`regie_tui.services.families.fields` (French ``InvalidValue``);
 - the entity must belong to the family; an archived family is not changed any more;
-- ``expected`` (the :class:`FamilyStamp` taken when the form opened) is checked against the
-  family's version, read under a row lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite
-  has one writer at a time): if another agent, or the portal, changed the file since, the
-  write is refused with :class:`StaleFamily`, which names who changed what and when;
-- the change, one audit entry (before/after by field name), the family's version + 1 and
-  ``updated_at``, and the family's search words rebuilt.
+- the family locked and checked against the form's stamp, then the change, its audit
+  entry, the family's version + 1 and its search words (:mod:`.stamps`).
 
 Health notes are read and written only by roles allowed to see them (``AccessDenied``).
 Children and guardians are not deleted here: a child has bookings and invoices, and a
@@ -18,19 +14,16 @@ guardian may be the payer or the debtor of a mandate; a guardian who is neither 
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete
 from sqlmodel import Session, SQLModel, col, select
 
 from regie_tui import clock
 from regie_tui.errors import AccessDenied, NotFound, RegieError
 from regie_tui.models import (
-    Agent,
-    AuditEntry,
     AuthorizedPerson,
     Child,
     ChildDiet,
@@ -44,27 +37,14 @@ from regie_tui.models import (
     HealthNote,
     HealthNoteKind,
     Mandate,
-    Role,
     Sex,
     Source,
 )
 from regie_tui.models.base import utc_now
 from regie_tui.services.common import validation as v
 from regie_tui.services.common.sql import id_col, id_of
-from regie_tui.services.families.fields import ENTITY_LABELS, FIELDS, FieldSpec, shown
-from regie_tui.services.families.search import refresh_search_words
-from regie_tui.services.trust import access, audit
-
-STALE_HEADER = "La famille a été modifiée depuis l'ouverture du formulaire :"
-
-#: Fields the desk may set that the shared registry does not list (civil status, kept at the desk).
-_MODELS: dict[str, type[SQLModel]] = {
-    "family": Family,
-    "guardian": Guardian,
-    "child": Child,
-    "authorized_person": AuthorizedPerson,
-    "health_note": HealthNote,
-}
+from regie_tui.services.families.fields import ENTITY_LABELS, FIELDS, FieldSpec
+from regie_tui.services.families.stamps import FILE_MODELS, FamilyStamp, lock_family, record_change, sees_health
 
 #: Fields each new entity must have.
 _REQUIRED_NEW = {
@@ -74,60 +54,15 @@ _REQUIRED_NEW = {
     "health_note": ("kind", "text"),
 }
 
-#: Entities of the family file proper: their audit entries are what a stale save lists.
-FILE_ENTITIES = ("family", "guardian", "child", "authorized_person", "health_note", "quotient", "consent")
-
 QUOTIENT_SOURCES = ("CAF", "MSA", "avis d'imposition")
-
-_CONSENT_LABELS = {
-    "personal_data": "Données personnelles",
-    "health_data": "Données sanitaires",
-    "image_rights": "Droit à l'image",
-}
-_EXTRA_LABELS = {
-    "payer": "Payeur",
-    "diets": "Régimes",
-    "archived": "Archivée",
-    "value": "Quotient familial",
-    "source": "Source",
-    "valid_from": "Valable du",
-    "valid_to": "Valable au",
-    "granted": "Consentement",
-    "kind": "Type",
-    **_CONSENT_LABELS,
-}
-
-
-@dataclass(frozen=True)
-class FamilyStamp:
-    """What a form saw when it opened: the family's version and its last audit entry."""
-
-    version: int
-    last_audit_id: int
-
-
-class StaleFamily(RegieError):
-    """The family changed since the form opened; the message lists who changed what, when."""
-
-    def __init__(self, message: str, changes: list[str]) -> None:
-        super().__init__(message)
-        self.changes = changes
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def family_stamp(db: Session, *, family_id: int) -> FamilyStamp:
-    version = db.exec(select(Family.version).where(Family.id == family_id)).first()
-    if version is None:
-        raise NotFound(f"Aucune famille n° {family_id}.")
-    last = db.exec(select(func.max(AuditEntry.id)).where(AuditEntry.family_id == family_id)).one()
-    return FamilyStamp(version=version, last_audit_id=last or 0)
-
-
 def desk_field(entity: str, name: str) -> FieldSpec:
     """The spec of a field the desk may edit, or ``InvalidValue``."""
-    if entity not in _MODELS:
+    if entity not in FILE_MODELS:
         raise v.InvalidValue(f"entité inconnue : « {entity} ».")
     spec = FIELDS.get(entity, {}).get(name)
     if spec is None:
@@ -138,7 +73,7 @@ def desk_field(entity: str, name: str) -> FieldSpec:
 def read_field(db: Session, *, entity: str, entity_id: int, field: str) -> Any:
     """The stored value of one field (enums as their code), e.g. to compare with a portal's ``old``."""
     desk_field(entity, field)
-    row = db.get(_MODELS[entity], entity_id)
+    row = db.get(FILE_MODELS[entity], entity_id)
     if row is None:
         raise NotFound(f"{ENTITY_LABELS[entity]} n° {entity_id} introuvable.")
     return _plain(getattr(row, field))
@@ -148,7 +83,7 @@ def diet_choices(db: Session, *, agent_id: int | None) -> list[tuple[int, str]]:
     """The diets the kitchen serves that this agent may set: (id, label), by label (the
     medical ones only for the roles that may read health data)."""
     query = select(id_col(Diet.id), col(Diet.label)).order_by(col(Diet.label))
-    if not _sees_health(db, agent_id):
+    if not sees_health(db, agent_id):
         query = query.where(~col(Diet.health))
     return [(id_, label) for id_, label in db.exec(query)]
 
@@ -168,7 +103,7 @@ def set_fields(
     expected: FamilyStamp | None = None,
 ) -> None:
     """Change fields of the family, a guardian, child, authorized person or health note."""
-    family = _lock(db, family_id, expected, agent_id)
+    family = lock_family(db, family_id, expected, agent_id)
     if entity == "health_note":
         _check_health_access(db, agent_id)
     row = _owned(db, family, entity, entity_id)
@@ -192,7 +127,7 @@ def set_fields(
     if hasattr(row, "version") and row is not family:
         row.version += 1
     db.add(row)
-    _done(db, family, agent_id, source, "update", entity, entity_id, before, after)
+    record_change(db, family, agent_id, source, "update", entity, entity_id, before, after)
 
 
 def add_entity(
@@ -208,7 +143,7 @@ def add_entity(
     """Add a guardian, child, authorized person or health note (``values["child_id"]``); its id."""
     if entity not in _REQUIRED_NEW:
         raise RegieError(f"On ne peut pas ajouter : « {entity} ».")
-    family = _lock(db, family_id, expected, agent_id)
+    family = lock_family(db, family_id, expected, agent_id)
     fields = dict(values)
     child_id = fields.pop("child_id", None)
     if entity == "health_note":
@@ -243,7 +178,7 @@ def add_entity(
     after = {name: _json(value) for name, value in cleaned.items()}
     if entity == "health_note":
         after["child_id"] = child_id
-    _done(db, family, agent_id, source, "create", entity, new_id, None, after)
+    record_change(db, family, agent_id, source, "create", entity, new_id, None, after)
     return new_id
 
 
@@ -262,7 +197,7 @@ def remove_entity(
         raise RegieError("Un enfant ne se supprime pas : ses inscriptions et factures restent au dossier.")
     if entity not in ("guardian", "authorized_person", "health_note"):
         raise RegieError(f"On ne peut pas supprimer : « {entity} ».")
-    family = _lock(db, family_id, expected, agent_id)
+    family = lock_family(db, family_id, expected, agent_id)
     if entity == "health_note":
         _check_health_access(db, agent_id)
     row = _owned(db, family, entity, entity_id)
@@ -278,7 +213,7 @@ def remove_entity(
     before = {name: _json(getattr(row, name)) for name in _audited_fields(entity)}
     db.delete(row)
     db.flush()
-    _done(db, family, agent_id, source, "delete", entity, entity_id, before, None)
+    record_change(db, family, agent_id, source, "delete", entity, entity_id, before, None)
 
 
 def set_payer(
@@ -291,7 +226,7 @@ def set_payer(
     source: Source = Source.AGENT,
 ) -> None:
     """Make this guardian the family's one payer (titulaire)."""
-    family = _lock(db, family_id, expected, agent_id)
+    family = lock_family(db, family_id, expected, agent_id)
     guardian = _owned(db, family, "guardian", guardian_id)
     assert isinstance(guardian, Guardian)
     if guardian.is_payer:
@@ -307,7 +242,7 @@ def set_payer(
     db.add(guardian)
     before = {"payer": f"{former.first_name} {former.last_name}"} if former else None
     after = {"payer": f"{guardian.first_name} {guardian.last_name}"}
-    _done(db, family, agent_id, source, "update", "family", family_id, before, after)
+    record_change(db, family, agent_id, source, "update", "family", family_id, before, after)
 
 
 def set_diets(
@@ -324,14 +259,14 @@ def set_diets(
     child = db.get(Child, child_id)
     if child is None:
         raise NotFound(f"Enfant n° {child_id} introuvable.")
-    family = _lock(db, child.family_id, expected, agent_id)
+    family = lock_family(db, child.family_id, expected, agent_id)
     wanted = sorted(set(diet_ids))
     known = set(db.exec(select(id_col(Diet.id)).where(col(Diet.id).in_(wanted))).all())
     unknown = [str(d) for d in wanted if d not in known]
     if unknown:
         raise v.InvalidValue("Régime inconnu : n° " + ", ".join(unknown) + ".")
     current = sorted(db.exec(select(ChildDiet.diet_id).where(ChildDiet.child_id == child_id)).all())
-    if not _sees_health(db, agent_id):  # the medical diets it cannot see stay; it sets none
+    if not sees_health(db, agent_id):  # the medical diets it cannot see stay; it sets none
         medical = set(db.exec(select(id_col(Diet.id)).where(col(Diet.health))).all())
         if (set(wanted) - set(current)) & medical:
             raise AccessDenied("Les régimes médicaux sont des informations sanitaires : accueil et administrateur.")
@@ -351,7 +286,7 @@ def set_diets(
     db.add(child)
     before = {"diets": ", ".join(sorted(old_labels.values())) or None}
     after = {"diets": ", ".join(sorted(labels.values())) or None}
-    _done(db, family, agent_id, source, "update", "child", child_id, before, after)
+    record_change(db, family, agent_id, source, "update", "child", child_id, before, after)
 
 
 def set_consent(
@@ -371,7 +306,7 @@ def set_consent(
         raise v.InvalidValue(f"Consentement inconnu : « {kind} ».") from None
     if not isinstance(granted, bool):
         raise v.InvalidValue("Consentement : oui ou non attendu.")
-    family = _lock(db, family_id, expected, agent_id)
+    family = lock_family(db, family_id, expected, agent_id)
     consent = db.exec(select(Consent).where(Consent.family_id == family_id, Consent.kind == consent_kind)).first()
     old = None if consent is None else consent.granted
     if old == granted:
@@ -381,7 +316,7 @@ def set_consent(
     else:
         consent.granted, consent.at = granted, _now()
     db.add(consent)
-    _done(db, family, agent_id, source, "update", "consent", family_id, {kind: old}, {kind: granted})
+    record_change(db, family, agent_id, source, "update", "consent", family_id, {kind: old}, {kind: granted})
 
 
 def add_quotient(
@@ -406,7 +341,7 @@ def add_quotient(
     end = _date(valid_to, "Valable au")
     if end < start:
         raise v.InvalidValue("Quotient familial : la fin de validité précède son début.")
-    family = _lock(db, family_id, expected, agent_id)
+    family = lock_family(db, family_id, expected, agent_id)
     if document_id is not None:
         document = db.get(Document, document_id)
         if document is None or document.family_id != family_id:
@@ -427,7 +362,7 @@ def add_quotient(
         "valid_from": start.isoformat(),
         "valid_to": end.isoformat(),
     }
-    _done(db, family, agent_id, origin, "create", "quotient", id_of(quotient), None, after)
+    record_change(db, family, agent_id, origin, "create", "quotient", id_of(quotient), None, after)
     return id_of(quotient)
 
 
@@ -440,9 +375,9 @@ def archive_family(
     source: Source = Source.AGENT,
 ) -> None:
     """Archive the family: out of searches and of the portal import; its history is kept."""
-    family = _lock(db, family_id, expected, agent_id)
+    family = lock_family(db, family_id, expected, agent_id)
     family.archived_at = _now()
-    _done(db, family, agent_id, source, "archive", "family", family_id, {"archived": False}, {"archived": True})
+    record_change(db, family, agent_id, source, "archive", "family", family_id, {"archived": False}, {"archived": True})
 
 
 # --------------------------------------------------------------------------- inside
@@ -452,66 +387,14 @@ def _now() -> datetime:
     return utc_now()
 
 
-def _lock(db: Session, family_id: int, expected: FamilyStamp | None, agent_id: int | None) -> Family:
-    """The family, locked for this transaction, after the stamp check."""
-    family = db.exec(
-        select(Family).where(Family.id == family_id).with_for_update().execution_options(populate_existing=True)
-    ).first()
-    if family is None:
-        raise NotFound(f"Aucune famille n° {family_id}.")
-    if family.archived_at is not None:
-        raise RegieError(f"La famille {family.name} est archivée : son dossier ne se modifie plus.")
-    if expected is not None and family.version != expected.version:
-        changes = _changes_since(db, family_id, expected.last_audit_id, health=_sees_health(db, agent_id))
-        raise StaleFamily("\n".join([STALE_HEADER, *changes]), changes)
-    return family
-
-
-def _done(
-    db: Session,
-    family: Family,
-    agent_id: int | None,
-    source: Source,
-    action: str,
-    entity: str,
-    entity_id: int | None,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    """The audit entry, the family's version + 1, and its search words: with the change."""
-    family_id = id_of(family)
-    audit.record(
-        db,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        source=source,
-        agent_id=agent_id,
-        family_id=family_id,
-        before=before,
-        after=after,
-    )
-    db.flush()
-    bumped = db.exec(
-        update(Family)
-        .where(col(Family.id) == family_id, col(Family.version) == family.version)
-        .values(version=Family.version + 1, updated_at=_now())
-    )
-    if bumped.rowcount != 1:  # the row lock makes this impossible; never write over a concurrent change
-        raise StaleFamily(STALE_HEADER, [])
-    db.refresh(family)
-    refresh_search_words(db, [family_id])
-    db.flush()
-
-
 def _owned(db: Session, family: Family, entity: str, entity_id: int) -> SQLModel:
     if entity == "family":
         if entity_id != family.id:
             raise RegieError(f"La famille n° {entity_id} n'est pas celle du formulaire (n° {family.id}).")
         return family
-    if entity not in _MODELS:
+    if entity not in FILE_MODELS:
         raise v.InvalidValue(f"entité inconnue : « {entity} ».")
-    row = db.get(_MODELS[entity], entity_id)
+    row = db.get(FILE_MODELS[entity], entity_id)
     owner = None
     if row is not None:
         if isinstance(row, HealthNote):
@@ -567,15 +450,8 @@ def _check_purpose(may_collect: bool, emergency: bool) -> None:
         raise v.InvalidValue("Une personne autorisée doit pouvoir récupérer l'enfant ou être à prévenir.")
 
 
-def _sees_health(db: Session, agent_id: int | None) -> bool:
-    if agent_id is None:
-        return True  # the portal or the system: the family's own data
-    role = db.exec(select(Agent.role).where(Agent.id == agent_id)).first()
-    return role is not None and access.allows(Role(role), access.Permission.HEALTH_DATA)
-
-
 def _check_health_access(db: Session, agent_id: int | None) -> None:
-    if not _sees_health(db, agent_id):
+    if not sees_health(db, agent_id):
         raise AccessDenied("Les informations sanitaires sont réservées aux rôles accueil et administrateur.")
 
 
@@ -598,62 +474,3 @@ def _date(value: date | str, label: str) -> date:
     if not str(value).strip():
         raise v.InvalidValue(f"{label} : obligatoire.")
     return v.parse_date(str(value), label)
-
-
-# --------------------------------------------------------------------------- stale message
-
-
-def _changes_since(db: Session, family_id: int, last_audit_id: int, *, health: bool) -> list[str]:
-    """One French line per field changed since ``last_audit_id``: who, when, what (before → after)."""
-    rows = db.exec(
-        select(AuditEntry, Agent.display_name)
-        .outerjoin(Agent, col(Agent.id) == AuditEntry.agent_id)
-        .where(
-            AuditEntry.family_id == family_id,
-            col(AuditEntry.id) > last_audit_id,
-            col(AuditEntry.entity).in_(FILE_ENTITIES),
-        )
-        .order_by(col(AuditEntry.id))
-    ).all()
-    lines = []
-    for entry, agent_name in rows:
-        who = agent_name or {"portal": "Portail famille", "system": "Système"}.get(entry.source, "Agent")
-        when = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
-        stamp = when.astimezone(clock.PARIS).strftime("%d/%m/%Y %H:%M")
-        subject = _subject(db, entry)
-        before, after = entry.before or {}, entry.after or {}
-        hide = entry.entity == "health_note" and not health
-        if entry.action in ("create", "delete"):
-            what = "ajout" if entry.action == "create" else "suppression"
-            lines.append(f"{who}, le {stamp} : {what} {subject}")
-            continue
-        for name in dict.fromkeys([*before, *after]):
-            label = _field_label(entry.entity, name)
-            masked = hide or (name == "diets" and not health)  # a diet may be a medical one
-            old = "…" if masked else shown(before.get(name))
-            new = "…" if masked else shown(after.get(name))
-            lines.append(f"{who}, le {stamp} : {label}{' ' + subject if subject else ''} ({old} → {new})")
-    return lines
-
-
-def _field_label(entity: str, name: str) -> str:
-    spec = FIELDS.get(entity, {}).get(name)
-    return spec.label if spec else _EXTRA_LABELS.get(name, name)
-
-
-def _subject(db: Session, entry: AuditEntry) -> str:
-    """'de Nicole Dubois', 'de Léa' (the entity as named today), '' for the family itself."""
-    if entry.entity in ("family", "consent"):
-        return ""
-    if entry.entity == "quotient":
-        return "du quotient familial" if entry.action != "create" else "d'un quotient familial"
-    if entry.entity == "health_note":
-        return "d'une information sanitaire"
-    model = _MODELS.get(entry.entity)
-    row = db.get(model, entry.entity_id) if model is not None and entry.entity_id is not None else None
-    after = entry.after or entry.before or {}
-    first = getattr(row, "first_name", None) or after.get("first_name", "")
-    last = getattr(row, "last_name", None) or after.get("last_name", "")
-    name = f"{first} {last}".strip()
-    label = ENTITY_LABELS.get(entry.entity, entry.entity).lower()
-    return f"de {name}" if name else f"d'un(e) {label}"

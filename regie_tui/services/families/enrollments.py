@@ -1,13 +1,13 @@
-"""Enrolments: may this child join this activity in this age group, and enrolling it.
+"""Enrollments: may this child join this activity in this age group, and enrolling it.
 
-The bannette's enrolment requests and the desk both go through :func:`check_enrolment`
+The bannette's enrollment requests and the desk both go through :func:`check_enrollment`
 and :func:`enrol`.
 
-- The child's age is taken on the enrolment's first day (its start date, else the
+- The child's age is taken on the enrollment's first day (its start date, else the
   activity's first day); a group fits when ``min_age <= age <= max_age`` (inclusive).
 - Places of a group (:func:`group_places`): the largest default ``Capacity.places`` over
   the group's units (a child enrolled comes to some unit; day overrides are the
-  booking rules' business), minus the accepted enrolments of other children in that group
+  booking rules' business), minus the accepted enrollments of other children in that group
   whose dates meet the period asked (an empty start or end is the activity's). No default
   capacity row: unlimited (``None``).
 """
@@ -99,7 +99,7 @@ def check_enrollment(
     start_date: date | None,
     end_date: date | None,
 ) -> EnrollmentCheck:
-    """What the desk needs to decide: the child's age, each group's fit and places, an existing enrolment.
+    """What the desk needs to decide: the child's age, each group's fit and places, an existing enrollment.
 
     Raises a RegieError for what cannot be decided at all (unknown ids, a group of another
     activity, dates outside the activity); an unfitting age or a full group are reported.
@@ -173,14 +173,59 @@ def enrol(
     now: datetime,
     requested_at: datetime | None = None,
 ) -> int:
-    """Enrol the child (accepted, or waiting when the group is full and ``waiting_list``); the enrolment's id.
+    """Enrol the child (accepted, or waiting when the group is full and ``waiting_list``); the enrollment's id.
 
-    ``requested_at``: when the family asked (a portal request's time), default ``now``.
-
-    Creates the enrolment, or decides an existing requested / waiting / refused one. Flushes,
-    does not commit.
+    Creates the enrollment, or decides an existing requested / waiting / refused one; ``requested_at``:
+    when the family asked (a portal request's time), default ``now``. Flushes, does not commit.
     """
-    # Serialise the enrollments of one group: places are counted then taken.
+    check = _locked_check(
+        db,
+        child_id=child_id,
+        activity_id=activity_id,
+        age_group_id=age_group_id,
+        start_date=start_date,
+        end_date=end_date,
+    )
+    existing = _existing(db, child_id=child_id, activity_id=activity_id, lock=True)
+    if existing is not None and existing.status == EnrollmentStatus.ACCEPTED:
+        raise RegieError(f"{check.child_name} est déjà inscrit(e) à {check.activity_name} (inscription acceptée).")
+    status, reason = _status(check, waiting_list=waiting_list)
+    if existing is None:
+        enrollment = Enrollment(
+            child_id=child_id,
+            activity_id=activity_id,
+            age_group_id=age_group_id,
+            start_date=start_date,
+            end_date=end_date,
+            status=status,
+            source=source,
+            requested_at=requested_at or now,
+            decided_by_id=agent_id,
+            decided_at=now,
+            reason=reason,
+        )
+        before = None
+    else:
+        enrollment, before = existing, {"status": existing.status.value}
+        enrollment.age_group_id = age_group_id
+        enrollment.start_date = start_date
+        enrollment.end_date = end_date
+        enrollment.status = status
+        enrollment.decided_by_id = agent_id
+        enrollment.decided_at = now
+        enrollment.reason = reason
+        enrollment.version += 1
+    db.add(enrollment)
+    db.flush()
+    _audit(db, enrollment, check, child_id=child_id, source=source, agent_id=agent_id, before=before)
+    return id_of(enrollment)
+
+
+def _locked_check(
+    db: Session, *, child_id: int, activity_id: int, age_group_id: int, start_date: date | None, end_date: date | None
+) -> EnrollmentCheck:
+    """The check of the enrollment, its group locked first (places are counted then taken); the
+    child's age on the first day must fit the group."""
     db.exec(select(AgeGroup).where(AgeGroup.id == age_group_id).with_for_update()).first()
     check = check_enrollment(
         db,
@@ -196,55 +241,30 @@ def enrol(
             f"{check.child_name} aura {check.age_on_first_day} ans le {short_date(check.first_day)} : "
             f"le groupe {group.name} accueille les enfants de {group.min_age} à {group.max_age} ans."
         )
-    existing = _existing(db, child_id=child_id, activity_id=activity_id, lock=True)
-    if existing is not None and existing.status == EnrollmentStatus.ACCEPTED:
-        raise RegieError(f"{check.child_name} est déjà inscrit(e) à {check.activity_name} (inscription acceptée).")
-    status = EnrollmentStatus.ACCEPTED
-    reason = ""
-    if check.full:
-        if not waiting_list:
-            raise RegieError(
-                f"Le groupe {group.name} de {check.activity_name} est complet {check.period} : "
-                "inscription possible en liste d'attente seulement."
-            )
-        status = EnrollmentStatus.WAITING
-        reason = "Groupe complet : inscription en liste d'attente."
-    after = {"status": status.value, "activity": check.activity_name, "child": check.child_name, "group": group.name}
-    if existing is None:
-        enrollment = Enrollment(
-            child_id=child_id,
-            activity_id=activity_id,
-            age_group_id=age_group_id,
-            start_date=start_date,
-            end_date=end_date,
-            status=status,
-            source=source,
-            requested_at=requested_at or now,
-            decided_by_id=agent_id,
-            decided_at=now,
-            reason=reason,
-        )
-        db.add(enrollment)
-        db.flush()
-        action, before = "create", None
-    else:
-        enrollment = existing
-        before = {"status": enrollment.status.value}
-        enrollment.age_group_id = age_group_id
-        enrollment.start_date = start_date
-        enrollment.end_date = end_date
-        enrollment.status = status
-        enrollment.decided_by_id = agent_id
-        enrollment.decided_at = now
-        enrollment.reason = reason
-        enrollment.version += 1
-        db.add(enrollment)
-        db.flush()
-        action = "decide"
+    return check
+
+
+def _audit(
+    db: Session,
+    enrollment: Enrollment,
+    check: EnrollmentCheck,
+    *,
+    child_id: int,
+    source: Source,
+    agent_id: int | None,
+    before: dict[str, str] | None,
+) -> None:
+    """The enrollment created (no ``before``) or decided again, in the family's history."""
+    after = {
+        "status": enrollment.status.value,
+        "activity": check.activity_name,
+        "child": check.child_name,
+        "group": check.group.name,
+    }
     child = db.get(Child, child_id)
     audit.record(
         db,
-        action=action,
+        action="create" if before is None else "decide",
         entity="enrollment",
         entity_id=id_of(enrollment),
         source=source,
@@ -254,4 +274,15 @@ def enrol(
         after=after,
     )
     db.flush()
-    return id_of(enrollment)
+
+
+def _status(check: EnrollmentCheck, *, waiting_list: bool) -> tuple[EnrollmentStatus, str]:
+    """Accepted; or, the group being full, waiting (only when ``waiting_list``), with the reason."""
+    if not check.full:
+        return EnrollmentStatus.ACCEPTED, ""
+    if not waiting_list:
+        raise RegieError(
+            f"Le groupe {check.group.name} de {check.activity_name} est complet {check.period} : "
+            "inscription possible en liste d'attente seulement."
+        )
+    return EnrollmentStatus.WAITING, "Groupe complet : inscription en liste d'attente."

@@ -14,7 +14,6 @@ from regie_tui.labels import HEALTH_KIND
 from regie_tui.models import (
     Activity,
     AgeGroup,
-    AuditEntry,
     AuthorizedPerson,
     Child,
     ChildDiet,
@@ -37,8 +36,9 @@ from regie_tui.services.billing.accounts import InvoiceRow, family_invoices
 from regie_tui.services.billing.pricing import bracket_for, load_brackets
 from regie_tui.services.common.sql import id_of, select_columns
 from regie_tui.services.families.history import HistoryEntry, MessageLine, family_history, family_message_list
-from regie_tui.services.payments.ledger import family_credit
-from regie_tui.services.payments.sepa import collection_dates
+from regie_tui.services.families.stamps import last_audit_id
+from regie_tui.services.payments.account import family_credit
+from regie_tui.services.payments.sepa.batches import collection_dates
 from regie_tui.services.portal.pending import pending_counts
 from regie_tui.services.trust.access import CHILD_MEDICAL_DIET, HEALTH_FILE_HIDDEN, MEDICAL_DIET_HIDDEN, Permission
 from regie_tui.services.trust.agents import AgentInfo
@@ -141,7 +141,7 @@ class FamilyDetail:
     resident: bool
     notes: str
     version: int
-    last_audit_id: int  # with version: the stamp a form takes when it opens (family_edit.FamilyStamp)
+    last_audit_id: int  # with version: the stamp a form takes when it opens (stamps.FamilyStamp)
     guardians: list[GuardianView]
     children: list[ChildView]
     authorized_persons: list[AuthorizedPersonView]
@@ -165,7 +165,76 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
     family = session.get(Family, family_id)
     if family is None:
         raise NotFound(f"Aucune famille n° {family_id}.")
-    guardians = [
+    guardians = _guardians(session, family_id)
+    child_rows = {  # by id, eldest first
+        id_of(c): c
+        for c in session.exec(select(Child).where(Child.family_id == family_id).order_by(col(Child.birth_date)))
+    }
+    child_ids = list(child_rows)
+    child_names = {child_id: c.first_name for child_id, c in child_rows.items()}
+    sees_health = agent.may(Permission.HEALTH_DATA)
+    children = _children(session, child_rows, sees_health=sees_health, today=today)
+    authorized = _authorized_persons(session, family_id)
+    quotient = _latest_quotient(session, family_id, resident=family.resident)
+    consents = {
+        kind.value: granted
+        for kind, granted in session.exec(
+            select(col(Consent.kind), col(Consent.granted))
+            .where(Consent.family_id == family_id)
+            .order_by(col(Consent.kind))
+        )
+    }
+    portal_email, last_login = _portal_account(session, family_id)
+    enrollments = _enrollments(session, child_ids, child_names)
+    documents = _documents(session, family_id, child_names, sees_health=sees_health)
+    invoices = family_invoices(session, family_id)
+    balance = sum(i.balance_cents for i in invoices)
+    history = family_history(session, family_id=family_id, agent=agent, today=today)
+    detail = FamilyDetail(
+        id=family_id,
+        name=family.name,
+        address=family.address,
+        address_extra=family.address_extra,
+        postal_code=family.postal_code,
+        city=family.city,
+        resident=family.resident,
+        notes=family.notes,
+        version=family.version,
+        last_audit_id=last_audit_id(session, family_id),
+        guardians=guardians,
+        children=children,
+        authorized_persons=authorized,
+        quotient=quotient,
+        consents=consents,
+        portal_email=portal_email,
+        portal_last_login=last_login,
+        enrollments=enrollments,
+        invoices=invoices,
+        collections=collection_dates(session, invoice_ids=[i.id for i in invoices]),
+        credit_cents=family_credit(session, family_id=family_id),
+        documents=documents,
+        history=history,
+        messages=family_message_list(session, family_id=family_id),
+        balance_cents=balance,
+    )
+    detail.alerts.extend(_alerts(session, detail, child_ids, agent=agent, today=today))
+    return detail
+
+
+def _portal_account(session: Session, family_id: int) -> tuple[str | None, datetime | None]:
+    """The family's portal e-mail and its last successful login (None, None: no account)."""
+    account = session.exec(select(PortalAccount).where(PortalAccount.family_id == family_id)).first()
+    if account is None:
+        return None, None
+    last_login = session.exec(
+        select(func.max(PortalLogin.at)).where(PortalLogin.account_id == account.id, PortalLogin.succeeded)
+    ).one()
+    return account.email, last_login
+
+
+def _guardians(session: Session, family_id: int) -> list[GuardianView]:
+    """The family's guardians, the payer first."""
+    return [
         GuardianView(
             id=id_of(g),
             name=f"{g.first_name} {g.last_name}",
@@ -185,27 +254,13 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             .order_by(col(Guardian.is_payer).desc(), col(Guardian.id))
         )
     ]
-    child_rows = {  # by id, eldest first
-        id_of(c): c
-        for c in session.exec(select(Child).where(Child.family_id == family_id).order_by(col(Child.birth_date)))
-    }
+
+
+def _children(session: Session, child_rows: dict[int, Child], *, sees_health: bool, today: date) -> list[ChildView]:
+    """The children with their diets and health notes (for the others: how many notes, and a
+    marker for a medical diet, never which)."""
     child_ids = list(child_rows)
-    child_names = {child_id: c.first_name for child_id, c in child_rows.items()}
-    sees_health = agent.may(Permission.HEALTH_DATA)
-    diets: dict[int, list[str]] = defaultdict(list)
-    diet_ids: dict[int, list[int]] = defaultdict(list)
-    shown = select(ChildDiet.child_id, ChildDiet.diet_id, Diet.label).join(Diet, col(Diet.id) == ChildDiet.diet_id)
-    if not sees_health:  # a medical diet tells a health condition: that there is one, not which
-        shown = shown.where(~col(Diet.health))
-        for (child_id,) in session.execute(
-            sa.select(CHILD_MEDICAL_DIET.c.child_id).where(CHILD_MEDICAL_DIET.c.child_id.in_(child_ids))
-        ):
-            diets[child_id].append(MEDICAL_DIET_HIDDEN)
-    for child_id, diet_id, label in session.exec(
-        shown.where(col(ChildDiet.child_id).in_(child_ids)).order_by(col(Diet.label))
-    ):
-        diets[child_id].append(label)
-        diet_ids[child_id].append(diet_id)
+    diets, diet_ids = _diets(session, child_ids, sees_health=sees_health)
     notes: dict[int, list[HealthNoteView]] = defaultdict(list)
     note_counts: dict[int, int] = defaultdict(int)
     if sees_health:
@@ -223,7 +278,7 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             .group_by(col(HealthNote.child_id))
         ):
             note_counts[child_id] = count
-    children = [
+    return [
         ChildView(
             id=child_id,
             first_name=c.first_name,
@@ -240,7 +295,31 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
         )
         for child_id, c in child_rows.items()
     ]
-    authorized = [
+
+
+def _diets(
+    session: Session, child_ids: list[int], *, sees_health: bool
+) -> tuple[dict[int, list[str]], dict[int, list[int]]]:
+    """Each child's diet labels and ids; a medical diet only for the roles with health data."""
+    diets: dict[int, list[str]] = defaultdict(list)
+    diet_ids: dict[int, list[int]] = defaultdict(list)
+    shown = select(ChildDiet.child_id, ChildDiet.diet_id, Diet.label).join(Diet, col(Diet.id) == ChildDiet.diet_id)
+    if not sees_health:  # a medical diet tells a health condition: that there is one, not which
+        shown = shown.where(~col(Diet.health))
+        for (child_id,) in session.execute(
+            sa.select(CHILD_MEDICAL_DIET.c.child_id).where(CHILD_MEDICAL_DIET.c.child_id.in_(child_ids))
+        ):
+            diets[child_id].append(MEDICAL_DIET_HIDDEN)
+    for child_id, diet_id, label in session.exec(
+        shown.where(col(ChildDiet.child_id).in_(child_ids)).order_by(col(Diet.label))
+    ):
+        diets[child_id].append(label)
+        diet_ids[child_id].append(diet_id)
+    return diets, diet_ids
+
+
+def _authorized_persons(session: Session, family_id: int) -> list[AuthorizedPersonView]:
+    return [
         AuthorizedPersonView(
             id=id_of(p),
             name=f"{p.first_name} {p.last_name}",
@@ -255,22 +334,10 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             select(AuthorizedPerson).where(AuthorizedPerson.family_id == family_id).order_by(col(AuthorizedPerson.id))
         )
     ]
-    quotient = _latest_quotient(session, family_id, resident=family.resident)
-    consents = {
-        kind.value: granted
-        for kind, granted in session.exec(
-            select(col(Consent.kind), col(Consent.granted))
-            .where(Consent.family_id == family_id)
-            .order_by(col(Consent.kind))
-        )
-    }
-    account = session.exec(select(PortalAccount).where(PortalAccount.family_id == family_id)).first()
-    last_login = None
-    if account is not None:
-        last_login = session.exec(
-            select(func.max(PortalLogin.at)).where(PortalLogin.account_id == account.id, PortalLogin.succeeded)
-        ).one()
-    enrollments = [
+
+
+def _enrollments(session: Session, child_ids: list[int], child_names: dict[int, str]) -> list[EnrollmentView]:
+    return [
         EnrollmentView(
             child=child_names[child_id],
             activity=activity,
@@ -292,45 +359,6 @@ def family_detail(session: Session, family_id: int, *, agent: AgentInfo, today: 
             .order_by(col(Enrollment.child_id), col(Activity.start_date), col(Activity.name))
         )
     ]
-    documents = _documents(session, family_id, child_names, sees_health=sees_health)
-    invoices = family_invoices(session, family_id)
-    balance = sum(i.balance_cents for i in invoices)
-    history = family_history(session, family_id=family_id, agent=agent, today=today)
-    detail = FamilyDetail(
-        id=family_id,
-        name=family.name,
-        address=family.address,
-        address_extra=family.address_extra,
-        postal_code=family.postal_code,
-        city=family.city,
-        resident=family.resident,
-        notes=family.notes,
-        version=family.version,
-        last_audit_id=family_stamp_id(session, family_id),
-        guardians=guardians,
-        children=children,
-        authorized_persons=authorized,
-        quotient=quotient,
-        consents=consents,
-        portal_email=account.email if account else None,
-        portal_last_login=last_login,
-        enrollments=enrollments,
-        invoices=invoices,
-        collections=collection_dates(session, invoice_ids=[i.id for i in invoices]),
-        credit_cents=family_credit(session, family_id=family_id),
-        documents=documents,
-        history=history,
-        messages=family_message_list(session, family_id=family_id),
-        balance_cents=balance,
-    )
-    detail.alerts.extend(_alerts(session, detail, child_ids, agent=agent, today=today))
-    return detail
-
-
-def family_stamp_id(session: Session, family_id: int) -> int:
-    """The id of the family's last audit entry (0 if none): with its version, what a form's stamp holds."""
-    last = session.exec(select(func.max(AuditEntry.id)).where(AuditEntry.family_id == family_id)).one()
-    return last or 0
 
 
 def _latest_quotient(session: Session, family_id: int, *, resident: bool) -> QuotientView | None:

@@ -1,4 +1,5 @@
-"""Finding families: the search words of each family file, and search by word prefix.
+"""Finding families and their children (the planning's child picker, F4): the search words of each
+family file, and search by word prefix.
 
 Each word typed must start one of the words of a family's file (names, phones,
 e-mails, invoice numbers), kept folded in ``family_search_word``; results come in
@@ -7,13 +8,14 @@ name order, a page at a time (keyset paging).
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import ColumnElement, and_, delete, tuple_
 from sqlmodel import Session, col, select
 
 from regie_tui.models import Child, Family, FamilySearchWord, Guardian, Invoice
 from regie_tui.services.billing.accounts import family_balances
-from regie_tui.services.common.sql import id_col, id_of
+from regie_tui.services.common.sql import id_col, id_of, select_columns
 from regie_tui.services.families.search_words import fold, prefix_upper_bound, search_terms, search_words
 
 PAGE_SIZE = 50
@@ -125,3 +127,45 @@ def refresh_search_words(session: Session, family_ids: list[int]) -> None:
             invoice_numbers=numbers,
         )
         session.add_all(FamilySearchWord(word=word, family_id=id_of(family)) for word in words)
+
+
+@dataclass(frozen=True)
+class ChildChoice:
+    child_id: int
+    first_name: str
+    last_name: str
+    birth_date: date
+    family_id: int
+    family_name: str
+
+
+def find_children(db: Session, text: str, *, limit: int = 30) -> list[ChildChoice]:
+    """Children of the families the search finds (each word starts a word of the family's file:
+    names, phones, e-mail…), by family then birth date; a child whose own name matches first."""
+    terms = search_terms(text)
+    if not terms:
+        return []
+    families = search_families(db, text, limit=limit)
+    if not families.rows:
+        return []
+    order = {row.id: i for i, row in enumerate(families.rows)}
+    found = db.exec(
+        select_columns(
+            id_col(Child.id),
+            col(Child.first_name),
+            col(Child.last_name),
+            col(Child.birth_date),
+            col(Child.family_id),
+            col(Family.name),
+        )
+        .join(Family, col(Family.id) == Child.family_id)
+        .where(col(Child.family_id).in_(order))
+    ).all()
+    choices = [ChildChoice(*row) for row in found]
+
+    def named(choice: ChildChoice) -> bool:
+        words = set(search_terms(f"{choice.first_name} {choice.last_name}"))
+        return any(any(word.startswith(term) for word in words) for term in terms)
+
+    choices.sort(key=lambda c: (not named(c), order[c.family_id], c.birth_date, c.child_id))
+    return choices[:limit]

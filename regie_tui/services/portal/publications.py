@@ -1,4 +1,4 @@
-"""What the service publishes on the portal: structure documents and news (the banner).
+"""What the régie publishes on the portal: structure documents and news (the banner).
 
 A document's file is kept once in ``stored_file`` by its SHA-256, like the files families
 send; its type is read from its first bytes, and a name saying another type (a "PDF" that

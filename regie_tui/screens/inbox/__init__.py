@@ -1,0 +1,1 @@
+"""The bannette (F3): the screen, its list and item panes, its dialogs."""
