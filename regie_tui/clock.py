@@ -1,7 +1,7 @@
 """Today and now, as the régie sees them (Europe/Paris), possibly pinned by REGIE_TODAY."""
 
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from regie_tui.config import settings
@@ -45,3 +45,8 @@ def now() -> datetime:
     if pinned is None or pinned == current.date():
         return current
     return datetime.combine(pinned, current.timetz())
+
+
+def utc_now() -> datetime:
+    """Now, in UTC (as instants are stored); with REGIE_TODAY pinned, as :func:`now` says."""
+    return now().astimezone(UTC)

@@ -346,3 +346,23 @@ def private_names(found: list[Imported], source: str) -> list[str]:
 def test_the_cli_uses_no_private_name_of_another_module(path: Path) -> None:
     offending = private_names(imports_of_file(path), path.read_text(encoding="utf-8"))
     assert not offending, f"{path.name} uses private names of other modules: " + ", ".join(offending)
+
+
+#: The CLI turns a command line into service calls and prints their answers: it runs no query.
+#: Only the typing of the engine and the database's own errors (for the French line) come from SQLAlchemy.
+CLI_SQL_ALLOWED = ("sqlalchemy.exc", "sqlalchemy.engine")
+CLI_QUERY_CALLS = frozenset({"exec", "execute", "scalar", "scalars"})
+
+
+@pytest.mark.parametrize("path", cli_modules(), ids=lambda p: p.name)
+def test_the_cli_runs_no_query(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    found = imported_modules(source, module_name(path), is_package=path.name == "__init__.py")
+    offending = [
+        f"line {line}: {module}"
+        for line, module in found
+        if is_forbidden(module, ("sqlalchemy", "sqlmodel", "regie_tui.models"))
+        and not is_forbidden(module, CLI_SQL_ALLOWED)
+    ]
+    offending += [f"line {line}: .{name}()" for line, name in session_calls(source) if name in CLI_QUERY_CALLS]
+    assert not offending, f"{path.name} reaches around the services: " + ", ".join(offending)

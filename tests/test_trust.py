@@ -234,8 +234,8 @@ def test_a_health_document_in_the_bannette_under_each_role(pg_town):
 
     from sqlmodel import col, select
 
+    from regie_tui.clock import utc_now
     from regie_tui.models import Child, DocumentType, PortalAccount, Submission
-    from regie_tui.models.base import utc_now
     from regie_tui.services.portal.intake.run import import_submissions
 
     engine = make_engine(pg_town["owner_url"])

@@ -34,7 +34,7 @@ MAX_DAYS = 366
 
 
 def _request(day: date, unit_id: int, state: str) -> "CellRequest":
-    from regie_tui.models import BookingState
+    from regie_tui.codes import BookingState
     from regie_tui.services.bookings.cells import CellRequest
 
     if state not in STATES:

@@ -13,8 +13,6 @@ from regie_tui.errors import system_error
 from regie_tui.limits import ID_MAX
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from regie_tui.services.billing.credit_notes import CreditNoteIssued
     from regie_tui.services.billing.document import InvoiceDocument
     from regie_tui.services.billing.invoicing import MonthRun
@@ -170,7 +168,7 @@ def credit_command(
     """Établit un avoir : annule la facture (par défaut), rend des lignes ou la réduit d'un montant."""
     from regie_tui import clock
     from regie_tui.db import session_scope
-    from regie_tui.services.billing.credit_notes import credit_invoice
+    from regie_tui.services.billing.credit_notes import credit_invoice, line_ids_at
     from regie_tui.services.common.validation import parse_money
 
     common.refuse_repeated(line or [], "La ligne {} est donnée plusieurs fois.")
@@ -184,7 +182,7 @@ def credit_command(
             reason=reason,
             today=clock.today(),
             agent=agent,
-            line_ids=_line_ids(session, number, line or []),
+            line_ids=line_ids_at(session, invoice_number=number, positions=line or []),
             amount_cents=cents,
         )
     if as_json:
@@ -200,32 +198,6 @@ def credit_command(
         )
         return
     _print_credit(note)
-
-
-def _line_ids(session: "Session", number: str, positions: list[int]) -> list[int]:
-    """The ids of the invoice's lines at ``positions`` (their order numbers, as printed)."""
-    if not positions:
-        return []
-    from sqlmodel import select
-
-    from regie_tui.errors import RegieError
-    from regie_tui.models import Invoice, InvoiceLine
-
-    invoice = session.exec(select(Invoice).where(Invoice.number == number.strip())).first()
-    if invoice is None:
-        raise RegieError(f"Facture {number} introuvable.")
-    ids = {
-        p: i
-        for p, i in session.exec(
-            select(InvoiceLine.position, InvoiceLine.id).where(InvoiceLine.invoice_id == invoice.id)
-        )
-    }
-    line_ids: list[int] = []
-    for position in positions:
-        if position not in ids:
-            raise RegieError(f"La facture {invoice.number} n'a pas de ligne {position}.")
-        line_ids.append(ids[position] or 0)
-    return line_ids
 
 
 def _print_credit(note: "CreditNoteIssued") -> None:

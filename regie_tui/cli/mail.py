@@ -32,8 +32,8 @@ def mail_send(
     db: DbOption = None,
 ) -> None:
     """Envoie les courriels en attente (le mot de passe SMTP : REGIE_SMTP_PASSWORD)."""
+    from regie_tui.clock import utc_now
     from regie_tui.db import for_writing
-    from regie_tui.models.base import utc_now
     from regie_tui.services.portal.sending import SmtpSettings, send_outbox
 
     smtp = SmtpSettings.from_env(host=host, port=port, security=security, user=user, sender=sender)
@@ -76,8 +76,8 @@ def mail_list(
     from rich.text import Text
 
     from regie_tui import formatting
+    from regie_tui.codes import MailStatus
     from regie_tui.db import session_scope
-    from regie_tui.models import MailStatus
     from regie_tui.services.portal.outbox import outbox_page
 
     if status is not None and status not in STATUS_CHOICES:

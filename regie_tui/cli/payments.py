@@ -9,7 +9,7 @@ from regie_tui.cli import common
 from regie_tui.cli.common import DbOption, JsonOption, RegieAlias, fail, french_errors, out, print_json, say
 
 if TYPE_CHECKING:
-    from regie_tui.models import PaymentMode
+    from regie_tui.codes import PaymentMode
     from regie_tui.services.payments.cash_journal import CashJournal
     from regie_tui.services.payments.recording import PaymentRecorded
 
@@ -82,7 +82,7 @@ def add(
 
 def _desk_mode(text: str) -> "PaymentMode":
     """The payment's mode, one recorded at the desk (a direct debit comes with the SEPA batch)."""
-    from regie_tui.models import PaymentMode
+    from regie_tui.codes import PaymentMode
     from regie_tui.services.payments.modes import parse_mode
 
     mode = parse_mode(text)

@@ -97,7 +97,7 @@ def _print(sheet: "Roster") -> None:
     from rich.text import Text
 
     from regie_tui import formatting
-    from regie_tui.models import BookingState
+    from regie_tui.codes import BookingState
 
     STATE_WORDS = {  # short, as the Pointage screen says them
         BookingState.RESERVED: "à pointer",

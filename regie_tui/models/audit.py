@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
-from regie_tui.models.base import Source, enum_type, utc_now
+from regie_tui.clock import utc_now
+from regie_tui.models.base import Source, enum_type
 
 
 class AuditEntry(SQLModel, table=True):

@@ -1,6 +1,6 @@
 """Shared column helpers: naming convention, enum columns, timestamps and versions."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import cast
 
@@ -19,11 +19,6 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utc_now() -> datetime:
-    """Now, in UTC; with REGIE_TODAY pinned (training, tests), that day at the current time."""
-    return clock.now().astimezone(UTC)
 
 
 def enum_type(enum_cls: type[StrEnum], name: str) -> SAEnum:
@@ -45,7 +40,7 @@ def partial_index(name: str, *columns: str, where: str, unique: bool = False) ->
 
 
 def created_at_field() -> datetime:
-    return cast(datetime, Field(default_factory=utc_now, nullable=False))
+    return cast(datetime, Field(default_factory=clock.utc_now, nullable=False))
 
 
 def version_field() -> int:

@@ -162,8 +162,8 @@ def test_health_text_only_for_the_roles_allowed(role, health_case, town_url, mon
 def health_trail(fresh_town_url):
     """A fresh town where the admin changed a health note (an audit entry) and the family
     asked for another text through the portal (a pending health request)."""
+    from regie_tui.clock import utc_now
     from regie_tui.models import PortalAccount, Submission
-    from regie_tui.models.base import utc_now
     from regie_tui.services.families.edit import set_fields
     from regie_tui.services.portal.intake.run import import_submissions
     from regie_tui.services.trust.agents import resolve_agent

@@ -10,9 +10,9 @@ from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from regie_tui import cli
+from regie_tui.clock import utc_now
 from regie_tui.db import make_engine
 from regie_tui.models import Family, MailStatus, OutboxMail
-from regie_tui.models.base import utc_now
 from regie_tui.services.common.sql import id_of
 from regie_tui.services.portal.outbox import decision_mail, family_address
 from regie_tui.services.portal.sending import INTERRUPTED

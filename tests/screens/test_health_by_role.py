@@ -5,8 +5,8 @@ import json
 import pytest
 from sqlmodel import Session, col, select
 
+from regie_tui.clock import utc_now
 from regie_tui.models import Child, HealthNote, PortalAccount, Role, Submission, SubmissionStatus
-from regie_tui.models.base import utc_now
 from regie_tui.services.common.sql import id_col
 from regie_tui.services.portal.intake.run import import_submissions
 

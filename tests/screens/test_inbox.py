@@ -217,7 +217,7 @@ async def test_an_image_document_is_previewed_in_the_terminal(make_fresh_app):
             "media_type": "image/png",
             "content_base64": base64.b64encode(picture.getvalue()).decode(),
         }
-        from regie_tui.models.base import utc_now
+        from regie_tui.clock import utc_now
 
         summary = import_submissions(
             session, data=json.dumps(line).encode(), filename="t.jsonl", agent=None, now=utc_now()

@@ -24,7 +24,7 @@ from regie_tui.models import (
     Regie,
 )
 from regie_tui.services.billing.numbering import NumberKind, take_number
-from regie_tui.services.common.sql import id_of
+from regie_tui.services.common.sql import id_col, id_of
 from regie_tui.services.common.validation import check_text
 from regie_tui.services.trust import audit
 from regie_tui.services.trust.access import Permission
@@ -79,6 +79,22 @@ def creditable_lines(db: Session, *, invoice_number: str) -> list[CreditableLine
         for line, first_name in rows
         if line.id not in given_back and line.amount_cents > 0
     ]
+
+
+def line_ids_at(db: Session, *, invoice_number: str, positions: Sequence[int]) -> list[int]:
+    """The ids of an invoice's lines at ``positions`` (their order numbers, as printed)."""
+    if not positions:
+        return []
+    invoice = db.exec(select(Invoice).where(Invoice.number == invoice_number.strip())).first()
+    if invoice is None:
+        raise RegieError(f"Facture {invoice_number} introuvable.")
+    ids = dict(
+        db.exec(select(InvoiceLine.position, id_col(InvoiceLine.id)).where(InvoiceLine.invoice_id == invoice.id))
+    )
+    missing = [p for p in positions if p not in ids]
+    if missing:
+        raise RegieError(f"La facture {invoice.number} n'a pas de ligne {missing[0]}.")
+    return [ids[p] for p in positions]
 
 
 def _invoice_to_credit(db: Session, invoice_number: str) -> tuple[Invoice, int]:

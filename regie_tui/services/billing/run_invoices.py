@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy import text
 from sqlmodel import Session, col
 
+from regie_tui.clock import utc_now
 from regie_tui.models import Activity, AuditEntry, ChargeKind, Invoice, InvoiceLine, InvoiceStatus, Regie, Source, Unit
-from regie_tui.models.base import utc_now
 from regie_tui.services.billing.numbering import NumberKind, take_numbers
 from regie_tui.services.billing.pricing import Bracket, line_amount_cents
 from regie_tui.services.billing.run_prices import Segment

@@ -22,6 +22,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, SQLModel, col, select
 
 from regie_tui import clock
+from regie_tui.clock import utc_now
 from regie_tui.errors import AccessDenied, NotFound, RegieError
 from regie_tui.models import (
     AuthorizedPerson,
@@ -40,7 +41,6 @@ from regie_tui.models import (
     Sex,
     Source,
 )
-from regie_tui.models.base import utc_now
 from regie_tui.services.common import validation as v
 from regie_tui.services.common.sql import id_col, id_of
 from regie_tui.services.families.fields import ENTITY_LABELS, FIELDS, FieldSpec

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, or_, update
 from sqlmodel import Session, SQLModel, col, select
 
-from regie_tui.clock import PARIS
+from regie_tui.clock import PARIS, utc_now
 from regie_tui.errors import RegieError
 from regie_tui.models import (
     Allocation,
@@ -55,7 +55,6 @@ from regie_tui.models import (
     Submission,
     SubmissionKind,
 )
-from regie_tui.models.base import utc_now
 from regie_tui.services.billing.accounts import family_balances
 from regie_tui.services.common.sql import id_col
 from regie_tui.services.families.search_words import fold

@@ -17,9 +17,9 @@ from sqlalchemy import func, update
 from sqlmodel import Session, SQLModel, col, select
 
 from regie_tui import clock
+from regie_tui.clock import utc_now
 from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import Agent, AuditEntry, AuthorizedPerson, Child, Family, Guardian, HealthNote, Role, Source
-from regie_tui.models.base import utc_now
 from regie_tui.services.common.sql import id_of
 from regie_tui.services.families.fields import ENTITY_LABELS, FIELDS, shown
 from regie_tui.services.families.search import refresh_search_words

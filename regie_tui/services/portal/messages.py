@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from regie_tui import formatting
+from regie_tui.clock import utc_now
 from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import (
     Agent,
@@ -24,7 +25,6 @@ from regie_tui.models import (
     Submission,
     SubmissionStatus,
 )
-from regie_tui.models.base import utc_now
 from regie_tui.services.common.sql import id_of
 from regie_tui.services.common.validation import check_characters
 from regie_tui.services.portal import outbox

@@ -16,9 +16,9 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from regie_tui import formatting
+from regie_tui.clock import utc_now
 from regie_tui.errors import NotFound, RegieError, system_error
 from regie_tui.models import News, StoredFile, StructureDocument
-from regie_tui.models.base import utc_now
 from regie_tui.services.common.sql import id_of
 from regie_tui.services.common.validation import MAX_FILE_BYTES, check_file_content, check_text
 from regie_tui.services.trust import audit

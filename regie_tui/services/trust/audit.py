@@ -5,8 +5,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from regie_tui.clock import utc_now
 from regie_tui.models import AuditEntry, Source
-from regie_tui.models.base import utc_now
 
 
 def record(
