@@ -306,7 +306,7 @@ def _month_pdfs(
         docs = month_documents(session, regie_code=regie.strip(), month=first)
     engine.dispose()  # no connection carried into the writing processes
     if not docs:
-        fail(f"Aucune facture du service « {regie} » pour {first:%m/%Y}.")
+        fail(f"Aucune facture de la régie « {regie} » pour {first:%m/%Y}.")
     if single:
         path = out_path
         if out_path.suffix.lower() != ".pdf":

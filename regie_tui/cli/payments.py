@@ -60,7 +60,7 @@ def add(
     engine = common.desk().engine
     with session_scope(engine, write=True) as session:
         agent = common.desk().agent
-        regie_id = regie_for_payment(session, family_id=family_id, service=regie, invoice_numbers=numbers)
+        regie_id = regie_for_payment(session, family_id=family_id, regie_code=regie, invoice_numbers=numbers)
         done = record_payment(
             session,
             family_id=family_id,

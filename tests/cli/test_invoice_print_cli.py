@@ -143,9 +143,9 @@ def test_pdf_of_a_month_one_file_each_or_one_for_all(town_url, tmp_path):
         ((), "Donnez un numéro de facture"),
         (("pop-F261000012", "--month", "2026-10"), "pas les deux"),
         (("pop-F000",), "Aucune facture n° « pop-F000 »"),
-        (("--month", "2026-10", "--regie", "cantine", "--out", "x"), "Service « cantine » inconnu"),
+        (("--month", "2026-10", "--regie", "cantine", "--out", "x"), "Régie « cantine » inconnue"),
         (("--month", "octobre", "--regie", "pop", "--out", "x"), "Mois invalide"),
-        (("--month", "2025-01", "--regie", "pop", "--out", "x"), "Aucune facture du service « pop » pour 01/2025"),
+        (("--month", "2025-01", "--regie", "pop", "--out", "x"), "Aucune facture de la régie « pop » pour 01/2025"),
     ],
 )
 def test_errors_are_one_french_line(town_url, tmp_path, monkeypatch, args, message):

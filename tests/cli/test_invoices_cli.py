@@ -79,7 +79,7 @@ def test_a_month_not_started_and_an_unknown_service_are_refused(town_url):
     future = regie(town_url, "invoices", "run", "--month", "2027-01", "--regie", "pop", "--dry-run")
     assert future.exit_code == 1 and "janvier 2027 n'a pas commencé" in future.output
     unknown = regie(town_url, "invoices", "run", "--month", "2026-11", "--regie", "x", "--dry-run")
-    assert unknown.exit_code == 1 and "Service « x » inconnu (services : alsh, pop)" in unknown.output
+    assert unknown.exit_code == 1 and "Régie « x » inconnue (régies : alsh, pop)" in unknown.output
     bad = regie(town_url, "invoices", "run", "--month", "novembre", "--regie", "pop")
     assert bad.exit_code == 1 and "Mois invalide" in bad.output
 

@@ -1,5 +1,6 @@
 """The bannette at the keyboard: open it, read an item, accept, refuse, clear a kind."""
 
+import time
 from datetime import date
 
 import pytest
@@ -119,6 +120,57 @@ async def test_refusing_with_a_template(make_fresh_app):
             assert decided.status == SubmissionStatus.REFUSED and decided.reason
             mail = session.exec(select(OutboxMail).where(OutboxMail.submission_id == item)).one()
             assert decided.reason in mail.body
+        assert inbox.detail is None or inbox.detail.id != item
+
+
+async def test_a_list_read_while_a_refusal_is_written_never_brings_the_item_back(make_fresh_app, monkeypatch):
+    """The dialog's closing reloads the list (the screen resumes) while the refusal is being
+    written: that read, taken before the refusal committed and delivered after it was shown, is
+    stale and must not put the refused item back (forced here: the write waits for the read's
+    query, and the read is delivered only once the decision is on screen)."""
+    import threading
+
+    from regie_tui.screens.inbox import screen as inbox_screen
+    from regie_tui.services.portal.inbox import decisions, listing
+
+    read_taken = threading.Event()
+    armed = threading.Event()
+    shown: list[InboxScreen] = []
+
+    def stale_page(*args, **kwargs):
+        page = real_page(*args, **kwargs)
+        if armed.is_set() and not read_taken.is_set():
+            read_taken.set()
+            deadline = time.monotonic() + 10
+            while shown[0]._decisions_shown == 0 and time.monotonic() < deadline:  # the decision shown first
+                time.sleep(0.01)
+        return page
+
+    def decide_after_the_read(*args, **kwargs):
+        assert read_taken.wait(10), "the list was not read again when the dialog closed"
+        return real_decide(*args, **kwargs)
+
+    real_page, real_decide = listing.inbox_page, decisions.decide
+    monkeypatch.setattr(inbox_screen, "inbox_page", stale_page)
+    monkeypatch.setattr(inbox_screen, "decide", decide_after_the_read)
+    app = make_fresh_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        inbox = await _open(pilot)
+        shown.append(inbox)
+        while inbox.filters.kind != "documents":
+            await pilot.press("t")
+            await settle(pilot)
+        assert inbox.detail is not None
+        item = inbox.detail.id
+        await pilot.press("r")
+        await settle(pilot)
+        armed.set()
+        await pilot.press("enter")  # the first template into the reason
+        await pilot.press("enter")  # refuse with it
+        await settle(pilot)
+        assert read_taken.is_set() and inbox._decisions_shown == 1
+        assert inbox.page is not None
+        assert item not in [row.id for row in inbox.page.rows]
         assert inbox.detail is None or inbox.detail.id != item
 
 

@@ -142,7 +142,7 @@ def test_month_is_read_in_a_handful_of_queries(town_url):
 
 
 def test_month_of_an_unknown_service(db):
-    with pytest.raises(RegieError, match="Service « cantine » inconnu"):
+    with pytest.raises(RegieError, match="Régie « cantine » inconnue"):
         month_documents(db, regie_code="cantine", month=date(2026, 10, 1))
     assert month_documents(db, regie_code="pop", month=date(2025, 1, 1)) == []
 

@@ -188,7 +188,7 @@ def test_a_family_without_valid_quotient_pays_the_top_bracket_with_a_warning(db)
 def test_a_month_not_started_is_refused(db):
     with pytest.raises(RegieError, match="décembre 2026 n'a pas commencé"):
         invoicing.bill_month(db, regie_code="pop", month=date(2026, 12, 1), today=TODAY, agent=None)
-    with pytest.raises(RegieError, match="Service « cantine » inconnu"):
+    with pytest.raises(RegieError, match="Régie « cantine » inconnue"):
         invoicing.bill_month(db, regie_code="cantine", month=NOVEMBER, today=TODAY, agent=None)
 
 

@@ -368,7 +368,7 @@ def test_a_collection_date_too_soon_is_refused(engine, world, collection, messag
 
 
 def test_an_unknown_service_is_refused(engine, world):
-    with Session(engine) as db, pytest.raises(NotFound, match=r"Service « cantine » inconnu \(services : alsh, pop\)."):
+    with Session(engine) as db, pytest.raises(NotFound, match=r"Régie « cantine » inconnue \(régies : alsh, pop\)."):
         prepare_export(db, regie_code="cantine", month=OCTOBER, collection_date=COLLECTION, today=TODAY, agent_id=None)
 
 

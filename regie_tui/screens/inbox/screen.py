@@ -108,6 +108,9 @@ class InboxScreen(RegieScreen):
         self.filters = InboxFilter()
         self.grouping: Grouping = "family"
         self._keep_row = 0
+        #: Decisions shown so far: a list read before the last one landed is stale (it was read
+        #: while the decision was written, e.g. on the resume that follows a dialog) and not shown.
+        self._decisions_shown = 0
         self._activity_label = ""  # the activity or facility filtered on, as the header names it
 
     def compose(self) -> ComposeResult:
@@ -161,6 +164,7 @@ class InboxScreen(RegieScreen):
 
     def refresh_list(self) -> None:
         filters, grouping, now, keep, agent = self.filters, self.grouping, clock.now(), self._keep_row, self._agent()
+        decisions = self._decisions_shown
 
         def query(db: Db) -> tuple[InboxPage, ItemDetail | None]:
             page = inbox_page(db, filters=filters, grouping=grouping, now=now, limit=PAGE_ROWS)
@@ -170,7 +174,11 @@ class InboxScreen(RegieScreen):
             first = page.rows[min(keep, len(page.rows) - 1)].id
             return page, item_detail(db, submission_id=first, agent=agent, now=now)
 
-        self.load(query, self._show_page)
+        def show(result: tuple[InboxPage, ItemDetail | None]) -> None:
+            if decisions == self._decisions_shown:
+                self._show_page(result)
+
+        self.load(query, show)
 
     def _show_page(self, result: tuple[InboxPage, ItemDetail | None]) -> None:
         page, detail = result
@@ -306,6 +314,7 @@ class InboxScreen(RegieScreen):
             if isinstance(result.outcome, NeedsChoice):
                 self._ask_choice(result.outcome, decided.id)
                 return
+            self._decisions_shown += 1
             if result.next_item is not None:
                 self._show_detail(result.next_item)
             self.items.drop(decided.id, decided.kind)
@@ -401,6 +410,7 @@ class InboxScreen(RegieScreen):
             if left:
                 message += f"\n{len(left)} à décider un par un :\n" + "\n".join(left[:4])
             self.notify(message, title="Famille", severity="warning" if left else "information", timeout=10)
+            self._decisions_shown += 1
             self.refresh_list()
 
         def confirmed(yes: bool | None) -> None:

@@ -14,4 +14,4 @@ def regie_by_code(db: Session, *, code: str) -> Regie:
         if wanted in (regie.code.lower(), regie.invoice_prefix.lower()):
             return regie
     known = ", ".join(r.code for r in regies) or "aucune"
-    raise NotFound(f"Service « {code.strip()} » inconnu (services : {known}).")
+    raise NotFound(f"Régie « {code.strip()} » inconnue (régies : {known}).")

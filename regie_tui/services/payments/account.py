@@ -125,14 +125,14 @@ def regies(db: Session) -> list[tuple[int, str, str]]:
 
 
 def regie_for_payment(
-    db: Session, *, family_id: int, service: str | None = None, invoice_numbers: Sequence[str] = ()
+    db: Session, *, family_id: int, regie_code: str | None = None, invoice_numbers: Sequence[str] = ()
 ) -> int:
-    """The régie a payment goes to: the one coded ``service``, else that of the invoices named,
+    """The régie a payment goes to: the one coded ``regie_code``, else that of the invoices named,
     else the only régie of the town, else that of the family's open invoices (when of one régie)."""
     if db.get(Family, family_id) is None:
         raise NotFound(f"Famille n° {family_id} introuvable.")
-    if service:
-        return id_of(regie_by_code(db, code=service))
+    if regie_code:
+        return id_of(regie_by_code(db, code=regie_code))
     if invoice_numbers:
         found = set(db.exec(select(Invoice.regie_id).where(col(Invoice.number).in_(invoice_numbers))).all())
         if len(found) > 1:
