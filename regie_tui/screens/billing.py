@@ -252,9 +252,9 @@ class BillingScreen(RegieScreen):
 
 
 def _regies(session: Db) -> list[tuple[str, str]]:
-    from regie_tui.services.payments.account import regies
+    from regie_tui.services.common.regies import all_regies
 
-    return [(code, name) for _, code, name in regies(session)]
+    return [(code, name) for _, code, name in all_regies(session)]
 
 
 class AnomaliesScreen(ModalScreen[int | None]):

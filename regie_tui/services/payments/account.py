@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from regie_tui.errors import NotFound, RegieError
 from regie_tui.models import Allocation, Family, Invoice, InvoiceStatus, Payment, Regie
 from regie_tui.services.billing.accounts import invoice_balances
-from regie_tui.services.common.regies import regie_by_code
+from regie_tui.services.common.regies import all_regies, regie_by_code
 from regie_tui.services.common.sql import id_col, id_of, select_columns
 
 #: A payment neither cancelled nor rejected.
@@ -116,14 +116,6 @@ def open_invoices(db: Session, *, family_id: int, regie_id: int | None = None) -
     ]
 
 
-def regies(db: Session) -> list[tuple[int, str, str]]:
-    """(id, code, name) of the town's régies, in the order they were created."""
-    return [
-        (rid, code, name)
-        for rid, code, name in db.exec(select(id_col(Regie.id), Regie.code, Regie.name).order_by(col(Regie.id))).all()
-    ]
-
-
 def regie_for_payment(
     db: Session, *, family_id: int, regie_code: str | None = None, invoice_numbers: Sequence[str] = ()
 ) -> int:
@@ -139,7 +131,7 @@ def regie_for_payment(
             raise RegieError("Ces factures sont de régies différentes : un règlement par régie.")
         if found:
             return found.pop()
-    every = regies(db)
+    every = all_regies(db)
     if len(every) == 1:
         return every[0][0]
     open_regies = {i.regie_id for i in open_invoices(db, family_id=family_id)}
@@ -154,7 +146,7 @@ def payment_context(db: Session, *, family_id: int) -> PaymentContext:
     family = db.get(Family, family_id)
     if family is None:
         raise NotFound(f"Famille n° {family_id} introuvable.")
-    every = tuple(regies(db))
+    every = tuple(all_regies(db))
     found = tuple(open_invoices(db, family_id=family_id))
     credit = {rid: family_credit(db, family_id=family_id, regie_id=rid) for rid, _, _ in every}
     default = found[0].regie_id if found else every[0][0] if every else 0
